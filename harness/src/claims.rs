@@ -1,0 +1,146 @@
+//! The claim catalogue: every runbook claim the harness owes a verdict, by stable ID.
+//! IDs mirror `shared/runbook-claims.md`; a unit test keeps the two in step when it is present.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// One claim of the runbook, as catalogued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Claim {
+    pub id: &'static str,
+    /// The runbook section the claim comes from.
+    pub section: &'static str,
+    /// Our paraphrase of what the runbook promises.
+    pub summary: &'static str,
+}
+
+const TRIAGE: &str = "\"DNS is down\" — first triage";
+const DAEMON: &str = "Daemon-level recovery";
+const SQLITE: &str = "SQLite corruption recovery";
+const VM: &str = "VM-level recovery";
+const CLIENTS: &str = "What lab clients see during a DNS outage";
+const ONE_VM: &str = "\"It works on one VM but not another\"";
+const ADDED: &str = "\"I added a record but it doesn't resolve\"";
+const BACKUPS: &str = "Backups";
+const LOCAL: &str = "\"DNS works locally but not from another VM\"";
+const PUBLIC: &str = "Public-side gotcha";
+const MONITOR: &str = "Things to monitor";
+
+pub const CATALOGUE: &[Claim] = &[
+    Claim { id: "TRI-PROBES", section: TRIAGE, summary: "the four triage probes run as written and each yields ok / no reply" },
+    Claim { id: "TRI-1", section: TRIAGE, summary: "all ok, VM running: DNS is fine" },
+    Claim { id: "TRI-2", section: TRIAGE, summary: "recursor silent, rest ok: pdns-recursor down" },
+    Claim { id: "TRI-3", section: TRIAGE, summary: "authoritative silent, rest ok: pdns down" },
+    Claim { id: "TRI-4", section: TRIAGE, summary: "both silent, ping ok: both daemons down or firewall change" },
+    Claim { id: "TRI-5", section: TRIAGE, summary: "nothing replies, VM running: VM networking broken" },
+    Claim { id: "TRI-6", section: TRIAGE, summary: "nothing replies, VM stopped: VM died" },
+    Claim { id: "DAE-REC", section: DAEMON, summary: "recursor down: status/journal show it, restart restores, local dig answers" },
+    Claim { id: "DAE-AUTH", section: DAEMON, summary: "authoritative down: status/journal, sqlite readable, restart restores, local SOA dig answers" },
+    Claim { id: "CAUSE-CONF", section: DAEMON, summary: "invalid .conf: unit failed; fix and restart restores (both daemons)" },
+    Claim { id: "CAUSE-PERM", section: DAEMON, summary: "SQLite ownership changed: chown pdns:pdns and restart restore" },
+    Claim { id: "CAUSE-DISK", section: DAEMON, summary: "disk full: df shows it; freeing space restores; SQLite needs headroom" },
+    Claim { id: "SQL-DETECT", section: SQLITE, summary: "corrupt SQLite: errors or 'no zone'; integrity_check not ok" },
+    Claim { id: "SQL-RESTORE", section: SQLITE, summary: "documented restore sequence restores service" },
+    Claim { id: "SQL-REPLAY", section: SQLITE, summary: "journal replay from the backup serial to HEAD makes the zone current" },
+    Claim { id: "SQL-REBUILD", section: SQLITE, summary: "without backup, the journal alone rebuilds identical answers" },
+    Claim { id: "VM-START", section: VM, summary: "VM shut off: starting it brings DNS back by itself" },
+    Claim { id: "VM-REBUILD", section: VM, summary: "fresh VM + configs + SQLite backup: identical end state in ~10 minutes" },
+    Claim { id: "VM-SCRATCH", section: VM, summary: "rebuilt from scratch with same hostname/IP/MAC: identical end state" },
+    Claim { id: "CLI-TCP", section: CLIENTS, summary: "existing TCP connections keep working during an outage" },
+    Claim { id: "CLI-GAI", section: CLIENTS, summary: "new hostname lookups fail at getaddrinfo (curl, ssh messages)" },
+    Claim { id: "CLI-CACHED", section: CLIENTS, summary: "cached consumers keep working only for what they resolved, until expiry" },
+    Claim { id: "WRONG-RESOLVER", section: ONE_VM, summary: "resolver drop-in at the auth address: lab names work, public names REFUSED; fix restores" },
+    Claim { id: "NEG-CACHE", section: ADDED, summary: "cached NXDOMAIN hides a new record; auth shows it; wipe-cache fixes" },
+    Claim { id: "PARTIAL-COMMIT", section: ADDED, summary: "uncommitted API change: SOA ahead of rrset; pdnsutil shows and fixes it" },
+    Claim { id: "BAK-VERIFY", section: BACKUPS, summary: "a backup is the whole file; integrity_check returns ok" },
+    Claim { id: "BAK-RESTORE", section: BACKUPS, summary: "a backup taken before changes restores a working authoritative" },
+    Claim { id: "BAK-RECURSOR", section: BACKUPS, summary: "recursor configs alone recreate identical behaviour" },
+    Claim { id: "NET-ALLOW", section: LOCAL, summary: "allow-from 127.0.0.0/8: outside clients silently denied, local works" },
+    Claim { id: "NET-BIND", section: LOCAL, summary: "local-address without lab address: recursor stops listening there" },
+    Claim { id: "NET-FW", section: LOCAL, summary: "firewall closing 53 from the lab: outside fails, local works" },
+    Claim { id: "PUB-REFUSE", section: PUBLIC, summary: "public NIC answers its zone, refuses others" },
+    Claim { id: "PUB-FLOOD", section: PUBLIC, summary: "no rate limiting on the public NIC; effect on lab answers measured" },
+    Claim { id: "MON-STATE", section: MONITOR, summary: "systemctl state reflects each daemon fault" },
+    Claim { id: "MON-CACHE", section: MONITOR, summary: "rec_control get cache-hits cache-misses yields the hit ratio" },
+    Claim { id: "MON-SIZE", section: MONITOR, summary: "an unexpected SQLite size drop signals corruption" },
+    Claim { id: "MON-SYNTH", section: MONITOR, summary: "synthetic lab and public digs detect each outage" },
+];
+
+/// A claim ID known to the catalogue.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ClaimId(String);
+
+impl ClaimId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    pub fn claim(&self) -> &'static Claim {
+        lookup(&self.0).expect("ClaimId is validated on construction")
+    }
+}
+
+pub fn lookup(id: &str) -> Option<&'static Claim> {
+    CATALOGUE.iter().find(|c| c.id == id)
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("unknown claim ID `{0}` (see shared/runbook-claims.md; `pdns-drill list` prints the catalogue)")]
+pub struct UnknownClaim(pub String);
+
+impl TryFrom<String> for ClaimId {
+    type Error = UnknownClaim;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        if lookup(&s).is_some() { Ok(ClaimId(s)) } else { Err(UnknownClaim(s)) }
+    }
+}
+impl std::str::FromStr for ClaimId {
+    type Err = UnknownClaim;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ClaimId::try_from(s.to_string())
+    }
+}
+impl From<ClaimId> for String {
+    fn from(c: ClaimId) -> String {
+        c.0
+    }
+}
+impl fmt::Display for ClaimId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique() {
+        let mut ids: Vec<_> = CATALOGUE.iter().map(|c| c.id).collect();
+        ids.sort();
+        let n = ids.len();
+        ids.dedup();
+        assert_eq!(ids.len(), n);
+    }
+
+    /// The shared catalogue is the source of truth; every ID in it must be here.
+    #[test]
+    fn matches_shared_catalogue_when_present() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/runbook-claims.md");
+        let Ok(text) = std::fs::read_to_string(path) else { return };
+        let re = regex::Regex::new(r"(?m)^\| ([A-Z][A-Z0-9-]+) \|").unwrap();
+        let shared: Vec<&str> = re.captures_iter(&text).map(|c| c.get(1).unwrap().as_str()).filter(|id| *id != "ID").collect();
+        assert!(shared.len() >= 30, "parsed too few IDs from {path}");
+        for id in &shared {
+            assert!(lookup(id).is_some(), "{id} is in shared/runbook-claims.md but not in CATALOGUE");
+        }
+        assert_eq!(shared.len(), CATALOGUE.len(), "catalogue has IDs the shared file does not");
+    }
+
+    #[test]
+    fn unknown_id_is_rejected() {
+        assert!("NOPE".parse::<ClaimId>().is_err());
+        assert_eq!("NET-ALLOW".parse::<ClaimId>().unwrap().claim().section, LOCAL);
+    }
+}

@@ -1,0 +1,2 @@
+//! Reports: one model (`report.json`), several renderers.
+pub mod model;

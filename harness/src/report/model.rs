@@ -1,0 +1,153 @@
+//! `report.json`, schema 1: the one document every renderer reads. Keep field names stable;
+//! add fields rather than change them, and bump `SCHEMA` when a reader would break.
+
+use crate::verdict::Verdict;
+use serde::{Deserialize, Serialize};
+
+pub const SCHEMA: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub schema: u32,
+    pub run: RunInfo,
+    /// One entry per catalogue claim, in catalogue order.
+    pub claims: Vec<ClaimResult>,
+    /// One entry per scenario that ran, with its timeline.
+    #[serde(default)]
+    pub scenarios: Vec<ScenarioResult>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunInfo {
+    pub id: String,
+    /// RFC 3339, UTC.
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    /// False while the run is going on or when it was interrupted.
+    pub complete: bool,
+    pub image_tag: String,
+    pub suite: String,
+    pub pdns_version: Option<String>,
+    pub recursor_version: Option<String>,
+    pub config_dir: String,
+    pub config_dir_hash: String,
+    pub zone_file: String,
+    pub zone_hash: String,
+    /// systemd drop-ins applied to the packaged units, e.g. "pdns.service: PrivateDevices=no".
+    pub dropins: Vec<String>,
+    /// Scenario filters given on the command line; empty = all.
+    #[serde(default)]
+    pub filters: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClaimResult {
+    pub id: String,
+    pub verdict: Verdict,
+    /// Runbook section the claim comes from.
+    pub section: String,
+    pub scenario: Option<String>,
+    /// Why not-simulated or errored; for contradicted, the one-line gist.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// First mismatch, Deckard style: "NET-ALLOW step 3: recursor probe expected timeout, got REFUSED".
+    #[serde(default)]
+    pub first_mismatch: Option<String>,
+    pub evidence: Vec<Evidence>,
+    pub detect_ms: Option<u64>,
+    pub recover_ms: Option<u64>,
+    /// A verified alternative procedure, run and reported beside a contradiction.
+    #[serde(default)]
+    pub correction: Option<Correction>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Correction {
+    pub summary: String,
+    pub verified: bool,
+    pub evidence: Vec<Evidence>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    SteadyBefore,
+    Inject,
+    Symptom,
+    Recovery,
+    SteadyAfter,
+    Correction,
+    Rollback,
+}
+
+impl Phase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::SteadyBefore => "steady-before",
+            Phase::Inject => "inject",
+            Phase::Symptom => "symptom",
+            Phase::Recovery => "recovery",
+            Phase::SteadyAfter => "steady-after",
+            Phase::Correction => "correction",
+            Phase::Rollback => "rollback",
+        }
+    }
+}
+
+/// One observation: what was done or asked, what came back, what was expected.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    pub phase: Phase,
+    /// 1-based step number within the scenario.
+    pub step: u32,
+    /// Where it ran: a container role ("pdns-vm", "workstation"), or "harness".
+    pub on: String,
+    /// What was run or asked: a command line, a probe ("udp 10.1.0.53 google.com. A").
+    pub action: String,
+    /// What came back, trimmed: rcode, exit status and output, unit state.
+    pub observed: String,
+    /// What the scenario expected, when it expected something.
+    #[serde(default)]
+    pub expected: Option<String>,
+    /// Whether the observation met the expectation (true when nothing was expected).
+    pub ok: bool,
+    /// Milliseconds since the scenario started.
+    pub at_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioResult {
+    pub name: String,
+    pub file: String,
+    pub section: String,
+    pub claims: Vec<String>,
+    pub outcome: ScenarioOutcome,
+    pub timeline: Timeline,
+    pub wall_ms: u64,
+    /// The triage row the scenario's triage step produced, when it ran one ("TRI-2", "unknown").
+    #[serde(default)]
+    pub triage_row: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ScenarioOutcome {
+    /// Every expectation held.
+    Held,
+    /// An expectation did not hold: the daemons did something else.
+    Deviated,
+    /// The harness could not carry the scenario out.
+    Errored,
+    /// Interrupted before it finished.
+    Interrupted,
+}
+
+/// Milliseconds since scenario start of each milestone, where reached.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Timeline {
+    pub fault_injected_ms: Option<u64>,
+    pub first_symptom_ms: Option<u64>,
+    pub recovery_started_ms: Option<u64>,
+    pub steady_ms: Option<u64>,
+    pub end_ms: u64,
+}

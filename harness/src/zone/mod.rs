@@ -1,0 +1,1 @@
+//! The authoritative's SQLite: verify, back up, compare with the journal.
