@@ -42,6 +42,16 @@ echo 'ze ALL=(ALL) NOPASSWD:ALL' >/etc/sudoers.d/ze
 rm -f /var/lib/powerdns/pdns.sqlite3
 apt-get clean
 rm -rf /var/lib/apt/lists/* /usr/share/doc/* /usr/share/man/* /usr/share/locale/*
+# A role may mount an empty, size-limited filesystem on /var (the full-disk fault needs one):
+# the entrypoint fills it from this seed on first boot, as an installer would.
+mkdir -p /usr/lib/pdns-drill
+tar -C /var -cf /usr/lib/pdns-drill/var-seed.tar .
+cat >/usr/lib/pdns-drill/init <<'INIT'
+#!/bin/sh
+[ -e /var/lib/dpkg/status ] || tar -C /var -xf /usr/lib/pdns-drill/var-seed.tar
+exec /sbin/init "$@"
+INIT
+chmod 755 /usr/lib/pdns-drill/init
 CHROOT
 umount -l "$root/proc"
 

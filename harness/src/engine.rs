@@ -1,1 +1,575 @@
-//! (in progress)
+//! The Docker Engine, as the harness needs it: labelled internal networks, systemd containers,
+//! files laid before boot, commands run inside, and a sweep of whatever a crash left.
+//!
+//! Everything created here carries `pdns-drill.run=<run id>`; nothing unlabelled is touched.
+
+use anyhow::{anyhow, bail, Context, Result};
+use bollard::exec::{CreateExecOptions, StartExecResults};
+use bollard::models::{
+    ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HostConfig, HostConfigCgroupnsModeEnum, Ipam,
+    IpamConfig, NetworkConnectRequest, NetworkCreateRequest, NetworkDisconnectRequest, NetworkingConfig,
+    VolumeCreateRequest,
+};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, KillContainerOptionsBuilder, ListContainersOptionsBuilder,
+    ListNetworksOptionsBuilder, ListVolumesOptionsBuilder, RemoveContainerOptionsBuilder, RemoveVolumeOptionsBuilder,
+    StopContainerOptionsBuilder, UploadToContainerOptionsBuilder,
+};
+use bollard::Docker;
+use futures_util::{StreamExt, TryStreamExt};
+use std::collections::HashMap;
+use std::net::Ipv4Addr;
+use std::path::Path;
+use std::time::Duration;
+
+/// The label every container, network and volume of a run carries; its value is the run id.
+pub const LABEL: &str = "pdns-drill.run";
+
+#[derive(Clone)]
+pub struct Engine {
+    docker: Docker,
+    /// Value of the owner label: this process's pid, or "kept" for a lab left up on purpose.
+    owner: String,
+}
+
+/// What a command run inside a container returned.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ExecOutput {
+    /// None when the command did not finish within its deadline.
+    pub exit_code: Option<i64>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl ExecOutput {
+    pub fn success(&self) -> bool {
+        self.exit_code == Some(0)
+    }
+    /// One line for evidence: "exit 0: <stdout, trimmed>" (stderr appended when present).
+    pub fn summary(&self, max: usize) -> String {
+        let code = self.exit_code.map_or("timed out".to_string(), |c| format!("exit {c}"));
+        let mut out = self.stdout.trim().to_string();
+        if !self.stderr.trim().is_empty() {
+            if !out.is_empty() {
+                out.push_str(" | ");
+            }
+            out.push_str("stderr: ");
+            out.push_str(self.stderr.trim());
+        }
+        format!("{code}: {}", trim_chars(&out, max))
+    }
+}
+
+pub fn trim_chars(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let head: String = s.chars().take(max).collect();
+        format!("{head}…")
+    }
+}
+
+/// Container state as the triage's VM-state column sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    Running,
+    Stopped,
+    Missing,
+}
+
+#[derive(Debug, Clone)]
+pub struct NetworkInfo {
+    pub id: String,
+    pub name: String,
+    pub subnet: ipnet::Ipv4Net,
+    pub gateway: Ipv4Addr,
+}
+
+/// A container to create: always systemd as PID 1 on the lab image.
+#[derive(Debug, Clone)]
+pub struct ContainerSpec {
+    pub name: String,
+    pub hostname: String,
+    pub image: String,
+    pub run_id: String,
+    /// First network and the address on it (API 1.41 allows one network at create time).
+    pub network: String,
+    pub ipv4: Option<Ipv4Addr>,
+    pub mac: Option<String>,
+    /// Named volumes: (volume, mount point).
+    pub volumes: Vec<(String, String)>,
+}
+
+/// A file (or symlink) to lay into a container before it boots.
+#[derive(Debug, Clone)]
+pub enum FileEntry {
+    File { path: String, mode: u32, uid: u64, gid: u64, content: Vec<u8> },
+    Symlink { path: String, target: String },
+    Dir { path: String, mode: u32, uid: u64, gid: u64 },
+}
+
+impl FileEntry {
+    pub fn file(path: impl Into<String>, content: impl Into<Vec<u8>>) -> Self {
+        FileEntry::File { path: path.into(), mode: 0o644, uid: 0, gid: 0, content: content.into() }
+    }
+}
+
+/// Owner process of a run's resources, so a later run can tell a dead run's leftovers from a
+/// live parallel run's.
+pub const PID_LABEL: &str = "pdns-drill.pid";
+
+/// Owner value of a lab left up on purpose (`pdns-drill up`): never swept as stale.
+pub const KEPT: &str = "kept";
+
+fn label_filter(run_id: Option<&str>) -> HashMap<String, Vec<String>> {
+    let v = match run_id {
+        Some(id) => format!("{LABEL}={id}"),
+        None => LABEL.to_string(),
+    };
+    HashMap::from([("label".to_string(), vec![v])])
+}
+
+impl Engine {
+    /// Connects to the local engine and settles on an API version both sides speak.
+    pub async fn connect() -> Result<Engine> {
+        let docker = Docker::connect_with_local_defaults()
+            .context("cannot reach the Docker Engine (is it running, and is DOCKER_HOST right?)")?;
+        let docker = docker
+            .negotiate_version()
+            .await
+            .context("cannot reach the Docker Engine (is it running, and is DOCKER_HOST right?)")?;
+        docker.ping().await.context("the Docker Engine did not answer a ping")?;
+        Ok(Engine { docker, owner: std::process::id().to_string() })
+    }
+
+    /// Resources created from now on belong to no process: only `down` removes them.
+    pub fn kept(mut self) -> Self {
+        self.owner = KEPT.to_string();
+        self
+    }
+
+    fn labels(&self, run_id: &str) -> HashMap<String, String> {
+        HashMap::from([(LABEL.to_string(), run_id.to_string()), (PID_LABEL.to_string(), self.owner.clone())])
+    }
+
+    pub fn docker(&self) -> &Docker {
+        &self.docker
+    }
+
+    pub async fn image_exists(&self, tag: &str) -> bool {
+        self.docker.inspect_image(tag).await.is_ok()
+    }
+
+    /// `docker import` of a rootfs tarball, with the settings a systemd container needs.
+    pub async fn import_rootfs(&self, tarball: &Path, repo: &str, tag: &str) -> Result<()> {
+        let file = tokio::fs::File::open(tarball).await.with_context(|| format!("opening {}", tarball.display()))?;
+        let stream = tokio_util_stream(file);
+        let mut opts = CreateImageOptionsBuilder::new().from_src("-").repo(repo).tag(tag).build();
+        opts.changes = vec![
+            r#"CMD ["/usr/lib/pdns-drill/init"]"#.to_string(),
+            "ENV container=docker".to_string(),
+            format!("LABEL org.opencontainers.image.title=pdns-drill-lab"),
+        ];
+        let mut s = self.docker.create_image(Some(opts), Some(bollard::body_try_stream(stream)), None);
+        while let Some(item) = s.next().await {
+            item.context("importing the lab rootfs into Docker")?;
+        }
+        Ok(())
+    }
+
+    /// Creates an internal network. Without a subnet Docker picks one, which is then pinned by
+    /// re-creating the network with it, so that static addresses and reserved ones can be used.
+    pub async fn create_network(
+        &self,
+        name: &str,
+        run_id: &str,
+        reserve: &dyn Fn(ipnet::Ipv4Net) -> Vec<(String, Ipv4Addr)>,
+    ) -> Result<NetworkInfo> {
+        for attempt in 0..5 {
+            let probe = NetworkCreateRequest {
+                name: name.to_string(),
+                internal: Some(true),
+                labels: Some(self.labels(run_id)),
+                ..Default::default()
+            };
+            self.docker.create_network(probe).await.with_context(|| format!("creating network {name}"))?;
+            let (subnet, gateway) = self.network_subnet(name).await?;
+            self.docker.remove_network(name).await.ok();
+            let aux: HashMap<String, String> =
+                reserve(subnet).into_iter().map(|(k, ip)| (k, ip.to_string())).collect();
+            let req = NetworkCreateRequest {
+                name: name.to_string(),
+                internal: Some(true),
+                labels: Some(self.labels(run_id)),
+                ipam: Some(Ipam {
+                    driver: Some("default".into()),
+                    config: Some(vec![IpamConfig {
+                        subnet: Some(subnet.to_string()),
+                        gateway: Some(gateway.to_string()),
+                        auxiliary_addresses: Some(aux),
+                        ..Default::default()
+                    }]),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            };
+            match self.docker.create_network(req).await {
+                Ok(r) => return Ok(NetworkInfo { id: r.id, name: name.to_string(), subnet, gateway }),
+                // Another run took the subnet between the two calls: try again.
+                Err(e) if attempt < 4 => tracing::debug!("network {name}: {e}; retrying"),
+                Err(e) => return Err(e).with_context(|| format!("creating network {name} on {subnet}")),
+            }
+        }
+        unreachable!()
+    }
+
+    async fn network_subnet(&self, name: &str) -> Result<(ipnet::Ipv4Net, Ipv4Addr)> {
+        let n = self.docker.inspect_network(name, None).await?;
+        let cfg = n
+            .ipam
+            .and_then(|i| i.config)
+            .and_then(|c| c.into_iter().find(|c| c.subnet.as_deref().is_some_and(|s| s.contains('.'))))
+            .ok_or_else(|| anyhow!("network {name} has no IPv4 subnet"))?;
+        let subnet: ipnet::Ipv4Net = cfg.subnet.unwrap().parse()?;
+        let gateway = match cfg.gateway {
+            Some(g) => g.parse()?,
+            None => subnet.hosts().next().ok_or_else(|| anyhow!("empty subnet"))?,
+        };
+        Ok((subnet, gateway))
+    }
+
+    pub async fn create_volume(&self, name: &str, run_id: &str, tmpfs_size: &str) -> Result<()> {
+        let req = VolumeCreateRequest {
+            name: Some(name.to_string()),
+            driver: Some("local".into()),
+            driver_opts: Some(HashMap::from([
+                ("type".to_string(), "tmpfs".to_string()),
+                ("device".to_string(), "tmpfs".to_string()),
+                ("o".to_string(), format!("size={tmpfs_size}")),
+            ])),
+            labels: Some(self.labels(run_id)),
+            ..Default::default()
+        };
+        self.docker.create_volume(req).await.with_context(|| format!("creating volume {name}"))?;
+        Ok(())
+    }
+
+    pub async fn create_container(&self, spec: &ContainerSpec) -> Result<String> {
+        let endpoint = EndpointSettings {
+            ipam_config: spec.ipv4.map(|ip| EndpointIpamConfig { ipv4_address: Some(ip.to_string()), ..Default::default() }),
+            mac_address: spec.mac.clone(),
+            aliases: Some(vec![spec.hostname.clone()]),
+            ..Default::default()
+        };
+        let host = HostConfig {
+            // systemd as PID 1 without --privileged (this engine cannot grant CAP_SYS_RESOURCE):
+            // the capabilities the runbook's faults need, and the host's cgroup tree for systemd.
+            cap_add: Some(["SYS_ADMIN", "NET_ADMIN", "NET_RAW", "SYS_PTRACE"].map(String::from).to_vec()),
+            security_opt: Some(vec!["seccomp=unconfined".into(), "apparmor=unconfined".into()]),
+            cgroupns_mode: Some(HostConfigCgroupnsModeEnum::HOST),
+            binds: Some(
+                std::iter::once("/sys/fs/cgroup:/sys/fs/cgroup:rw".to_string())
+                    .chain(spec.volumes.iter().map(|(v, m)| format!("{v}:{m}")))
+                    .collect(),
+            ),
+            tmpfs: Some(HashMap::from([
+                ("/run".to_string(), "rw,exec,size=64m".to_string()),
+                ("/run/lock".to_string(), "rw,size=8m".to_string()),
+                ("/tmp".to_string(), "rw,exec,size=256m".to_string()),
+            ])),
+            network_mode: Some(spec.network.clone()),
+            ..Default::default()
+        };
+        let body = ContainerCreateBody {
+            image: Some(spec.image.clone()),
+            hostname: Some(spec.hostname.clone()),
+            labels: Some(self.labels(&spec.run_id)),
+            stop_signal: Some("SIGRTMIN+3".into()),
+            env: Some(vec!["container=docker".into()]),
+            host_config: Some(host),
+            networking_config: Some(NetworkingConfig {
+                endpoints_config: Some(HashMap::from([(spec.network.clone(), endpoint)])),
+            }),
+            ..Default::default()
+        };
+        let opts = CreateContainerOptionsBuilder::new().name(&spec.name).build();
+        let r = self
+            .docker
+            .create_container(Some(opts), body)
+            .await
+            .with_context(|| format!("creating container {}", spec.name))?;
+        Ok(r.id)
+    }
+
+    pub async fn connect_network(&self, network: &str, container: &str, ipv4: Option<Ipv4Addr>, alias: &str) -> Result<()> {
+        let req = NetworkConnectRequest {
+            container: container.to_string(),
+            endpoint_config: Some(EndpointSettings {
+                ipam_config: ipv4.map(|ip| EndpointIpamConfig { ipv4_address: Some(ip.to_string()), ..Default::default() }),
+                aliases: Some(vec![alias.to_string()]),
+                ..Default::default()
+            }),
+        };
+        self.docker
+            .connect_network(network, req)
+            .await
+            .with_context(|| format!("connecting {container} to {network}"))
+    }
+
+    pub async fn disconnect_network(&self, network: &str, container: &str) -> Result<()> {
+        let req = NetworkDisconnectRequest { container: container.to_string(), force: Some(true) };
+        self.docker
+            .disconnect_network(network, req)
+            .await
+            .with_context(|| format!("disconnecting {container} from {network}"))
+    }
+
+    /// Lays files into a container (created or running) as one tar at `/`.
+    pub async fn upload(&self, container: &str, files: &[FileEntry]) -> Result<()> {
+        let tar = build_tar(files)?;
+        let opts = UploadToContainerOptionsBuilder::new().path("/").build();
+        self.docker
+            .upload_to_container(container, Some(opts), bollard::body_full(tar.into()))
+            .await
+            .with_context(|| format!("copying files into {container}"))
+    }
+
+    pub async fn start(&self, container: &str) -> Result<()> {
+        self.docker.start_container(container, None).await.with_context(|| format!("starting {container}"))
+    }
+
+    pub async fn stop(&self, container: &str, grace: Duration) -> Result<()> {
+        let opts = StopContainerOptionsBuilder::new().t(grace.as_secs() as i32).build();
+        self.docker.stop_container(container, Some(opts)).await.with_context(|| format!("stopping {container}"))
+    }
+
+    pub async fn kill(&self, container: &str) -> Result<()> {
+        let opts = KillContainerOptionsBuilder::new().signal("SIGKILL").build();
+        self.docker.kill_container(container, Some(opts)).await.with_context(|| format!("killing {container}"))
+    }
+
+    pub async fn remove(&self, container: &str) -> Result<()> {
+        let opts = RemoveContainerOptionsBuilder::new().force(true).v(true).build();
+        match self.docker.remove_container(container, Some(opts)).await {
+            Ok(()) => Ok(()),
+            Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(()),
+            Err(e) => Err(e).with_context(|| format!("removing {container}")),
+        }
+    }
+
+    pub async fn state(&self, container: &str) -> State {
+        match self.docker.inspect_container(container, None).await {
+            Ok(c) => match c.state.and_then(|s| s.running) {
+                Some(true) => State::Running,
+                _ => State::Stopped,
+            },
+            Err(_) => State::Missing,
+        }
+    }
+
+    pub async fn mac_address(&self, container: &str, network: &str) -> Result<Option<String>> {
+        let c = self.docker.inspect_container(container, None).await?;
+        Ok(c.network_settings
+            .and_then(|n| n.networks)
+            .and_then(|mut n| n.remove(network))
+            .and_then(|e| e.mac_address)
+            .filter(|m| !m.is_empty()))
+    }
+
+    /// Runs `argv` in the container and waits up to `deadline` for it.
+    pub async fn exec(&self, container: &str, argv: &[&str], user: Option<&str>, deadline: Duration) -> Result<ExecOutput> {
+        let cfg = CreateExecOptions {
+            cmd: Some(argv.iter().map(|s| s.to_string()).collect()),
+            attach_stdout: Some(true),
+            attach_stderr: Some(true),
+            user: user.map(str::to_string),
+            ..Default::default()
+        };
+        let id = self
+            .docker
+            .create_exec(container, cfg)
+            .await
+            .with_context(|| format!("exec in {container}: {}", argv.join(" ")))?
+            .id;
+        let StartExecResults::Attached { mut output, .. } = self.docker.start_exec(&id, None).await? else {
+            bail!("exec in {container} did not attach");
+        };
+        let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+        let collect = async {
+            while let Some(chunk) = output.next().await {
+                match chunk {
+                    Ok(bollard::container::LogOutput::StdOut { message }) => stdout.extend_from_slice(&message),
+                    Ok(bollard::container::LogOutput::StdErr { message }) => stderr.extend_from_slice(&message),
+                    Ok(_) => {}
+                    Err(e) => return Err(anyhow!(e)),
+                }
+            }
+            Ok(())
+        };
+        let finished = tokio::time::timeout(deadline, collect).await;
+        let exit_code = match finished {
+            Ok(r) => {
+                r?;
+                self.docker.inspect_exec(&id).await?.exit_code
+            }
+            Err(_) => None,
+        };
+        Ok(ExecOutput {
+            exit_code,
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        })
+    }
+
+    /// `sh -c` convenience for the runbook's shell lines (pipes, `$(date ...)`).
+    pub async fn sh(&self, container: &str, script: &str, deadline: Duration) -> Result<ExecOutput> {
+        self.exec(container, &["/bin/sh", "-c", script], None, deadline).await
+    }
+
+    /// Removes every container, network and volume labelled with `run_id`, or with any run id.
+    /// Returns how many of each were removed.
+    pub async fn sweep(&self, run_id: Option<&str>) -> Result<(usize, usize, usize)> {
+        let filters = label_filter(run_id);
+        let containers = self
+            .docker
+            .list_containers(Some(ListContainersOptionsBuilder::new().all(true).filters(&filters).build()))
+            .await?;
+        let mut n_c = 0;
+        for c in containers {
+            if let Some(id) = c.id {
+                self.remove(&id).await?;
+                n_c += 1;
+            }
+        }
+        let networks = self.docker.list_networks(Some(ListNetworksOptionsBuilder::new().filters(&filters).build())).await?;
+        let mut n_n = 0;
+        for n in networks {
+            if let Some(id) = n.id {
+                self.docker.remove_network(&id).await.with_context(|| format!("removing network {id}"))?;
+                n_n += 1;
+            }
+        }
+        let vols = self.docker.list_volumes(Some(ListVolumesOptionsBuilder::new().filters(&filters).build())).await?;
+        let mut n_v = 0;
+        for v in vols.volumes.unwrap_or_default() {
+            self.docker
+                .remove_volume(&v.name, Some(RemoveVolumeOptionsBuilder::new().force(true).build()))
+                .await
+                .with_context(|| format!("removing volume {}", v.name))?;
+            n_v += 1;
+        }
+        Ok((n_c, n_n, n_v))
+    }
+
+    /// Whether the process that created `run_id` still lives (unknown owner counts as dead).
+    pub async fn run_owner_alive(&self, run_id: &str) -> bool {
+        let filters = label_filter(Some(run_id));
+        let pid = match self.docker.list_networks(Some(ListNetworksOptionsBuilder::new().filters(&filters).build())).await {
+            Ok(ns) => ns.into_iter().find_map(|n| n.labels.and_then(|mut l| l.remove(PID_LABEL))),
+            Err(_) => return true,
+        };
+        let pid = match pid {
+            Some(p) => Some(p),
+            None => self
+                .docker
+                .list_containers(Some(ListContainersOptionsBuilder::new().all(true).filters(&filters).build()))
+                .await
+                .ok()
+                .and_then(|cs| cs.into_iter().find_map(|c| c.labels.and_then(|mut l| l.remove(PID_LABEL)))),
+        };
+        match pid.as_deref() {
+            Some(KEPT) => true,
+            Some(p) => p.parse::<u32>().is_ok_and(|p| Path::new(&format!("/proc/{p}")).exists()),
+            None => false,
+        }
+    }
+
+    /// Run ids that still have containers, networks or volumes.
+    pub async fn leftover_runs(&self) -> Result<Vec<String>> {
+        let filters = label_filter(None);
+        let mut ids: Vec<String> = Vec::new();
+        let containers = self
+            .docker
+            .list_containers(Some(ListContainersOptionsBuilder::new().all(true).filters(&filters).build()))
+            .await?;
+        ids.extend(containers.into_iter().filter_map(|c| c.labels.and_then(|mut l| l.remove(LABEL))));
+        let networks = self.docker.list_networks(Some(ListNetworksOptionsBuilder::new().filters(&filters).build())).await?;
+        ids.extend(networks.into_iter().filter_map(|n| n.labels.and_then(|mut l| l.remove(LABEL))));
+        ids.sort();
+        ids.dedup();
+        Ok(ids)
+    }
+}
+
+fn tokio_util_stream(file: tokio::fs::File) -> impl futures_util::Stream<Item = std::io::Result<bytes::Bytes>> + Send + 'static {
+    futures_util::stream::try_unfold(file, |mut f| async move {
+        use tokio::io::AsyncReadExt;
+        let mut buf = vec![0u8; 1 << 20];
+        let n = f.read(&mut buf).await?;
+        if n == 0 {
+            Ok(None)
+        } else {
+            buf.truncate(n);
+            Ok(Some((bytes::Bytes::from(buf), f)))
+        }
+    })
+    .into_stream()
+}
+
+pub fn build_tar(files: &[FileEntry]) -> Result<Vec<u8>> {
+    let mut b = tar::Builder::new(Vec::new());
+    for f in files {
+        let mut h = tar::Header::new_gnu();
+        match f {
+            FileEntry::File { path, mode, uid, gid, content } => {
+                h.set_entry_type(tar::EntryType::Regular);
+                h.set_size(content.len() as u64);
+                h.set_mode(*mode);
+                h.set_uid(*uid);
+                h.set_gid(*gid);
+                h.set_mtime(0);
+                b.append_data(&mut h, path.trim_start_matches('/'), content.as_slice())?;
+            }
+            FileEntry::Symlink { path, target } => {
+                h.set_entry_type(tar::EntryType::Symlink);
+                h.set_size(0);
+                h.set_mode(0o777);
+                b.append_link(&mut h, path.trim_start_matches('/'), target)?;
+            }
+            FileEntry::Dir { path, mode, uid, gid } => {
+                h.set_entry_type(tar::EntryType::Directory);
+                h.set_size(0);
+                h.set_mode(*mode);
+                h.set_uid(*uid);
+                h.set_gid(*gid);
+                b.append_data(&mut h, path.trim_start_matches('/'), std::io::empty())?;
+            }
+        }
+    }
+    Ok(b.into_inner()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tar_holds_files_links_and_dirs() {
+        let t = build_tar(&[
+            FileEntry::Dir { path: "/etc/x".into(), mode: 0o755, uid: 0, gid: 0 },
+            FileEntry::file("/etc/x/a.conf", "a=1\n"),
+            FileEntry::Symlink { path: "/etc/x/b".into(), target: "/lib/b".into() },
+        ])
+        .unwrap();
+        let mut a = tar::Archive::new(t.as_slice());
+        let names: Vec<String> = a.entries().unwrap().map(|e| e.unwrap().path().unwrap().display().to_string()).collect();
+        assert_eq!(names, ["etc/x", "etc/x/a.conf", "etc/x/b"]);
+    }
+
+    #[test]
+    fn exec_summary_is_one_line_and_trimmed() {
+        let o = ExecOutput { exit_code: Some(9), stdout: "a\n".into(), stderr: "x".repeat(50) };
+        assert_eq!(o.summary(10), "exit 9: a | stderr…");
+        assert!(!o.success());
+    }
+}

@@ -25,3 +25,5 @@ pub mod steady;
 pub mod scenario;
 pub mod fault;
 pub mod runner;
+pub mod cli;
+pub mod triage_probes;

@@ -1,1 +1,166 @@
-fn main() {}
+//! `pdns-drill`: the command line. Exit codes: 0 as expected, 1 a claim contradicted or errored
+//! (or, for `triage`, any row but "DNS is fine"), 2 bad arguments, bad input, no Docker, image
+//! build failure.
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+use pdns_drill::cli;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "pdns-drill",
+    version,
+    about = "Proves or refutes a PowerDNS lab runbook against the real daemons, in containers",
+    after_help = "Exit codes: 0 every verdict as expected; 1 a claim contradicted or errored (triage: not \"DNS is fine\"); \
+2 bad arguments, bad scenario or config, no Docker, image build failure.\n\
+Every container, network and volume carries the label pdns-drill.run=<run id>; `pdns-drill down --all` removes them all."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build the lab image (debootstrap from the Debian mirror in this machine's apt sources).
+    Image {
+        #[command(subcommand)]
+        command: ImageCommand,
+    },
+    /// Bring a lab up and leave it running; prints how to reach it.
+    Up {
+        #[command(flatten)]
+        lab: cli::LabArgs,
+        /// Check steady state, print the triage, then tear the lab down again.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Tear labs down: the newest kept lab, one run, or every pdns-drill resource.
+    Down {
+        /// Run id to remove.
+        #[arg(long)]
+        run: Option<String>,
+        /// Remove everything labelled pdns-drill.run.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Run the runbook's first-triage probes and print the table with the matching row.
+    Triage(cli::TriageArgs),
+    /// List scenarios, the claims they decide and their runbook sections.
+    List {
+        /// Scenario directory.
+        #[arg(long, default_value = "scenarios")]
+        scenarios: PathBuf,
+    },
+    /// Run scenarios (all, or those whose name or claim ID contains a FILTER) and write reports.
+    Run(cli::RunArgs),
+    /// Zone data tools: verify a SQLite backup, diff a database against the journal.
+    Zone {
+        #[command(subcommand)]
+        command: ZoneCommand,
+    },
+    /// Approve a report's verdicts as the CI baseline.
+    Baseline {
+        #[command(subcommand)]
+        command: BaselineCommand,
+    },
+    /// End-to-end drills that leave dated evidence.
+    Drill {
+        #[command(subcommand)]
+        command: DrillCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImageCommand {
+    /// Build (or rebuild with --force) the lab image and print its tag.
+    Build(cli::ImageArgs),
+    /// Print the tag the current recipe builds.
+    Tag(cli::ImageArgs),
+}
+
+#[derive(Subcommand)]
+enum ZoneCommand {
+    /// Verify a SQLite file: integrity, schema, record count, SOA serial.
+    Verify {
+        file: PathBuf,
+        /// Zone whose SOA serial to read.
+        #[arg(long, default_value = "sub.comptech-lab.com")]
+        zone: String,
+    },
+    /// Records in the database missing from the journal, and the other way round.
+    Diff {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long)]
+        journal: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum BaselineCommand {
+    /// Write the normalised verdict snapshot of a report as the approved baseline.
+    Accept {
+        /// report.json to take verdicts from (default: the newest under reports/).
+        #[arg(long)]
+        from: Option<PathBuf>,
+        /// Where to write it.
+        #[arg(long, default_value = "reports/baseline.json")]
+        to: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum DrillCommand {
+    /// The restore drill: backup, verify, journaled changes, corruption, documented restore,
+    /// replay, record-by-record comparison; writes a dated evidence report.
+    Restore(#[command(flatten)] DrillArgs),
+}
+
+#[derive(Args)]
+struct DrillArgs {
+    #[command(flatten)]
+    lab: cli::LabArgs,
+    /// Where the evidence goes.
+    #[arg(long, default_value = "reports")]
+    report_dir: PathBuf,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env("PDNS_DRILL_LOG"))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
+    match rt.block_on(dispatch(cli.command)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn dispatch(cmd: Command) -> Result<ExitCode> {
+    match cmd {
+        Command::Image { command: ImageCommand::Build(a) } => cli::image_build(&a).await,
+        Command::Image { command: ImageCommand::Tag(a) } => {
+            println!("{}", pdns_drill::image::tag(a.suite));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Up { lab, check } => cli::up(&lab, check).await,
+        Command::Down { run, all } => cli::down(run.as_deref(), all).await,
+        Command::Triage(a) => cli::triage(&a).await,
+        Command::List { scenarios } => cli::list(&scenarios),
+        Command::Run(a) => cli::run(&a).await,
+        Command::Zone { command: ZoneCommand::Verify { file, zone } } => cli::zone_verify(&file, &zone),
+        Command::Zone { command: ZoneCommand::Diff { db, journal } } => cli::zone_diff(&db, &journal),
+        Command::Baseline { command: BaselineCommand::Accept { from, to } } => {
+            cli::baseline_accept(from.as_deref(), &to).context("accepting the baseline")
+        }
+        Command::Drill { command: DrillCommand::Restore(a) } => cli::drill_restore(&a.lab, &a.report_dir).await,
+    }
+}

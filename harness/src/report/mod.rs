@@ -1,2 +1,11 @@
 //! Reports: one model (`report.json`), several renderers.
 pub mod model;
+pub mod common;
+#[doc(hidden)]
+pub mod fixture;
+pub mod html;
+pub mod junit;
+pub mod md;
+pub mod snapshot;
+pub mod svg;
+pub mod write;

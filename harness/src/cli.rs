@@ -1,0 +1,373 @@
+//! Command implementations behind `main.rs`: argument types and the glue from them to the lab,
+//! the runner and the reports. Printing happens here, nowhere below.
+
+use crate::engine::Engine;
+use crate::image::{self, BuildOptions, Suite};
+use crate::testbed::config::{self, ConfigDir, ZoneInput};
+use crate::testbed::{self, Lab, LabSpec};
+use crate::triage;
+use crate::triage_probes;
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Args, Debug, Clone)]
+pub struct ImageArgs {
+    /// Debian suite for the lab image.
+    #[arg(long, value_enum, default_value = "bookworm", env = "PDNS_DRILL_SUITE")]
+    pub suite: Suite,
+    /// Debian mirror URL (default: the one this machine's apt sources name).
+    #[arg(long, env = "PDNS_DRILL_MIRROR")]
+    pub mirror: Option<String>,
+    /// Rebuild even when the image or a cached rootfs exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct LabArgs {
+    /// Operator config dir laid out like /etc/powerdns, with drill.toml mapping its addresses
+    /// onto the testbed (default: lab/etc-powerdns).
+    #[arg(long)]
+    pub config_dir: Option<PathBuf>,
+    /// dns-records journal (Markdown) the zone is loaded from (default: lab/zone/dns-records.md).
+    #[arg(long)]
+    pub zone: Option<PathBuf>,
+    #[command(flatten)]
+    pub image: ImageArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct TriageArgs {
+    /// Run id of a kept lab (default: the newest one).
+    #[arg(long)]
+    pub run: Option<String>,
+    /// Recursor address of any lab (with --auth and --vm: probe a real lab from this host).
+    #[arg(long, requires_all = ["auth", "vm"])]
+    pub recursor: Option<IpAddr>,
+    #[arg(long)]
+    pub auth: Option<IpAddr>,
+    #[arg(long)]
+    pub vm: Option<IpAddr>,
+    /// Command whose exit 0 means "the VM is running" (e.g. "virsh domstate pdns | grep -q running").
+    #[arg(long)]
+    pub vm_state_cmd: Option<String>,
+    /// Zone whose SOA the authoritative probe asks for.
+    #[arg(long, default_value = "sub.comptech-lab.com")]
+    pub zone_name: String,
+    /// Print the four outcomes and the row as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    /// Scenario names or claim IDs (substring match); none = all.
+    pub filters: Vec<String>,
+    #[command(flatten)]
+    pub lab: LabArgs,
+    /// Scenario directory.
+    #[arg(long, default_value = "scenarios")]
+    pub scenarios: PathBuf,
+    /// Scenarios run side by side, each on its own lab.
+    #[arg(long, short = 'j', default_value_t = 1)]
+    pub jobs: usize,
+    /// Leave a failed scenario's lab up and print how to reach it.
+    #[arg(long)]
+    pub keep_on_failure: bool,
+    /// Where reports go (a run id subdirectory is created).
+    #[arg(long, default_value = "reports")]
+    pub report_dir: PathBuf,
+    /// Report formats, comma-separated: md,json,junit,html.
+    #[arg(long, default_value = "md,json,junit,html")]
+    pub format: String,
+    /// Approved verdict snapshot: exit 1 when any verdict differs from it.
+    #[arg(long)]
+    pub baseline: Option<PathBuf>,
+}
+
+pub fn spinner(prefix: &str) -> ProgressBar {
+    let pb = ProgressBar::new_spinner();
+    pb.set_style(ProgressStyle::with_template("{spinner} {prefix:.bold} {wide_msg} [{elapsed}]").unwrap());
+    pb.set_prefix(prefix.to_string());
+    pb.enable_steady_tick(Duration::from_millis(120));
+    pb
+}
+
+/// How long a fresh lab may take to settle before bring-up counts as failed.
+pub const STEADY_DEADLINE: Duration = Duration::from_secs(60);
+
+pub async fn connect() -> Result<Engine> {
+    Engine::connect().await
+}
+
+pub async fn ensure_image(engine: &Engine, a: &ImageArgs) -> Result<String> {
+    let pb = spinner("image");
+    let opts = BuildOptions { suite: a.suite, mirror: a.mirror.clone(), force: a.force };
+    let r = image::ensure(engine, &opts, &|m: &str| pb.set_message(m.to_string())).await;
+    pb.finish_and_clear();
+    r
+}
+
+pub async fn image_build(a: &ImageArgs) -> Result<ExitCode> {
+    let engine = connect().await?;
+    let t0 = std::time::Instant::now();
+    let tag = ensure_image(&engine, a).await?;
+    eprintln!("image {tag} ready in {:.1} s", t0.elapsed().as_secs_f64());
+    println!("{tag}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Loads the operator inputs named on the command line (or the shipped defaults).
+pub fn load_inputs(a: &LabArgs) -> Result<(ConfigDir, ZoneInput)> {
+    let dir = match &a.config_dir {
+        Some(d) => d.clone(),
+        None => config::default_config_dir()?,
+    };
+    let zone = match &a.zone {
+        Some(z) => z.clone(),
+        None => config::default_zone()?,
+    };
+    Ok((ConfigDir::load(&dir)?, ZoneInput::load(&zone)?))
+}
+
+/// Everything before a lab can start: inputs valid, Docker reachable, stale runs swept, image.
+pub async fn prepare(a: &LabArgs) -> Result<(Engine, ConfigDir, ZoneInput, String)> {
+    let (config, zone) = load_inputs(a)?;
+    let engine = connect().await?;
+    let swept = testbed::sweep_stale(&engine).await?;
+    if !swept.is_empty() {
+        eprintln!("swept leftovers of dead runs: {}", swept.join(", "));
+    }
+    let tag = ensure_image(&engine, &a.image).await?;
+    Ok((engine, config, zone, tag))
+}
+
+pub async fn up(a: &LabArgs, check: bool) -> Result<ExitCode> {
+    let (engine, config, zone, image) = prepare(a).await?;
+    let run_id = testbed::new_run_id();
+    let engine = if check { engine } else { engine.kept() };
+    let spec = LabSpec { image, config, zone, run_id: run_id.clone() };
+    let pb = spinner("up");
+    let t0 = std::time::Instant::now();
+    let lab = match Lab::up(engine, spec, &|m: &str| pb.set_message(m.to_string())).await {
+        Ok(l) => l,
+        Err(e) => {
+            pb.finish_and_clear();
+            // Leave nothing behind when bring-up fails.
+            connect().await?.sweep(Some(&run_id)).await.ok();
+            return Err(e);
+        }
+    };
+    pb.set_message("waiting for steady state");
+    let settled = lab.wait_steady(STEADY_DEADLINE).await;
+    pb.finish_and_clear();
+    if let Err(e) = settled {
+        if check {
+            lab.down().await.ok();
+        } else {
+            save_kept(&lab)?;
+            eprintln!("lab {run_id} left up for inspection; `pdns-drill down --run {run_id}` removes it");
+        }
+        return Err(e);
+    }
+    eprintln!("lab {run_id} at steady state in {:.1} s", t0.elapsed().as_secs_f64());
+    let steady = crate::steady::check(&lab).await;
+    print!("{steady}");
+    let tri = triage_probes::in_lab(&lab).await?;
+    print_triage(&tri);
+    if check {
+        lab.down().await?;
+    } else {
+        save_kept(&lab)?;
+        let p = &lab.plan;
+        println!(
+            "\nlab {run_id} is up: recursor {} · authoritative {} · VM {} (public {}) · internet {}\n  \
+             shell: docker exec -it {} bash\n  triage: pdns-drill triage\n  tear down: pdns-drill down --run {run_id}",
+            p.recursor, p.auth, p.vm, p.vm_public, p.internet, lab.name(testbed::Role::PdnsVm)
+        );
+    }
+    Ok(if steady.ok() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn kept_dir() -> PathBuf {
+    image::cache_dir().join("labs")
+}
+
+/// A kept lab's addresses, so later commands can find it.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct KeptLab {
+    run_id: String,
+    recursor: IpAddr,
+    auth: IpAddr,
+    vm: IpAddr,
+    vm_container: String,
+    workstation: String,
+    zone: String,
+}
+
+fn save_kept(lab: &Lab) -> Result<()> {
+    std::fs::create_dir_all(kept_dir())?;
+    let k = KeptLab {
+        run_id: lab.spec.run_id.clone(),
+        recursor: lab.plan.recursor.into(),
+        auth: lab.plan.auth.into(),
+        vm: lab.plan.vm.into(),
+        vm_container: lab.name(testbed::Role::PdnsVm),
+        workstation: lab.name(testbed::Role::Workstation),
+        zone: lab.spec.zone.journal.zone.clone(),
+    };
+    std::fs::write(kept_dir().join(format!("{}.json", k.run_id)), serde_json::to_vec_pretty(&k)?)?;
+    Ok(())
+}
+
+fn load_kept(run: Option<&str>) -> Result<KeptLab> {
+    let mut runs: Vec<PathBuf> = std::fs::read_dir(kept_dir())
+        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "json")).collect())
+        .unwrap_or_default();
+    runs.sort();
+    let path = match run {
+        Some(r) => kept_dir().join(format!("{r}.json")),
+        None => runs.pop().context("no kept lab: start one with `pdns-drill up`, or pass --recursor/--auth/--vm")?,
+    };
+    let k: KeptLab = serde_json::from_slice(&std::fs::read(&path).with_context(|| format!("no kept lab at {}", path.display()))?)?;
+    Ok(k)
+}
+
+pub async fn down(run: Option<&str>, all: bool) -> Result<ExitCode> {
+    let engine = connect().await?;
+    let targets: Vec<String> = if all {
+        engine.leftover_runs().await?
+    } else {
+        vec![match run {
+            Some(r) => r.to_string(),
+            None => load_kept(None)?.run_id,
+        }]
+    };
+    for r in &targets {
+        let (c, n, v) = engine.sweep(Some(r)).await?;
+        std::fs::remove_file(kept_dir().join(format!("{r}.json"))).ok();
+        eprintln!("run {r}: removed {c} container(s), {n} network(s), {v} volume(s)");
+    }
+    if all {
+        let (c, n, v) = engine.sweep(None).await?;
+        if c + n + v > 0 {
+            eprintln!("unlabelled-run leftovers: removed {c} container(s), {n} network(s), {v} volume(s)");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn print_triage(t: &triage_probes::TriageRun) {
+    println!("\nFirst triage (runbook \"DNS is down\"):");
+    for p in &t.probes {
+        println!("  {:<9} {:<55} → {}", p.column, p.command, p.reply);
+    }
+    println!("{}", triage::render_table(&t.result.observation, t.result.row));
+}
+
+pub async fn triage(a: &TriageArgs) -> Result<ExitCode> {
+    let t = match (a.recursor, a.auth, a.vm) {
+        (Some(r), Some(au), Some(vm)) => triage_probes::against(r, au, vm, &a.zone_name, a.vm_state_cmd.as_deref()).await?,
+        _ => {
+            let k = load_kept(a.run.as_deref())?;
+            let engine = connect().await?;
+            triage_in_kept(&engine, &k).await?
+        }
+    };
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&t.result.to_json())?);
+    } else {
+        print_triage(&t);
+    }
+    Ok(if t.result.row == Some(triage::Row::Tri1) { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// Triage of a kept lab from its workstation, as written.
+async fn triage_in_kept(engine: &Engine, k: &KeptLab) -> Result<triage_probes::TriageRun> {
+    use crate::triage::{Observation, Reply, TriageResult, VmState};
+    let [rc, ac, pc] = triage_probes::commands(k.recursor, k.auth, k.vm, &k.zone);
+    let d = Duration::from_secs(15);
+    let (r, a, p) = tokio::try_join!(engine.sh(&k.workstation, &rc, d), engine.sh(&k.workstation, &ac, d), engine.sh(&k.workstation, &pc, d))?;
+    let vm = if engine.state(&k.vm_container).await == crate::engine::State::Running { VmState::Running } else { VmState::Stopped };
+    let obs = Observation {
+        recursor: Reply::from_dig(r.exit_code.unwrap_or(-1), &r.stdout),
+        auth: Reply::from_dig(a.exit_code.unwrap_or(-1), &a.stdout),
+        ping: Reply::from_ping(p.exit_code.unwrap_or(-1)),
+        vm,
+    };
+    let probes = vec![
+        triage_probes::ProbeRun { column: "recursor", command: rc, output: r.summary(200), reply: obs.recursor.label() },
+        triage_probes::ProbeRun { column: "auth", command: ac, output: a.summary(200), reply: obs.auth.label() },
+        triage_probes::ProbeRun { column: "ping", command: pc, output: p.summary(200), reply: obs.ping.label() },
+        triage_probes::ProbeRun { column: "libvirt", command: format!("docker inspect {}", k.vm_container), output: vm.to_string(), reply: vm.to_string() },
+    ];
+    Ok(triage_probes::TriageRun { result: TriageResult::new(obs), probes })
+}
+
+pub fn list(dir: &Path) -> Result<ExitCode> {
+    let scenarios = crate::scenario::load_dir(dir)?;
+    println!("{:<28} {:<38} {}", "SCENARIO", "CLAIMS", "RUNBOOK SECTION");
+    for s in &scenarios {
+        println!("{:<28} {:<38} {}", s.name, s.claims.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(","), s.section);
+    }
+    let covered: std::collections::BTreeSet<&str> = scenarios.iter().flat_map(|s| s.claims.iter().map(|c| c.as_str())).collect();
+    let uncovered: Vec<&str> = crate::claims::CATALOGUE.iter().map(|c| c.id).filter(|id| !covered.contains(id)).collect();
+    if !uncovered.is_empty() {
+        println!("\nclaims no scenario decides (reported not-simulated): {}", uncovered.join(", "));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn run(a: &RunArgs) -> Result<ExitCode> {
+    crate::runner::cli_run(a).await
+}
+
+pub fn zone_verify(file: &Path, zone: &str) -> Result<ExitCode> {
+    let v = crate::zone::verify::verify(file, zone)?;
+    println!("{}", serde_json::to_string_pretty(&v)?);
+    Ok(if v.integrity == "ok" && v.schema_ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+pub fn zone_diff(db: &Path, journal: &Path) -> Result<ExitCode> {
+    let j = crate::journal::Journal::load(journal)?;
+    let rr = crate::zone::verify::db_rrsets(db, &j.zone)?;
+    let d = crate::zone::diff::diff(&rr, &j);
+    print!("{d}");
+    Ok(if d.only_in_db.is_empty() && d.only_in_journal.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+pub fn baseline_accept(from: Option<&Path>, to: &Path) -> Result<ExitCode> {
+    let from = match from {
+        Some(f) => f.to_path_buf(),
+        None => newest_report(Path::new("reports"))?,
+    };
+    let report: crate::report::model::Report =
+        serde_json::from_slice(&std::fs::read(&from).with_context(|| format!("reading {}", from.display()))?)
+            .with_context(|| format!("{} is not a pdns-drill report", from.display()))?;
+    if !report.run.complete {
+        bail!("{} is from an incomplete run; refusing to approve it", from.display());
+    }
+    let snap = crate::report::snapshot::from_report(&report);
+    crate::report::snapshot::save(to, &snap)?;
+    eprintln!("baseline {} written from {}", to.display(), from.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn newest_report(dir: &Path) -> Result<PathBuf> {
+    let mut runs: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path().join("report.json")))
+        .filter(|p| p.is_file())
+        .collect();
+    runs.sort();
+    runs.pop().with_context(|| format!("no report.json under {}", dir.display()))
+}
+
+pub async fn drill_restore(a: &LabArgs, report_dir: &Path) -> Result<ExitCode> {
+    crate::runner::drill_restore(a, report_dir).await
+}

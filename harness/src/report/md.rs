@@ -1,0 +1,244 @@
+//! `report.md`: the report a person reads first. Summary, the runbook's triage table with what
+//! this run saw, the verdict table, then one section per claim with its evidence.
+
+use super::common::*;
+use super::model::{ClaimResult, Evidence, Report};
+use std::fmt::Write;
+
+/// Makes text safe inside a Markdown table cell: `|` escaped, newlines as `<br>`, and `<`, `>`
+/// as entities so command output never turns into HTML.
+pub fn cell(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let s = s.replace("\r\n", "\n");
+    for c in s.trim_end().chars() {
+        match c {
+            '|' => out.push_str("\\|"),
+            '\n' => out.push_str("<br>"),
+            '\r' => {}
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Inline text outside tables: newlines kept on one line, `<`/`>` as entities.
+fn inline(s: &str) -> String {
+    cell(s).replace("\\|", "|").replace("<br>", " ⏎ ")
+}
+
+fn evidence_table(o: &mut String, evidence: &[Evidence]) {
+    if evidence.is_empty() {
+        o.push_str("_No evidence recorded._\n\n");
+        return;
+    }
+    o.push_str("| step | phase | on | action | expected | observed | ok |\n");
+    o.push_str("|---:|---|---|---|---|---|:-:|\n");
+    for e in evidence {
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            e.step,
+            e.phase.as_str(),
+            cell(&e.on),
+            cell(&trim_chars(&e.action, CELL_MAX)),
+            e.expected.as_deref().map(|x| cell(&trim_chars(x, CELL_MAX))).unwrap_or_else(|| "—".into()),
+            cell(&trim_chars(&e.observed, CELL_MAX)),
+            if e.ok { "✓" } else { "✗" }
+        );
+    }
+    o.push('\n');
+}
+
+fn summary(o: &mut String, r: &Report) {
+    let run = &r.run;
+    o.push_str("# pdns-drill report\n\n");
+    if !run.complete {
+        o.push_str("> **INCOMPLETE RUN** — the run is still going or was interrupted; verdicts below are partial.\n\n");
+    }
+    let counts = verdict_counts(r);
+    let counts: Vec<String> = counts.iter().map(|(v, n)| format!("**{n}** {v}")).collect();
+    let _ = writeln!(o, "{} claims: {}\n", r.claims.len(), counts.join(" · "));
+    o.push_str("| | |\n|---|---|\n");
+    let opt = |s: &Option<String>| s.as_deref().map(cell).unwrap_or_else(|| "unknown".into());
+    let rows = [
+        ("run", format!("`{}`", cell(&run.id))),
+        ("started", cell(&run.started_at)),
+        ("finished", run.finished_at.as_deref().map(cell).unwrap_or_else(|| "—".into())),
+        ("complete", if run.complete { "yes".into() } else { "**no**".into() }),
+        ("pdns", opt(&run.pdns_version)),
+        ("pdns-recursor", opt(&run.recursor_version)),
+        ("image", format!("`{}`", cell(&run.image_tag))),
+        ("suite", cell(&run.suite)),
+        ("config dir", format!("`{}` ({})", cell(&run.config_dir), cell(short_hash(&run.config_dir_hash)))),
+        ("zone", format!("`{}` ({})", cell(&run.zone_file), cell(short_hash(&run.zone_hash)))),
+        (
+            "drop-ins",
+            if run.dropins.is_empty() { "none".into() } else { run.dropins.iter().map(|d| format!("`{}`", cell(d))).collect::<Vec<_>>().join("<br>") },
+        ),
+        ("filters", if run.filters.is_empty() { "all scenarios".into() } else { cell(&run.filters.join(", ")) }),
+    ];
+    for (k, v) in rows {
+        let _ = writeln!(o, "| {k} | {v} |");
+    }
+    o.push('\n');
+}
+
+fn triage(o: &mut String, r: &Report) {
+    o.push_str("## First triage\n\n");
+    o.push_str("The runbook's table (paraphrased) and the scenarios whose triage probes landed on each row.\n\n");
+    o.push_str("| row | recursor | auth | ping | VM | likely cause | seen in this run |\n");
+    o.push_str("|---|---|---|---|---|---|---|\n");
+    for row in TRIAGE_ROWS {
+        let seen = scenarios_on_triage_row(r, row.id);
+        let seen = if seen.is_empty() { "—".into() } else { seen.iter().map(|s| format!("`{}`", cell(s))).collect::<Vec<_>>().join(", ") };
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            row.id, row.recursor, row.auth, row.ping, row.vm, row.likely_cause, seen
+        );
+    }
+    let unknown = scenarios_on_triage_row(r, TRIAGE_UNKNOWN);
+    if !unknown.is_empty() {
+        let names: Vec<String> = unknown.iter().map(|s| format!("`{}`", inline(s))).collect();
+        let _ = writeln!(o, "\nMatched no row (`unknown`): {}", names.join(", "));
+    }
+    o.push('\n');
+}
+
+fn verdicts(o: &mut String, r: &Report) {
+    o.push_str("## Verdicts\n\n| ID | verdict | scenario | detect | recover |\n|---|---|---|---:|---:|\n");
+    for c in &r.claims {
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} | {} |",
+            cell(&c.id),
+            c.verdict,
+            c.scenario.as_deref().map(|s| format!("`{}`", cell(s))).unwrap_or_else(|| "—".into()),
+            fmt_ms(c.detect_ms),
+            fmt_ms(c.recover_ms)
+        );
+    }
+    o.push('\n');
+}
+
+fn scenarios(o: &mut String, r: &Report) {
+    if r.scenarios.is_empty() {
+        return;
+    }
+    o.push_str("## Scenarios\n\n| scenario | outcome | claims | triage row | wall |\n|---|---|---|---|---:|\n");
+    for s in &r.scenarios {
+        let _ = writeln!(
+            o,
+            "| `{}` | {} | {} | {} | {} |",
+            cell(&s.name),
+            outcome_str(s.outcome),
+            cell(&s.claims.join(", ")),
+            s.triage_row.as_deref().map(cell).unwrap_or_else(|| "—".into()),
+            fmt_ms(Some(s.wall_ms))
+        );
+    }
+    o.push('\n');
+}
+
+fn claim(o: &mut String, r: &Report, c: &ClaimResult) {
+    let _ = writeln!(o, "### {} — {}\n", inline(&c.id), c.verdict);
+    let _ = writeln!(o, "- **Section:** {}", inline(&c.section));
+    let _ = writeln!(o, "- **Claim:** {}", inline(claim_summary(&c.id)));
+    if let Some(reason) = &c.reason {
+        let _ = writeln!(o, "- **Reason:** {}", inline(reason));
+    }
+    if let Some(m) = &c.first_mismatch {
+        let _ = writeln!(o, "- **First mismatch:** {}", inline(m));
+    }
+    if c.detect_ms.is_some() || c.recover_ms.is_some() {
+        let _ = writeln!(o, "- **Detection:** {} · **recovery:** {}", fmt_ms(c.detect_ms), fmt_ms(c.recover_ms));
+    }
+    match (&c.scenario, claim_scenario(r, c)) {
+        (Some(_), Some(s)) => {
+            let _ = writeln!(o, "- **Scenario:** `{}` ({})\n", inline(&s.name), outcome_str(s.outcome));
+            let _ = writeln!(o, "![timeline]({})", timeline_rel_path(&s.name));
+        }
+        (Some(name), None) => {
+            let _ = writeln!(o, "- **Scenario:** `{}` (did not run)", inline(name));
+        }
+        (None, _) => {}
+    }
+    o.push('\n');
+    if !c.evidence.is_empty() || c.verdict != crate::verdict::Verdict::NotSimulated {
+        evidence_table(o, &c.evidence);
+    }
+    if let Some(k) = &c.correction {
+        let status = if k.verified { "verified ✓" } else { "not verified ✗" };
+        let _ = writeln!(o, "**Correction ({status}):** {}\n", inline(&k.summary));
+        evidence_table(o, &k.evidence);
+    }
+}
+
+pub fn render(r: &Report) -> String {
+    let mut o = String::new();
+    summary(&mut o, r);
+    triage(&mut o, r);
+    verdicts(&mut o, r);
+    scenarios(&mut o, r);
+    o.push_str("## Claims\n\n");
+    for c in &r.claims {
+        claim(&mut o, r, c);
+    }
+    while o.ends_with("\n\n") {
+        o.pop();
+    }
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixture::sample_report;
+
+    #[test]
+    fn cells_escape_pipes_and_newlines() {
+        assert_eq!(cell("a | b\nc<d>"), "a \\| b<br>c&lt;d&gt;");
+    }
+
+    #[test]
+    fn banner_only_when_incomplete() {
+        let mut r = sample_report();
+        assert!(render(&r).contains("INCOMPLETE"));
+        r.run.complete = true;
+        assert!(!render(&r).contains("INCOMPLETE"));
+    }
+
+    #[test]
+    fn triage_rows_list_their_scenarios() {
+        let md = render(&sample_report());
+        assert!(md.lines().any(|l| l.starts_with("| TRI-2 ") && l.contains("`recursor-down`")));
+        assert!(md.contains("Matched no row (`unknown`): `vm-uplink-down`"));
+    }
+
+    #[test]
+    fn evidence_rows_keep_table_shape() {
+        let md = render(&sample_report());
+        // Every evidence row has exactly 8 unescaped pipes, whatever the output held.
+        for l in md.lines().filter(|l| l.ends_with(" ✓ |") || l.ends_with(" ✗ |")) {
+            let pipes = l.replace("\\|", "").matches('|').count();
+            assert_eq!(pipes, 8, "{l}");
+        }
+    }
+
+    #[test]
+    fn snapshot() {
+        insta::assert_snapshot!(render(&sample_report()));
+    }
+
+    proptest::proptest! {
+        /// Whatever a command printed, its cell never breaks the table row.
+        #[test]
+        fn cell_never_breaks_a_row(s in "\\PC*|[|\\n\\r<>a-z ]*") {
+            let c = cell(&s);
+            proptest::prop_assert!(!c.contains('\n') && !c.contains('\r'));
+            proptest::prop_assert_eq!(c.replace("\\|", "").matches('|').count(), 0);
+        }
+    }
+}

@@ -1,0 +1,266 @@
+//! The lab on containers: the PowerDNS VM (both daemons under systemd), the stand-in internet,
+//! the operator workstation and a lab client, on two internal networks.
+
+pub mod config;
+pub mod plan;
+pub mod provision;
+
+use crate::engine::{ContainerSpec, Engine, ExecOutput, State};
+use anyhow::{Context, Result};
+use config::{ConfigDir, ZoneInput};
+use plan::Plan;
+use std::time::Duration;
+
+/// The stand-in internet's zones, shipped with the binary.
+const INTERNET_ZONES: &str = include_str!("../../../lab/internet/zones.txt");
+
+/// Size of the VM's /var: small enough to fill, big enough for the lab (the seed is ~10 MB).
+pub const VM_VAR_SIZE: &str = "64m";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    PdnsVm,
+    Internet,
+    Workstation,
+    Client,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Internet, Role::PdnsVm, Role::Workstation, Role::Client];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::PdnsVm => "pdns-vm",
+            Role::Internet => "internet",
+            Role::Workstation => "workstation",
+            Role::Client => "client",
+        }
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| {
+            format!("unknown container `{s}` (one of: pdns-vm, internet, workstation, client)")
+        })
+    }
+}
+
+/// Everything needed to bring a lab up.
+#[derive(Debug, Clone)]
+pub struct LabSpec {
+    pub image: String,
+    pub config: ConfigDir,
+    pub zone: ZoneInput,
+    pub run_id: String,
+}
+
+pub struct Lab {
+    pub engine: Engine,
+    pub spec: LabSpec,
+    pub plan: Plan,
+    pub lab_net: String,
+    pub public_net: String,
+    /// Which VM disk (the /var volume) is current; a rebuild from scratch makes a new one.
+    vm_disk: std::sync::Mutex<String>,
+}
+
+/// A fresh run id: sortable by time, unique enough for parallel runs.
+pub fn new_run_id() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    let fmt = time::macros::format_description!("[year][month][day]-[hour][minute][second]");
+    format!("{}-{:04x}", now.format(&fmt).unwrap(), rand::random::<u16>())
+}
+
+impl Lab {
+    pub fn name(&self, role: Role) -> String {
+        format!("pdns-drill-{}-{}", self.spec.run_id, role.as_str())
+    }
+
+    /// Creates networks and containers and boots them; callers wait for steady state.
+    pub async fn up(engine: Engine, spec: LabSpec, progress: &(dyn Fn(&str) + Sync)) -> Result<Lab> {
+        let run = spec.run_id.clone();
+        let la = spec.config.addresses.clone();
+        progress("creating internal networks");
+        let lab_net = format!("pdns-drill-{run}-lab");
+        let public_net = format!("pdns-drill-{run}-public");
+        let la2 = la.clone();
+        let lab_info = engine.create_network(&lab_net, &run, &move |n| Plan::lab_reserved(&la2, n)).await?;
+        let public_info = engine.create_network(&public_net, &run, &Plan::public_reserved).await?;
+        let plan = Plan::new(&la, lab_info.subnet, public_info.subnet)?;
+        let lab = Lab {
+            engine,
+            spec,
+            plan,
+            lab_net,
+            public_net,
+            vm_disk: std::sync::Mutex::new(format!("pdns-drill-{run}-vm-disk-0")),
+        };
+        progress("creating containers");
+        let disk = lab.vm_disk();
+        lab.engine.create_volume(&disk, &run, VM_VAR_SIZE).await?;
+        lab.create_role(Role::Internet, None).await?;
+        lab.create_role(Role::PdnsVm, None).await?;
+        lab.create_role(Role::Workstation, None).await?;
+        lab.create_role(Role::Client, None).await?;
+        progress("booting systemd in every container");
+        for r in Role::ALL {
+            lab.engine.start(&lab.name(r)).await?;
+        }
+        Ok(lab)
+    }
+
+    fn vm_disk(&self) -> String {
+        self.vm_disk.lock().unwrap().clone()
+    }
+
+    async fn create_role(&self, role: Role, mac: Option<String>) -> Result<()> {
+        let p = &self.plan;
+        let (net, ip, files, volumes) = match role {
+            Role::Internet => (
+                &self.public_net,
+                p.internet,
+                provision::internet(p, INTERNET_ZONES),
+                // Keeps the VM's disk mounted while the VM is off, as a real disk would persist.
+                vec![(self.vm_disk(), "/srv/vm-disk".to_string())],
+            ),
+            Role::PdnsVm => (
+                &self.lab_net,
+                p.vm,
+                provision::pdns_vm(p, &self.spec.config, &self.spec.zone),
+                vec![(self.vm_disk(), "/var".to_string())],
+            ),
+            Role::Workstation => (&self.lab_net, p.workstation, provision::workstation(p), vec![]),
+            Role::Client => (&self.lab_net, p.client, provision::client(p), vec![]),
+        };
+        let name = self.name(role);
+        let spec = ContainerSpec {
+            name: name.clone(),
+            hostname: role.as_str().to_string(),
+            image: self.spec.image.clone(),
+            run_id: self.spec.run_id.clone(),
+            network: net.clone(),
+            ipv4: Some(ip),
+            mac,
+            volumes,
+        };
+        self.engine.create_container(&spec).await?;
+        if role == Role::PdnsVm {
+            self.engine.connect_network(&self.public_net, &name, Some(p.vm_public), "pdns-vm").await?;
+        }
+        self.engine.upload(&name, &files).await?;
+        Ok(())
+    }
+
+    /// Replaces the VM with a fresh one from the image: same hostname, addresses and MAC.
+    /// `keep_disk` keeps its /var (the qcow2 survived); otherwise the disk is new and empty.
+    pub async fn recreate_vm(&self, keep_disk: bool) -> Result<()> {
+        let name = self.name(Role::PdnsVm);
+        let mac = self.engine.mac_address(&name, &self.lab_net).await?;
+        self.engine.remove(&name).await?;
+        if !keep_disk {
+            // The old disk stays mounted by the keeper; a new one replaces it.
+            let next = {
+                let mut d = self.vm_disk.lock().unwrap();
+                let n: u32 = d.rsplit('-').next().and_then(|s| s.parse().ok()).unwrap_or(0) + 1;
+                *d = format!("pdns-drill-{}-vm-disk-{n}", self.spec.run_id);
+                d.clone()
+            };
+            self.engine.create_volume(&next, &self.spec.run_id, VM_VAR_SIZE).await?;
+            let helper = format!("{name}-disk-keeper-{}", next.rsplit('-').next().unwrap());
+            self.engine
+                .create_container(&ContainerSpec {
+                    name: helper.clone(),
+                    hostname: "disk-keeper".into(),
+                    image: self.spec.image.clone(),
+                    run_id: self.spec.run_id.clone(),
+                    network: "none".into(),
+                    ipv4: None,
+                    mac: None,
+                    volumes: vec![(next.clone(), "/srv/vm-disk".into())],
+                })
+                .await?;
+            self.engine.start(&helper).await?;
+        }
+        self.create_role(Role::PdnsVm, mac).await
+
+    }
+
+    pub async fn down(&self) -> Result<()> {
+        self.engine.sweep(Some(&self.spec.run_id)).await.map(|_| ())
+    }
+
+    pub async fn exec(&self, role: Role, argv: &[&str], deadline: Duration) -> Result<ExecOutput> {
+        self.engine.exec(&self.name(role), argv, None, deadline).await
+    }
+
+    pub async fn sh(&self, role: Role, script: &str, deadline: Duration) -> Result<ExecOutput> {
+        self.engine.sh(&self.name(role), script, deadline).await
+    }
+
+    pub async fn state(&self, role: Role) -> State {
+        self.engine.state(&self.name(role)).await
+    }
+
+    /// Polls the steady-state check until it holds or the deadline passes; on failure the error
+    /// carries the last check and the daemons' journals.
+    pub async fn wait_steady(&self, deadline: Duration) -> Result<crate::steady::SteadyReport> {
+        let start = tokio::time::Instant::now();
+        loop {
+            let r = crate::steady::check(self).await;
+            if r.ok() {
+                return Ok(r);
+            }
+            if start.elapsed() > deadline {
+                let logs = self
+                    .sh(Role::PdnsVm, "systemctl --no-pager status pdns pdns-recursor drill-provision 2>&1 | tail -40", Duration::from_secs(10))
+                    .await
+                    .map(|o| o.stdout)
+                    .unwrap_or_default();
+                return Err(anyhow::anyhow!("steady state not reached within {deadline:?}:\n{r}\n--- pdns-vm ---\n{logs}"));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Daemon versions as the packages report them.
+    pub async fn versions(&self) -> (Option<String>, Option<String>) {
+        let q = |pkg: &'static str| async move {
+            self.exec(Role::PdnsVm, &["dpkg-query", "-W", "-f=${Version}", pkg], Duration::from_secs(10))
+                .await
+                .ok()
+                .filter(|o| o.success())
+                .map(|o| o.stdout.trim().to_string())
+        };
+        (q("pdns-server").await, q("pdns-recursor").await)
+    }
+
+    /// The lab's own first zone name to probe: the first A record in the journal.
+    pub fn known_lab_name(&self) -> String {
+        self.spec
+            .zone
+            .journal
+            .entries
+            .iter()
+            .find(|e| e.rtype == "A" && !e.fqdn.starts_with('*'))
+            .map(|e| e.fqdn.clone())
+            .unwrap_or_else(|| format!("{}.", self.spec.zone.journal.zone))
+    }
+
+    pub fn dropins(&self) -> Vec<String> {
+        provision::hermetic_dropins(&self.plan, &self.spec.config).into_iter().map(|(_, _, note)| note).collect()
+    }
+}
+
+/// Removes what earlier runs left behind when their process is gone (a SIGKILL, a crash).
+pub async fn sweep_stale(engine: &Engine) -> Result<Vec<String>> {
+    let mut swept = Vec::new();
+    for run in engine.leftover_runs().await.context("listing leftover runs")? {
+        if !engine.run_owner_alive(&run).await {
+            engine.sweep(Some(&run)).await?;
+            swept.push(run);
+        }
+    }
+    Ok(swept)
+}

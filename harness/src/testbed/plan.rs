@@ -1,0 +1,176 @@
+//! The address plan: where each role lives on the testbed, and how the operators' own lab
+//! addresses (in their configs and zone) are moved onto it.
+
+use anyhow::{bail, Context, Result};
+use ipnet::Ipv4Net;
+use regex::Regex;
+use serde::Deserialize;
+use std::net::Ipv4Addr;
+use std::sync::LazyLock;
+
+/// The lab as its operators know it: `drill.toml` in the config dir.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct LabAddresses {
+    pub lab_network: Ipv4Net,
+    pub vm: Ipv4Addr,
+    pub recursor: Ipv4Addr,
+    pub auth: Ipv4Addr,
+    pub workstation: Ipv4Addr,
+    pub client: Ipv4Addr,
+    pub app: Ipv4Addr,
+    pub public_auth: Ipv4Addr,
+    pub zone: String,
+}
+
+impl LabAddresses {
+    pub fn parse(label: &str, text: &str) -> Result<Self> {
+        let a: LabAddresses = toml::from_str(text).with_context(|| format!("{label}: invalid address map"))?;
+        for (name, ip) in [("vm", a.vm), ("recursor", a.recursor), ("auth", a.auth), ("workstation", a.workstation), ("client", a.client), ("app", a.app)] {
+            if !a.lab_network.contains(&ip) {
+                bail!("{label}: `{name}` = {ip} is outside lab-network {}", a.lab_network);
+            }
+        }
+        Ok(a)
+    }
+}
+
+/// Testbed addresses, derived from the subnets Docker handed out.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Plan {
+    pub lab: Ipv4Net,
+    pub public: Ipv4Net,
+    pub vm: Ipv4Addr,
+    pub recursor: Ipv4Addr,
+    pub auth: Ipv4Addr,
+    pub workstation: Ipv4Addr,
+    pub client: Ipv4Addr,
+    pub app: Ipv4Addr,
+    pub vm_public: Ipv4Addr,
+    pub internet: Ipv4Addr,
+    #[serde(skip)]
+    pub lab_addresses: LabAddresses,
+}
+
+/// Host offsets on the public network.
+const VM_PUBLIC_OFFSET: u32 = 53;
+const INTERNET_OFFSET: u32 = 100;
+
+impl Plan {
+    pub fn new(lab_addresses: &LabAddresses, lab: Ipv4Net, public: Ipv4Net) -> Result<Plan> {
+        let map = |ip: Ipv4Addr| move_host(ip, lab_addresses.lab_network, lab);
+        let on_public = |off: u32| -> Result<Ipv4Addr> { offset(public, off) };
+        Ok(Plan {
+            lab,
+            public,
+            vm: map(lab_addresses.vm)?,
+            recursor: map(lab_addresses.recursor)?,
+            auth: map(lab_addresses.auth)?,
+            workstation: map(lab_addresses.workstation)?,
+            client: map(lab_addresses.client)?,
+            app: map(lab_addresses.app)?,
+            vm_public: on_public(VM_PUBLIC_OFFSET)?,
+            internet: on_public(INTERNET_OFFSET)?,
+            lab_addresses: lab_addresses.clone(),
+        })
+    }
+
+    /// Addresses Docker must never hand to a container: the two service addresses live on the
+    /// VM's NIC and the app address on the workstation's, added from inside.
+    pub fn lab_reserved(lab_addresses: &LabAddresses, lab: Ipv4Net) -> Vec<(String, Ipv4Addr)> {
+        [("recursor", lab_addresses.recursor), ("auth", lab_addresses.auth), ("app", lab_addresses.app)]
+            .into_iter()
+            .filter_map(|(k, ip)| move_host(ip, lab_addresses.lab_network, lab).ok().map(|ip| (k.to_string(), ip)))
+            .collect()
+    }
+
+    /// Nothing to reserve on the public network: every container there has a static address.
+    pub fn public_reserved(_public: Ipv4Net) -> Vec<(String, Ipv4Addr)> {
+        Vec::new()
+    }
+
+    /// Rewrites every lab IPv4 literal (and the lab CIDR) in operator text onto the testbed.
+    pub fn map_text(&self, text: &str) -> String {
+        static IPV4: LazyLock<Regex> =
+            LazyLock::new(|| Regex::new(r"\b(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})(/\d{1,2})?\b").unwrap());
+        let la = &self.lab_addresses;
+        IPV4.replace_all(text, |c: &regex::Captures| {
+            let whole = c.get(0).unwrap().as_str();
+            let Ok(ip) = c[1].parse::<Ipv4Addr>() else { return whole.to_string() };
+            if let Some(prefix) = c.get(2) {
+                if ip == la.lab_network.network() && prefix.as_str()[1..].parse() == Ok(la.lab_network.prefix_len()) {
+                    return self.lab.to_string();
+                }
+            }
+            let moved = if ip == la.public_auth {
+                Some(self.vm_public)
+            } else if la.lab_network.contains(&ip) {
+                move_host(ip, la.lab_network, self.lab).ok()
+            } else {
+                None
+            };
+            match moved {
+                Some(m) => format!("{m}{}", c.get(2).map_or("", |p| p.as_str())),
+                None => whole.to_string(),
+            }
+        })
+        .into_owned()
+    }
+}
+
+fn offset(net: Ipv4Net, off: u32) -> Result<Ipv4Addr> {
+    let ip = Ipv4Addr::from(u32::from(net.network()) + off);
+    if !net.contains(&ip) || ip == net.broadcast() {
+        bail!("offset {off} does not fit in {net}");
+    }
+    Ok(ip)
+}
+
+/// Keeps the host part of `ip` in `from`, moved into `to`.
+pub fn move_host(ip: Ipv4Addr, from: Ipv4Net, to: Ipv4Net) -> Result<Ipv4Addr> {
+    let host = u32::from(ip) - u32::from(from.network());
+    offset(to, host).with_context(|| format!("lab address {ip} (host part {host} of {from}) does not fit in the testbed network {to}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lab() -> LabAddresses {
+        LabAddresses::parse("drill.toml", include_str!("../../../lab/etc-powerdns/drill.toml")).unwrap()
+    }
+
+    fn plan() -> Plan {
+        Plan::new(&lab(), "172.19.0.0/16".parse().unwrap(), "172.20.0.0/16".parse().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn host_parts_are_kept() {
+        let p = plan();
+        assert_eq!(p.recursor, "172.19.0.53".parse::<Ipv4Addr>().unwrap());
+        assert_eq!(p.auth, "172.19.0.54".parse::<Ipv4Addr>().unwrap());
+        assert_eq!(p.vm_public, "172.20.0.53".parse::<Ipv4Addr>().unwrap());
+    }
+
+    #[test]
+    fn config_text_is_mapped() {
+        let p = plan();
+        let t = p.map_text("allow-from=127.0.0.0/8, 10.10.0.0/16\nlocal-address=127.0.0.1, 10.10.0.53\nlocal-address=10.10.0.54, 203.0.113.53\nx=8.8.8.8");
+        assert_eq!(
+            t,
+            "allow-from=127.0.0.0/8, 172.19.0.0/16\nlocal-address=127.0.0.1, 172.19.0.53\nlocal-address=172.19.0.54, 172.20.0.53\nx=8.8.8.8"
+        );
+    }
+
+    #[test]
+    fn subnet_too_small_is_an_error() {
+        let e = Plan::new(&lab(), "172.19.0.0/28".parse().unwrap(), "172.20.0.0/16".parse().unwrap()).unwrap_err();
+        assert!(format!("{e:#}").contains("does not fit"), "{e:#}");
+    }
+
+    #[test]
+    fn address_outside_lab_network_is_rejected() {
+        let e = LabAddresses::parse("x", &include_str!("../../../lab/etc-powerdns/drill.toml").replace("vm = \"10.10.0.10\"", "vm = \"10.99.0.10\"")).unwrap_err();
+        assert!(e.to_string().contains("`vm`"), "{e}");
+    }
+}

@@ -1,0 +1,198 @@
+//! What each role gets laid into it before its first boot: configs, a provisioning unit (the
+//! testbed's cloud-init: addresses, resolver, first-boot zone load) and enabled services.
+
+use super::config::{ConfigDir, ZoneInput};
+use super::plan::Plan;
+use crate::engine::FileEntry;
+
+pub const PROVISION_SCRIPT: &str = r#"#!/bin/sh
+# pdns-drill provisioning, every boot: extra lab addresses, resolver; first boot: the zone.
+set -eu
+. /etc/pdns-drill/provision.env
+if [ -n "${EXTRA_ADDRS:-}" ]; then
+  dev=$(ip -o -4 addr show | awk -v a="$PRIMARY_ADDR/" 'index($4, a) == 1 { print $2; exit }')
+  for a in $EXTRA_ADDRS; do ip addr replace "$a" dev "$dev"; done
+fi
+cat /etc/pdns-drill/resolv.conf > /etc/resolv.conf
+db=/var/lib/powerdns/pdns.sqlite3
+if [ -d /etc/pdns-drill/zones ] && [ ! -e "$db" ]; then
+  sqlite3 "$db" < /usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql
+  for z in /etc/pdns-drill/zones/*.zone; do
+    name=$(basename "$z" .zone)
+    [ "$name" = root ] && name=.
+    pdnsutil load-zone "$name" "$z" >/dev/null
+  done
+  chown pdns:pdns /var/lib/powerdns "$db"*
+fi
+"#;
+
+const PROVISION_UNIT: &str = "[Unit]
+Description=pdns-drill lab provisioning (addresses, resolver, first-boot zone load)
+After=local-fs.target
+Before=pdns.service pdns-recursor.service systemd-resolved.service
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/usr/lib/pdns-drill/provision
+
+[Install]
+WantedBy=multi-user.target
+";
+
+/// The app service lab clients hold TCP connections to (socket-activated echo).
+const ECHO_SOCKET: &str = "[Unit]\nDescription=lab app (echo)\n\n[Socket]\nListenStream=7777\nAccept=yes\n\n[Install]\nWantedBy=sockets.target\n";
+const ECHO_SERVICE: &str = "[Unit]\nDescription=lab app (echo) connection\n\n[Service]\nExecStart=/bin/cat\nStandardInput=socket\n";
+
+pub const APP_PORT: u16 = 7777;
+
+fn enable(unit: &str, target: &str, unit_dir: &str) -> FileEntry {
+    FileEntry::Symlink { path: format!("/etc/systemd/system/{target}.wants/{unit}"), target: format!("{unit_dir}/{unit}") }
+}
+
+fn base(plan_primary: std::net::Ipv4Addr, extra: &[String], nameserver: &str) -> Vec<FileEntry> {
+    vec![
+        FileEntry::File { path: "/usr/lib/pdns-drill/provision".into(), mode: 0o755, uid: 0, gid: 0, content: PROVISION_SCRIPT.into() },
+        FileEntry::file("/etc/systemd/system/drill-provision.service", PROVISION_UNIT),
+        enable("drill-provision.service", "multi-user.target", "/etc/systemd/system"),
+        FileEntry::file(
+            "/etc/pdns-drill/provision.env",
+            format!("PRIMARY_ADDR={plan_primary}\nEXTRA_ADDRS=\"{}\"\n", extra.join(" ")),
+        ),
+        FileEntry::file("/etc/pdns-drill/resolv.conf", format!("nameserver {nameserver}\n")),
+    ]
+}
+
+/// The hermetic settings every run adds, as (file, content, what it is for the report).
+pub fn hermetic_dropins(plan: &Plan, config: &ConfigDir) -> Vec<(String, String, String)> {
+    let has_include = |file: &str, dir: &str| {
+        config
+            .files
+            .iter()
+            .any(|(p, b)| p == file && String::from_utf8_lossy(b).lines().any(|l| l.trim().starts_with("include-dir") && l.contains(dir)))
+    };
+    let rec = format!(
+        "# pdns-drill: hermetic lab. Root hints point at the stand-in internet; its root is unsigned,\n# so validation is off; it sits on a private Docker subnet, which dont-query would block;\n# no security polling.\nhint-file=/etc/powerdns/drill-root.hints\ndnssec=process-no-validate\ndont-query+=!{}\nsecurity-poll-suffix=\n",
+        plan.public
+    );
+    let auth = "# pdns-drill: hermetic lab, no security polling.\nsecurity-poll-suffix=\n".to_string();
+    let mut out = Vec::new();
+    let (rec_path, rec_note) = if has_include("recursor.conf", "recursor.d") {
+        ("recursor.d/zz-drill-hermetic.conf", "recursor.d/zz-drill-hermetic.conf")
+    } else {
+        ("recursor.conf", "appended to recursor.conf (no include-dir)")
+    };
+    out.push((rec_path.to_string(), rec, format!("{rec_note}: hint-file → stand-in root {}, dnssec=process-no-validate, dont-query+=!<public subnet>, security-poll-suffix=", plan.internet)));
+    let (auth_path, auth_note) = if has_include("pdns.conf", "pdns.d") {
+        ("pdns.d/zz-drill-hermetic.conf", "pdns.d/zz-drill-hermetic.conf")
+    } else {
+        ("pdns.conf", "appended to pdns.conf (no include-dir)")
+    };
+    out.push((auth_path.to_string(), auth, format!("{auth_note}: security-poll-suffix=")));
+    out
+}
+
+pub fn root_hints(plan: &Plan) -> String {
+    format!(". 3600000 IN NS a.root-servers.net.\na.root-servers.net. 3600000 IN A {}\n", plan.internet)
+}
+
+/// The PowerDNS VM: the operators' configs (mapped), the hermetic drop-ins, the zone.
+pub fn pdns_vm(plan: &Plan, config: &ConfigDir, zone: &ZoneInput) -> Vec<FileEntry> {
+    let prefix = plan.lab.prefix_len();
+    let mut files = base(plan.vm, &[format!("{}/{prefix}", plan.recursor), format!("{}/{prefix}", plan.auth)], "127.0.0.1");
+    files.extend(etc_powerdns(plan, config));
+    let journal = zone.journal.map_content(&|e| plan.map_text(&e.content));
+    files.push(FileEntry::file(format!("/etc/pdns-drill/zones/{}.zone", journal.zone), journal.zone_file(journal.head_serial())));
+    files.push(enable("pdns.service", "multi-user.target", "/lib/systemd/system"));
+    files.push(enable("pdns-recursor.service", "multi-user.target", "/lib/systemd/system"));
+    files
+}
+
+/// /etc/powerdns as the operators have it (mapped onto the testbed) plus the hermetic drop-ins.
+pub fn etc_powerdns(plan: &Plan, config: &ConfigDir) -> Vec<FileEntry> {
+    let dropins = hermetic_dropins(plan, config);
+    let mut files = Vec::new();
+    for (rel, bytes) in &config.files {
+        let mut text = plan.map_text(&String::from_utf8_lossy(bytes));
+        for (path, content, _) in &dropins {
+            if path == rel {
+                text.push('\n');
+                text.push_str(content);
+            }
+        }
+        files.push(FileEntry::file(format!("/etc/powerdns/{rel}"), text));
+    }
+    for (path, content, _) in &dropins {
+        if path.contains('/') {
+            files.push(FileEntry::file(format!("/etc/powerdns/{path}"), content.clone()));
+        }
+    }
+    files.push(FileEntry::file("/etc/powerdns/drill-root.hints", root_hints(plan)));
+    files
+}
+
+/// The stand-in internet: root and public zones on one pdns.
+pub fn internet(plan: &Plan, zones_txt: &str) -> Vec<FileEntry> {
+    let mut files = base(plan.internet, &[], "127.0.0.1");
+    files.push(FileEntry::file(
+        "/etc/powerdns/pdns.conf",
+        format!(
+            "# pdns-drill stand-in internet\nlaunch=gsqlite3\ngsqlite3-database=/var/lib/powerdns/pdns.sqlite3\nlocal-address={}\nsecurity-poll-suffix=\nsetuid=pdns\nsetgid=pdns\n",
+            plan.internet
+        ),
+    ));
+    for (name, text) in internet_zones(zones_txt, plan) {
+        let file = if name == "." { "root".to_string() } else { name.clone() };
+        files.push(FileEntry::file(format!("/etc/pdns-drill/zones/{file}.zone"), text));
+    }
+    files.push(enable("pdns.service", "multi-user.target", "/lib/systemd/system"));
+    files
+}
+
+/// Splits `lab/internet/zones.txt` into (zone, zone file text) with placeholders filled.
+pub fn internet_zones(zones_txt: &str, plan: &Plan) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for line in zones_txt.lines() {
+        let t = line.trim();
+        if t.is_empty() || t.starts_with('#') {
+            continue;
+        }
+        if let Some(name) = t.strip_prefix("zone ") {
+            let name = name.trim().to_string();
+            let origin = if name == "." { ".".to_string() } else { format!("{name}.") };
+            out.push((name, format!("$ORIGIN {origin}\n")));
+            continue;
+        }
+        if let Some((_, text)) = out.last_mut() {
+            text.push_str(&t.replace("{internet}", &plan.internet.to_string()).replace("{public-auth}", &plan.vm_public.to_string()));
+            text.push('\n');
+        }
+    }
+    out
+}
+
+pub fn workstation(plan: &Plan) -> Vec<FileEntry> {
+    let mut files = base(plan.workstation, &[format!("{}/{}", plan.app, plan.lab.prefix_len())], &plan.recursor.to_string());
+    files.push(FileEntry::file("/etc/systemd/system/drill-echo.socket", ECHO_SOCKET));
+    files.push(FileEntry::file("/etc/systemd/system/drill-echo@.service", ECHO_SERVICE));
+    files.push(enable("drill-echo.socket", "sockets.target", "/etc/systemd/system"));
+    files
+}
+
+/// The resolver drop-in a lab client carries.
+pub fn resolved_dropin(dns: std::net::Ipv4Addr) -> String {
+    format!("[Resolve]\nDNS={dns}\nDomains=~.\n")
+}
+
+pub const RESOLVED_DROPIN_PATH: &str = "/etc/systemd/resolved.conf.d/lab-dns.conf";
+
+pub fn client(plan: &Plan) -> Vec<FileEntry> {
+    let mut files = base(plan.client, &[], "127.0.0.53");
+    files.push(FileEntry::file(RESOLVED_DROPIN_PATH, resolved_dropin(plan.recursor)));
+    files.push(enable("systemd-resolved.service", "multi-user.target", "/lib/systemd/system"));
+    files.push(FileEntry::Symlink {
+        path: "/etc/systemd/system/dbus-org.freedesktop.resolve1.service".into(),
+        target: "/lib/systemd/system/systemd-resolved.service".into(),
+    });
+    files
+}
