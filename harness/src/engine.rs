@@ -183,7 +183,7 @@ impl Engine {
         &self,
         name: &str,
         run_id: &str,
-        reserve: &dyn Fn(ipnet::Ipv4Net) -> Vec<(String, Ipv4Addr)>,
+        reserve: &(dyn Fn(ipnet::Ipv4Net) -> Vec<(String, Ipv4Addr)> + Sync),
     ) -> Result<NetworkInfo> {
         for attempt in 0..5 {
             let probe = NetworkCreateRequest {
@@ -334,6 +334,23 @@ impl Engine {
             .with_context(|| format!("copying files into {container}"))
     }
 
+    /// Reads one regular file out of a container (via the archive API).
+    pub async fn download(&self, container: &str, path: &str) -> Result<Vec<u8>> {
+        let opts = bollard::query_parameters::DownloadFromContainerOptionsBuilder::new().path(path).build();
+        let chunks: Vec<bytes::Bytes> = self
+            .docker
+            .download_from_container(container, Some(opts))
+            .try_collect()
+            .await
+            .with_context(|| format!("copying {path} out of {container}"))?;
+        let tarball: Vec<u8> = chunks.concat();
+        let mut a = tar::Archive::new(tarball.as_slice());
+        let mut entry = a.entries()?.next().ok_or_else(|| anyhow!("{path} in {container}: empty archive"))??;
+        let mut out = Vec::new();
+        std::io::Read::read_to_end(&mut entry, &mut out)?;
+        Ok(out)
+    }
+
     pub async fn start(&self, container: &str) -> Result<()> {
         self.docker.start_container(container, None).await.with_context(|| format!("starting {container}"))
     }
@@ -482,6 +499,21 @@ impl Engine {
             Some(p) => p.parse::<u32>().is_ok_and(|p| Path::new(&format!("/proc/{p}")).exists()),
             None => false,
         }
+    }
+
+    /// Removes every run this process created (Ctrl-C, a fatal error).
+    pub async fn sweep_mine(&self) -> Result<Vec<String>> {
+        let mut swept = Vec::new();
+        for run in self.leftover_runs().await? {
+            let filters = label_filter(Some(&run));
+            let nets = self.docker.list_networks(Some(ListNetworksOptionsBuilder::new().filters(&filters).build())).await?;
+            let owner = nets.into_iter().find_map(|n| n.labels.and_then(|mut l| l.remove(PID_LABEL)));
+            if owner.as_deref() == Some(self.owner.as_str()) {
+                self.sweep(Some(&run)).await?;
+                swept.push(run);
+            }
+        }
+        Ok(swept)
     }
 
     /// Run ids that still have containers, networks or volumes.

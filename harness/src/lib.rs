@@ -25,5 +25,7 @@ pub mod steady;
 pub mod scenario;
 pub mod fault;
 pub mod runner;
+pub mod matcher;
+pub mod conclude;
 pub mod cli;
 pub mod triage_probes;

@@ -1,5 +1,402 @@
-//! (being written) Scenario execution.
-use anyhow::{bail, Result};
-use std::process::ExitCode;
-pub async fn cli_run(_a: &crate::cli::RunArgs) -> Result<ExitCode> { bail!("`run` is not implemented yet") }
-pub async fn drill_restore(_a: &crate::cli::LabArgs, _d: &std::path::Path) -> Result<ExitCode> { bail!("`drill restore` is not implemented yet") }
+//! Runs scenarios: each on a lab of its own, steady state → faults → symptoms → recovery →
+//! steady state → rollback, recording every observation with its time. Emits events; the CLI
+//! and the report writer consume them. Nothing here prints or decides a verdict.
+
+use crate::claims::ClaimId;
+use crate::engine::Engine;
+use crate::fault::{self, Injected};
+use crate::matcher::{self, Observed};
+use crate::probe::{self, Query, RType, Transport};
+use crate::report::model::{Evidence, Phase, ScenarioOutcome, Timeline};
+use crate::scenario::{Scenario, Step};
+use crate::testbed::config::{ConfigDir, ZoneInput};
+use crate::testbed::{Lab, LabSpec, Role};
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::time::Instant;
+
+/// One observation with the claims it bears on and, when it failed, why.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub evidence: Evidence,
+    pub claims: Vec<ClaimId>,
+    pub mismatch: Option<String>,
+}
+
+/// A correction's run.
+#[derive(Debug, Clone)]
+pub struct CorrectionRun {
+    pub claim: ClaimId,
+    pub summary: String,
+    pub records: Vec<Record>,
+    pub verified: bool,
+}
+
+/// Everything a scenario left behind: the history the verdicts are read from.
+#[derive(Debug, Clone)]
+pub struct ScenarioRun {
+    pub scenario: Scenario,
+    pub records: Vec<Record>,
+    pub timeline: Timeline,
+    pub outcome: ScenarioOutcome,
+    /// Why the harness could not carry it out.
+    pub error: Option<String>,
+    pub triage_row: Option<String>,
+    pub corrections: Vec<CorrectionRun>,
+    pub wall_ms: u64,
+    pub lab_run_id: String,
+    pub kept: bool,
+    pub versions: (Option<String>, Option<String>),
+    pub dropins: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Event {
+    ScenarioStarted { name: String },
+    Progress { scenario: String, message: String },
+    Observed { scenario: String, ok: bool, line: String },
+    ScenarioFinished(Box<ScenarioRun>),
+}
+
+/// What every scenario's lab is built from.
+#[derive(Clone)]
+pub struct Inputs {
+    pub engine: Engine,
+    pub image: String,
+    pub config: ConfigDir,
+    pub zone: ZoneInput,
+    pub run_id: String,
+    pub keep_on_failure: bool,
+}
+
+const STEADY_AFTER_DEADLINE: Duration = Duration::from_secs(45);
+const EXEC_DEADLINE: Duration = Duration::from_secs(60);
+
+struct Ctx<'a> {
+    lab: &'a Lab,
+    scenario: &'a Scenario,
+    t0: Instant,
+    records: Vec<Record>,
+    events: &'a UnboundedSender<Event>,
+    step_no: u32,
+    triage_row: Option<String>,
+}
+
+impl Ctx<'_> {
+    fn ms(&self) -> u64 {
+        self.t0.elapsed().as_millis() as u64
+    }
+
+    fn record(&mut self, phase: Phase, on: &str, action: String, observed: String, expected: Option<String>, mismatch: Option<String>, claims: Vec<ClaimId>) -> bool {
+        self.step_no += 1;
+        let ok = mismatch.is_none();
+        let e = Evidence { phase, step: self.step_no, on: on.to_string(), action, observed, expected, ok, at_ms: self.ms() };
+        let _ = self.events.send(Event::Observed {
+            scenario: self.scenario.name.clone(),
+            ok,
+            line: format!("{} step {}: {}", phase.as_str(), e.step, e.action),
+        });
+        self.records.push(Record { evidence: e, claims, mismatch });
+        ok
+    }
+
+    fn progress(&self, m: &str) {
+        let _ = self.events.send(Event::Progress { scenario: self.scenario.name.clone(), message: m.to_string() });
+    }
+}
+
+pub async fn run_scenario(inputs: &Inputs, index: usize, scenario: &Scenario, events: &UnboundedSender<Event>) -> ScenarioRun {
+    let _ = events.send(Event::ScenarioStarted { name: scenario.name.clone() });
+    let t0 = Instant::now();
+    let lab_run_id = format!("{}-{:02}", inputs.run_id, index);
+    let mut run = ScenarioRun {
+        scenario: scenario.clone(),
+        records: Vec::new(),
+        timeline: Timeline::default(),
+        outcome: ScenarioOutcome::Errored,
+        error: None,
+        triage_row: None,
+        corrections: Vec::new(),
+        wall_ms: 0,
+        lab_run_id: lab_run_id.clone(),
+        kept: false,
+        versions: (None, None),
+        dropins: Vec::new(),
+    };
+    // A scenario that only declares what it cannot simulate needs no lab.
+    if scenario.faults.is_empty() && scenario.symptoms.is_empty() && scenario.recovery.is_empty() {
+        run.outcome = ScenarioOutcome::Held;
+        let _ = events.send(Event::ScenarioFinished(Box::new(run.clone())));
+        return run;
+    }
+    let spec = LabSpec { image: inputs.image.clone(), config: inputs.config.clone(), zone: inputs.zone.clone(), run_id: lab_run_id.clone() };
+    let progress = |m: &str| {
+        let _ = events.send(Event::Progress { scenario: scenario.name.clone(), message: m.to_string() });
+    };
+    let lab = match Lab::up(inputs.engine.clone(), spec, &progress).await {
+        Ok(l) => l,
+        Err(e) => {
+            inputs.engine.sweep(Some(&lab_run_id)).await.ok();
+            run.error = Some(format!("lab did not come up: {e:#}"));
+            run.wall_ms = t0.elapsed().as_millis() as u64;
+            let _ = events.send(Event::ScenarioFinished(Box::new(run.clone())));
+            return run;
+        }
+    };
+    run.dropins = lab.dropins();
+    let mut ctx = Ctx { lab: &lab, scenario, t0, records: Vec::new(), events, step_no: 0, triage_row: None };
+    let result = drive(&mut ctx, &mut run).await;
+    run.records = std::mem::take(&mut ctx.records);
+    run.triage_row = ctx.triage_row.take();
+    run.versions = lab.versions().await;
+    if let Err(e) = result {
+        run.error = Some(format!("{e:#}"));
+    }
+    run.outcome = if run.error.is_some() {
+        ScenarioOutcome::Errored
+    } else if run.records.iter().any(|r| r.mismatch.is_some()) {
+        ScenarioOutcome::Deviated
+    } else {
+        ScenarioOutcome::Held
+    };
+    run.timeline.end_ms = t0.elapsed().as_millis() as u64;
+    run.wall_ms = run.timeline.end_ms;
+    if inputs.keep_on_failure && run.outcome != ScenarioOutcome::Held {
+        run.kept = true;
+    } else {
+        lab.down().await.ok();
+    }
+    let _ = events.send(Event::ScenarioFinished(Box::new(run.clone())));
+    run
+}
+
+/// The scenario proper. Faults are healed on every path out of here.
+async fn drive(ctx: &mut Ctx<'_>, run: &mut ScenarioRun) -> anyhow::Result<()> {
+    let s = ctx.scenario;
+    ctx.progress("waiting for steady state");
+    let steady = ctx.lab.wait_steady(crate::cli::STEADY_DEADLINE).await?;
+    for c in &steady.checks {
+        ctx.record(Phase::SteadyBefore, "harness", c.query.clone(), c.observed.clone(), Some(c.expected.to_string()), None, s.claims.clone());
+    }
+    let mut injected: Vec<Injected> = Vec::new();
+    let body = async {
+        ctx.progress("injecting faults");
+        for f in &s.faults {
+            let i = fault::inject(ctx.lab, f).await?;
+            ctx.record(Phase::Inject, "pdns-vm", i.description.clone(), "done".into(), None, None, s.claims.clone());
+            injected.push(i);
+        }
+        run.timeline.fault_injected_ms = Some(ctx.ms());
+        ctx.progress("checking symptoms");
+        for st in &s.symptoms {
+            let ok = step(ctx, Phase::Symptom, st, &mut injected).await?;
+            if ok && run.timeline.first_symptom_ms.is_none() {
+                run.timeline.first_symptom_ms = Some(ctx.ms());
+            }
+        }
+        run.timeline.recovery_started_ms = Some(ctx.ms());
+        ctx.progress("running the documented recovery");
+        for st in &s.recovery {
+            step(ctx, Phase::Recovery, st, &mut injected).await?;
+        }
+        if s.steady_after {
+            ctx.progress("waiting for steady state again");
+            let r = ctx.lab.wait_steady(STEADY_AFTER_DEADLINE).await;
+            let claims = s.recovery_claims().to_vec();
+            match r {
+                Ok(rep) => {
+                    run.timeline.steady_ms = Some(ctx.ms());
+                    ctx.record(Phase::SteadyAfter, "harness", "steady-state check".into(), "all checks hold".into(), Some("steady state".into()), None, claims);
+                    let _ = rep;
+                }
+                Err(e) => {
+                    let first = format!("{e:#}").lines().find(|l| l.starts_with('✗')).unwrap_or("steady state not reached").to_string();
+                    ctx.record(Phase::SteadyAfter, "harness", "steady-state check".into(), first.clone(), Some("steady state".into()), Some(format!("steady state after recovery: {first}")), claims);
+                }
+            }
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    ctx.progress("rolling back");
+    rollback(ctx, &mut injected).await;
+    body?;
+    for c in &s.corrections {
+        let cr = correction(ctx, c).await;
+        run.corrections.push(cr);
+    }
+    Ok(())
+}
+
+async fn rollback(ctx: &mut Ctx<'_>, injected: &mut Vec<Injected>) {
+    while let Some(i) = injected.pop() {
+        let r = fault::heal(ctx.lab, &i).await;
+        let (obs, ok) = match r {
+            Ok(o) => (o, true),
+            Err(e) => (format!("heal failed: {e:#}"), false),
+        };
+        let _ = ok;
+        ctx.record(Phase::Rollback, "pdns-vm", format!("undo: {}", i.description), obs, None, None, vec![]);
+    }
+}
+
+async fn correction(ctx: &mut Ctx<'_>, c: &crate::scenario::Correction) -> CorrectionRun {
+    let first = ctx.records.len();
+    let mut verified = true;
+    let mut injected = Vec::new();
+    let claims = vec![c.claim.clone()];
+    let r: anyhow::Result<()> = async {
+        ctx.lab.wait_steady(STEADY_AFTER_DEADLINE).await?;
+        for f in &ctx.scenario.faults {
+            let i = fault::inject(ctx.lab, f).await?;
+            ctx.record(Phase::Correction, "pdns-vm", format!("re-inject: {}", i.description), "done".into(), None, None, claims.clone());
+            injected.push(i);
+        }
+        for st in &c.steps {
+            verified &= step(ctx, Phase::Correction, st, &mut injected).await?;
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    rollback(ctx, &mut injected).await;
+    if let Err(e) = r {
+        verified = false;
+        ctx.record(Phase::Correction, "harness", "correction".into(), format!("error: {e:#}"), None, Some(format!("correction errored: {e:#}")), claims.clone());
+    }
+    let steady = ctx.lab.wait_steady(STEADY_AFTER_DEADLINE).await.is_ok();
+    verified &= steady;
+    ctx.record(Phase::Correction, "harness", "steady-state check".into(), if steady { "all checks hold".into() } else { "not reached".into() }, Some("steady state".into()), (!steady).then(|| "steady state not reached after the correction".into()), claims);
+    let records = ctx.records.drain(first..).collect();
+    CorrectionRun { claim: c.claim.clone(), summary: c.summary.clone(), records, verified }
+}
+
+/// Runs one step, polling until its expectation holds or `within` passes. Returns whether it held.
+async fn step(ctx: &mut Ctx<'_>, phase: Phase, st: &Step, injected: &mut Vec<Injected>) -> anyhow::Result<bool> {
+    let deadline = st.within.unwrap_or(Duration::ZERO);
+    let start = Instant::now();
+    loop {
+        let (on, action, observed) = act(ctx, st, injected).await?;
+        let verdict = matcher::check(&st.expect, &observed);
+        let holds = verdict.is_ok();
+        if holds || start.elapsed() >= deadline {
+            let mut claims = ctx.scenario.step_claims(st).to_vec();
+            if matches!(phase, Phase::Correction) {
+                claims.clear();
+            }
+            let expected = (!st.expect.is_empty()).then(|| matcher::describe(&st.expect));
+            let mismatch = verdict.err().map(|m| {
+                let what = st.note.clone().unwrap_or_else(|| match &observed {
+                    Observed::Probe(_) => format!("{} probe", st.probe.as_deref().unwrap_or("dns")),
+                    Observed::Triage(_) => "triage".into(),
+                    _ => "command".into(),
+                });
+                format!("step {}: {what} {m}", ctx.step_no + 1)
+            });
+            if let Observed::Triage(t) = &observed {
+                ctx.triage_row = Some(crate::triage::row_id(t.row).to_string());
+            }
+            let text = observed_text(&observed);
+            let label = match &st.note {
+                Some(n) => format!("{action}  # {n}"),
+                None => action,
+            };
+            ctx.record(phase, &on, label, text, expected, mismatch, claims);
+            return Ok(holds);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn observed_text(o: &Observed) -> String {
+    match o {
+        Observed::Probe(p) => p.summary(),
+        Observed::Exec(x) => x.summary(600),
+        Observed::Triage(t) => {
+            let ob = &t.observation;
+            format!(
+                "recursor={} auth={} ping={} libvirt={} → {}",
+                ob.recursor.label(),
+                ob.auth.label(),
+                ob.ping.label(),
+                ob.vm,
+                crate::triage::row_id(t.row)
+            )
+        }
+        Observed::Done => "done".into(),
+    }
+}
+
+async fn act(ctx: &mut Ctx<'_>, st: &Step, injected: &mut Vec<Injected>) -> anyhow::Result<(String, String, Observed)> {
+    let lab = ctx.lab;
+    if let Some(cmd) = &st.run {
+        let on = st.on.unwrap_or(Role::PdnsVm);
+        let cmd = lab.fill(cmd);
+        let argv = ["/bin/bash", "-c", cmd.as_str()];
+        let out = lab.engine.exec(&lab.name(on), &argv, st.user.as_deref(), EXEC_DEADLINE).await?;
+        return Ok((on.as_str().to_string(), cmd, Observed::Exec(out)));
+    }
+    if let Some(target) = &st.probe {
+        let addr = match target.as_str() {
+            "recursor" => lab.plan.recursor,
+            "auth" => lab.plan.auth,
+            "auth-public" => lab.plan.vm_public,
+            "internet" => lab.plan.internet,
+            other => lab.fill(other).parse().map_err(|_| anyhow::anyhow!("probe target `{other}` is not recursor, auth, auth-public, internet or an address"))?,
+        };
+        let qname = lab.fill(st.qname.as_deref().unwrap_or("."));
+        let rtype = st.qtype.unwrap_or(RType::A);
+        let mut q = match st.transport.unwrap_or(Transport::Udp) {
+            Transport::Udp => Query::udp(SocketAddr::from((addr, 53)), &qname, rtype),
+            Transport::Tcp => Query::tcp(SocketAddr::from((addr, 53)), &qname, rtype),
+        };
+        q = q.with_timeout(Duration::from_secs(2));
+        let out = probe::probe(&q).await;
+        return Ok(("harness".into(), format!("{target}: {}", q.describe()), Observed::Probe(out)));
+    }
+    if let Some(c) = &st.copy {
+        let c = lab.fill(c);
+        let ((from, fp), (to, tp)) = crate::scenario::parse_copy(&c).map_err(anyhow::Error::msg)?;
+        let out = match lab.engine.download(&lab.name(from), &fp).await {
+            Ok(bytes) => {
+                let n = bytes.len();
+                lab.exec(to, &["mkdir", "-p", std::path::Path::new(&tp).parent().and_then(|p| p.to_str()).unwrap_or("/")], EXEC_DEADLINE).await?;
+                lab.engine.upload(&lab.name(to), &[crate::engine::FileEntry::file(tp.clone(), bytes)]).await?;
+                crate::engine::ExecOutput { exit_code: Some(0), stdout: format!("{n} bytes copied"), stderr: String::new() }
+            }
+            Err(e) => crate::engine::ExecOutput { exit_code: Some(1), stdout: String::new(), stderr: format!("{e:#}") },
+        };
+        return Ok(("harness".into(), format!("copy {c}"), Observed::Exec(out)));
+    }
+    if st.triage {
+        let t = crate::triage_probes::in_lab(lab).await?;
+        let cmds = t.probes.iter().map(|p| p.command.clone()).collect::<Vec<_>>().join(" ; ");
+        return Ok(("workstation".into(), format!("first triage: {cmds}"), Observed::Triage(t.result)));
+    }
+    let action = st.action.as_deref().unwrap_or("");
+    let vm = lab.name(Role::PdnsVm);
+    match action {
+        "start-vm" => lab.engine.start(&vm).await?,
+        "stop-vm" => lab.engine.stop(&vm, Duration::from_secs(20)).await?,
+        "restart-vm" => {
+            lab.engine.stop(&vm, Duration::from_secs(20)).await?;
+            lab.engine.start(&vm).await?;
+        }
+        "rebuild-vm" | "rebuild-vm-scratch" => {
+            // The old VM is gone: nothing of its faults remains to heal.
+            injected.clear();
+            lab.recreate_vm(action == "rebuild-vm").await?;
+            lab.engine.start(&vm).await?;
+        }
+        "wait-steady" => {
+            lab.wait_steady(STEADY_AFTER_DEADLINE).await?;
+        }
+        "heal" => {
+            while let Some(i) = injected.pop() {
+                fault::heal(lab, &i).await?;
+            }
+        }
+        other => anyhow::bail!("action `{other}` is not available in this runner"),
+    }
+    Ok(("harness".into(), format!("action: {action}"), Observed::Done))
+}

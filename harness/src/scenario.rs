@@ -1,4 +1,496 @@
-//! (being written) Scenario files.
-use anyhow::Result;
-pub struct Scenario { pub name: String, pub claims: Vec<crate::claims::ClaimId>, pub section: String }
-pub fn load_dir(_d: &std::path::Path) -> Result<Vec<Scenario>> { Ok(vec![]) }
+//! Scenario files (`scenarios/*.toml`): which claims a scenario decides, the faults it injects,
+//! the symptoms it expects, the recovery it runs as written, and optional corrections.
+//!
+//! Shape of a file (every table and key is documented in scenarios/README.md):
+//! ```toml
+//! name = "recursor-down"
+//! section = "Daemon-level recovery"
+//! claims = ["DAE-REC", "TRI-2"]
+//! [[fault]]        # injected by the harness, always healed afterwards
+//! kind = "stop-unit"
+//! unit = "pdns-recursor"
+//! [[symptom]]      # polled until it holds or `within` passes
+//! probe = "recursor"
+//! qname = "www.google.com"
+//! expect = { outcome = "timeout" }
+//! [[recover]]      # the runbook's commands, as written
+//! run = "systemctl restart pdns-recursor"
+//! expect = { exit = 0 }
+//! ```
+
+use crate::claims::ClaimId;
+use crate::probe::{RType, Transport};
+use crate::testbed::Role;
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub name: String,
+    /// Runbook section the scenario comes from.
+    pub section: String,
+    pub claims: Vec<ClaimId>,
+    #[serde(default)]
+    pub description: String,
+    /// Claims the steady state after recovery bears on (default: all of `claims`).
+    #[serde(default)]
+    pub recovery_claims: Option<Vec<ClaimId>>,
+    /// Skip the steady-state check after recovery (for scenarios that end in a changed lab).
+    #[serde(default = "yes")]
+    pub steady_after: bool,
+    #[serde(default, rename = "fault")]
+    pub faults: Vec<Fault>,
+    #[serde(default, rename = "symptom")]
+    pub symptoms: Vec<Step>,
+    #[serde(default, rename = "recover")]
+    pub recovery: Vec<Step>,
+    #[serde(default, rename = "correction")]
+    pub corrections: Vec<Correction>,
+    /// Claims this scenario cannot exercise, with the reason.
+    #[serde(default, rename = "not-simulated")]
+    pub not_simulated: Vec<NotSimulated>,
+    /// Set by the loader.
+    #[serde(skip)]
+    pub file: PathBuf,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotSimulated {
+    pub claim: ClaimId,
+    pub reason: String,
+}
+
+/// An alternative procedure for a contradicted claim: the faults are injected again, these
+/// steps run, and steady state must return.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Correction {
+    pub claim: ClaimId,
+    pub summary: String,
+    #[serde(rename = "step")]
+    pub steps: Vec<Step>,
+}
+
+/// Something the harness does to the lab and later undoes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Fault {
+    /// `systemctl stop UNIT` (heal: start).
+    StopUnit { unit: String },
+    /// SIGKILL to the unit's processes, as a crash (heal: start).
+    KillUnit { unit: String },
+    /// Edit a file in a container (heal: its original content back). Exactly one of
+    /// `append`, `set` (replace the whole line starting with `key=`), `replace`+`with`, `content`.
+    EditFile {
+        #[serde(default = "pdns_vm")]
+        on: Role,
+        path: String,
+        #[serde(default)]
+        append: Option<String>,
+        #[serde(default)]
+        set: Option<String>,
+        #[serde(default)]
+        replace: Option<String>,
+        #[serde(default)]
+        with: Option<String>,
+        #[serde(default)]
+        content: Option<String>,
+        /// Also restart this unit after the edit (and after healing).
+        #[serde(default)]
+        restart: Option<String>,
+    },
+    /// A shell command on the VM as root with its undo (for faults best said in shell:
+    /// chown, chmod, firewall rules, leftover files).
+    Shell {
+        #[serde(default = "pdns_vm")]
+        on: Role,
+        inject: String,
+        heal: String,
+    },
+    /// Fill the filesystem holding `path` until it is full (heal: remove the filler).
+    FillDisk { path: String },
+    /// Take a network interface of the VM down (heal: up, addresses and routes restored).
+    LinkDown { iface: String },
+    /// Disconnect the VM from a network (heal: reconnect with the same address).
+    Disconnect { network: String },
+    /// Stop the VM container (the VM shut off; heal: start it).
+    StopVm,
+    /// SIGKILL the VM container (the VM died; heal: start it).
+    KillVm,
+}
+
+fn pdns_vm() -> Role {
+    Role::PdnsVm
+}
+
+/// One step: an action, what it must show, and how long to keep trying.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    /// A shell command, as written in the runbook; `{recursor}` etc. are filled in.
+    #[serde(default)]
+    pub run: Option<String>,
+    /// Container the command runs in.
+    #[serde(default)]
+    pub on: Option<Role>,
+    /// Run as this user (e.g. `pdns` for the runbook's `sudo -u pdns` lines, written as-is instead).
+    #[serde(default)]
+    pub user: Option<String>,
+    /// A native DNS probe at a lab address: recursor | auth | auth-public | internet | ADDR.
+    #[serde(default)]
+    pub probe: Option<String>,
+    #[serde(default)]
+    pub qname: Option<String>,
+    #[serde(default)]
+    pub qtype: Option<RType>,
+    #[serde(default)]
+    pub transport: Option<Transport>,
+    /// Copy a file between containers, as scp would: "pdns-vm:/path -> workstation:/path".
+    #[serde(default)]
+    pub copy: Option<String>,
+    /// The runbook's first triage, from the workstation.
+    #[serde(default)]
+    pub triage: bool,
+    /// A harness action: `start-vm`, `stop-vm`, `restart-vm`, `rebuild-vm`, `rebuild-vm-scratch`,
+    /// `wait-steady`, `heal` (heal the faults now, as part of the documented recovery).
+    #[serde(default)]
+    pub action: Option<String>,
+    #[serde(default)]
+    pub expect: Expect,
+    /// Poll until the expectation holds, for at most this long ("10s", "500ms"); default once.
+    #[serde(default, with = "opt_duration")]
+    pub within: Option<Duration>,
+    /// Claims this step bears on (default: all of the scenario's).
+    #[serde(default)]
+    pub claims: Option<Vec<ClaimId>>,
+    /// Short label for reports.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// Expectations; every one given must hold.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// Probe outcome kind: response | timeout | refused | reset | error | no-reply (any but response).
+    #[serde(default)]
+    pub outcome: Option<String>,
+    #[serde(default)]
+    pub rcode: Option<String>,
+    /// The answer section holds at least one record (true) or none (false).
+    #[serde(default)]
+    pub answers: Option<bool>,
+    /// Some answer's data contains this text.
+    #[serde(default)]
+    pub answer_contains: Option<String>,
+    #[serde(default)]
+    pub aa: Option<bool>,
+    #[serde(default)]
+    pub exit: Option<i64>,
+    #[serde(default)]
+    pub exit_not: Option<i64>,
+    #[serde(default)]
+    pub stdout_contains: Option<String>,
+    #[serde(default)]
+    pub stdout_lacks: Option<String>,
+    /// Regex on stdout.
+    #[serde(default)]
+    pub stdout_matches: Option<String>,
+    /// Regex on stdout and stderr together.
+    #[serde(default)]
+    pub output_matches: Option<String>,
+    /// Triage row: TRI-1..TRI-6 or unknown.
+    #[serde(default)]
+    pub row: Option<String>,
+}
+
+impl Expect {
+    pub fn is_empty(&self) -> bool {
+        self == &Expect::default()
+    }
+}
+
+mod opt_duration {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::time::Duration;
+
+    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.serialize_str(&format!("{}ms", d.as_millis())),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        let s: Option<String> = Option::deserialize(d)?;
+        s.map(|s| super::parse_duration(&s).map_err(serde::de::Error::custom)).transpose()
+    }
+}
+
+/// "ROLE:/path -> ROLE:/path" into its two ends.
+pub fn parse_copy(s: &str) -> Result<((Role, String), (Role, String)), String> {
+    let bad = || format!("`copy = \"{s}\"` is not \"ROLE:/path -> ROLE:/path\"");
+    let (a, b) = s.split_once("->").ok_or_else(bad)?;
+    let end = |x: &str| -> Result<(Role, String), String> {
+        let (r, p) = x.trim().split_once(':').ok_or_else(bad)?;
+        if !p.starts_with('/') {
+            return Err(bad());
+        }
+        Ok((r.parse::<Role>()?, p.to_string()))
+    };
+    Ok((end(a)?, end(b)?))
+}
+
+/// "10s", "1500ms", "2m".
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = num.parse().map_err(|_| format!("`{s}` is not a duration like 10s, 500ms or 2m"))?;
+    match unit {
+        "ms" => Ok(Duration::from_millis(n)),
+        "s" => Ok(Duration::from_secs(n)),
+        "m" => Ok(Duration::from_secs(n * 60)),
+        _ => Err(format!("`{s}` is not a duration like 10s, 500ms or 2m")),
+    }
+}
+
+/// A problem in a scenario file, naming the file and (where known) the line and field.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: {message}")]
+pub struct ScenarioError {
+    pub file: String,
+    pub message: String,
+}
+
+impl Scenario {
+    pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
+        let err = |message: String| ScenarioError { file: file.to_string(), message };
+        let mut s: Scenario = toml::from_str(text).map_err(|e| err(e.to_string().trim_end().to_string()))?;
+        s.file = PathBuf::from(file);
+        let steps = s.symptoms.iter().map(|x| ("symptom", x)).chain(s.recovery.iter().map(|x| ("recover", x)));
+        let steps: Vec<(&str, &Step)> = steps.chain(s.corrections.iter().flat_map(|c| c.steps.iter().map(|x| ("correction", x)))).collect();
+        for (i, (table, st)) in steps.iter().enumerate() {
+            let kinds = [st.run.is_some(), st.probe.is_some(), st.triage, st.action.is_some(), st.copy.is_some()].iter().filter(|b| **b).count();
+            let at = |m: &str| err(format!("[[{table}]] #{}: {m}", i + 1));
+            if kinds != 1 {
+                return Err(at("give exactly one of `run`, `probe`, `triage = true`, `action`, `copy`"));
+            }
+            if let Some(c) = &st.copy {
+                parse_copy(c).map_err(|m| at(&m))?;
+            }
+            if st.probe.is_some() && st.qname.is_none() {
+                return Err(at("a `probe` needs `qname`"));
+            }
+            if st.run.is_some() && st.on.is_none() {
+                return Err(at("a `run` needs `on` (pdns-vm, workstation, client, internet)"));
+            }
+            if let Some(a) = &st.action {
+                if !ACTIONS.contains(&a.as_str()) {
+                    return Err(at(&format!("unknown action `{a}` (one of: {})", ACTIONS.join(", "))));
+                }
+            }
+            if let Some(re) = st.expect.stdout_matches.as_ref().or(st.expect.output_matches.as_ref()) {
+                regex::Regex::new(re).map_err(|e| at(&format!("bad regex in expect: {e}")))?;
+            }
+            for c in st.claims.iter().flatten() {
+                if !s.claims.contains(c) {
+                    return Err(at(&format!("step names claim {c}, which the scenario's `claims` does not list")));
+                }
+            }
+        }
+        for f in &s.faults {
+            if let Fault::EditFile { append, set, replace, with, content, .. } = f {
+                let n = [append.is_some(), set.is_some(), replace.is_some(), content.is_some()].iter().filter(|b| **b).count();
+                if n != 1 || replace.is_some() != with.is_some() {
+                    return Err(err("[[fault]] edit-file: give exactly one of `append`, `set`, `replace` (with `with`), `content`".into()));
+                }
+            }
+        }
+        if s.faults.is_empty() && s.symptoms.is_empty() && s.recovery.is_empty() && s.not_simulated.is_empty() {
+            return Err(err("the scenario has no fault, symptom, recover or not-simulated entry".into()));
+        }
+        Ok(s)
+    }
+
+    pub fn load(path: &Path) -> Result<Scenario> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        Ok(Scenario::parse(&path.display().to_string(), &text)?)
+    }
+
+    /// Claims a step bears on.
+    pub fn step_claims<'a>(&'a self, st: &'a Step) -> &'a [ClaimId] {
+        st.claims.as_deref().unwrap_or(&self.claims)
+    }
+
+    pub fn recovery_claims(&self) -> &[ClaimId] {
+        self.recovery_claims.as_deref().unwrap_or(&self.claims)
+    }
+
+    /// Whether a filter (substring of the name or a claim ID) selects this scenario.
+    pub fn selected_by(&self, filters: &[String]) -> bool {
+        filters.is_empty()
+            || filters.iter().any(|f| self.name.contains(f.as_str()) || self.claims.iter().any(|c| c.as_str() == f))
+    }
+}
+
+pub const ACTIONS: &[&str] =
+    &["start-vm", "stop-vm", "restart-vm", "rebuild-vm", "rebuild-vm-scratch", "wait-steady", "heal"];
+
+/// Every `*.toml` in `dir`, sorted by name; all files are checked before anything runs.
+pub fn load_dir(dir: &Path) -> Result<Vec<Scenario>> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading scenario dir {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    paths.sort();
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for p in &paths {
+        match Scenario::load(p) {
+            Ok(s) => out.push(s),
+            Err(e) => errors.push(format!("{e:#}")),
+        }
+    }
+    if !errors.is_empty() {
+        anyhow::bail!("{} bad scenario file(s):\n{}", errors.len(), errors.join("\n"));
+    }
+    let mut names: Vec<&str> = out.iter().map(|s| s.name.as_str()).collect();
+    names.sort();
+    if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+        anyhow::bail!("two scenarios are named `{}`", w[0]);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OK: &str = r#"
+name = "recursor-down"
+section = "Daemon-level recovery"
+claims = ["DAE-REC", "TRI-2"]
+[[fault]]
+kind = "stop-unit"
+unit = "pdns-recursor"
+[[symptom]]
+probe = "recursor"
+qname = "www.google.com"
+expect = { outcome = "timeout" }
+within = "10s"
+[[symptom]]
+triage = true
+expect = { row = "TRI-2" }
+claims = ["TRI-2"]
+[[recover]]
+run = "systemctl restart pdns-recursor"
+on = "pdns-vm"
+expect = { exit = 0 }
+"#;
+
+    #[test]
+    fn valid_file_parses() {
+        let s = Scenario::parse("x.toml", OK).unwrap();
+        assert_eq!(s.claims.len(), 2);
+        assert_eq!(s.symptoms[0].within, Some(Duration::from_secs(10)));
+        assert_eq!(s.faults, vec![Fault::StopUnit { unit: "pdns-recursor".into() }]);
+        assert_eq!(s.step_claims(&s.symptoms[1]).len(), 1);
+        assert!(s.steady_after);
+    }
+
+    fn err(text: &str) -> String {
+        Scenario::parse("bad.toml", text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn unknown_field_names_file_line_and_field() {
+        let e = err(&OK.replace("within = \"10s\"", "witin = \"10s\""));
+        assert!(e.starts_with("bad.toml: "), "{e}");
+        assert!(e.contains("line 13") && e.contains("witin"), "{e}");
+    }
+
+    #[test]
+    fn unknown_claim_is_rejected_with_its_line() {
+        let e = err(&OK.replace("\"DAE-REC\", \"TRI-2\"]", "\"DAE-REC\", \"TRI-9\"]"));
+        assert!(e.contains("TRI-9") && e.contains("line 4"), "{e}");
+    }
+
+    #[test]
+    fn bad_duration_and_bad_fault_kind() {
+        assert!(err(&OK.replace("\"10s\"", "\"10 parsecs\"")).contains("not a duration"));
+        assert!(err(&OK.replace("stop-unit", "melt-unit")).contains("melt-unit"));
+    }
+
+    #[test]
+    fn step_needs_exactly_one_action() {
+        let e = err(&OK.replace("triage = true", "triage = true\nrun = \"x\"\non = \"pdns-vm\""));
+        assert!(e.contains("[[symptom]] #2") && e.contains("exactly one"), "{e}");
+        assert!(err(&OK.replace("on = \"pdns-vm\"\n", "")).contains("needs `on`"));
+        assert!(err(&OK.replace("qname = \"www.google.com\"\n", "")).contains("needs `qname`"));
+    }
+
+    #[test]
+    fn step_claims_must_be_scenario_claims() {
+        let e = err(&OK.replace("claims = [\"TRI-2\"]", "claims = [\"TRI-3\"]"));
+        assert!(e.contains("TRI-3") && e.contains("does not list"), "{e}");
+    }
+
+    #[test]
+    fn bad_regex_and_unknown_role_are_caught() {
+        let e = err(&OK.replace("expect = { exit = 0 }", "expect = { stdout_matches = \"(\" }"));
+        assert!(e.contains("bad regex"), "{e}");
+        assert!(err(&OK.replace("on = \"pdns-vm\"", "on = \"mainframe\"")).contains("mainframe"));
+    }
+
+    #[test]
+    fn edit_file_needs_one_edit() {
+        let t = OK.replace("kind = \"stop-unit\"\nunit = \"pdns-recursor\"", "kind = \"edit-file\"\npath = \"/x\"\nappend = \"a\"\nset = \"b\"");
+        assert!(err(&t).contains("exactly one of `append`"));
+    }
+
+    #[test]
+    fn copy_steps() {
+        let ((from, fp), (to, tp)) = parse_copy("pdns-vm:/var/lib/powerdns/pdns.sqlite3 -> workstation:/srv/b/x").unwrap();
+        assert_eq!((from, fp.as_str(), to, tp.as_str()), (Role::PdnsVm, "/var/lib/powerdns/pdns.sqlite3", Role::Workstation, "/srv/b/x"));
+        assert!(parse_copy("pdns-vm:/a workstation:/b").is_err());
+        assert!(parse_copy("moon:/a -> workstation:/b").is_err());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert!(parse_duration("s").is_err());
+    }
+
+    #[test]
+    fn shipped_scenarios_all_parse() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+        let all = load_dir(&dir).unwrap();
+        assert!(!all.is_empty());
+    }
+
+    proptest::proptest! {
+        /// Any scenario that serialises parses back to itself.
+        #[test]
+        fn round_trip(unit in "[a-z][a-z-]{0,12}", secs in 1u64..600, exit in -1i64..256, row in 1u8..7) {
+            let mut s = Scenario::parse("x.toml", OK).unwrap();
+            s.faults = vec![Fault::StopUnit { unit }];
+            s.symptoms[0].within = Some(Duration::from_secs(secs));
+            s.recovery[0].expect.exit = Some(exit);
+            s.symptoms[1].expect.row = Some(format!("TRI-{row}"));
+            let text = toml::to_string(&s).unwrap();
+            let back = Scenario::parse("x.toml", &text).unwrap();
+            proptest::prop_assert_eq!(back, s);
+        }
+    }
+}

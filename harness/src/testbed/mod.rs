@@ -248,6 +248,21 @@ impl Lab {
             .unwrap_or_else(|| format!("{}.", self.spec.zone.journal.zone))
     }
 
+    /// Fills the lab's placeholders in a scenario's text: {recursor} {auth} {vm} {vm-public}
+    /// {internet} {app} {lab-net} {zone} {lab-name}.
+    pub fn fill(&self, text: &str) -> String {
+        let p = &self.plan;
+        text.replace("{recursor}", &p.recursor.to_string())
+            .replace("{auth}", &p.auth.to_string())
+            .replace("{vm-public}", &p.vm_public.to_string())
+            .replace("{vm}", &p.vm.to_string())
+            .replace("{internet}", &p.internet.to_string())
+            .replace("{app}", &p.app.to_string())
+            .replace("{lab-net}", &p.lab.to_string())
+            .replace("{zone}", &self.spec.zone.journal.zone)
+            .replace("{lab-name}", self.known_lab_name().trim_end_matches('.'))
+    }
+
     pub fn dropins(&self) -> Vec<String> {
         provision::hermetic_dropins(&self.plan, &self.spec.config).into_iter().map(|(_, _, note)| note).collect()
     }
