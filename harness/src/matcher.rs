@@ -195,7 +195,8 @@ mod tests {
         assert!(check(&n, &exec(Some(3), "", "Job FAILED")).is_ok());
         assert!(check(&n, &exec(Some(0), "", "failed")).is_err());
         let l = Expect { stdout_lacks: Some("x".into()), ..Default::default() };
-        assert!(check(&l, &exec(Some(0), "abc", "")).is_err());
+        assert!(check(&l, &exec(Some(0), "xyz", "")).is_err());
+        assert!(check(&l, &exec(Some(0), "abc", "")).is_ok());
     }
 
     #[test]

@@ -415,7 +415,7 @@ expect = { exit = 0 }
     fn unknown_field_names_file_line_and_field() {
         let e = err(&OK.replace("within = \"10s\"", "witin = \"10s\""));
         assert!(e.starts_with("bad.toml: "), "{e}");
-        assert!(e.contains("line 13") && e.contains("witin"), "{e}");
+        assert!(e.contains("line 12") && e.contains("witin"), "{e}");
     }
 
     #[test]
