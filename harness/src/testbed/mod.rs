@@ -64,6 +64,7 @@ pub struct Lab {
     pub public_net: String,
     /// Which VM disk (the /var volume) is current; a rebuild from scratch makes a new one.
     vm_disk: std::sync::Mutex<String>,
+    rebuilt: std::sync::atomic::AtomicBool,
 }
 
 /// A fresh run id: sortable by time, unique enough for parallel runs.
@@ -96,6 +97,7 @@ impl Lab {
             lab_net,
             public_net,
             vm_disk: std::sync::Mutex::new(format!("pdns-drill-{run}-vm-disk-0")),
+            rebuilt: std::sync::atomic::AtomicBool::new(false),
         };
         progress("creating containers");
         let disk = lab.vm_disk();
@@ -109,6 +111,11 @@ impl Lab {
             lab.engine.start(&lab.name(r)).await?;
         }
         Ok(lab)
+    }
+
+    /// A rebuilt VM gets configs but no zone: the runbook restores the SQLite backup instead.
+    fn rebuilt(&self) -> bool {
+        self.rebuilt.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     fn vm_disk(&self) -> String {
@@ -128,7 +135,7 @@ impl Lab {
             Role::PdnsVm => (
                 &self.lab_net,
                 p.vm,
-                provision::pdns_vm(p, &self.spec.config, &self.spec.zone),
+                provision::pdns_vm(p, &self.spec.config, (!self.rebuilt()).then_some(&self.spec.zone)),
                 vec![(self.vm_disk(), "/var".to_string())],
             ),
             Role::Workstation => (&self.lab_net, p.workstation, provision::workstation(p), vec![]),
@@ -159,6 +166,7 @@ impl Lab {
         let name = self.name(Role::PdnsVm);
         let mac = self.engine.mac_address(&name, &self.lab_net).await?;
         self.engine.remove(&name).await?;
+        self.rebuilt.store(true, std::sync::atomic::Ordering::SeqCst);
         if !keep_disk {
             // The old disk stays mounted by the keeper; a new one replaces it.
             let next = {

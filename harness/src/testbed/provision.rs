@@ -97,12 +97,14 @@ pub fn root_hints(plan: &Plan) -> String {
 }
 
 /// The PowerDNS VM: the operators' configs (mapped), the hermetic drop-ins, the zone.
-pub fn pdns_vm(plan: &Plan, config: &ConfigDir, zone: &ZoneInput) -> Vec<FileEntry> {
+pub fn pdns_vm(plan: &Plan, config: &ConfigDir, zone: Option<&ZoneInput>) -> Vec<FileEntry> {
     let prefix = plan.lab.prefix_len();
     let mut files = base(plan.vm, &[format!("{}/{prefix}", plan.recursor), format!("{}/{prefix}", plan.auth)], "127.0.0.1");
     files.extend(etc_powerdns(plan, config));
-    let journal = zone.journal.map_content(&|e| plan.map_text(&e.content));
-    files.push(FileEntry::file(format!("/etc/pdns-drill/zones/{}.zone", journal.zone), journal.zone_file(journal.head_serial())));
+    if let Some(zone) = zone {
+        let journal = zone.journal.map_content(&|e| plan.map_text(&e.content));
+        files.push(FileEntry::file(format!("/etc/pdns-drill/zones/{}.zone", journal.zone), journal.zone_file(journal.head_serial())));
+    }
     files.push(enable("pdns.service", "multi-user.target", "/lib/systemd/system"));
     files.push(enable("pdns-recursor.service", "multi-user.target", "/lib/systemd/system"));
     files
