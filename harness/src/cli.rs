@@ -451,7 +451,16 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
     }
     let failed = match &baseline {
         Some(b) => {
-            let changes = crate::report::snapshot::diff(b, &crate::report::snapshot::from_report(&report));
+            let mut approved = b.clone();
+            let mut actual = crate::report::snapshot::from_report(&report);
+            if !a.filters.is_empty() {
+                // A filtered run is compared on the claims its scenarios decide, nothing else.
+                let decided: std::collections::BTreeSet<String> =
+                    selected.iter().flat_map(|s| s.claims.iter().map(|c| c.to_string())).collect();
+                approved.claims.retain(|k, _| decided.contains(k));
+                actual.claims.retain(|k, _| decided.contains(k));
+            }
+            let changes = crate::report::snapshot::diff(&approved, &actual);
             for c in &changes {
                 println!("baseline: {c}");
             }

@@ -1,0 +1,66 @@
+//! Shared set-up for integration tests: the real lab image (built once when missing) and labs
+//! brought up from the shipped configs.
+#![allow(dead_code)]
+
+use pdns_drill::engine::Engine;
+use pdns_drill::image::{self, BuildOptions, Suite};
+use pdns_drill::testbed::config::{default_config_dir, default_zone, ConfigDir, ZoneInput};
+use pdns_drill::testbed::{new_run_id, Lab, LabSpec};
+use std::sync::OnceLock;
+
+static IMAGE: OnceLock<String> = OnceLock::new();
+static BUILD: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+pub async fn engine() -> Engine {
+    Engine::connect().await.expect("integration tests need a Docker Engine")
+}
+
+/// The lab image tag, building it on first use (once per test binary).
+pub async fn image(engine: &Engine) -> String {
+    if let Some(t) = IMAGE.get() {
+        return t.clone();
+    }
+    let _guard = BUILD.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(t) = IMAGE.get() {
+        return t.clone();
+    }
+    let opts = BuildOptions { suite: Suite::Bookworm, mirror: std::env::var("PDNS_DRILL_MIRROR").ok(), force: false };
+    let tag = image::ensure(engine, &opts, &|m: &str| eprintln!("image: {m}")).await.expect("building the lab image");
+    IMAGE.get_or_init(|| tag).clone()
+}
+
+pub fn inputs() -> (ConfigDir, ZoneInput) {
+    (ConfigDir::load(&default_config_dir().unwrap()).unwrap(), ZoneInput::load(&default_zone().unwrap()).unwrap())
+}
+
+/// A lab from the shipped configs, at steady state. The caller must call `down`.
+pub async fn lab() -> Lab {
+    let engine = engine().await;
+    let image = image(&engine).await;
+    let (config, zone) = inputs();
+    let spec = LabSpec { image, config, zone, run_id: format!("{}-t", new_run_id()) };
+    let run = spec.run_id.clone();
+    let lab = match Lab::up(engine.clone(), spec, &|_: &str| {}).await {
+        Ok(l) => l,
+        Err(e) => {
+            engine.sweep(Some(&run)).await.ok();
+            panic!("lab did not come up: {e:#}");
+        }
+    };
+    if let Err(e) = lab.wait_steady(std::time::Duration::from_secs(60)).await {
+        lab.down().await.ok();
+        panic!("{e:#}");
+    }
+    lab
+}
+
+/// Containers, networks and volumes still labelled with `run`.
+pub async fn leftovers(engine: &Engine, run: &str) -> usize {
+    use bollard::query_parameters::{ListContainersOptionsBuilder, ListNetworksOptionsBuilder, ListVolumesOptionsBuilder};
+    let f = std::collections::HashMap::from([("label".to_string(), vec![format!("{}={run}", pdns_drill::engine::LABEL)])]);
+    let d = engine.docker();
+    let c = d.list_containers(Some(ListContainersOptionsBuilder::new().all(true).filters(&f).build())).await.unwrap().len();
+    let n = d.list_networks(Some(ListNetworksOptionsBuilder::new().filters(&f).build())).await.unwrap().len();
+    let v = d.list_volumes(Some(ListVolumesOptionsBuilder::new().filters(&f).build())).await.unwrap().volumes.unwrap_or_default().len();
+    c + n + v
+}

@@ -1,0 +1,53 @@
+//! Real scenarios through the runner: verdicts come from the daemons, not from the test.
+
+mod common;
+
+use pdns_drill::conclude;
+use pdns_drill::runner::{self, Inputs};
+use pdns_drill::scenario::{load_dir, Scenario};
+use pdns_drill::verdict::Verdict;
+use std::path::Path;
+
+fn scenario(name: &str) -> Scenario {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+    load_dir(&dir).unwrap().into_iter().find(|s| s.name == name).unwrap_or_else(|| panic!("no scenario {name}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn recursor_down_is_decided_by_the_daemons() {
+    let engine = common::engine().await;
+    let image = common::image(&engine).await;
+    let (config, zone) = common::inputs();
+    let run_id = format!("{}-t", pdns_drill::testbed::new_run_id());
+    let inputs = Inputs { engine: engine.clone(), image, config, zone, run_id: run_id.clone(), keep_on_failure: false };
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let s = scenario("recursor-down");
+    let run = runner::run_scenario(&inputs, 1, &s, &tx).await;
+    assert!(run.error.is_none(), "{:?}", run.error);
+    // The history has real observations: the fault, a timeout or refusal from the recursor, a
+    // failed unit in systemctl, and the restored steady state.
+    assert!(run.records.iter().any(|r| r.evidence.action.contains("systemctl stop pdns-recursor")));
+    assert!(run.records.iter().any(|r| r.evidence.observed.contains("inactive (dead)")));
+    assert!(run.timeline.steady_ms.is_some());
+    let claims = conclude::claim_results(std::slice::from_ref(&run));
+    for id in ["DAE-REC", "TRI-2", "MON-STATE"] {
+        let c = claims.iter().find(|c| c.id == id).unwrap();
+        assert_eq!(c.verdict, Verdict::Confirmed, "{id}: {:?}", c.first_mismatch);
+        assert!(!c.evidence.is_empty());
+    }
+    assert_eq!(common::leftovers(&engine, &format!("{run_id}-01")).await, 0, "scenario lab left behind");
+}
+
+#[test]
+fn malformed_scenario_is_rejected_before_any_container() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("bad.toml"), "name = \"x\"\nsection = \"y\"\nclaims = [\"NET-ALLOW\"]\n[[symptom]]\nprobe = \"recursor\"\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pdns-drill"))
+        .args(["run", "--scenarios"])
+        .arg(d.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.toml") && err.contains("needs `qname`"), "{err}");
+}

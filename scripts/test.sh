@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The tests: unit tests, renderer snapshots, and integration tests against real containers
+# (the lab image is built on first use). Extra arguments go to `cargo test`.
+set -euo pipefail
+cd "$(dirname "$(readlink -f "$0")")/.."
+bash scripts/setup-host.sh
+cargo build --quiet
+cargo test --workspace "$@"
