@@ -540,6 +540,6 @@ pub fn newest_report(dir: &Path) -> Result<PathBuf> {
     runs.pop().with_context(|| format!("no report.json under {}", dir.display()))
 }
 
-pub async fn drill_restore(_a: &LabArgs, _report_dir: &Path) -> Result<ExitCode> {
-    bail!("`drill restore` is not available yet (issue: zone data durability)")
+pub async fn drill_restore(a: &LabArgs, scenarios: &Path, report_dir: &Path) -> Result<ExitCode> {
+    crate::drill::restore(a, scenarios, report_dir).await
 }

@@ -12,6 +12,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 /// The recipe travels inside the binary, so the tag can be computed anywhere.
 const BUILD_SCRIPT: &str = include_str!("../../images/build-rootfs.sh");
 const PACKAGES: &str = include_str!("../../images/packages.txt");
+const CONFIGURE: &str = include_str!("../../images/configure-rootfs.sh");
 
 pub const REPO: &str = "pdns-drill-lab";
 
@@ -41,6 +42,8 @@ fn recipe_hash(suite: Suite) -> String {
     h.update(BUILD_SCRIPT.as_bytes());
     h.update(b"\0");
     h.update(PACKAGES.as_bytes());
+    h.update(b"\0");
+    h.update(CONFIGURE.as_bytes());
     h.update(b"\0");
     h.update(suite.as_str().as_bytes());
     hex::encode(&h.finalize()[..6])
@@ -72,6 +75,13 @@ pub struct BuildOptions {
 /// Makes sure the image exists; builds (or imports the cached rootfs) when missing.
 /// Returns the tag.
 pub async fn ensure(engine: &Engine, opts: &BuildOptions, progress: Progress<'_>) -> Result<String> {
+    // An image built elsewhere (e.g. from images/Dockerfile through a registry).
+    if let Ok(custom) = std::env::var("PDNS_DRILL_IMAGE") {
+        if !engine.image_exists(&custom).await {
+            bail!("PDNS_DRILL_IMAGE={custom}: no such image in the Docker Engine");
+        }
+        return Ok(custom);
+    }
     let tag = tag(opts.suite);
     if !opts.force && engine.image_exists(&tag).await {
         return Ok(tag);
@@ -97,6 +107,7 @@ async fn build_rootfs(opts: &BuildOptions, out: &Path, progress: Progress<'_>) -
     let dir = tempfile::tempdir()?;
     std::fs::write(dir.path().join("build-rootfs.sh"), BUILD_SCRIPT)?;
     std::fs::write(dir.path().join("packages.txt"), PACKAGES)?;
+    std::fs::write(dir.path().join("configure-rootfs.sh"), CONFIGURE)?;
     progress(&format!("debootstrap {} (minbase + {} packages)", opts.suite.as_str(), package_count()));
     let mut child = tokio::process::Command::new("bash")
         .arg(dir.path().join("build-rootfs.sh"))

@@ -27,5 +27,6 @@ pub mod fault;
 pub mod runner;
 pub mod matcher;
 pub mod conclude;
+pub mod drill;
 pub mod cli;
 pub mod triage_probes;

@@ -123,9 +123,12 @@ enum DrillCommand {
 struct DrillArgs {
     #[command(flatten)]
     lab: cli::LabArgs,
-    /// Where the evidence goes.
+    /// Where the evidence goes (a dated subdirectory is created).
     #[arg(long, default_value = "reports")]
     report_dir: PathBuf,
+    /// Scenario directory holding `restore-drill`.
+    #[arg(long, default_value = "scenarios")]
+    scenarios: PathBuf,
 }
 
 fn main() -> ExitCode {
@@ -161,6 +164,6 @@ async fn dispatch(cmd: Command) -> Result<ExitCode> {
         Command::Baseline { command: BaselineCommand::Accept { from, to } } => {
             cli::baseline_accept(from.as_deref(), &to).context("accepting the baseline")
         }
-        Command::Drill { command: DrillCommand::Restore(a) } => cli::drill_restore(&a.lab, &a.report_dir).await,
+        Command::Drill { command: DrillCommand::Restore(a) } => cli::drill_restore(&a.lab, &a.scenarios, &a.report_dir).await,
     }
 }
