@@ -168,7 +168,7 @@ impl Engine {
         opts.changes = vec![
             r#"CMD ["/usr/lib/pdns-drill/init"]"#.to_string(),
             "ENV container=docker".to_string(),
-            format!("LABEL org.opencontainers.image.title=pdns-drill-lab"),
+            "LABEL org.opencontainers.image.title=pdns-drill-lab".to_string(),
         ];
         let mut s = self.docker.create_image(Some(opts), Some(bollard::body_try_stream(stream)), None);
         while let Some(item) = s.next().await {

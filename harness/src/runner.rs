@@ -88,6 +88,8 @@ impl Ctx<'_> {
         self.t0.elapsed().as_millis() as u64
     }
 
+    /// The one place observations enter the history.
+    #[allow(clippy::too_many_arguments)]
     fn record(&mut self, phase: Phase, on: &str, action: String, observed: String, expected: Option<String>, mismatch: Option<String>, claims: Vec<ClaimId>) -> bool {
         self.step_no += 1;
         let ok = mismatch.is_none();

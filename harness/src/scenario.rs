@@ -235,11 +235,14 @@ mod opt_duration {
     }
 }
 
+/// One end of a copy: a container and a path in it.
+pub type CopyEnd = (Role, String);
+
 /// "ROLE:/path -> ROLE:/path" into its two ends.
-pub fn parse_copy(s: &str) -> Result<((Role, String), (Role, String)), String> {
+pub fn parse_copy(s: &str) -> Result<(CopyEnd, CopyEnd), String> {
     let bad = || format!("`copy = \"{s}\"` is not \"ROLE:/path -> ROLE:/path\"");
     let (a, b) = s.split_once("->").ok_or_else(bad)?;
-    let end = |x: &str| -> Result<(Role, String), String> {
+    let end = |x: &str| -> Result<CopyEnd, String> {
         let (r, p) = x.trim().split_once(':').ok_or_else(bad)?;
         if !p.starts_with('/') {
             return Err(bad());

@@ -280,7 +280,9 @@ impl Lab {
 pub async fn sweep_stale(engine: &Engine) -> Result<Vec<String>> {
     let mut swept = Vec::new();
     for run in engine.leftover_runs().await.context("listing leftover runs")? {
-        if !engine.run_owner_alive(&run).await {
+        let alive = engine.run_owner_alive(&run).await;
+        tracing::debug!(run, alive, "leftover run");
+        if !alive {
             engine.sweep(Some(&run)).await?;
             swept.push(run);
         }

@@ -9,7 +9,7 @@ use pdns_drill::testbed::{new_run_id, Lab, LabSpec};
 use std::sync::OnceLock;
 
 static IMAGE: OnceLock<String> = OnceLock::new();
-static BUILD: std::sync::Mutex<()> = std::sync::Mutex::new(());
+static BUILD: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 pub async fn engine() -> Engine {
     Engine::connect().await.expect("integration tests need a Docker Engine")
@@ -20,7 +20,7 @@ pub async fn image(engine: &Engine) -> String {
     if let Some(t) = IMAGE.get() {
         return t.clone();
     }
-    let _guard = BUILD.lock().unwrap_or_else(|e| e.into_inner());
+    let _guard = BUILD.lock().await;
     if let Some(t) = IMAGE.get() {
         return t.clone();
     }

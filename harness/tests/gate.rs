@@ -1,0 +1,48 @@
+//! The CI gate: a config change that breaks a claim makes `run --baseline` fail with a
+//! readable diff against the committed baseline.
+
+use std::path::Path;
+use std::process::Command;
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dst = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &dst);
+        } else {
+            std::fs::copy(e.path(), dst).unwrap();
+        }
+    }
+}
+
+#[test]
+fn recursor_without_loopback_flips_dae_rec_and_fails_the_gate() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let baseline = root.join("reports/baseline.json");
+    let approved = std::fs::read_to_string(&baseline).expect("reports/baseline.json is committed");
+    assert!(approved.contains("\"DAE-REC\""), "the baseline decides DAE-REC");
+    // An operator's edit: the recursor no longer listens on 127.0.0.1, so the runbook's
+    // on-VM verification `dig @127.0.0.1 google.com A +short` cannot answer.
+    let d = tempfile::tempdir().unwrap();
+    let conf = d.path().join("etc-powerdns");
+    copy_dir(&root.join("lab/etc-powerdns"), &conf);
+    let fwd = conf.join("recursor.d/10-lab-forwarder.conf");
+    let text = std::fs::read_to_string(&fwd).unwrap().replace("local-address=127.0.0.1, ", "local-address=");
+    std::fs::write(&fwd, text).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_pdns-drill"))
+        .current_dir(&root)
+        .args(["run", "recursor-down", "--format", "json", "--baseline"])
+        .arg(&baseline)
+        .arg("--config-dir")
+        .arg(&conf)
+        .arg("--report-dir")
+        .arg(d.path().join("reports"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "gate must fail\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("DAE-REC: confirmed → contradicted"), "{stdout}");
+    assert!(stdout.contains("verdicts DIFFER"), "{stdout}");
+}
