@@ -258,7 +258,8 @@ impl Engine {
         let endpoint = EndpointSettings {
             ipam_config: spec.ipv4.map(|ip| EndpointIpamConfig { ipv4_address: Some(ip.to_string()), ..Default::default() }),
             mac_address: spec.mac.clone(),
-            aliases: Some(vec![spec.hostname.clone()]),
+            // Aliases exist only on user-defined networks (not on `none`).
+            aliases: (spec.network != "none").then(|| vec![spec.hostname.clone()]),
             ..Default::default()
         };
         let host = HostConfig {
