@@ -279,14 +279,15 @@ async fn step(ctx: &mut Ctx<'_>, phase: Phase, st: &Step, injected: &mut Vec<Inj
     let start = Instant::now();
     loop {
         let (on, action, observed) = act(ctx, st, injected).await?;
-        let verdict = matcher::check(&st.expect, &observed);
+        let expect = fill_expect(ctx.lab, &st.expect);
+        let verdict = matcher::check(&expect, &observed);
         let holds = verdict.is_ok();
         if holds || start.elapsed() >= deadline {
             let mut claims = ctx.scenario.step_claims(st).to_vec();
             if matches!(phase, Phase::Correction) {
                 claims.clear();
             }
-            let expected = (!st.expect.is_empty()).then(|| matcher::describe(&st.expect));
+            let expected = (!expect.is_empty()).then(|| matcher::describe(&expect));
             let mismatch = verdict.err().map(|m| {
                 let what = st.note.clone().unwrap_or_else(|| match &observed {
                     Observed::Probe(_) => format!("{} probe", st.probe.as_deref().unwrap_or("dns")),
@@ -307,6 +308,19 @@ async fn step(ctx: &mut Ctx<'_>, phase: Phase, st: &Step, injected: &mut Vec<Inj
             return Ok(holds);
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Placeholders ({auth}, {zone}, …) in expectations are the lab's too.
+fn fill_expect(lab: &Lab, e: &crate::scenario::Expect) -> crate::scenario::Expect {
+    let f = |s: &Option<String>| s.as_ref().map(|s| lab.fill(s));
+    crate::scenario::Expect {
+        answer_contains: f(&e.answer_contains),
+        stdout_contains: f(&e.stdout_contains),
+        stdout_lacks: f(&e.stdout_lacks),
+        stdout_matches: f(&e.stdout_matches),
+        output_matches: f(&e.output_matches),
+        ..e.clone()
     }
 }
 
