@@ -487,7 +487,12 @@ pub fn print_verdicts(r: &crate::report::model::Report) {
     println!("\n{:<16} {:<14} {:<28} {:>9} {:>9}", "CLAIM", "VERDICT", "SCENARIO", "DETECT", "RECOVER");
     let ms = |m: Option<u64>| m.map_or("-".to_string(), |m| format!("{:.1} s", m as f64 / 1000.0));
     for c in &r.claims {
-        println!("{:<16} {:<14} {:<28} {:>9} {:>9}", c.id, c.verdict.as_str(), c.scenario.as_deref().unwrap_or("-"), ms(c.detect_ms), ms(c.recover_ms));
+        let scen = c.scenario.as_deref().unwrap_or("-");
+        let scen = match scen.split_once(", ") {
+            Some((first, rest)) => format!("{first} +{}", rest.split(", ").count()),
+            None => scen.to_string(),
+        };
+        println!("{:<16} {:<14} {:<28} {:>9} {:>9}", c.id, c.verdict.as_str(), scen, ms(c.detect_ms), ms(c.recover_ms));
     }
     let count = |v: crate::verdict::Verdict| r.claims.iter().filter(|c| c.verdict == v).count();
     println!(
@@ -525,6 +530,9 @@ pub fn baseline_accept(from: Option<&Path>, to: &Path) -> Result<ExitCode> {
         bail!("{} is from an incomplete run; refusing to approve it", from.display());
     }
     let snap = crate::report::snapshot::from_report(&report);
+    if let Some(dir) = to.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
     crate::report::snapshot::save(to, &snap)?;
     eprintln!("baseline {} written from {}", to.display(), from.display());
     Ok(ExitCode::SUCCESS)

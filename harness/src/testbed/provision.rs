@@ -29,7 +29,7 @@ fi
 const PROVISION_UNIT: &str = "[Unit]
 Description=pdns-drill lab provisioning (addresses, resolver, first-boot zone load)
 After=local-fs.target
-Before=pdns.service pdns-recursor.service systemd-resolved.service
+Before=pdns.service pdns-recursor.service
 
 [Service]
 Type=oneshot
