@@ -334,7 +334,7 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
     // Everything that can be wrong with the input is found before any container starts.
     let formats = write::parse_formats(&a.format).map_err(anyhow::Error::msg)?;
     let all = crate::scenario::load_dir(&a.scenarios)?;
-    let selected: Vec<_> = all.into_iter().filter(|s| s.selected_by(&a.filters)).collect();
+    let selected: Vec<_> = all.iter().filter(|s| s.selected_by(&a.filters)).cloned().collect();
     if selected.is_empty() {
         bail!("no scenario matches {:?} (see `pdns-drill list`)", a.filters);
     }
@@ -454,9 +454,18 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
             let mut approved = b.clone();
             let mut actual = crate::report::snapshot::from_report(&report);
             if !a.filters.is_empty() {
-                // A filtered run is compared on the claims its scenarios decide, nothing else.
-                let decided: std::collections::BTreeSet<String> =
-                    selected.iter().flat_map(|s| s.claims.iter().map(|c| c.to_string())).collect();
+                // A filtered run is compared on the claims it decides in full: those no
+                // unselected scenario also decides.
+                let partly: std::collections::BTreeSet<String> = all
+                    .iter()
+                    .filter(|s| !s.selected_by(&a.filters))
+                    .flat_map(|s| s.claims.iter().map(|c| c.to_string()))
+                    .collect();
+                let decided: std::collections::BTreeSet<String> = selected
+                    .iter()
+                    .flat_map(|s| s.claims.iter().map(|c| c.to_string()))
+                    .filter(|c| !partly.contains(c))
+                    .collect();
                 approved.claims.retain(|k, _| decided.contains(k));
                 actual.claims.retain(|k, _| decided.contains(k));
             }
