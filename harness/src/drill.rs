@@ -32,6 +32,8 @@ pub struct DrillEvidence {
     pub outage_ms: Option<u64>,
     pub runbook_estimate_s: u64,
     pub claims: Vec<(String, String)>,
+    /// Alternative procedures run against the same fault: (claim, summary, verified).
+    pub corrections: Vec<(String, String, bool)>,
     pub steps: Vec<Evidence>,
 }
 
@@ -86,6 +88,7 @@ pub async fn restore(a: &LabArgs, scenarios: &Path, report_dir: &Path) -> Result
         outage_ms: t.steady_ms.zip(t.fault_injected_ms).map(|(a, b)| a.saturating_sub(b)),
         runbook_estimate_s: RUNBOOK_ESTIMATE_S,
         claims,
+        corrections: run.corrections.iter().map(|c| (c.claim.to_string(), c.summary.clone(), c.verified)).collect(),
         steps: run.records.iter().map(|r| r.evidence.clone()).chain(run.corrections.iter().flat_map(|c| c.records.iter().map(|r| r.evidence.clone()))).collect(),
     };
     let day = ev.date.get(..10).unwrap_or("undated").to_string();
@@ -103,14 +106,18 @@ fn secs(ms: Option<u64>) -> String {
 }
 
 fn markdown_summary(e: &DrillEvidence) -> String {
-    format!(
-        "restore drill {}: {} — recovery {} (outage {}) against the runbook's ~{} min",
+    let mut s = format!(
+        "restore drill {}: documented procedure {} — recovery {} (outage {}) against the runbook's ~{} min",
         e.date,
         if e.passed { "PASSED" } else { "FAILED" },
         secs(e.recovery_ms),
         secs(e.outage_ms),
         e.runbook_estimate_s / 60
-    )
+    );
+    for (claim, summary, verified) in &e.corrections {
+        s.push_str(&format!("\n  correction for {claim} ({}): {summary}", if *verified { "verified" } else { "NOT verified" }));
+    }
+    s
 }
 
 pub fn markdown(e: &DrillEvidence) -> String {
@@ -137,6 +144,12 @@ pub fn markdown(e: &DrillEvidence) -> String {
     s.push_str("\n## Claims\n\n| claim | verdict |\n|---|---|\n");
     for (c, v) in &e.claims {
         s.push_str(&format!("| {c} | {v} |\n"));
+    }
+    if !e.corrections.is_empty() {
+        s.push_str("\n## Corrected procedure\n\n| claim | correction | verified |\n|---|---|---|\n");
+        for (c, summary, v) in &e.corrections {
+            s.push_str(&format!("| {c} | {} | {} |\n", cell(summary), if *v { "yes" } else { "no" }));
+        }
     }
     s.push_str("\n## Steps\n\n| # | at | phase | on | command | expected | output | ok |\n|---|---|---|---|---|---|---|---|\n");
     for st in &e.steps {
