@@ -296,8 +296,11 @@ async fn step(ctx: &mut Ctx<'_>, phase: Phase, st: &Step, injected: &mut Vec<Inj
                 });
                 format!("step {}: {what} {m}", ctx.step_no + 1)
             });
+            // The row a scenario "landed on" is the first triage taken under the fault.
             if let Observed::Triage(t) = &observed {
-                ctx.triage_row = Some(crate::triage::row_id(t.row).to_string());
+                if phase == Phase::Symptom && ctx.triage_row.is_none() {
+                    ctx.triage_row = Some(crate::triage::row_id(t.row).to_string());
+                }
             }
             let text = observed_text(&observed);
             let label = match &st.note {
