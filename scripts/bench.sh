@@ -2,7 +2,7 @@
 # Benchmarks that print figures (targets on a 2-core machine in brackets):
 #   1. lab image build from nothing: empty cache, no image            [<= 180 s]
 #   2. `up` to steady state with the image cached, 3 times             [<= 10 s]
-#   3. the full scenario suite, sequential and with --jobs 2           [<= 90 s total, median scenario <= 6 s]
+#   3. the full scenario suite with --jobs 1, 2 and 4 (BENCH_JOBS)      [<= 90 s total, median scenario <= 6 s]
 # Usage: scripts/bench.sh [--skip-build] [--skip-suite]
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")/.."
@@ -35,7 +35,7 @@ for i in 1 2 3; do
 done
 
 if [ "$skip_suite" = 0 ]; then
-  for jobs in 1 2; do
+  for jobs in ${BENCH_JOBS:-1 2 4}; do
     t0=$(date +%s.%N)
     $bin run --jobs "$jobs" --report-dir "$out/j$jobs" --format json >/dev/null 2>&1 || true
     t1=$(date +%s.%N)
