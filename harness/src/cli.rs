@@ -289,24 +289,16 @@ pub async fn triage(a: &TriageArgs) -> Result<ExitCode> {
 
 /// Triage of a kept lab from its workstation, as written.
 async fn triage_in_kept(engine: &Engine, k: &KeptLab) -> Result<triage_probes::TriageRun> {
-    use crate::triage::{Observation, Reply, TriageResult, VmState};
-    let [rc, ac, pc] = triage_probes::commands(k.recursor, k.auth, k.vm, &k.zone);
-    let d = Duration::from_secs(15);
-    let (r, a, p) = tokio::try_join!(engine.sh(&k.workstation, &rc, d), engine.sh(&k.workstation, &ac, d), engine.sh(&k.workstation, &pc, d))?;
-    let vm = if engine.state(&k.vm_container).await == crate::engine::State::Running { VmState::Running } else { VmState::Stopped };
-    let obs = Observation {
-        recursor: Reply::from_dig(r.exit_code.unwrap_or(-1), &r.stdout),
-        auth: Reply::from_dig(a.exit_code.unwrap_or(-1), &a.stdout),
-        ping: Reply::from_ping(p.exit_code.unwrap_or(-1)),
-        vm,
-    };
-    let probes = vec![
-        triage_probes::ProbeRun { column: "recursor", command: rc, output: r.summary(200), reply: obs.recursor.label() },
-        triage_probes::ProbeRun { column: "auth", command: ac, output: a.summary(200), reply: obs.auth.label() },
-        triage_probes::ProbeRun { column: "ping", command: pc, output: p.summary(200), reply: obs.ping.label() },
-        triage_probes::ProbeRun { column: "libvirt", command: format!("docker inspect {}", k.vm_container), output: vm.to_string(), reply: vm.to_string() },
-    ];
-    Ok(triage_probes::TriageRun { result: TriageResult::new(obs), probes })
+    triage_probes::on_workstation(&triage_probes::Site {
+        engine,
+        workstation: k.workstation.clone(),
+        vm_container: k.vm_container.clone(),
+        recursor: k.recursor,
+        auth: k.auth,
+        vm: k.vm,
+        zone: k.zone.clone(),
+    })
+    .await
 }
 
 pub fn list(dir: &Path) -> Result<ExitCode> {

@@ -36,17 +36,42 @@ pub fn commands(recursor: IpAddr, auth: IpAddr, vm: IpAddr, zone: &str) -> [Stri
     ]
 }
 
+/// Where the as-written triage runs: the workstation and the VM's container.
+pub struct Site<'a> {
+    pub engine: &'a crate::engine::Engine,
+    pub workstation: String,
+    pub vm_container: String,
+    pub recursor: IpAddr,
+    pub auth: IpAddr,
+    pub vm: IpAddr,
+    pub zone: String,
+}
+
 /// In the testbed, from the workstation, as written.
 pub async fn in_lab(lab: &Lab) -> Result<TriageRun> {
     let p = &lab.plan;
-    let [rec_cmd, auth_cmd, ping_cmd] = commands(p.recursor.into(), p.auth.into(), p.vm.into(), &lab.spec.zone.journal.zone);
-    let run = |cmd: String| async move { lab.sh(Role::Workstation, &cmd, EXEC_DEADLINE).await.map(|o| (cmd, o)) };
+    on_workstation(&Site {
+        engine: &lab.engine,
+        workstation: lab.name(Role::Workstation),
+        vm_container: lab.name(Role::PdnsVm),
+        recursor: p.recursor.into(),
+        auth: p.auth.into(),
+        vm: p.vm.into(),
+        zone: lab.spec.zone.journal.zone.clone(),
+    })
+    .await
+}
+
+/// The four probes from a workstation container, the VM container's state as libvirt's column.
+pub async fn on_workstation(site: &Site<'_>) -> Result<TriageRun> {
+    let [rec_cmd, auth_cmd, ping_cmd] = commands(site.recursor, site.auth, site.vm, &site.zone);
+    let run = |cmd: String| async move { site.engine.sh(&site.workstation, &cmd, EXEC_DEADLINE).await.map(|o| (cmd, o)) };
     let (rec, auth, ping) = tokio::try_join!(run(rec_cmd), run(auth_cmd), run(ping_cmd))?;
     let code = |o: &ExecOutput| o.exit_code.unwrap_or(-1);
     let recursor = Reply::from_dig(code(&rec.1), &rec.1.stdout);
     let auth_r = Reply::from_dig(code(&auth.1), &auth.1.stdout);
     let ping_r = Reply::from_ping(code(&ping.1));
-    let state = lab.state(Role::PdnsVm).await;
+    let state = site.engine.state(&site.vm_container).await;
     let vm = if state == State::Running { VmState::Running } else { VmState::Stopped };
     let probes = vec![
         probe_run("recursor", &rec.0, &rec.1, &recursor),
@@ -54,9 +79,9 @@ pub async fn in_lab(lab: &Lab) -> Result<TriageRun> {
         probe_run("ping", &ping.0, &ping.1, &ping_r),
         ProbeRun {
             column: "libvirt",
-            command: format!("docker inspect {} (stands in for `virsh list --all`)", lab.name(Role::PdnsVm)),
+            command: format!("docker inspect {} (stands in for `virsh list --all`)", site.vm_container),
             output: format!("{state:?}"),
-            reply: format!("{vm:?}").to_lowercase(),
+            reply: vm.to_string(),
         },
     ];
     Ok(TriageRun { result: TriageResult::new(Observation { recursor, auth: auth_r, ping: ping_r, vm }), probes })

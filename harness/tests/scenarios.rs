@@ -13,17 +13,23 @@ fn scenario(name: &str) -> Scenario {
     load_dir(&dir).unwrap().into_iter().find(|s| s.name == name).unwrap_or_else(|| panic!("no scenario {name}"))
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn recursor_down_is_decided_by_the_daemons() {
+/// Runs one shipped scenario on its own lab; checks its lab was removed afterwards.
+async fn run_shipped(name: &str) -> runner::ScenarioRun {
     let engine = common::engine().await;
     let image = common::image(&engine).await;
     let (config, zone) = common::inputs();
     let run_id = format!("{}-t", pdns_drill::testbed::new_run_id());
     let inputs = Inputs { engine: engine.clone(), image, config, zone, run_id: run_id.clone(), keep_on_failure: false };
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-    let s = scenario("recursor-down");
-    let run = runner::run_scenario(&inputs, 1, &s, &tx).await;
+    let run = runner::run_scenario(&inputs, 1, &scenario(name), &tx).await;
+    assert_eq!(common::leftovers(&engine, &format!("{run_id}-01")).await, 0, "scenario lab left behind");
     assert!(run.error.is_none(), "{:?}", run.error);
+    run
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn recursor_down_is_decided_by_the_daemons() {
+    let run = run_shipped("recursor-down").await;
     // The history has real observations: the fault, a timeout or refusal from the recursor, a
     // failed unit in systemctl, and the restored steady state.
     assert!(run.records.iter().any(|r| r.evidence.action.contains("systemctl stop pdns-recursor")));
@@ -35,7 +41,6 @@ async fn recursor_down_is_decided_by_the_daemons() {
         assert_eq!(c.verdict, Verdict::Confirmed, "{id}: {:?}", c.first_mismatch);
         assert!(!c.evidence.is_empty());
     }
-    assert_eq!(common::leftovers(&engine, &format!("{run_id}-01")).await, 0, "scenario lab left behind");
 }
 
 #[test]
@@ -57,14 +62,7 @@ fn malformed_scenario_is_rejected_before_any_container() {
 /// holds the drill to having run every stage and to its corrected procedure being verified.
 #[tokio::test(flavor = "multi_thread")]
 async fn restore_drill_runs_every_stage_against_the_daemon() {
-    let engine = common::engine().await;
-    let image = common::image(&engine).await;
-    let (config, zone) = common::inputs();
-    let run_id = format!("{}-t", pdns_drill::testbed::new_run_id());
-    let inputs = Inputs { engine: engine.clone(), image, config, zone, run_id: run_id.clone(), keep_on_failure: false };
-    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-    let run = runner::run_scenario(&inputs, 1, &scenario("restore-drill"), &tx).await;
-    assert!(run.error.is_none(), "{:?}", run.error);
+    let run = run_shipped("restore-drill").await;
     let actions: Vec<&str> = run.records.iter().map(|r| r.evidence.action.as_str()).collect();
     for stage in ["the lab's backup", "journaled changes after the backup", "corruption", "the backup copied into place", "replay every journal row", "every record compared"] {
         assert!(actions.iter().any(|a| a.contains(stage)), "stage `{stage}` missing from the history: {actions:#?}");
@@ -74,5 +72,4 @@ async fn restore_drill_runs_every_stage_against_the_daemon() {
     assert!(c.verified, "corrected restore not verified: {:?}", c.records.iter().filter(|r| !r.evidence.ok).map(|r| &r.evidence).collect::<Vec<_>>());
     let claim = conclude::claim_results(std::slice::from_ref(&run)).into_iter().find(|c| c.id == "BAK-RESTORE").unwrap();
     assert!(matches!(claim.verdict, Verdict::Confirmed | Verdict::Contradicted), "{claim:?}");
-    assert_eq!(common::leftovers(&engine, &format!("{run_id}-01")).await, 0);
 }
