@@ -15,9 +15,9 @@ fn verdict_in(run: &ScenarioRun, id: &ClaimId) -> (Verdict, Option<String>, Opti
         return (Verdict::NotSimulated, Some(ns.reason.clone()), None);
     }
     let bearing: Vec<&Record> = run.records.iter().filter(|r| r.claims.contains(id)).collect();
+    // A contradiction's gist is its first mismatch; `reason` stays for the other verdicts.
     if let Some(first) = bearing.iter().find_map(|r| r.mismatch.as_ref()) {
-        let m = format!("{id} {first}");
-        return (Verdict::Contradicted, Some(first.clone()), Some(m));
+        return (Verdict::Contradicted, None, Some(format!("{id} {first}")));
     }
     if let Some(e) = &run.error {
         return (Verdict::Errored, Some(e.clone()), Some(format!("{id}: harness error: {e}")));

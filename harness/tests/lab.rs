@@ -21,6 +21,13 @@ async fn steady_state_after_up_and_down_leaves_nothing() {
     assert_eq!(names.len(), 4, "{steady}");
     let tri = triage_probes::in_lab(&lab).await.unwrap();
     assert_eq!(row_id(tri.result.row), "TRI-1", "{tri:?}");
+    // The same lab probed natively from this host, as `pdns-drill triage --recursor … --auth … --vm …`.
+    let p = &lab.plan;
+    let state_cmd = format!("docker inspect -f '{{{{.State.Running}}}}' {} | grep -q true", lab.name(Role::PdnsVm));
+    let native = triage_probes::against(p.recursor.into(), p.auth.into(), p.vm.into(), &lab.spec.zone.journal.zone, Some(&state_cmd))
+        .await
+        .unwrap();
+    assert_eq!(row_id(native.result.row), "TRI-1", "{native:?}");
     assert!(common::leftovers(&engine, &run).await > 0);
     lab.down().await.unwrap();
     assert_eq!(common::leftovers(&engine, &run).await, 0, "down left containers, networks or volumes behind");
