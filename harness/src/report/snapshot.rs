@@ -106,6 +106,9 @@ static DURATION: LazyLock<Regex> =
 
 /// Replaces the volatile parts of a line: IPv4/IPv6 literals → `<ip>`, durations → `<ms>`,
 /// timestamps → `<ts>`, serial-like dates (YYYYMMDD, YYYYMMDDnn) → `<serial>`, the run id → `<run>`.
+static IPV4_NETWORK: std::sync::LazyLock<Regex> =
+    std::sync::LazyLock::new(|| Regex::new(r"\b(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})/\d{1,2}\b").unwrap());
+
 pub fn redact(s: &str, run_id: &str) -> String {
     let mut s = if run_id.is_empty() { s.to_string() } else { s.replace(run_id, "<run>") };
     s = TIMESTAMP.replace_all(&s, "<ts>").into_owned();
@@ -114,10 +117,15 @@ pub fn redact(s: &str, run_id: &str) -> String {
     DURATION.replace_all(&s, "<ms>").into_owned()
 }
 
-/// Replaces IPv4 and IPv6 literals with `<ip>` (only what parses as an address; a prefix
-/// length after it is kept: `127.0.0.0/8` → `<ip>/8`).
+/// Replaces IPv4 and IPv6 literals with `<ip>` (only what parses as an address). A loopback
+/// prefix keeps its length (`127.0.0.0/8` → `<ip>/8`: it means something); any other IPv4
+/// network becomes `<net>`, since its length is whatever Docker handed out (/16 or /20).
 pub fn redact_addresses(s: &str) -> String {
-    let s = IPV6_CANDIDATE.replace_all(s, |c: &regex::Captures| {
+    let s = IPV4_NETWORK.replace_all(s, |c: &regex::Captures| match c[1].parse::<Ipv4Addr>() {
+        Ok(ip) if !ip.is_loopback() => "<net>".to_string(),
+        _ => c[0].to_string(),
+    });
+    let s = IPV6_CANDIDATE.replace_all(&s, |c: &regex::Captures| {
         let m = &c[0];
         if m.parse::<Ipv6Addr>().is_ok() { "<ip>".to_string() } else { m.to_string() }
     });
@@ -248,6 +256,16 @@ pub fn load(path: &Path) -> anyhow::Result<Snapshot> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn lab_network_lengths_are_redacted_loopback_kept() {
+        assert_eq!(
+            redact_addresses("allow-from=127.0.0.0/8, 172.19.0.0/16 via 10.0.0.1"),
+            "allow-from=<ip>/8, <net> via <ip>"
+        );
+        assert_eq!(redact_addresses("192.168.160.0/20"), redact_addresses("172.19.0.0/16"));
+    }
+
     use super::*;
     use crate::report::fixture::sample_report;
 
