@@ -60,14 +60,7 @@ impl ExecOutput {
     }
 }
 
-pub fn trim_chars(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        let head: String = s.chars().take(max).collect();
-        format!("{head}…")
-    }
-}
+pub use crate::text::trim_chars;
 
 /// Container state as the triage's VM-state column sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,7 +156,7 @@ impl Engine {
     /// `docker import` of a rootfs tarball, with the settings a systemd container needs.
     pub async fn import_rootfs(&self, tarball: &Path, repo: &str, tag: &str) -> Result<()> {
         let file = tokio::fs::File::open(tarball).await.with_context(|| format!("opening {}", tarball.display()))?;
-        let stream = tokio_util_stream(file);
+        let stream = tokio_util::io::ReaderStream::with_capacity(file, 1 << 20);
         let mut opts = CreateImageOptionsBuilder::new().from_src("-").repo(repo).tag(tag).build();
         opts.changes = vec![
             r#"CMD ["/usr/lib/pdns-drill/init"]"#.to_string(),
@@ -479,26 +472,28 @@ impl Engine {
         Ok((n_c, n_n, n_v))
     }
 
-    /// Whether the process that created `run_id` still lives (unknown owner counts as dead).
-    pub async fn run_owner_alive(&self, run_id: &str) -> bool {
+    /// The owner label of a run's resources: its networks', else its containers'.
+    async fn run_owner(&self, run_id: &str) -> Result<Option<String>> {
         let filters = label_filter(Some(run_id));
-        let pid = match self.docker.list_networks(Some(ListNetworksOptionsBuilder::new().filters(&filters).build())).await {
-            Ok(ns) => ns.into_iter().find_map(|n| n.labels.and_then(|mut l| l.remove(PID_LABEL))),
-            Err(_) => return true,
-        };
-        let pid = match pid {
-            Some(p) => Some(p),
-            None => self
-                .docker
-                .list_containers(Some(ListContainersOptionsBuilder::new().all(true).filters(&filters).build()))
-                .await
-                .ok()
-                .and_then(|cs| cs.into_iter().find_map(|c| c.labels.and_then(|mut l| l.remove(PID_LABEL)))),
-        };
-        match pid.as_deref() {
-            Some(KEPT) => true,
-            Some(p) => p.parse::<u32>().is_ok_and(|p| Path::new(&format!("/proc/{p}")).exists()),
-            None => false,
+        let nets = self.docker.list_networks(Some(ListNetworksOptionsBuilder::new().filters(&filters).build())).await?;
+        if let Some(o) = nets.into_iter().find_map(|n| n.labels.and_then(|mut l| l.remove(PID_LABEL))) {
+            return Ok(Some(o));
+        }
+        let cs = self
+            .docker
+            .list_containers(Some(ListContainersOptionsBuilder::new().all(true).filters(&filters).build()))
+            .await?;
+        Ok(cs.into_iter().find_map(|c| c.labels.and_then(|mut l| l.remove(PID_LABEL))))
+    }
+
+    /// Whether the process that created `run_id` still lives (unknown owner counts as dead;
+    /// an engine that does not answer counts as alive, so nothing is swept on a guess).
+    pub async fn run_owner_alive(&self, run_id: &str) -> bool {
+        match self.run_owner(run_id).await {
+            Err(_) => true,
+            Ok(Some(p)) if p == KEPT => true,
+            Ok(Some(p)) => p.parse::<u32>().is_ok_and(|p| Path::new(&format!("/proc/{p}")).exists()),
+            Ok(None) => false,
         }
     }
 
@@ -506,10 +501,7 @@ impl Engine {
     pub async fn sweep_mine(&self) -> Result<Vec<String>> {
         let mut swept = Vec::new();
         for run in self.leftover_runs().await? {
-            let filters = label_filter(Some(&run));
-            let nets = self.docker.list_networks(Some(ListNetworksOptionsBuilder::new().filters(&filters).build())).await?;
-            let owner = nets.into_iter().find_map(|n| n.labels.and_then(|mut l| l.remove(PID_LABEL)));
-            if owner.as_deref() == Some(self.owner.as_str()) {
+            if self.run_owner(&run).await?.as_deref() == Some(self.owner.as_str()) {
                 self.sweep(Some(&run)).await?;
                 swept.push(run);
             }
@@ -532,21 +524,6 @@ impl Engine {
         ids.dedup();
         Ok(ids)
     }
-}
-
-fn tokio_util_stream(file: tokio::fs::File) -> impl futures_util::Stream<Item = std::io::Result<bytes::Bytes>> + Send + 'static {
-    futures_util::stream::try_unfold(file, |mut f| async move {
-        use tokio::io::AsyncReadExt;
-        let mut buf = vec![0u8; 1 << 20];
-        let n = f.read(&mut buf).await?;
-        if n == 0 {
-            Ok(None)
-        } else {
-            buf.truncate(n);
-            Ok(Some((bytes::Bytes::from(buf), f)))
-        }
-    })
-    .into_stream()
 }
 
 pub fn build_tar(files: &[FileEntry]) -> Result<Vec<u8>> {
@@ -602,7 +579,7 @@ mod tests {
     #[test]
     fn exec_summary_is_one_line_and_trimmed() {
         let o = ExecOutput { exit_code: Some(9), stdout: "a\n".into(), stderr: "x".repeat(50) };
-        assert_eq!(o.summary(10), "exit 9: a | stderr…");
+        assert_eq!(o.summary(10), "exit 9: a | stderr… [52 more chars]");
         assert!(!o.success());
     }
 }

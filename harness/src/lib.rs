@@ -4,6 +4,7 @@
 
 pub mod claims;
 pub mod verdict;
+pub mod text;
 pub mod report;
 
 // DNS-facing pieces.

@@ -207,10 +207,9 @@ async fn drive(ctx: &mut Ctx<'_>, run: &mut ScenarioRun) -> anyhow::Result<()> {
             let r = ctx.lab.wait_steady(STEADY_AFTER_DEADLINE).await;
             let claims = s.recovery_claims().to_vec();
             match r {
-                Ok(rep) => {
+                Ok(_) => {
                     run.timeline.steady_ms = Some(ctx.ms());
                     ctx.record(Phase::SteadyAfter, "harness", "steady-state check".into(), "all checks hold".into(), Some("steady state".into()), None, claims);
-                    let _ = rep;
                 }
                 Err(e) => {
                     let first = format!("{e:#}").lines().find(|l| l.starts_with('✗')).unwrap_or("steady state not reached").to_string();
@@ -233,12 +232,10 @@ async fn drive(ctx: &mut Ctx<'_>, run: &mut ScenarioRun) -> anyhow::Result<()> {
 
 async fn rollback(ctx: &mut Ctx<'_>, injected: &mut Vec<Injected>) {
     while let Some(i) = injected.pop() {
-        let r = fault::heal(ctx.lab, &i).await;
-        let (obs, ok) = match r {
-            Ok(o) => (o, true),
-            Err(e) => (format!("heal failed: {e:#}"), false),
+        let obs = match fault::heal(ctx.lab, &i).await {
+            Ok(o) => o,
+            Err(e) => format!("heal failed: {e:#}"),
         };
-        let _ = ok;
         ctx.record(Phase::Rollback, "pdns-vm", format!("undo: {}", i.description), obs, None, None, vec![]);
     }
 }
