@@ -492,7 +492,7 @@ impl Engine {
         match self.run_owner(run_id).await {
             Err(_) => true,
             Ok(Some(p)) if p == KEPT => true,
-            Ok(Some(p)) => p.parse::<u32>().is_ok_and(|p| Path::new(&format!("/proc/{p}")).exists()),
+            Ok(Some(p)) => p.parse::<u32>().is_ok_and(process_lives),
             Ok(None) => false,
         }
     }
@@ -523,6 +523,16 @@ impl Engine {
         ids.sort();
         ids.dedup();
         Ok(ids)
+    }
+}
+
+/// A process lives when /proc has it and it is not a zombie: a SIGKILLed owner can linger
+/// unreaped for a moment, and its leftovers are already orphans.
+fn process_lives(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the parenthesised command name, which may itself hold spaces.
+        Ok(stat) => stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next()).is_some_and(|st| st != "Z" && st != "X"),
+        Err(_) => false,
     }
 }
 
@@ -574,6 +584,20 @@ mod tests {
         let mut a = tar::Archive::new(t.as_slice());
         let names: Vec<String> = a.entries().unwrap().map(|e| e.unwrap().path().unwrap().display().to_string()).collect();
         assert_eq!(names, ["etc/x", "etc/x/a.conf", "etc/x/b"]);
+    }
+
+    #[test]
+    fn process_liveness() {
+        assert!(process_lives(std::process::id()));
+        // A reaped child is gone; a zombie child (exited, not yet waited on) counts as dead too.
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        while std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z")) {
+            std::thread::yield_now();
+        }
+        assert!(!process_lives(pid), "zombie counted as alive");
+        child.wait().unwrap();
+        assert!(!process_lives(pid));
     }
 
     #[test]
