@@ -441,7 +441,13 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
     for p in &written {
         eprintln!("wrote {}", p.display());
     }
-    let failed = match &baseline {
+    // A scenario the harness could not carry out fails the run even when other scenarios
+    // decided its claims: merged verdicts must not hide it.
+    let errored: Vec<&runner::ScenarioRun> = finished.iter().filter(|r| r.error.is_some()).collect();
+    for r in &errored {
+        println!("scenario {} errored: {}", r.scenario.name, r.error.as_deref().unwrap_or(""));
+    }
+    let verdicts_failed = match &baseline {
         Some(b) => {
             let mut approved = b.clone();
             let mut actual = crate::report::snapshot::from_report(&report);
@@ -471,6 +477,7 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
         }
         None => report.claims.iter().any(|c| matches!(c.verdict, crate::verdict::Verdict::Contradicted | crate::verdict::Verdict::Errored)),
     };
+    let failed = verdicts_failed || !errored.is_empty();
     Ok(if failed { ExitCode::from(FAILED) } else { ExitCode::SUCCESS })
 }
 

@@ -114,6 +114,7 @@ pub fn scenario_results(runs: &[ScenarioRun]) -> Vec<ScenarioResult> {
             timeline: r.timeline.clone(),
             wall_ms: r.wall_ms,
             triage_row: r.triage_row.clone(),
+            error: r.error.clone(),
         })
         .collect()
 }

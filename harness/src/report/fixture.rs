@@ -247,6 +247,7 @@ pub fn sample_report() -> Report {
             wall_ms: timeline.end_ms,
             timeline,
             triage_row: triage_row.map(Into::into),
+            error: None,
         }
     };
     let tl = |f, s, r, st, end| Timeline { fault_injected_ms: f, first_symptom_ms: s, recovery_started_ms: r, steady_ms: st, end_ms: end };

@@ -140,6 +140,12 @@ fn scenarios(o: &mut String, r: &Report) {
         );
     }
     o.push('\n');
+    for s in r.scenarios.iter().filter(|s| s.error.is_some()) {
+        let _ = writeln!(o, "- **`{}` errored:** {}", cell(&s.name), cell(s.error.as_deref().unwrap_or("")));
+    }
+    if r.scenarios.iter().any(|s| s.error.is_some()) {
+        o.push('\n');
+    }
 }
 
 fn claim(o: &mut String, r: &Report, c: &ClaimResult) {

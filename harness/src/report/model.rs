@@ -127,6 +127,9 @@ pub struct ScenarioResult {
     /// The triage row the scenario's triage step produced, when it ran one ("TRI-2", "unknown").
     #[serde(default)]
     pub triage_row: Option<String>,
+    /// Why the harness could not carry the scenario out (outcome `errored`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

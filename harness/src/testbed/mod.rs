@@ -257,7 +257,7 @@ impl Lab {
     }
 
     /// Fills the lab's placeholders in a scenario's text: {recursor} {auth} {vm} {vm-public}
-    /// {internet} {app} {lab-net} {zone} {lab-name}.
+    /// {internet} {app} {lab-net} (CIDR) {lab-net-addr} (its address) {zone} {lab-name}.
     pub fn fill(&self, text: &str) -> String {
         let p = &self.plan;
         text.replace("{recursor}", &p.recursor.to_string())
@@ -266,6 +266,7 @@ impl Lab {
             .replace("{vm}", &p.vm.to_string())
             .replace("{internet}", &p.internet.to_string())
             .replace("{app}", &p.app.to_string())
+            .replace("{lab-net-addr}", &p.lab.network().to_string())
             .replace("{lab-net}", &p.lab.to_string())
             .replace("{zone}", &self.spec.zone.journal.zone)
             .replace("{lab-name}", self.known_lab_name().trim_end_matches('.'))
