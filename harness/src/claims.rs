@@ -25,6 +25,7 @@ const BACKUPS: &str = "Backups";
 const LOCAL: &str = "\"DNS works locally but not from another VM\"";
 const PUBLIC: &str = "Public-side gotcha";
 const MONITOR: &str = "Things to monitor";
+const UPGRADES: &str = "Upgrades (harness's own)";
 
 pub const CATALOGUE: &[Claim] = &[
     Claim { id: "TRI-PROBES", section: TRIAGE, summary: "the four triage probes run as written and each yields ok / no reply" },
@@ -34,6 +35,7 @@ pub const CATALOGUE: &[Claim] = &[
     Claim { id: "TRI-4", section: TRIAGE, summary: "both silent, ping ok: both daemons down or firewall change" },
     Claim { id: "TRI-5", section: TRIAGE, summary: "nothing replies, VM running: VM networking broken" },
     Claim { id: "TRI-6", section: TRIAGE, summary: "nothing replies, VM stopped: VM died" },
+    Claim { id: "TRI-BLIND", section: TRIAGE, summary: "when all four probes are fine, lab names really resolve through the recursor" },
     Claim { id: "DAE-REC", section: DAEMON, summary: "recursor down: status/journal show it, restart restores, local dig answers" },
     Claim { id: "DAE-AUTH", section: DAEMON, summary: "authoritative down: status/journal, sqlite readable, restart restores, local SOA dig answers" },
     Claim { id: "CAUSE-CONF", section: DAEMON, summary: "invalid .conf: unit failed; fix and restart restores (both daemons)" },
@@ -58,12 +60,15 @@ pub const CATALOGUE: &[Claim] = &[
     Claim { id: "NET-ALLOW", section: LOCAL, summary: "allow-from 127.0.0.0/8: outside clients silently denied, local works" },
     Claim { id: "NET-BIND", section: LOCAL, summary: "local-address without lab address: recursor stops listening there" },
     Claim { id: "NET-FW", section: LOCAL, summary: "firewall closing 53 from the lab: outside fails, local works" },
+    Claim { id: "NET-PORTS", section: LOCAL, summary: "53/udp and 53/tcp both needed: one closed, what clients see and whether the check shows it" },
     Claim { id: "PUB-REFUSE", section: PUBLIC, summary: "public NIC answers its zone, refuses others" },
     Claim { id: "PUB-FLOOD", section: PUBLIC, summary: "no rate limiting on the public NIC; effect on lab answers measured" },
     Claim { id: "MON-STATE", section: MONITOR, summary: "systemctl state reflects each daemon fault" },
     Claim { id: "MON-CACHE", section: MONITOR, summary: "rec_control get cache-hits cache-misses yields the hit ratio" },
     Claim { id: "MON-SIZE", section: MONITOR, summary: "an unexpected SQLite size drop signals corruption" },
+    Claim { id: "MON-QPS", section: MONITOR, summary: "authoritative QPS and slow-query counters show a flood and a slow backend" },
     Claim { id: "MON-SYNTH", section: MONITOR, summary: "synthetic lab and public digs detect each outage" },
+    Claim { id: "UPG-CONF", section: UPGRADES, summary: "the lab's configs give the same verdicts on the packages a VM rebuilt today installs" },
 ];
 
 /// A claim ID known to the catalogue.

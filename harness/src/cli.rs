@@ -98,8 +98,7 @@ pub fn spinner(prefix: &str) -> ProgressBar {
     pb
 }
 
-/// How long a fresh lab may take to settle before bring-up counts as failed.
-pub const STEADY_DEADLINE: Duration = Duration::from_secs(60);
+pub use crate::testbed::STEADY_DEADLINE;
 
 pub async fn connect() -> Result<Engine> {
     Engine::connect().await
@@ -132,19 +131,32 @@ pub fn load_inputs(a: &LabArgs) -> Result<(ConfigDir, ZoneInput)> {
         Some(z) => z.clone(),
         None => config::default_zone()?,
     };
-    Ok((ConfigDir::load(&dir)?, ZoneInput::load(&zone)?))
+    let (config, zone) = (ConfigDir::load(&dir)?, ZoneInput::load(&zone)?);
+    // What the lab cannot run is said now, not discovered as a crash loop in a container.
+    crate::scenario::facts::LabFacts::read(&config, &zone.journal)?;
+    let unmet = crate::testbed::mapping::not_honoured(&config);
+    if !unmet.is_empty() {
+        bail!("{}: settings the testbed cannot honour:\n  {}", config.path.display(), unmet.join("\n  "));
+    }
+    Ok((config, zone))
 }
 
 /// Everything before a lab can start: inputs valid, Docker reachable, stale runs swept, image.
 pub async fn prepare(a: &LabArgs) -> Result<(Engine, ConfigDir, ZoneInput, String)> {
     let (config, zone) = load_inputs(a)?;
+    let (engine, tag) = prepare_engine(&a.image).await?;
+    Ok((engine, config, zone, tag))
+}
+
+/// Docker reachable, stale runs swept, the image there.
+pub async fn prepare_engine(a: &ImageArgs) -> Result<(Engine, String)> {
     let engine = connect().await?;
     let swept = testbed::sweep_stale(&engine).await?;
     if !swept.is_empty() {
         eprintln!("swept leftovers of dead runs: {}", swept.join(", "));
     }
-    let tag = ensure_image(&engine, &a.image).await?;
-    Ok((engine, config, zone, tag))
+    let tag = ensure_image(&engine, a).await?;
+    Ok((engine, tag))
 }
 
 pub async fn up(a: &LabArgs, check: bool) -> Result<ExitCode> {
@@ -173,7 +185,8 @@ pub async fn up(a: &LabArgs, check: bool) -> Result<ExitCode> {
             save_kept(&lab)?;
             eprintln!("lab {run_id} left up for inspection; `pdns-drill down --run {run_id}` removes it");
         }
-        return Err(e);
+        eprint!("{e}");
+        return Ok(ExitCode::from(1));
     }
     eprintln!("lab {run_id} at steady state in {:.1} s", t0.elapsed().as_secs_f64());
     let steady = crate::steady::check(&lab).await;
@@ -331,7 +344,17 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
         bail!("no scenario matches {:?} (see `pdns-drill list`)", a.filters);
     }
     let baseline = a.baseline.as_deref().map(crate::report::snapshot::load).transpose()?;
-    let (engine, config, zone, image) = prepare(&a.lab).await?;
+    let (config, zone) = load_inputs(&a.lab)?;
+    // Each scenario resolved against this lab once, before anything starts.
+    let facts = crate::scenario::facts::LabFacts::read(&config, &zone.journal)?;
+    let planned: Vec<(crate::scenario::Scenario, crate::scenario::plan::Resolved)> =
+        selected.iter().map(|s| (s.clone(), crate::scenario::plan::resolve(s, &facts))).collect();
+    for (s, r) in &planned {
+        if let crate::scenario::plan::Resolved::NotSimulated(why) = r {
+            eprintln!("plan: {} not-simulated on this lab: {why}", s.name);
+        }
+    }
+    let (engine, image) = prepare_engine(&a.lab.image).await?;
     let run_id = testbed::new_run_id();
     let dir = a.report_dir.join(&run_id);
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -351,7 +374,44 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
         zone_hash: zone.hash.clone(),
         dropins,
         filters: a.filters.clone(),
+        mappings: crate::testbed::mapping::describe(&config),
     };
+    // The operators' lab must stand on its own before any fault is judged on it.
+    {
+        let pb = spinner("preflight");
+        let spec = LabSpec { image: image.clone(), config: config.clone(), zone: zone.clone(), run_id: format!("{run_id}-00") };
+        let show = |m: &str| pb.set_message(m.to_string());
+        let pre = tokio::select! {
+            r = testbed::preflight(&engine, spec, &show) => r,
+            sig = crate::signals::stopped() => {
+                pb.finish_and_clear();
+                engine.sweep_mine().await.ok();
+                eprintln!("{}: stopped during the preflight; its lab was removed", sig.name());
+                return Ok(ExitCode::from(sig.exit_code()));
+            }
+        };
+        pb.finish_and_clear();
+        match pre? {
+            Ok(t) => eprintln!("preflight: the lab reached steady state in {:.1} s", t.as_secs_f64()),
+            Err(p) => {
+                let mut report = crate::conclude::report(info(false, (None, None), vec![]), &[]);
+                for c in report.claims.iter_mut() {
+                    c.verdict = crate::verdict::Verdict::Errored;
+                    c.reason = Some("preflight: the lab does not reach steady state without any fault (see the preflight section)".into());
+                }
+                report.preflight = Some(p.clone());
+                let written = write::write_all(&report, &dir, &formats)?;
+                println!("PREFLIGHT FAILED: the lab does not reach steady state ({:.1} s); no scenario ran.", p.waited_ms as f64 / 1000.0);
+                for l in p.failing.iter().chain(&p.daemons) {
+                    println!("  {l}");
+                }
+                for w in written {
+                    eprintln!("wrote {}", w.display());
+                }
+                return Ok(ExitCode::from(FAILED));
+            }
+        }
+    }
     let inputs = Inputs {
         engine: engine.clone(),
         image: image.clone(),
@@ -368,11 +428,11 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
     overall.set_style(ProgressStyle::with_template("{prefix:.bold} [{bar:30}] {pos}/{len} scenarios {msg} [{elapsed}]").unwrap().progress_chars("=> "));
     overall.set_prefix("drill");
     let jobs = a.jobs.max(1);
-    let work = {
+    let mut work = {
         let inputs = inputs.clone();
-        let selected = selected.clone();
+        let planned = planned.clone();
         tokio::spawn(async move {
-            futures_util::stream::iter(selected.into_iter().enumerate())
+            futures_util::stream::iter(planned.into_iter().enumerate())
                 .map(move |(i, s)| {
                     let inputs = inputs.clone();
                     let tx = tx.clone();
@@ -385,10 +445,24 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
     };
     let mut finished: Vec<runner::ScenarioRun> = Vec::new();
     let mut bars: std::collections::HashMap<String, ProgressBar> = Default::default();
+    // A hidden progress bar (CI logs: stderr is no terminal) prints nothing: say results directly.
+    let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let say = |line: String| {
+        if tty {
+            multi.println(line).ok();
+        } else {
+            eprintln!("{line}");
+        }
+    };
+    let stop = crate::signals::stopped();
+    tokio::pin!(stop);
     let interrupted = loop {
         tokio::select! {
             ev = rx.recv() => match ev {
                 Some(Event::ScenarioStarted { name }) => {
+                    if !tty {
+                        eprintln!("   start  {name}");
+                    }
                     let pb = multi.insert_before(&overall, spinner(&name));
                     bars.insert(name, pb);
                 }
@@ -403,12 +477,13 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
                     let mark = match r.outcome {
                         crate::report::model::ScenarioOutcome::Held => "held",
                         crate::report::model::ScenarioOutcome::Deviated => "DEVIATED",
+                        crate::report::model::ScenarioOutcome::NotSimulated => "not-sim",
                         _ => "ERRORED",
                     };
-                    multi.println(format!("{mark:>8}  {:<26} {:>6.1} s  {}", r.scenario.name, r.wall_ms as f64 / 1000.0,
-                        r.error.clone().or_else(|| r.records.iter().find_map(|x| x.mismatch.clone())).unwrap_or_default())).ok();
+                    say(format!("{mark:>8}  {:<26} {:>6.1} s  {}", r.scenario.name, r.wall_ms as f64 / 1000.0,
+                        r.error.clone().or_else(|| r.not_simulated.clone()).or_else(|| r.records.iter().find_map(|x| x.mismatch.clone())).unwrap_or_default()));
                     if r.kept {
-                        multi.println(format!("          lab kept: docker exec -it pdns-drill-{}-pdns-vm bash ; pdns-drill down --run {}", r.lab_run_id, r.lab_run_id)).ok();
+                        say(format!("          lab kept: docker exec -it pdns-drill-{}-pdns-vm bash ; pdns-drill down --run {}", r.lab_run_id, r.lab_run_id));
                     }
                     finished.push(*r);
                     overall.inc(1);
@@ -416,20 +491,22 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
                     let partial = crate::conclude::report(info(false, v, d), &finished);
                     write::write_all(&partial, &dir, &formats)?;
                 }
-                None => break false,
+                None => break None,
             },
-            _ = tokio::signal::ctrl_c() => break true,
+            sig = &mut stop => break Some(sig),
         }
     };
     overall.finish_and_clear();
-    if interrupted {
+    if let Some(sig) = interrupted {
+        // Cancel what is being created first, then sweep by the run's label.
         work.abort();
-        eprintln!("interrupted: removing this run's containers and networks");
+        let _ = (&mut work).await;
+        eprintln!("{}: removing this run's containers, networks and volumes", sig.name());
         engine.sweep_mine().await.ok();
         let (v, d) = versions_of(&finished);
         write::write_all(&crate::conclude::report(info(false, v, d), &finished), &dir, &formats)?;
         eprintln!("partial report (marked incomplete) in {}", dir.display());
-        return Ok(ExitCode::from(130));
+        return Ok(ExitCode::from(sig.exit_code()));
     }
     work.await.context("scenario runner panicked")?;
     // Scenario order in the report follows the files, not completion.

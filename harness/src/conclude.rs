@@ -11,6 +11,9 @@ pub const NO_SCENARIO: &str = "no scenario in this run decides it (filtered out,
 
 /// One scenario's verdict on one claim.
 fn verdict_in(run: &ScenarioRun, id: &ClaimId) -> (Verdict, Option<String>, Option<String>) {
+    if let Some(why) = &run.not_simulated {
+        return (Verdict::NotSimulated, Some(why.clone()), None);
+    }
     if let Some(ns) = run.scenario.not_simulated.iter().find(|n| &n.claim == id) {
         return (Verdict::NotSimulated, Some(ns.reason.clone()), None);
     }
@@ -114,13 +117,14 @@ pub fn scenario_results(runs: &[ScenarioRun]) -> Vec<ScenarioResult> {
             timeline: r.timeline.clone(),
             wall_ms: r.wall_ms,
             triage_row: r.triage_row.clone(),
-            error: r.error.clone(),
+            error: r.error.clone().or_else(|| r.not_simulated.clone()),
+            facts: r.scenario.facts_used.clone(),
         })
         .collect()
 }
 
 pub fn report(run: RunInfo, runs: &[ScenarioRun]) -> Report {
-    Report { schema: SCHEMA, run, claims: claim_results(runs), scenarios: scenario_results(runs) }
+    Report { schema: SCHEMA, run, claims: claim_results(runs), scenarios: scenario_results(runs), preflight: None }
 }
 
 #[cfg(test)]
@@ -159,6 +163,7 @@ mod tests {
             kept: false,
             versions: (None, None),
             dropins: vec![],
+            not_simulated: None,
         }
     }
 
@@ -199,6 +204,16 @@ mod tests {
     fn only_context_evidence_is_not_a_confirmation() {
         let runs = vec![run(&["NET-FW"], vec![rec(Phase::SteadyBefore, &["NET-FW"], None)], None)];
         assert_eq!(verdict_of(&claim_results(&runs), "NET-FW"), Verdict::Errored);
+    }
+
+    #[test]
+    fn a_scenario_the_lab_cannot_run_is_not_simulated_with_the_plans_reason() {
+        let mut r = run(&["CLI-CACHED"], vec![], None);
+        r.not_simulated = Some("this lab cannot run scenario s: {name.multi-a}: the zone has no a name with several A records".into());
+        let c = claim_results(&[r]);
+        let cached = c.iter().find(|c| c.id == "CLI-CACHED").unwrap();
+        assert_eq!(cached.verdict, Verdict::NotSimulated);
+        assert!(cached.reason.as_deref().unwrap().contains("several A records"));
     }
 
     #[test]

@@ -43,6 +43,8 @@ pub async fn restore(a: &LabArgs, scenarios: &Path, report_dir: &Path) -> Result
         .find(|s| s.name == SCENARIO)
         .with_context(|| format!("no scenario named `{SCENARIO}` in {}", scenarios.display()))?;
     let (engine, config, zone, image) = cli::prepare(a).await?;
+    let facts = crate::scenario::facts::LabFacts::read(&config, &zone.journal)?;
+    let planned = (s.clone(), crate::scenario::plan::resolve(&s, &facts));
     let run_id = crate::testbed::new_run_id();
     let inputs = Inputs { engine: engine.clone(), image: image.clone(), config, zone, run_id: run_id.clone(), keep_on_failure: false };
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
@@ -58,10 +60,11 @@ pub async fn restore(a: &LabArgs, scenarios: &Path, report_dir: &Path) -> Result
         pb.finish_and_clear();
     });
     let run = tokio::select! {
-        r = runner::run_scenario(&inputs, 1, &s, &tx) => r,
-        _ = tokio::signal::ctrl_c() => {
+        r = runner::run_scenario(&inputs, 1, &planned, &tx) => r,
+        sig = crate::signals::stopped() => {
             engine.sweep_mine().await.ok();
-            anyhow::bail!("interrupted; the drill's lab was removed");
+            eprintln!("{}: the drill's lab was removed; no evidence written", sig.name());
+            return Ok(ExitCode::from(sig.exit_code()));
         }
     };
     drop(tx);

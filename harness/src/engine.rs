@@ -272,6 +272,8 @@ impl Engine {
                 ("/tmp".to_string(), "rw,exec,size=256m".to_string()),
             ])),
             network_mode: Some(spec.network.clone()),
+            // ::1 on loopback, as on any VM (configs listen on it); the lab networks stay IPv4.
+            sysctls: Some(HashMap::from([("net.ipv6.conf.lo.disable_ipv6".to_string(), "0".to_string())])),
             ..Default::default()
         };
         let body = ContainerCreateBody {
@@ -376,6 +378,12 @@ impl Engine {
             },
             Err(_) => State::Missing,
         }
+    }
+
+    /// Names of the networks a container is attached to.
+    pub async fn networks_of(&self, container: &str) -> Result<Vec<String>> {
+        let c = self.docker.inspect_container(container, None).await.with_context(|| format!("inspecting {container}"))?;
+        Ok(c.network_settings.and_then(|n| n.networks).map(|n| n.into_keys().collect()).unwrap_or_default())
     }
 
     pub async fn mac_address(&self, container: &str, network: &str) -> Result<Option<String>> {
@@ -500,10 +508,16 @@ impl Engine {
     /// Removes every run this process created (Ctrl-C, a fatal error).
     pub async fn sweep_mine(&self) -> Result<Vec<String>> {
         let mut swept = Vec::new();
-        for run in self.leftover_runs().await? {
-            if self.run_owner(&run).await?.as_deref() == Some(self.owner.as_str()) {
-                self.sweep(Some(&run)).await?;
-                swept.push(run);
+        // A second pass removes what a create that was already in flight during the first
+        // (its request sent before the run was cancelled) made afterwards.
+        for _ in 0..2 {
+            for run in self.leftover_runs().await? {
+                if self.run_owner(&run).await?.as_deref() == Some(self.owner.as_str()) {
+                    self.sweep(Some(&run)).await?;
+                    if !swept.contains(&run) {
+                        swept.push(run);
+                    }
+                }
             }
         }
         Ok(swept)

@@ -1,19 +1,30 @@
-//! Faults: each one injected for real into the lab and healed afterwards, whatever happened in
-//! between. Acts only on this run's containers.
+//! Faults: each one injected for real into the lab, proven to have taken effect, and healed
+//! afterwards whatever happened in between. Acts only on this run's containers. The scenario
+//! is already bound to the lab: nothing here fills placeholders.
 
-use crate::engine::ExecOutput;
-use crate::scenario::Fault;
+use crate::engine::{ExecOutput, FileEntry, State};
+use crate::scenario::{Fault, SettingEdit, SettingTarget};
+use crate::settings::{self, Daemon, Settings};
 use crate::testbed::{Lab, Role};
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use std::time::Duration;
 
 const DEADLINE: Duration = Duration::from_secs(60);
+/// How long a fault may take to show (a unit to stop, a PID to vanish, a rule to list).
+const PROOF_WINDOW: Duration = Duration::from_secs(10);
+
+/// A fault that was injected but cannot be shown to be in place: the scenario is errored,
+/// never judged on symptoms of a fault that is not there.
+#[derive(Debug, thiserror::Error)]
+#[error("fault did not take effect: {0}")]
+pub struct NotInEffect(pub String);
 
 /// What it takes to undo one injected fault.
 #[derive(Debug, Clone)]
 pub enum Undo {
     StartUnit(String),
-    RestoreFile { on: Role, path: String, original: Option<String>, restart: Option<String> },
+    /// Files as they were (None: the file did not exist), then an optional unit restart.
+    RestoreFiles { on: Role, files: Vec<(String, Option<Original>)>, restart: Option<String> },
     Shell { on: Role, script: String },
     Remove(String),
     LinkUp(String),
@@ -21,10 +32,20 @@ pub enum Undo {
     StartVm,
 }
 
+/// A file's bytes and metadata before the harness touched it.
+#[derive(Debug, Clone)]
+pub struct Original {
+    pub bytes: Vec<u8>,
+    /// `stat -c '%a %u %g'`.
+    pub mode_owner: String,
+}
+
 pub struct Injected {
     pub undo: Undo,
     /// What was done, for evidence.
     pub description: String,
+    /// How the harness saw that the fault is in place.
+    pub proof: String,
 }
 
 async fn must(lab: &Lab, on: Role, script: &str) -> Result<ExecOutput> {
@@ -33,6 +54,22 @@ async fn must(lab: &Lab, on: Role, script: &str) -> Result<ExecOutput> {
         bail!("`{script}` on {}: {}", on.as_str(), o.summary(300));
     }
     Ok(o)
+}
+
+/// Polls `check` until it returns Ok or the proof window closes; the last reason otherwise.
+async fn prove<F, Fut>(mut check: F) -> Result<String>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<std::result::Result<String, String>>>,
+{
+    let start = tokio::time::Instant::now();
+    loop {
+        match check().await? {
+            Ok(proof) => return Ok(proof),
+            Err(why) if start.elapsed() >= PROOF_WINDOW => return Err(NotInEffect(why).into()),
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
 }
 
 /// The device holding `addr` on the VM.
@@ -45,26 +82,189 @@ async fn dev_of(lab: &Lab, addr: std::net::Ipv4Addr) -> Result<String> {
     Ok(dev)
 }
 
+/// A file's bytes and metadata, or None when it does not exist.
+async fn read_original(lab: &Lab, on: Role, path: &str) -> Result<Option<Original>> {
+    let st = lab.exec(on, &["stat", "-c", "%a %u %g", path], DEADLINE).await?;
+    if !st.success() {
+        return Ok(None);
+    }
+    let bytes = lab.engine.download(&lab.name(on), path).await.with_context(|| format!("reading {path}"))?;
+    Ok(Some(Original { bytes, mode_owner: st.stdout.trim().to_string() }))
+}
+
+/// Writes `bytes` to `path` keeping the mode and owner `like` had.
+async fn write_like(lab: &Lab, on: Role, path: &str, bytes: Vec<u8>, like: Option<&Original>) -> Result<()> {
+    lab.engine.upload(&lab.name(on), &[FileEntry::file(path.to_string(), bytes)]).await?;
+    if let Some(o) = like {
+        let mut p = o.mode_owner.split(' ');
+        let (mode, uid, gid) = (p.next().unwrap_or("644"), p.next().unwrap_or("0"), p.next().unwrap_or("0"));
+        must(lab, on, &format!("chmod {mode} '{path}' && chown {uid}:{gid} '{path}'")).await?;
+    }
+    Ok(())
+}
+
+/// The file must read back as written.
+async fn read_back(lab: &Lab, on: Role, path: &str, want: &[u8]) -> Result<String> {
+    let got = lab.engine.download(&lab.name(on), path).await.with_context(|| format!("reading back {path}"))?;
+    if got != want {
+        return Err(NotInEffect(format!("{path} on {} does not read back as written", on.as_str())).into());
+    }
+    Ok(format!("{path} reads back as written ({} bytes)", got.len()))
+}
+
+/// The value a running daemon uses for `key`, from its control tool; None when it uses its
+/// built-in default (pdns marks defaults as comments in current-config).
+async fn daemon_value(lab: &Lab, d: Daemon, key: &str) -> Result<std::result::Result<Option<String>, String>> {
+    let o = match d {
+        Daemon::Recursor => lab.sh(Role::PdnsVm, &format!("rec_control get-parameter {key}"), DEADLINE).await?,
+        Daemon::Auth => lab.sh(Role::PdnsVm, "pdns_control current-config", DEADLINE).await?,
+    };
+    if !o.success() {
+        return Ok(Err(format!("{} control tool: {}", d.unit(), o.summary(200))));
+    }
+    let line = o.stdout.lines().find_map(|l| {
+        let l = l.trim();
+        l.strip_prefix(&format!("{key}=")).map(|v| Some(v.trim().trim_matches('"').to_string())).or_else(|| l.strip_prefix(&format!("# {key}=")).map(|_| None))
+    });
+    Ok(line.ok_or_else(|| format!("{} does not report {key}", d.unit())))
+}
+
+fn same_items(a: &str, b: &str) -> bool {
+    let mut x = settings::items(a);
+    let mut y = settings::items(b);
+    x.sort();
+    y.sort();
+    x == y
+}
+
+/// Reads the daemon's files as they are on the VM now.
+async fn settings_on_vm(lab: &Lab, d: Daemon, t: &SettingTarget) -> Result<Settings> {
+    let mut files = Vec::new();
+    for path in &t.daemon_files {
+        let text = lab.engine.download(&lab.name(Role::PdnsVm), path).await.with_context(|| format!("reading {path}"))?;
+        let rel = path.trim_start_matches(crate::scenario::facts::ETC).trim_start_matches('/').to_string();
+        files.push((rel, String::from_utf8_lossy(&text).into_owned()));
+    }
+    Ok(Settings::read(d, &files, crate::scenario::facts::ETC))
+}
+
+async fn inject_setting(lab: &Lab, d: Daemon, key: &str, edit: &SettingEdit, restart: bool, t: &SettingTarget) -> Result<Injected> {
+    let vm = Role::PdnsVm;
+    let before = settings_on_vm(lab, d, t).await?;
+    let old = before.get(key);
+    let new = edit.apply(key, old.as_deref()).map_err(NotInEffect)?;
+    // Every file touched keeps its original for the heal.
+    let mut touched: Vec<String> = vec![t.file.clone()];
+    touched.extend(t.appends.iter().filter(|f| **f != t.file).cloned());
+    let mut originals = Vec::new();
+    let mut written = Vec::new();
+    for path in &touched {
+        let orig = read_original(lab, vm, path).await?;
+        let text = orig.as_ref().map(|o| String::from_utf8_lossy(&o.bytes).into_owned()).unwrap_or_default();
+        let out = if *path == t.file {
+            match (&new, t.line) {
+                (Some(v), Some(line)) => settings::rewrite(&text, key, Some(line), Some(v), true),
+                (Some(v), None) => format!("{}{}{key}={v}\n", settings::rewrite(&text, key, None, None, true), if text.ends_with('\n') || text.is_empty() { "" } else { "\n" }),
+                (None, line) => settings::rewrite(&text, key, line, None, true),
+            }
+        } else {
+            settings::rewrite(&text, key, Some(0), None, true)
+        };
+        written.push((path.clone(), out.clone().into_bytes()));
+        write_like(lab, vm, path, out.into_bytes(), orig.as_ref()).await?;
+        originals.push((path.clone(), orig));
+    }
+    let undo = Undo::RestoreFiles { on: vm, files: originals, restart: restart.then(|| d.unit().to_string()) };
+    let what = match &new {
+        Some(v) => format!("{key}={v}"),
+        None => format!("{key} removed"),
+    };
+    let description = format!(
+        "{} {} in {} (was {}){}",
+        d.unit(),
+        what,
+        t.file,
+        old.as_deref().map_or("unset".to_string(), |o| format!("{key}={o}")),
+        if restart { format!("; systemctl restart {}", d.unit()) } else { String::new() }
+    );
+    // From here on the heal must run whatever the proof says.
+    let proof = async {
+        let mut proof = Vec::new();
+        for (path, bytes) in &written {
+            proof.push(read_back(lab, vm, path, bytes).await?);
+        }
+        let after = settings_on_vm(lab, d, t).await?.get(key);
+        if after != new {
+            return Err(NotInEffect(format!("the files give {key}={} after the edit, not {}", after.unwrap_or_default(), new.clone().unwrap_or_default())).into());
+        }
+        if !restart {
+            return Ok(proof.join("; "));
+        }
+        // The restart may fail: that is often the symptom under test.
+        lab.sh(vm, &format!("systemctl restart {}", d.unit()), DEADLINE).await?;
+        let active = lab.sh(vm, &format!("systemctl is-active {}", d.unit()), DEADLINE).await?;
+        if active.stdout.trim() != "active" {
+            let log = lab
+                .sh(vm, &format!("journalctl -u {} -n 30 --no-pager -o cat | grep -iE 'fatal|error|unable|exiting' | tail -2", d.unit()), DEADLINE)
+                .await?;
+            proof.push(format!("{} did not stay up with it ({}): {}", d.unit(), active.stdout.trim(), log.stdout.trim().replace('\n', " | ")));
+            return Ok(proof.join("; "));
+        }
+        let want = new.clone();
+        let seen = prove(|| async {
+            Ok(match daemon_value(lab, d, key).await? {
+                Err(e) => Err(e),
+                Ok(v) => match (&want, &v) {
+                    (Some(w), Some(v)) if same_items(w, v) => Ok(format!("{} reports {key}={v}", d.unit())),
+                    (None, v) if v.as_deref() != old.as_deref() || v.is_none() => {
+                        Ok(format!("{} reports {key}={}", d.unit(), v.as_deref().unwrap_or("<built-in default>")))
+                    }
+                    _ => Err(format!("{} still reports {key}={}", d.unit(), v.unwrap_or_default())),
+                },
+            })
+        })
+        .await?;
+        proof.push(seen);
+        Ok::<String, anyhow::Error>(proof.join("; "))
+    }
+    .await;
+    match proof {
+        Ok(proof) => Ok(Injected { undo, description, proof }),
+        Err(e) => {
+            heal(lab, &Injected { undo, description: description.clone(), proof: String::new() }).await.ok();
+            Err(e.context(description))
+        }
+    }
+}
+
+/// Injects `f` and proves it took effect. On a failed proof the fault is healed and the error
+/// is a [`NotInEffect`].
 pub async fn inject(lab: &Lab, f: &Fault) -> Result<Injected> {
     let vm = Role::PdnsVm;
-    Ok(match f {
+    let injected = match f {
         Fault::StopUnit { unit } => {
             must(lab, vm, &format!("systemctl stop {unit}")).await?;
-            Injected { undo: Undo::StartUnit(unit.clone()), description: format!("systemctl stop {unit}") }
+            Injected { undo: Undo::StartUnit(unit.clone()), description: format!("systemctl stop {unit}"), proof: String::new() }
         }
         Fault::KillUnit { unit } => {
+            let pid = must(lab, vm, &format!("systemctl show -p MainPID --value {unit}")).await?.stdout.trim().to_string();
+            if pid.is_empty() || pid == "0" {
+                return Err(NotInEffect(format!("{unit} has no main process to kill")).into());
+            }
             must(lab, vm, &format!("systemctl kill -s KILL {unit}")).await?;
-            Injected { undo: Undo::StartUnit(unit.clone()), description: format!("systemctl kill -s KILL {unit} (crash)") }
+            let proof = prove(|| async {
+                let o = lab.sh(vm, &format!("kill -0 {pid} 2>/dev/null && echo alive || echo gone"), DEADLINE).await?;
+                Ok(if o.stdout.trim() == "gone" { Ok(format!("PID {pid} of {unit} is gone")) } else { Err(format!("PID {pid} of {unit} still runs")) })
+            })
+            .await?;
+            return Ok(Injected { undo: Undo::StartUnit(unit.clone()), description: format!("systemctl kill -s KILL {unit} (crash)"), proof });
         }
         Fault::EditFile { on, path, append, set, replace, with, content, restart } => {
-            let read = lab.exec(*on, &["cat", path], DEADLINE).await?;
-            let original = read.success().then(|| read.stdout.clone());
-            let old = original.clone().unwrap_or_default();
+            let orig = read_original(lab, *on, path).await?;
+            let old = orig.as_ref().map(|o| String::from_utf8_lossy(&o.bytes).into_owned()).unwrap_or_default();
             let (new, what) = if let Some(a) = append {
-                let a = lab.fill(a);
                 (format!("{old}{}{a}\n", if old.ends_with('\n') || old.is_empty() { "" } else { "\n" }), format!("appended `{a}`"))
             } else if let Some(line) = set {
-                let line = lab.fill(line);
                 let key = line.split('=').next().unwrap_or("").trim().to_string();
                 let mut found = false;
                 let mut out: Vec<String> = old
@@ -83,34 +283,36 @@ pub async fn inject(lab: &Lab, f: &Fault) -> Result<Injected> {
                 }
                 (out.join("\n") + "\n", format!("set `{line}`"))
             } else if let (Some(r), Some(w)) = (replace, with) {
-                let (r, w) = (lab.fill(r), lab.fill(w));
-                if !old.contains(&r) {
-                    bail!("edit-file {path}: `{r}` not found in the file");
+                if !old.contains(r.as_str()) {
+                    return Err(NotInEffect(format!("edit-file {path}: `{r}` not found in the file")).into());
                 }
-                (old.replace(&r, &w), format!("replaced `{r}` with `{w}`"))
+                (old.replace(r.as_str(), w), format!("replaced `{r}` with `{w}`"))
             } else {
-                let c = lab.fill(content.as_deref().unwrap_or(""));
-                (c.clone(), "rewrote the file".to_string())
+                (content.clone().unwrap_or_default(), "rewrote the file".to_string())
             };
-            lab.engine.upload(&lab.name(*on), &[crate::engine::FileEntry::file(path.clone(), new)]).await?;
+            write_like(lab, *on, path, new.clone().into_bytes(), orig.as_ref()).await?;
+            let undo = Undo::RestoreFiles { on: *on, files: vec![(path.clone(), orig)], restart: restart.clone() };
+            let description = format!("{path} on {}: {what}{}", on.as_str(), restart.as_ref().map(|u| format!("; systemctl restart {u}")).unwrap_or_default());
+            let proof = read_back(lab, *on, path, new.as_bytes()).await;
             if let Some(u) = restart {
                 // The restart may fail: that is often the symptom under test.
                 lab.sh(*on, &format!("systemctl restart {u}"), DEADLINE).await?;
             }
-            Injected {
-                undo: Undo::RestoreFile { on: *on, path: path.clone(), original, restart: restart.clone() },
-                description: format!("{path} on {}: {what}{}", on.as_str(), restart.as_ref().map(|u| format!("; systemctl restart {u}")).unwrap_or_default()),
-            }
+            Injected { undo, description, proof: proof? }
         }
-        Fault::Shell { on, inject, heal } => {
-            let script = lab.fill(inject);
-            must(lab, *on, &script).await?;
-            Injected { undo: Undo::Shell { on: *on, script: lab.fill(heal) }, description: format!("on {}: {script}", on.as_str()) }
+        Fault::Setting { daemon, key, restart, target, .. } => {
+            let t = target.as_ref().ok_or_else(|| anyhow!("setting fault on {key} was not planned (no target file)"))?;
+            let edit = f.setting_edit().ok_or_else(|| anyhow!("setting fault on {key}: no edit"))?;
+            return inject_setting(lab, *daemon, key, &edit, *restart, t).await;
+        }
+        Fault::Shell { on, inject, heal, proof } => {
+            must(lab, *on, inject).await?;
+            Injected { undo: Undo::Shell { on: *on, script: heal.clone() }, description: format!("on {}: {inject}", on.as_str()), proof: proof.clone().unwrap_or_default() }
         }
         Fault::FillDisk { path } => {
             // dd stops at ENOSPC; that is the point.
-            lab.sh(vm, &format!("dd if=/dev/zero of={path} bs=1M 2>/dev/null; sync; df -h $(dirname {path}) | tail -1"), DEADLINE).await?;
-            Injected { undo: Undo::Remove(path.clone()), description: format!("filled the filesystem of {path} until ENOSPC") }
+            lab.sh(vm, &format!("dd if=/dev/zero of={path} bs=1M 2>/dev/null; sync"), DEADLINE).await?;
+            Injected { undo: Undo::Remove(path.clone()), description: format!("filled the filesystem of {path} until ENOSPC"), proof: String::new() }
         }
         Fault::LinkDown { iface } => {
             let dev = match iface.as_str() {
@@ -119,7 +321,7 @@ pub async fn inject(lab: &Lab, f: &Fault) -> Result<Injected> {
                 other => other.to_string(),
             };
             must(lab, vm, &format!("ip link set {dev} down")).await?;
-            Injected { undo: Undo::LinkUp(dev.clone()), description: format!("ip link set {dev} down (the VM's {iface} NIC)") }
+            Injected { undo: Undo::LinkUp(dev.clone()), description: format!("ip link set {dev} down (the VM's {iface} NIC)"), proof: String::new() }
         }
         Fault::Disconnect { network } => {
             let (net, ip) = match network.as_str() {
@@ -128,17 +330,77 @@ pub async fn inject(lab: &Lab, f: &Fault) -> Result<Injected> {
                 other => bail!("disconnect: unknown network `{other}` (lab or public)"),
             };
             lab.engine.disconnect_network(&net, &lab.name(vm)).await?;
-            Injected { undo: Undo::Reconnect { network: net, ip }, description: format!("docker network disconnect {network} pdns-vm") }
+            Injected { undo: Undo::Reconnect { network: net, ip }, description: format!("docker network disconnect {network} pdns-vm"), proof: String::new() }
         }
         Fault::StopVm => {
             lab.engine.stop(&lab.name(vm), Duration::from_secs(20)).await?;
-            Injected { undo: Undo::StartVm, description: "VM shut off (docker stop pdns-vm)".into() }
+            Injected { undo: Undo::StartVm, description: "VM shut off (docker stop pdns-vm)".into(), proof: String::new() }
         }
         Fault::KillVm => {
             lab.engine.kill(&lab.name(vm)).await?;
-            Injected { undo: Undo::StartVm, description: "VM died (docker kill -s KILL pdns-vm)".into() }
+            Injected { undo: Undo::StartVm, description: "VM died (docker kill -s KILL pdns-vm)".into(), proof: String::new() }
         }
-    })
+    };
+    match proof_of(lab, f, &injected).await {
+        Ok(proof) => Ok(Injected { proof, ..injected }),
+        Err(e) => {
+            heal(lab, &injected).await.ok();
+            Err(e.context(injected.description.clone()))
+        }
+    }
+}
+
+/// How each kind shows it is in place, once injected.
+async fn proof_of(lab: &Lab, f: &Fault, i: &Injected) -> Result<String> {
+    let vm = Role::PdnsVm;
+    match f {
+        Fault::StopUnit { unit } => {
+            prove(|| async {
+                let o = lab.sh(vm, &format!("systemctl is-active {unit}"), DEADLINE).await?;
+                let s = o.stdout.trim().to_string();
+                Ok(if s == "active" || s == "activating" || s == "reloading" { Err(format!("{unit} is still {s}")) } else { Ok(format!("systemctl is-active {unit}: {s}")) })
+            })
+            .await
+        }
+        Fault::Shell { on, proof: Some(cmd), .. } => {
+            prove(|| async {
+                let o = lab.sh(*on, cmd, DEADLINE).await?;
+                Ok(if o.success() { Ok(format!("`{cmd}`: {}", o.summary(200))) } else { Err(format!("`{cmd}` on {}: {}", on.as_str(), o.summary(200))) })
+            })
+            .await
+        }
+        Fault::Shell { .. } => Ok("the inject command exited 0".into()),
+        Fault::FillDisk { path } => {
+            let dir = std::path::Path::new(path).parent().and_then(|p| p.to_str()).unwrap_or("/");
+            let o = must(lab, vm, &format!("df -k --output=avail {dir} | tail -1")).await?;
+            let avail: u64 = o.stdout.trim().parse().map_err(|_| anyhow!("df printed `{}`", o.stdout.trim()))?;
+            if avail >= 1024 {
+                return Err(NotInEffect(format!("{dir} still has {avail} KB free")).into());
+            }
+            Ok(format!("df {dir}: {avail} KB available"))
+        }
+        Fault::LinkDown { .. } => {
+            let Undo::LinkUp(dev) = &i.undo else { unreachable!() };
+            let o = must(lab, vm, &format!("ip -o link show dev {dev}")).await?;
+            let flags = o.stdout.split(['<', '>']).nth(1).unwrap_or("").to_string();
+            if flags.split(',').any(|f| f == "UP") {
+                return Err(NotInEffect(format!("{dev} is still up: <{flags}>")).into());
+            }
+            Ok(format!("{dev} flags <{flags}>"))
+        }
+        Fault::Disconnect { .. } => {
+            let Undo::Reconnect { network, .. } = &i.undo else { unreachable!() };
+            if lab.engine.networks_of(&lab.name(vm)).await?.iter().any(|n| n == network) {
+                return Err(NotInEffect(format!("the VM is still attached to {network}")).into());
+            }
+            Ok(format!("the VM is no longer attached to {network}"))
+        }
+        Fault::StopVm | Fault::KillVm => match lab.state(vm).await {
+            State::Running => Err(NotInEffect("the VM container still runs".into()).into()),
+            s => Ok(format!("VM container state: {s:?}")),
+        },
+        Fault::KillUnit { .. } | Fault::EditFile { .. } | Fault::Setting { .. } => Ok(i.proof.clone()),
+    }
 }
 
 /// Undoes one fault; safe to call when the recovery already fixed things.
@@ -148,17 +410,19 @@ pub async fn heal(lab: &Lab, i: &Injected) -> Result<String> {
         Undo::StartUnit(u) => {
             lab.sh(vm, &format!("systemctl reset-failed {u} 2>/dev/null; systemctl start {u}"), DEADLINE).await?.summary(200)
         }
-        Undo::RestoreFile { on, path, original, restart } => {
-            match original {
-                Some(text) => lab.engine.upload(&lab.name(*on), &[crate::engine::FileEntry::file(path.clone(), text.clone())]).await?,
-                None => {
-                    lab.exec(*on, &["rm", "-f", path], DEADLINE).await?;
+        Undo::RestoreFiles { on, files, restart } => {
+            for (path, original) in files {
+                match original {
+                    Some(o) => write_like(lab, *on, path, o.bytes.clone(), Some(o)).await?,
+                    None => {
+                        lab.exec(*on, &["rm", "-f", path], DEADLINE).await?;
+                    }
                 }
             }
             if let Some(u) = restart {
                 lab.sh(*on, &format!("systemctl reset-failed {u} 2>/dev/null; systemctl restart {u}"), DEADLINE).await?;
             }
-            format!("restored {path}")
+            format!("restored {}", files.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>().join(", "))
         }
         Undo::Shell { on, script } => must(lab, *on, script).await.context("healing")?.summary(200),
         Undo::Remove(path) => {
@@ -170,7 +434,7 @@ pub async fn heal(lab: &Lab, i: &Injected) -> Result<String> {
             format!("ip link set {dev} up")
         }
         Undo::Reconnect { network, ip } => {
-            if lab.state(vm).await == crate::engine::State::Running {
+            if lab.state(vm).await == State::Running {
                 lab.engine.connect_network(network, &lab.name(vm), Some(*ip), "pdns-vm").await.ok();
                 // A new interface: the service addresses must be laid on it again.
                 must(lab, vm, "systemctl restart drill-provision").await?;
@@ -178,10 +442,29 @@ pub async fn heal(lab: &Lab, i: &Injected) -> Result<String> {
             format!("reconnected {network}")
         }
         Undo::StartVm => {
-            if lab.state(vm).await != crate::engine::State::Running {
+            if lab.state(vm).await != State::Running {
                 lab.engine.start(&lab.name(vm)).await?;
             }
             "VM started".into()
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_edits() {
+        let e = SettingEdit::RemoveItem("10.0.0.53".into()).apply("local-address", Some("127.0.0.1, ::1, 10.0.0.53")).unwrap();
+        assert_eq!(e.as_deref(), Some("127.0.0.1, ::1"));
+        let missing = SettingEdit::RemoveItem("10.9.9.9".into()).apply("local-address", Some("127.0.0.1")).unwrap_err();
+        assert!(missing.contains("has no item 10.9.9.9"), "{missing}");
+        let typo = SettingEdit::ReplaceItem("10.0.0.0/16".into(), "10.0.0.0/33".into()).apply("allow-from", Some("127.0.0.0/8, 10.0.0.0/16"));
+        assert_eq!(typo.unwrap().as_deref(), Some("127.0.0.0/8, 10.0.0.0/33"));
+        assert_eq!(SettingEdit::AddItem("x".into()).apply("k", Some("a")).unwrap().as_deref(), Some("a, x"));
+        assert_eq!(SettingEdit::Set("v".into()).apply("k", None).unwrap().as_deref(), Some("v"));
+        assert_eq!(SettingEdit::Remove.apply("k", Some("v")).unwrap(), None);
+        assert!(same_items("127.0.0.1, ::1", "::1 127.0.0.1"));
+    }
 }

@@ -679,6 +679,43 @@ impl Journal {
         Journal { zone: self.zone.clone(), soa: self.soa.clone(), entries }
     }
 
+    /// The journal as a Markdown file this parser reads back: header keys, then the table.
+    pub fn to_markdown(&self) -> String {
+        let s = &self.soa;
+        let mut out = format!(
+            "zone: {}\nprimary-ns: {}\nhostmaster: {}\nsoa-ttl: {}\nrefresh: {}\nretry: {}\nexpire: {}\nminimum: {}\n\n| {} |\n|{}\n",
+            self.zone, s.mname, s.rname, s.ttl, s.refresh, s.retry, s.expire, s.minimum,
+            COLUMNS.join(" | "),
+            "---|".repeat(COLUMNS.len()),
+        );
+        for e in &self.entries {
+            let cell = |t: &str| t.replace('|', "\\|");
+            out.push_str(&format!("| {} | {} | {} | {} | {} | {} | {} |\n", e.serial, cell(&e.name), e.rtype, cell(&e.content), e.ttl, e.date, cell(&e.note)));
+        }
+        out
+    }
+
+    /// A copy with rows appended after HEAD (serials HEAD+1, HEAD+2, …), as the lab journals
+    /// a change: `name` relative to the zone or `@`.
+    pub fn with_rows(&self, rows: &[(String, String, String, u32, String)], date: &str) -> Journal {
+        let mut j = self.clone();
+        for (i, (name, rtype, content, ttl, note)) in rows.iter().enumerate() {
+            let fqdn = if name == "@" { format!("{}.", self.zone) } else { format!("{}.{}.", name.to_ascii_lowercase(), self.zone) };
+            j.entries.push(Entry {
+                line: 0,
+                serial: self.head_serial() + 1 + i as u32,
+                name: name.clone(),
+                fqdn,
+                rtype: rtype.to_ascii_uppercase(),
+                content: content.clone(),
+                ttl: *ttl,
+                date: date.to_string(),
+                note: note.clone(),
+            });
+        }
+        j
+    }
+
     /// The expected records, grouped and normalised (SOA not included; see [`Journal::soa_rrset`]).
     pub fn rrsets(&self) -> Vec<Rrset> {
         compare::group_rrsets(self.entries.iter().map(|e| (e.fqdn.as_str(), e.rtype.as_str(), e.ttl, e.content.as_str())))
@@ -749,6 +786,18 @@ mod tests {
 
     fn errors(rows: &str) -> Vec<JournalError> {
         parse_rows(rows).expect_err("should fail").0
+    }
+
+    #[test]
+    fn markdown_round_trips_with_appended_rows() {
+        let j = crate::zone::testdb::lab_journal();
+        let more = j.with_rows(&[("late".into(), "txt".into(), "\"a|b\"".into(), 60, "x | y".into())], "2026-11-26");
+        let back = Journal::parse("again.md", &more.to_markdown()).unwrap();
+        assert_eq!(back.entries.len(), j.entries.len() + 1);
+        let last = back.entries.last().unwrap();
+        assert_eq!((last.serial, last.fqdn.as_str(), last.content.as_str(), last.note.as_str()), (j.head_serial() + 1, "late.sub.comptech-lab.com.", "\"a|b\"", "x | y"));
+        assert_eq!(back.soa, j.soa);
+        assert_eq!(back.entries_after(j.head_serial()).len(), 1);
     }
 
     #[test]

@@ -5,6 +5,8 @@
 pub mod claims;
 pub mod verdict;
 pub mod text;
+pub mod settings;
+pub mod signals;
 pub mod report;
 
 // DNS-facing pieces.

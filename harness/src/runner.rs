@@ -8,7 +8,9 @@ use crate::fault::{self, Injected};
 use crate::matcher::{self, Observed};
 use crate::probe::{self, Query, RType, Transport};
 use crate::report::model::{Evidence, Phase, ScenarioOutcome, Timeline};
+use crate::scenario::plan::Resolved;
 use crate::scenario::{Scenario, Step};
+use anyhow::Context as _;
 use crate::testbed::config::{ConfigDir, ZoneInput};
 use crate::testbed::{Lab, LabSpec, Role};
 use std::net::SocketAddr;
@@ -49,6 +51,8 @@ pub struct ScenarioRun {
     pub kept: bool,
     pub versions: (Option<String>, Option<String>),
     pub dropins: Vec<String>,
+    /// The plan found this lab cannot run the scenario: why (its claims are not-simulated).
+    pub not_simulated: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -81,6 +85,8 @@ struct Ctx<'a> {
     events: &'a UnboundedSender<Event>,
     step_no: u32,
     triage_row: Option<String>,
+    /// The first heal that failed.
+    heal_failed: Option<String>,
 }
 
 impl Ctx<'_> {
@@ -108,7 +114,14 @@ impl Ctx<'_> {
     }
 }
 
-pub async fn run_scenario(inputs: &Inputs, index: usize, scenario: &Scenario, events: &UnboundedSender<Event>) -> ScenarioRun {
+/// Runs one planned scenario: a resolved one on a lab of its own, or records why the lab
+/// cannot run it.
+pub async fn run_scenario(inputs: &Inputs, index: usize, planned: &(Scenario, Resolved), events: &UnboundedSender<Event>) -> ScenarioRun {
+    let (template, resolved) = planned;
+    let scenario = match resolved {
+        Resolved::Ready(s) => s.as_ref(),
+        Resolved::NotSimulated(_) => template,
+    };
     let _ = events.send(Event::ScenarioStarted { name: scenario.name.clone() });
     let t0 = Instant::now();
     let lab_run_id = format!("{}-{:02}", inputs.run_id, index);
@@ -125,10 +138,15 @@ pub async fn run_scenario(inputs: &Inputs, index: usize, scenario: &Scenario, ev
         kept: false,
         versions: (None, None),
         dropins: Vec::new(),
+        not_simulated: match resolved {
+            Resolved::NotSimulated(why) => Some(why.clone()),
+            Resolved::Ready(_) => None,
+        },
     };
-    // A scenario that only declares what it cannot simulate needs no lab.
-    if scenario.faults.is_empty() && scenario.symptoms.is_empty() && scenario.recovery.is_empty() {
-        run.outcome = ScenarioOutcome::Held;
+    // A scenario that only declares what it cannot simulate, or that this lab cannot run,
+    // needs no lab.
+    if run.not_simulated.is_some() || (scenario.faults.is_empty() && scenario.symptoms.is_empty() && scenario.recovery.is_empty()) {
+        run.outcome = if run.not_simulated.is_some() { ScenarioOutcome::NotSimulated } else { ScenarioOutcome::Held };
         let _ = events.send(Event::ScenarioFinished(Box::new(run.clone())));
         return run;
     }
@@ -147,13 +165,17 @@ pub async fn run_scenario(inputs: &Inputs, index: usize, scenario: &Scenario, ev
         }
     };
     run.dropins = lab.dropins();
-    let mut ctx = Ctx { lab: &lab, scenario, t0, records: Vec::new(), events, step_no: 0, triage_row: None };
+    let bound = lab.bind(scenario);
+    let mut ctx = Ctx { lab: &lab, scenario: &bound, t0, records: Vec::new(), events, step_no: 0, triage_row: None, heal_failed: None };
     let result = drive(&mut ctx, &mut run).await;
     run.records = std::mem::take(&mut ctx.records);
     run.triage_row = ctx.triage_row.take();
     run.versions = lab.versions().await;
     if let Err(e) = result {
         run.error = Some(format!("{e:#}"));
+    } else if let Some(h) = ctx.heal_failed.take() {
+        // A lab left with a fault in it proves nothing about what came after.
+        run.error = Some(h);
     }
     run.outcome = if run.error.is_some() {
         ScenarioOutcome::Errored
@@ -177,7 +199,7 @@ pub async fn run_scenario(inputs: &Inputs, index: usize, scenario: &Scenario, ev
 async fn drive(ctx: &mut Ctx<'_>, run: &mut ScenarioRun) -> anyhow::Result<()> {
     let s = ctx.scenario;
     ctx.progress("waiting for steady state");
-    let steady = ctx.lab.wait_steady(crate::cli::STEADY_DEADLINE).await?;
+    let steady = ctx.lab.wait_steady(crate::testbed::STEADY_DEADLINE).await?;
     for c in &steady.checks {
         ctx.record(Phase::SteadyBefore, "harness", c.query.clone(), c.observed.clone(), Some(c.expected.to_string()), None, s.claims.clone());
     }
@@ -186,7 +208,7 @@ async fn drive(ctx: &mut Ctx<'_>, run: &mut ScenarioRun) -> anyhow::Result<()> {
         ctx.progress("injecting faults");
         for f in &s.faults {
             let i = fault::inject(ctx.lab, f).await?;
-            ctx.record(Phase::Inject, "pdns-vm", i.description.clone(), "done".into(), None, None, s.claims.clone());
+            ctx.record(Phase::Inject, "pdns-vm", i.description.clone(), format!("in effect: {}", i.proof), None, None, s.claims.clone());
             injected.push(i);
         }
         run.timeline.fault_injected_ms = Some(ctx.ms());
@@ -212,7 +234,7 @@ async fn drive(ctx: &mut Ctx<'_>, run: &mut ScenarioRun) -> anyhow::Result<()> {
                     ctx.record(Phase::SteadyAfter, "harness", "steady-state check".into(), "all checks hold".into(), Some("steady state".into()), None, claims);
                 }
                 Err(e) => {
-                    let first = format!("{e:#}").lines().find(|l| l.starts_with('✗')).unwrap_or("steady state not reached").to_string();
+                    let first = e.last.failing().first().map(|c| format!("✗ {} {} → {} (expected {})", c.name, c.query, c.observed, c.expected)).unwrap_or_else(|| "steady state not reached".into());
                     ctx.record(Phase::SteadyAfter, "harness", "steady-state check".into(), first.clone(), Some("steady state".into()), Some(format!("steady state after recovery: {first}")), claims);
                 }
             }
@@ -234,7 +256,11 @@ async fn rollback(ctx: &mut Ctx<'_>, injected: &mut Vec<Injected>) {
     while let Some(i) = injected.pop() {
         let obs = match fault::heal(ctx.lab, &i).await {
             Ok(o) => o,
-            Err(e) => format!("heal failed: {e:#}"),
+            Err(e) => {
+                let m = format!("heal failed: {}: {e:#}", i.description);
+                ctx.heal_failed.get_or_insert(m.clone());
+                m
+            }
         };
         ctx.record(Phase::Rollback, "pdns-vm", format!("undo: {}", i.description), obs, None, None, vec![]);
     }
@@ -249,7 +275,7 @@ async fn correction(ctx: &mut Ctx<'_>, c: &crate::scenario::Correction) -> Corre
         ctx.lab.wait_steady(STEADY_AFTER_DEADLINE).await?;
         for f in &ctx.scenario.faults {
             let i = fault::inject(ctx.lab, f).await?;
-            ctx.record(Phase::Correction, "pdns-vm", format!("re-inject: {}", i.description), "done".into(), None, None, claims.clone());
+            ctx.record(Phase::Correction, "pdns-vm", format!("re-inject: {}", i.description), format!("in effect: {}", i.proof), None, None, claims.clone());
             injected.push(i);
         }
         for st in &c.steps {
@@ -276,15 +302,16 @@ async fn step(ctx: &mut Ctx<'_>, phase: Phase, st: &Step, injected: &mut Vec<Inj
     let start = Instant::now();
     loop {
         let (on, action, observed) = act(ctx, st, injected).await?;
-        let expect = fill_expect(ctx.lab, &st.expect);
-        let verdict = matcher::check(&expect, &observed);
+        harness_failure(st, &action, &observed)?;
+        let expect = &st.expect;
+        let verdict = matcher::check(expect, &observed);
         let holds = verdict.is_ok();
         if holds || start.elapsed() >= deadline {
             let mut claims = ctx.scenario.step_claims(st).to_vec();
             if matches!(phase, Phase::Correction) {
                 claims.clear();
             }
-            let expected = (!expect.is_empty()).then(|| matcher::describe(&expect));
+            let expected = (!expect.is_empty()).then(|| matcher::describe(expect));
             let mismatch = verdict.err().map(|m| {
                 let what = st.note.clone().unwrap_or_else(|| match &observed {
                     Observed::Probe(_) => format!("{} probe", st.probe.as_deref().unwrap_or("dns")),
@@ -311,16 +338,17 @@ async fn step(ctx: &mut Ctx<'_>, phase: Phase, st: &Step, injected: &mut Vec<Inj
     }
 }
 
-/// Placeholders ({auth}, {zone}, …) in expectations are the lab's too.
-fn fill_expect(lab: &Lab, e: &crate::scenario::Expect) -> crate::scenario::Expect {
-    let f = |s: &Option<String>| s.as_ref().map(|s| lab.fill(s));
-    crate::scenario::Expect {
-        answer_contains: f(&e.answer_contains),
-        stdout_contains: f(&e.stdout_contains),
-        stdout_lacks: f(&e.stdout_lacks),
-        stdout_matches: f(&e.stdout_matches),
-        output_matches: f(&e.output_matches),
-        ..e.clone()
+/// What the harness failed at, rather than what the daemons did: never judged as a symptom.
+fn harness_failure(st: &Step, action: &str, o: &Observed) -> anyhow::Result<()> {
+    match o {
+        Observed::Exec(x) if x.exit_code.is_none() => anyhow::bail!("`{action}` did not finish within {} s (harness exec deadline)", EXEC_DEADLINE.as_secs()),
+        Observed::Exec(x) if x.stderr.contains("Failed to connect to bus") => {
+            anyhow::bail!("`{action}`: systemd in the container was not reachable ({})", x.summary(160))
+        }
+        Observed::Probe(crate::probe::Outcome::NetError(e)) if st.expect.outcome.as_deref() != Some("error") => {
+            anyhow::bail!("{action}: the probe itself failed on this host: {e}")
+        }
+        _ => Ok(()),
     }
 }
 
@@ -347,10 +375,9 @@ async fn act(ctx: &mut Ctx<'_>, st: &Step, injected: &mut Vec<Injected>) -> anyh
     let lab = ctx.lab;
     if let Some(cmd) = &st.run {
         let on = st.on.unwrap_or(Role::PdnsVm);
-        let cmd = lab.fill(cmd);
         let argv = ["/bin/bash", "-c", cmd.as_str()];
         let out = lab.engine.exec(&lab.name(on), &argv, st.user.as_deref(), EXEC_DEADLINE).await?;
-        return Ok((on.as_str().to_string(), cmd, Observed::Exec(out)));
+        return Ok((on.as_str().to_string(), cmd.clone(), Observed::Exec(out)));
     }
     if let Some(target) = &st.probe {
         let addr = match target.as_str() {
@@ -358,9 +385,9 @@ async fn act(ctx: &mut Ctx<'_>, st: &Step, injected: &mut Vec<Injected>) -> anyh
             "auth" => lab.plan.auth,
             "auth-public" => lab.plan.vm_public,
             "internet" => lab.plan.internet,
-            other => lab.fill(other).parse().map_err(|_| anyhow::anyhow!("probe target `{other}` is not recursor, auth, auth-public, internet or an address"))?,
+            other => other.parse().map_err(|_| anyhow::anyhow!("probe target `{other}` is not recursor, auth, auth-public, internet or an address"))?,
         };
-        let qname = lab.fill(st.qname.as_deref().unwrap_or("."));
+        let qname = st.qname.clone().unwrap_or_else(|| ".".into());
         let rtype = st.qtype.unwrap_or(RType::A);
         let mut q = match st.transport.unwrap_or(Transport::Udp) {
             Transport::Udp => Query::udp(SocketAddr::from((addr, 53)), &qname, rtype),
@@ -371,18 +398,21 @@ async fn act(ctx: &mut Ctx<'_>, st: &Step, injected: &mut Vec<Injected>) -> anyh
         return Ok(("harness".into(), format!("{target}: {}", q.describe()), Observed::Probe(out)));
     }
     if let Some(c) = &st.copy {
-        let c = lab.fill(c);
-        let ((from, fp), (to, tp)) = crate::scenario::parse_copy(&c).map_err(anyhow::Error::msg)?;
-        let out = match lab.engine.download(&lab.name(from), &fp).await {
-            Ok(bytes) => {
-                let n = bytes.len();
-                lab.exec(to, &["mkdir", "-p", std::path::Path::new(&tp).parent().and_then(|p| p.to_str()).unwrap_or("/")], EXEC_DEADLINE).await?;
-                lab.engine.upload(&lab.name(to), &[crate::engine::FileEntry::file(tp.clone(), bytes)]).await?;
-                crate::engine::ExecOutput { exit_code: Some(0), stdout: format!("{n} bytes copied"), stderr: String::new() }
-            }
-            Err(e) => crate::engine::ExecOutput { exit_code: Some(1), stdout: String::new(), stderr: format!("{e:#}") },
-        };
+        // A copy that fails is the harness failing (scp would have), never a symptom.
+        let ((from, fp), (to, tp)) = crate::scenario::parse_copy(c).map_err(anyhow::Error::msg)?;
+        let bytes = lab.engine.download(&lab.name(from), &fp).await.with_context(|| format!("copy {c}"))?;
+        let n = bytes.len();
+        put_file(lab, to, &tp, bytes).await.with_context(|| format!("copy {c}"))?;
+        let out = crate::engine::ExecOutput { exit_code: Some(0), stdout: format!("{n} bytes copied"), stderr: String::new() };
         return Ok(("harness".into(), format!("copy {c}"), Observed::Exec(out)));
+    }
+    if let Some(j) = &st.journal {
+        let (to, path) = crate::scenario::parse_end(j).map_err(anyhow::Error::msg)?;
+        let text = journal_text(lab, &ctx.scenario.journal_rows);
+        let rows = text.lines().filter(|l| l.starts_with("| ") && l[2..].starts_with(|c: char| c.is_ascii_digit())).count();
+        put_file(lab, to, &path, text.into_bytes()).await.with_context(|| format!("writing the journal to {j}"))?;
+        let out = crate::engine::ExecOutput { exit_code: Some(0), stdout: format!("{rows} journal rows written"), stderr: String::new() };
+        return Ok(("harness".into(), format!("journal → {j}"), Observed::Exec(out)));
     }
     if st.triage {
         let t = crate::triage_probes::in_lab(lab).await?;
@@ -392,17 +422,38 @@ async fn act(ctx: &mut Ctx<'_>, st: &Step, injected: &mut Vec<Injected>) -> anyh
     let action = st.action.as_deref().unwrap_or("");
     let vm = lab.name(Role::PdnsVm);
     match action {
-        "start-vm" => lab.engine.start(&vm).await?,
+        "start-vm" => {
+            lab.engine.start(&vm).await?;
+            lab.wait_booted(Role::PdnsVm).await?;
+        }
         "stop-vm" => lab.engine.stop(&vm, Duration::from_secs(20)).await?,
         "restart-vm" => {
             lab.engine.stop(&vm, Duration::from_secs(20)).await?;
             lab.engine.start(&vm).await?;
+            lab.wait_booted(Role::PdnsVm).await?;
         }
         "rebuild-vm" | "rebuild-vm-scratch" => {
             // The old VM is gone: nothing of its faults remains to heal.
             injected.clear();
             lab.recreate_vm(action == "rebuild-vm").await?;
             lab.engine.start(&vm).await?;
+            lab.wait_booted(Role::PdnsVm).await?;
+        }
+        "add-journal-rows" => {
+            let zone = &lab.spec.zone.journal.zone;
+            let mut lines = Vec::new();
+            let mut code = 0;
+            for r in &ctx.scenario.journal_rows {
+                let argv = ["pdnsutil", "add-record", zone, &r.name, &r.rtype, &r.ttl.to_string(), &r.content];
+                let o = lab.exec(Role::PdnsVm, &argv, EXEC_DEADLINE).await?;
+                lines.push(format!("{} → {}", argv.join(" "), o.summary(120)));
+                if !o.success() {
+                    code = o.exit_code.unwrap_or(1);
+                    break;
+                }
+            }
+            let out = crate::engine::ExecOutput { exit_code: Some(code), stdout: lines.join("\n"), stderr: String::new() };
+            return Ok(("pdns-vm".into(), format!("action: {action} (pdnsutil add-record per journal row)"), Observed::Exec(out)));
         }
         "wait-steady" => {
             lab.wait_steady(STEADY_AFTER_DEADLINE).await?;
@@ -415,4 +466,20 @@ async fn act(ctx: &mut Ctx<'_>, st: &Step, injected: &mut Vec<Injected>) -> anyh
         other => anyhow::bail!("action `{other}` is not available in this runner"),
     }
     Ok(("harness".into(), format!("action: {action}"), Observed::Done))
+}
+
+async fn put_file(lab: &Lab, to: Role, path: &str, bytes: Vec<u8>) -> anyhow::Result<()> {
+    let dir = std::path::Path::new(path).parent().and_then(|p| p.to_str()).unwrap_or("/");
+    let o = lab.exec(to, &["mkdir", "-p", dir], EXEC_DEADLINE).await?;
+    anyhow::ensure!(o.success(), "mkdir -p {dir} on {}: {}", to.as_str(), o.summary(200));
+    lab.engine.upload(&lab.name(to), &[crate::engine::FileEntry::file(path.to_string(), bytes)]).await
+}
+
+/// The lab's journal as the operators keep it, its addresses moved onto the testbed, with the
+/// scenario's rows journaled after HEAD.
+fn journal_text(lab: &Lab, rows: &[crate::scenario::JournalRow]) -> String {
+    let j = lab.spec.zone.journal.map_content(&|e| lab.plan.map_text(&e.content));
+    let rows: Vec<_> = rows.iter().map(|r| (r.name.clone(), r.rtype.clone(), r.content.clone(), r.ttl, r.note.clone())).collect();
+    let today = time::OffsetDateTime::now_utc().date().to_string();
+    j.with_rows(&rows, &today).to_markdown()
 }

@@ -4,7 +4,10 @@ mod common;
 
 use pdns_drill::conclude;
 use pdns_drill::runner::{self, Inputs};
+use pdns_drill::scenario::facts::LabFacts;
+use pdns_drill::scenario::plan::{self, Resolved};
 use pdns_drill::scenario::{load_dir, Scenario};
+use pdns_drill::testbed::config::{ConfigDir, ZoneInput};
 use pdns_drill::verdict::Verdict;
 use std::path::Path;
 
@@ -13,18 +16,90 @@ fn scenario(name: &str) -> Scenario {
     load_dir(&dir).unwrap().into_iter().find(|s| s.name == name).unwrap_or_else(|| panic!("no scenario {name}"))
 }
 
-/// Runs one shipped scenario on its own lab; checks its lab was removed afterwards.
-async fn run_shipped(name: &str) -> runner::ScenarioRun {
+/// Runs a scenario, planned against the given lab, on a lab of its own; checks the lab was
+/// removed afterwards.
+async fn run_on(s: Scenario, (config, zone): (ConfigDir, ZoneInput)) -> runner::ScenarioRun {
     let engine = common::engine().await;
     let image = common::image(&engine).await;
-    let (config, zone) = common::inputs();
+    let facts = LabFacts::read(&config, &zone.journal).unwrap();
+    let planned = (s.clone(), plan::resolve(&s, &facts));
     let run_id = format!("{}-t", pdns_drill::testbed::new_run_id());
     let inputs = Inputs { engine: engine.clone(), image, config, zone, run_id: run_id.clone(), keep_on_failure: false };
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-    let run = runner::run_scenario(&inputs, 1, &scenario(name), &tx).await;
+    let run = runner::run_scenario(&inputs, 1, &planned, &tx).await;
     assert_eq!(common::leftovers(&engine, &format!("{run_id}-01")).await, 0, "scenario lab left behind");
+    run
+}
+
+/// Runs one shipped scenario on the shipped lab.
+async fn run_shipped(name: &str) -> runner::ScenarioRun {
+    let run = run_on(scenario(name), common::inputs()).await;
     assert!(run.error.is_none(), "{:?}", run.error);
     run
+}
+
+fn verdict(run: &runner::ScenarioRun, id: &str) -> pdns_drill::report::model::ClaimResult {
+    conclude::claim_results(std::slice::from_ref(run)).into_iter().find(|c| c.id == id).unwrap()
+}
+
+/// A firewall rule put in the wrong chain does not close port 53: the symptoms the scenario
+/// expects would not show, and that must read as errored (the fault did not land), never as a
+/// contradiction of the runbook.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fault_that_does_not_take_effect_is_errored_not_contradicted() {
+    let s = Scenario::parse(
+        "wrong-chain.toml",
+        r#"
+name = "wrong-chain"
+section = "DNS works locally but not from another VM"
+claims = ["NET-FW"]
+[[fault]]
+kind = "shell"
+on = "pdns-vm"
+inject = "iptables -I FORWARD -s {lab-net} -p udp --dport 53 -j DROP"
+heal = "iptables -D FORWARD -s {lab-net} -p udp --dport 53 -j DROP"
+proof = "iptables -S INPUT | grep -q -- '--dport 53 -j DROP'"
+[[symptom]]
+probe = "recursor"
+qname = "www.google.com"
+expect = { outcome = "no-reply" }
+within = "3s"
+"#,
+    )
+    .unwrap();
+    let run = run_on(s, common::inputs()).await;
+    let err = run.error.clone().expect("the run must be errored");
+    assert!(err.contains("fault did not take effect"), "{err}");
+    assert!(!run.records.iter().any(|r| r.mismatch.is_some()), "no symptom may be judged on a fault that did not land");
+    let c = verdict(&run, "NET-FW");
+    assert_eq!(c.verdict, Verdict::Errored, "{c:?}");
+}
+
+/// On the second lab (allow-from in its single recursor.conf, not in a recursor.d drop-in) the
+/// NET-ALLOW fault edits the file that really sets it, proves the daemon took the value, and the
+/// verdict is the daemons'.
+#[tokio::test(flavor = "multi_thread")]
+async fn setting_faults_edit_the_file_that_sets_the_value_on_another_lab() {
+    let run = run_on(scenario("net-allow"), common::branch_office()).await;
+    assert!(run.error.is_none(), "{:?}", run.error);
+    let inject = run.records.iter().find(|r| r.evidence.phase == pdns_drill::report::model::Phase::Inject).unwrap();
+    assert!(inject.evidence.action.contains("allow-from=127.0.0.0/8 in /etc/powerdns/recursor.conf"), "{}", inject.evidence.action);
+    assert!(inject.evidence.observed.contains("pdns-recursor reports allow-from=127.0.0.0/8"), "{}", inject.evidence.observed);
+    assert_eq!(verdict(&run, "NET-ALLOW").verdict, Verdict::Confirmed, "{:?}", verdict(&run, "NET-ALLOW").first_mismatch);
+}
+
+/// A scenario naming a role the zone lacks is not run: not-simulated, with the reason.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_role_the_zone_lacks_is_not_simulated_without_a_lab() {
+    let (config, zone) = common::branch_office();
+    let facts = LabFacts::read(&config, &zone.journal).unwrap();
+    let s = Scenario::parse("x.toml", "name = \"x\"\nsection = \"y\"\nclaims = [\"CLI-CACHED\"]\n[[symptom]]\nprobe = \"recursor\"\nqname = \"{new.x}.{zone-parent}.invalid\"\n[[symptom]]\nrun = \"echo {recursor.nosuch-setting}\"\non = \"pdns-vm\"\n").unwrap();
+    assert!(matches!(plan::resolve(&s, &facts), Resolved::NotSimulated(ref why) if why.contains("nosuch-setting")));
+    let run = run_on(s, (config, zone)).await;
+    assert!(run.records.is_empty() && run.error.is_none());
+    let c = verdict(&run, "CLI-CACHED");
+    assert_eq!(c.verdict, Verdict::NotSimulated);
+    assert!(c.reason.as_deref().unwrap().contains("no file of the config dir sets nosuch-setting"), "{c:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

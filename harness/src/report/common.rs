@@ -77,6 +77,7 @@ pub fn outcome_str(o: ScenarioOutcome) -> &'static str {
         ScenarioOutcome::Deviated => "deviated",
         ScenarioOutcome::Errored => "errored",
         ScenarioOutcome::Interrupted => "interrupted",
+        ScenarioOutcome::NotSimulated => "not-simulated",
     }
 }
 
@@ -96,6 +97,7 @@ pub fn outcome_colour(o: ScenarioOutcome) -> &'static str {
         ScenarioOutcome::Deviated => "#c62828",
         ScenarioOutcome::Errored => "#e65100",
         ScenarioOutcome::Interrupted => "#616161",
+        ScenarioOutcome::NotSimulated => "#9e9e9e",
     }
 }
 

@@ -248,6 +248,7 @@ pub fn sample_report() -> Report {
             timeline,
             triage_row: triage_row.map(Into::into),
             error: None,
+            facts: vec![],
         }
     };
     let tl = |f, s, r, st, end| Timeline { fault_injected_ms: f, first_symptom_ms: s, recovery_started_ms: r, steady_ms: st, end_ms: end };
@@ -282,9 +283,11 @@ pub fn sample_report() -> Report {
             zone_file: "lab/dns-records.md".into(),
             zone_hash: "sha256:60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752".into(),
             dropins: vec!["pdns.service: PrivateDevices=no".into(), "pdns-recursor.service: ProtectClock=no".into()],
+            mappings: vec!["lab-network 10.10.0.0/16 → the testbed's lab subnet, host parts kept".into()],
             filters: vec![],
         },
         claims,
         scenarios,
+        preflight: None,
     }
 }

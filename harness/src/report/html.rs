@@ -95,11 +95,19 @@ fn summary(o: &mut String, r: &Report) {
             if run.dropins.is_empty() { "none".into() } else { run.dropins.iter().map(|d| code(d)).collect::<Vec<_>>().join("<br>") },
         ),
         ("filters", if run.filters.is_empty() { "all scenarios".into() } else { escape_xml(&run.filters.join(", ")) }),
+        ("mapped onto the testbed", run.mappings.iter().map(|m| escape_xml(m)).collect::<Vec<_>>().join("<br>")),
     ];
     for (k, v) in rows {
         let _ = writeln!(o, "<tr><th>{k}</th><td>{v}</td></tr>");
     }
     o.push_str("</tbody></table>\n");
+    if let Some(p) = &r.preflight {
+        o.push_str("<h2>Preflight failed: the lab does not reach steady state</h2>\n<p>No scenario ran. Fix these first:</p>\n<ul>\n");
+        for l in p.failing.iter().chain(&p.daemons) {
+            let _ = writeln!(o, "<li>{}</li>", escape_xml(l));
+        }
+        o.push_str("</ul>\n");
+    }
 }
 
 fn triage(o: &mut String, r: &Report) {

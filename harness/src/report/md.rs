@@ -78,9 +78,26 @@ fn summary(o: &mut String, r: &Report) {
             if run.dropins.is_empty() { "none".into() } else { run.dropins.iter().map(|d| format!("`{}`", cell(d))).collect::<Vec<_>>().join("<br>") },
         ),
         ("filters", if run.filters.is_empty() { "all scenarios".into() } else { cell(&run.filters.join(", ")) }),
+        ("mapped onto the testbed", if run.mappings.is_empty() { "—".into() } else { run.mappings.iter().map(|m| cell(m)).collect::<Vec<_>>().join("<br>") }),
     ];
     for (k, v) in rows {
         let _ = writeln!(o, "| {k} | {v} |");
+    }
+    o.push('\n');
+}
+
+/// The gate's finding when the operators' lab never reached steady state.
+fn preflight(o: &mut String, r: &Report) {
+    let Some(p) = &r.preflight else { return };
+    let _ = writeln!(o, "## Preflight failed: the lab does not reach steady state
+
+Waited {}; no scenario ran. Fix these first:
+", fmt_ms(Some(p.waited_ms)));
+    for f in &p.failing {
+        let _ = writeln!(o, "- {}", inline(f));
+    }
+    for d in &p.daemons {
+        let _ = writeln!(o, "- {}", inline(d));
     }
     o.push('\n');
 }
@@ -146,6 +163,14 @@ fn scenarios(o: &mut String, r: &Report) {
     if r.scenarios.iter().any(|s| s.error.is_some()) {
         o.push('\n');
     }
+    let with_facts: Vec<_> = r.scenarios.iter().filter(|s| !s.facts.is_empty()).collect();
+    if !with_facts.is_empty() {
+        o.push_str("### What each scenario took from this lab\n\n| scenario | facts and settings (file:line) |\n|---|---|\n");
+        for s in with_facts {
+            let _ = writeln!(o, "| `{}` | {} |", cell(&s.name), s.facts.iter().map(|f| cell(f)).collect::<Vec<_>>().join("<br>"));
+        }
+        o.push('\n');
+    }
 }
 
 fn claim(o: &mut String, r: &Report, c: &ClaimResult) {
@@ -185,6 +210,7 @@ fn claim(o: &mut String, r: &Report, c: &ClaimResult) {
 pub fn render(r: &Report) -> String {
     let mut o = String::new();
     summary(&mut o, r);
+    preflight(&mut o, r);
     triage(&mut o, r);
     verdicts(&mut o, r);
     scenarios(&mut o, r);

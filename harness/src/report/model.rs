@@ -15,6 +15,20 @@ pub struct Report {
     /// One entry per scenario that ran, with its timeline.
     #[serde(default)]
     pub scenarios: Vec<ScenarioResult>,
+    /// Set when the lab failed its preflight (steady state before any scenario): then no
+    /// scenario ran, and this is the finding.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preflight: Option<Preflight>,
+}
+
+/// The operators' lab did not reach steady state on its own.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Preflight {
+    pub waited_ms: u64,
+    /// Each steady-state check that failed: "✗ name query → observed (expected …)".
+    pub failing: Vec<String>,
+    /// Each daemon that is not active, with its fatal journal lines.
+    pub daemons: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -38,6 +52,9 @@ pub struct RunInfo {
     /// Scenario filters given on the command line; empty = all.
     #[serde(default)]
     pub filters: Vec<String>,
+    /// How the operators' lab was mapped onto the testbed (addresses, forwarders, loopback).
+    #[serde(default)]
+    pub mappings: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -127,9 +144,14 @@ pub struct ScenarioResult {
     /// The triage row the scenario's triage step produced, when it ran one ("TRI-2", "unknown").
     #[serde(default)]
     pub triage_row: Option<String>,
-    /// Why the harness could not carry the scenario out (outcome `errored`).
+    /// Why the harness could not carry the scenario out (outcome `errored`), or why this lab
+    /// cannot run it (outcome `not-simulated`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The lab's facts the plan filled in (names by role, settings with the file that sets
+    /// them): where a verdict differs between two labs, these say which setting explains it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub facts: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -143,6 +165,8 @@ pub enum ScenarioOutcome {
     Errored,
     /// Interrupted before it finished.
     Interrupted,
+    /// The plan found this lab cannot run it (a role its zone lacks, a setting no file sets).
+    NotSimulated,
 }
 
 /// Milliseconds since scenario start of each milestone, where reached.

@@ -2,6 +2,7 @@
 //! the operator workstation and a lab client, on two internal networks.
 
 pub mod config;
+pub mod mapping;
 pub mod plan;
 pub mod provision;
 
@@ -13,6 +14,12 @@ use std::time::Duration;
 
 /// The stand-in internet's zones, shipped with the binary.
 const INTERNET_ZONES: &str = include_str!("../../../lab/internet/zones.txt");
+
+/// How long a fresh lab may take to settle before bring-up counts as failed.
+pub const STEADY_DEADLINE: Duration = Duration::from_secs(60);
+
+/// How long systemd in a (re)started container may take to finish booting.
+const BOOT_DEADLINE: Duration = Duration::from_secs(60);
 
 /// Size of the VM's /var: small enough to fill, big enough for the lab (the seed is ~10 MB).
 pub const VM_VAR_SIZE: &str = "64m";
@@ -89,7 +96,7 @@ impl Lab {
         let la2 = la.clone();
         let lab_info = engine.create_network(&lab_net, &run, &move |n| Plan::lab_reserved(&la2, n)).await?;
         let public_info = engine.create_network(&public_net, &run, &Plan::public_reserved).await?;
-        let plan = Plan::new(&la, lab_info.subnet, public_info.subnet)?;
+        let plan = Plan::new(&la, lab_info.subnet, public_info.subnet, &mapping::external_forwarders(&spec.config))?;
         let lab = Lab {
             engine,
             spec,
@@ -128,7 +135,7 @@ impl Lab {
             Role::Internet => (
                 &self.public_net,
                 p.internet,
-                provision::internet(p, INTERNET_ZONES),
+                provision::internet(p, INTERNET_ZONES, &self.spec.zone.journal),
                 // Keeps the VM's disk mounted while the VM is off, as a real disk would persist.
                 vec![(self.vm_disk(), "/srv/vm-disk".to_string())],
             ),
@@ -211,9 +218,26 @@ impl Lab {
         self.engine.state(&self.name(role)).await
     }
 
-    /// Polls the steady-state check until it holds or the deadline passes; on failure the error
-    /// carries the last check and the daemons' journals.
-    pub async fn wait_steady(&self, deadline: Duration) -> Result<crate::steady::SteadyReport> {
+    /// Waits until systemd in `role` has finished booting (running, or degraded when a unit
+    /// failed): commands run earlier would find no bus.
+    pub async fn wait_booted(&self, role: Role) -> Result<()> {
+        let start = tokio::time::Instant::now();
+        loop {
+            let o = self.sh(role, "systemctl is-system-running", Duration::from_secs(10)).await;
+            let state = o.as_ref().map(|o| o.stdout.trim().to_string()).unwrap_or_default();
+            if state == "running" || state == "degraded" {
+                return Ok(());
+            }
+            if start.elapsed() > BOOT_DEADLINE {
+                anyhow::bail!("systemd in {} did not finish booting within {BOOT_DEADLINE:?} (state `{state}`)", role.as_str());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Polls the steady-state check until it holds or the deadline passes; on failure, the last
+    /// check and the daemons' own reasons.
+    pub async fn wait_steady(&self, deadline: Duration) -> Result<crate::steady::SteadyReport, NotSteady> {
         let start = tokio::time::Instant::now();
         loop {
             let r = crate::steady::check(self).await;
@@ -221,15 +245,33 @@ impl Lab {
                 return Ok(r);
             }
             if start.elapsed() > deadline {
-                let logs = self
-                    .sh(Role::PdnsVm, "systemctl --no-pager status pdns pdns-recursor drill-provision 2>&1 | tail -40", Duration::from_secs(10))
-                    .await
-                    .map(|o| o.stdout)
-                    .unwrap_or_default();
-                return Err(anyhow::anyhow!("steady state not reached within {deadline:?}:\n{r}\n--- pdns-vm ---\n{logs}"));
+                return Err(NotSteady { deadline, last: r, daemon_log: self.daemon_faults().await });
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// Why the daemons are not serving, in their own words: each unit that is not active with
+    /// its state and the fatal lines of its journal.
+    pub async fn daemon_faults(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for unit in ["pdns", "pdns-recursor"] {
+            let script = format!(
+                "s=$(systemctl is-active {unit}); echo \"$s\"; [ \"$s\" = active ] || journalctl -u {unit} -n 300 --no-pager -o cat | grep -iE 'fatal|exiting|unable to|could not|error' | tail -4"
+            );
+            match self.sh(Role::PdnsVm, &script, Duration::from_secs(10)).await {
+                Ok(o) => {
+                    let mut lines = o.stdout.lines();
+                    let state = lines.next().unwrap_or("").trim().to_string();
+                    if state != "active" {
+                        let why: Vec<&str> = lines.map(str::trim).filter(|l| !l.is_empty()).collect();
+                        out.push(format!("{unit} is {state}: {}", if why.is_empty() { "no fatal line in its journal".to_string() } else { why.join(" | ") }));
+                    }
+                }
+                Err(e) => out.push(format!("{unit}: could not ask systemd: {e:#}")),
+            }
+        }
+        out
     }
 
     /// Daemon versions as the packages report them.
@@ -256,25 +298,66 @@ impl Lab {
             .unwrap_or_else(|| format!("{}.", self.spec.zone.journal.zone))
     }
 
-    /// Fills the lab's placeholders in a scenario's text: {recursor} {auth} {vm} {vm-public}
-    /// {internet} {app} {lab-net} (CIDR) {lab-net-addr} (its address) {zone} {lab-name}.
-    pub fn fill(&self, text: &str) -> String {
-        let p = &self.plan;
-        text.replace("{recursor}", &p.recursor.to_string())
-            .replace("{auth}", &p.auth.to_string())
-            .replace("{vm-public}", &p.vm_public.to_string())
-            .replace("{vm}", &p.vm.to_string())
-            .replace("{internet}", &p.internet.to_string())
-            .replace("{app}", &p.app.to_string())
-            .replace("{lab-net-addr}", &p.lab.network().to_string())
-            .replace("{lab-net}", &p.lab.to_string())
-            .replace("{zone}", &self.spec.zone.journal.zone)
-            .replace("{lab-name}", self.known_lab_name().trim_end_matches('.'))
+    /// Binds text resolved by the scenario plan to this lab: the lab's own addresses moved onto
+    /// the testbed, the stand-in internet's address filled.
+    pub fn bind_text(&self, text: &str) -> String {
+        self.plan.map_text(&text.replace("{internet}", &self.plan.internet.to_string()))
+    }
+
+    /// A resolved scenario bound to this lab: nothing is left to fill while it runs.
+    pub fn bind(&self, s: &crate::scenario::Scenario) -> crate::scenario::Scenario {
+        crate::scenario::plan::bind(s, &|t| self.bind_text(t))
     }
 
     pub fn dropins(&self) -> Vec<String> {
         provision::hermetic_dropins(&self.plan, &self.spec.config).into_iter().map(|(_, _, note)| note).collect()
     }
+}
+
+/// The lab did not reach steady state: the failing checks and the daemons' reasons.
+#[derive(Debug)]
+pub struct NotSteady {
+    pub deadline: Duration,
+    pub last: crate::steady::SteadyReport,
+    pub daemon_log: Vec<String>,
+}
+
+impl std::fmt::Display for NotSteady {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "steady state not reached within {:?}:", self.deadline)?;
+        write!(f, "{}", self.last)?;
+        for l in &self.daemon_log {
+            writeln!(f, "  {l}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for NotSteady {}
+
+/// Before any scenario: the operators' lab, unfaulted, must reach steady state. Ok(Err) is that
+/// finding (the failing checks and the daemons' reasons); the lab is removed either way.
+pub async fn preflight(engine: &Engine, spec: LabSpec, progress: &(dyn Fn(&str) + Sync)) -> Result<Result<Duration, crate::report::model::Preflight>> {
+    let run = spec.run_id.clone();
+    let t0 = tokio::time::Instant::now();
+    let lab = match Lab::up(engine.clone(), spec, progress).await {
+        Ok(l) => l,
+        Err(e) => {
+            engine.sweep(Some(&run)).await.ok();
+            return Err(e.context("preflight: bringing the lab up"));
+        }
+    };
+    progress("preflight: waiting for steady state");
+    let r = lab.wait_steady(STEADY_DEADLINE).await;
+    lab.down().await.ok();
+    Ok(match r {
+        Ok(_) => Ok(t0.elapsed()),
+        Err(e) => Err(crate::report::model::Preflight {
+            waited_ms: t0.elapsed().as_millis() as u64,
+            failing: e.last.failing().iter().map(|c| format!("✗ {}: {} → {} (expected {})", c.name, c.query, c.observed, c.expected)).collect(),
+            daemons: e.daemon_log,
+        }),
+    })
 }
 
 /// Removes what earlier runs left behind when their process is gone (a SIGKILL, a crash).

@@ -48,6 +48,10 @@ pub struct Plan {
     pub app: Ipv4Addr,
     pub vm_public: Ipv4Addr,
     pub internet: Ipv4Addr,
+    /// The stand-in resolver on the stand-in internet (serves forwarders outside the lab).
+    pub upstream: Ipv4Addr,
+    /// The operators' forwarders outside the lab, all mapped onto `upstream`.
+    pub external_forwarders: Vec<Ipv4Addr>,
     #[serde(skip)]
     pub lab_addresses: LabAddresses,
 }
@@ -55,9 +59,10 @@ pub struct Plan {
 /// Host offsets on the public network.
 const VM_PUBLIC_OFFSET: u32 = 53;
 const INTERNET_OFFSET: u32 = 100;
+const UPSTREAM_OFFSET: u32 = 101;
 
 impl Plan {
-    pub fn new(lab_addresses: &LabAddresses, lab: Ipv4Net, public: Ipv4Net) -> Result<Plan> {
+    pub fn new(lab_addresses: &LabAddresses, lab: Ipv4Net, public: Ipv4Net, external_forwarders: &[Ipv4Addr]) -> Result<Plan> {
         let map = |ip: Ipv4Addr| move_host(ip, lab_addresses.lab_network, lab);
         let on_public = |off: u32| -> Result<Ipv4Addr> { offset(public, off) };
         Ok(Plan {
@@ -71,6 +76,8 @@ impl Plan {
             app: map(lab_addresses.app)?,
             vm_public: on_public(VM_PUBLIC_OFFSET)?,
             internet: on_public(INTERNET_OFFSET)?,
+            upstream: on_public(UPSTREAM_OFFSET)?,
+            external_forwarders: external_forwarders.to_vec(),
             lab_addresses: lab_addresses.clone(),
         })
     }
@@ -104,6 +111,8 @@ impl Plan {
             }
             let moved = if ip == la.public_auth {
                 Some(self.vm_public)
+            } else if self.external_forwarders.contains(&ip) && c.get(2).is_none() {
+                Some(self.upstream)
             } else if la.lab_network.contains(&ip) {
                 move_host(ip, la.lab_network, self.lab).ok()
             } else {
@@ -141,7 +150,7 @@ mod tests {
     }
 
     fn plan() -> Plan {
-        Plan::new(&lab(), "172.19.0.0/16".parse().unwrap(), "172.20.0.0/16".parse().unwrap()).unwrap()
+        Plan::new(&lab(), "172.19.0.0/16".parse().unwrap(), "172.20.0.0/16".parse().unwrap(), &["9.9.9.9".parse().unwrap()]).unwrap()
     }
 
     #[test]
@@ -155,16 +164,16 @@ mod tests {
     #[test]
     fn config_text_is_mapped() {
         let p = plan();
-        let t = p.map_text("allow-from=127.0.0.0/8, 10.10.0.0/16\nlocal-address=127.0.0.1, 10.10.0.53\nlocal-address=10.10.0.54, 203.0.113.53\nx=8.8.8.8");
+        let t = p.map_text("allow-from=127.0.0.0/8, 10.10.0.0/16\nlocal-address=127.0.0.1, 10.10.0.53\nlocal-address=10.10.0.54, 203.0.113.53\nx=8.8.8.8\nforward-zones-recurse=.=9.9.9.9:53");
         assert_eq!(
             t,
-            "allow-from=127.0.0.0/8, 172.19.0.0/16\nlocal-address=127.0.0.1, 172.19.0.53\nlocal-address=172.19.0.54, 172.20.0.53\nx=8.8.8.8"
+            "allow-from=127.0.0.0/8, 172.19.0.0/16\nlocal-address=127.0.0.1, 172.19.0.53\nlocal-address=172.19.0.54, 172.20.0.53\nx=8.8.8.8\nforward-zones-recurse=.=172.20.0.101:53"
         );
     }
 
     #[test]
     fn subnet_too_small_is_an_error() {
-        let e = Plan::new(&lab(), "172.19.0.0/28".parse().unwrap(), "172.20.0.0/16".parse().unwrap()).unwrap_err();
+        let e = Plan::new(&lab(), "172.19.0.0/28".parse().unwrap(), "172.20.0.0/16".parse().unwrap(), &[]).unwrap_err();
         assert!(format!("{e:#}").contains("does not fit"), "{e:#}");
     }
 

@@ -14,15 +14,16 @@ if [ -n "${EXTRA_ADDRS:-}" ]; then
   for a in $EXTRA_ADDRS; do ip addr replace "$a" dev "$dev"; done
 fi
 cat /etc/pdns-drill/resolv.conf > /etc/resolv.conf
-db=/var/lib/powerdns/pdns.sqlite3
+db=${DB:-/var/lib/powerdns/pdns.sqlite3}
 if [ -d /etc/pdns-drill/zones ] && [ ! -e "$db" ]; then
+  mkdir -p "$(dirname "$db")"
   sqlite3 "$db" < /usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql
   for z in /etc/pdns-drill/zones/*.zone; do
     name=$(basename "$z" .zone)
     [ "$name" = root ] && name=.
     pdnsutil load-zone "$name" "$z" >/dev/null
   done
-  chown pdns:pdns /var/lib/powerdns "$db"*
+  chown pdns:pdns "$(dirname "$db")" "$db"*
 fi
 "#;
 
@@ -50,14 +51,14 @@ fn enable(unit: &str, target: &str, unit_dir: &str) -> FileEntry {
     FileEntry::Symlink { path: format!("/etc/systemd/system/{target}.wants/{unit}"), target: format!("{unit_dir}/{unit}") }
 }
 
-fn base(plan_primary: std::net::Ipv4Addr, extra: &[String], nameserver: &str) -> Vec<FileEntry> {
+fn base(plan_primary: std::net::Ipv4Addr, extra: &[String], nameserver: &str, db: &str) -> Vec<FileEntry> {
     vec![
         FileEntry::File { path: "/usr/lib/pdns-drill/provision".into(), mode: 0o755, uid: 0, gid: 0, content: PROVISION_SCRIPT.into() },
         FileEntry::file("/etc/systemd/system/drill-provision.service", PROVISION_UNIT),
         enable("drill-provision.service", "multi-user.target", "/etc/systemd/system"),
         FileEntry::file(
             "/etc/pdns-drill/provision.env",
-            format!("PRIMARY_ADDR={plan_primary}\nEXTRA_ADDRS=\"{}\"\n", extra.join(" ")),
+            format!("PRIMARY_ADDR={plan_primary}\nEXTRA_ADDRS=\"{}\"\nDB={db}\n", extra.join(" ")),
         ),
         FileEntry::file("/etc/pdns-drill/resolv.conf", format!("nameserver {nameserver}\n")),
     ]
@@ -99,7 +100,11 @@ pub fn root_hints(plan: &Plan) -> String {
 /// The PowerDNS VM: the operators' configs (mapped), the hermetic drop-ins, the zone.
 pub fn pdns_vm(plan: &Plan, config: &ConfigDir, zone: Option<&ZoneInput>) -> Vec<FileEntry> {
     let prefix = plan.lab.prefix_len();
-    let mut files = base(plan.vm, &[format!("{}/{prefix}", plan.recursor), format!("{}/{prefix}", plan.auth)], "127.0.0.1");
+    let texts: Vec<(String, String)> = config.files.iter().map(|(p, b)| (p.clone(), String::from_utf8_lossy(b).into_owned())).collect();
+    let db = crate::settings::Settings::read(crate::settings::Daemon::Auth, &texts, crate::scenario::facts::ETC)
+        .get("gsqlite3-database")
+        .unwrap_or_else(|| DEFAULT_DB.to_string());
+    let mut files = base(plan.vm, &[format!("{}/{prefix}", plan.recursor), format!("{}/{prefix}", plan.auth)], "127.0.0.1", &db);
     files.extend(etc_powerdns(plan, config));
     if let Some(zone) = zone {
         let journal = zone.journal.map_content(&|e| plan.map_text(&e.content));
@@ -133,9 +138,33 @@ pub fn etc_powerdns(plan: &Plan, config: &ConfigDir) -> Vec<FileEntry> {
     files
 }
 
-/// The stand-in internet: root and public zones on one pdns.
-pub fn internet(plan: &Plan, zones_txt: &str) -> Vec<FileEntry> {
-    let mut files = base(plan.internet, &[], "127.0.0.1");
+/// The runbook's database path, where the stand-in internet keeps its zones too.
+pub const DEFAULT_DB: &str = "/var/lib/powerdns/pdns.sqlite3";
+
+/// The stand-in internet: root and public zones on one pdns, the lab's zone delegated to the
+/// VM's public NIC, and (when the lab forwards to resolvers outside it) a stand-in resolver.
+pub fn internet(plan: &Plan, zones_txt: &str, lab_zone: &crate::journal::Journal) -> Vec<FileEntry> {
+    let upstream = !plan.external_forwarders.is_empty();
+    let extra = if upstream { vec![format!("{}/{}", plan.upstream, plan.public.prefix_len())] } else { vec![] };
+    let mut files = base(plan.internet, &extra, "127.0.0.1", DEFAULT_DB);
+    if upstream {
+        files.push(FileEntry::file(
+            "/etc/powerdns/recursor.conf",
+            format!(
+                "# pdns-drill stand-in resolver: what public resolvers are to the lab
+local-address={}
+allow-from=0.0.0.0/0
+hint-file=/etc/powerdns/drill-root.hints
+dnssec=process-no-validate
+dont-query=
+security-poll-suffix=
+",
+                plan.upstream
+            ),
+        ));
+        files.push(FileEntry::file("/etc/powerdns/drill-root.hints", root_hints(plan)));
+        files.push(enable("pdns-recursor.service", "multi-user.target", "/lib/systemd/system"));
+    }
     files.push(FileEntry::file(
         "/etc/powerdns/pdns.conf",
         format!(
@@ -143,7 +172,7 @@ pub fn internet(plan: &Plan, zones_txt: &str) -> Vec<FileEntry> {
             plan.internet
         ),
     ));
-    for (name, text) in internet_zones(zones_txt, plan) {
+    for (name, text) in internet_zones(zones_txt, plan, lab_zone) {
         let file = if name == "." { "root".to_string() } else { name.clone() };
         files.push(FileEntry::file(format!("/etc/pdns-drill/zones/{file}.zone"), text));
     }
@@ -151,10 +180,31 @@ pub fn internet(plan: &Plan, zones_txt: &str) -> Vec<FileEntry> {
     files
 }
 
-/// Splits `lab/internet/zones.txt` into (zone, zone file text) with placeholders filled.
-pub fn internet_zones(zones_txt: &str, plan: &Plan) -> Vec<(String, String)> {
+/// Splits `lab/internet/zones.txt` into (zone, zone file text) with placeholders filled, and
+/// adds the lab zone's parent with its delegation to the VM's public NIC (unless the parent is
+/// the root or a zone the file already serves).
+pub fn internet_zones(zones_txt: &str, plan: &Plan, lab_zone: &crate::journal::Journal) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
-    for line in zones_txt.lines() {
+    let apex = lab_zone.zone.as_str();
+    let mut lines: Vec<String> = zones_txt.lines().map(str::to_string).collect();
+    if let Some((child, parent)) = apex.split_once('.') {
+        let served = zones_txt.lines().any(|l| l.trim() == format!("zone {parent}"));
+        if !served {
+            let ns = if lab_zone.soa.mname.trim_end_matches('.').ends_with(&format!(".{apex}")) {
+                lab_zone.soa.mname.clone()
+            } else {
+                format!("ns1.{apex}.")
+            };
+            lines.push(format!("zone {parent}"));
+            lines.push(format!("@ 3600 IN SOA ns.{parent}. hostmaster.{parent}. 2026112601 7200 3600 1209600 3600"));
+            lines.push("@ 3600 IN NS a.root-servers.net.".into());
+            lines.push("@ 300 IN A 198.51.100.80".into());
+            lines.push("www 300 IN A 198.51.100.80".into());
+            lines.push(format!("{child} 3600 IN NS {ns}"));
+            lines.push(format!("{ns} 3600 IN A {{public-auth}}"));
+        }
+    }
+    for line in &lines {
         let t = line.trim();
         if t.is_empty() || t.starts_with('#') {
             continue;
@@ -174,7 +224,7 @@ pub fn internet_zones(zones_txt: &str, plan: &Plan) -> Vec<(String, String)> {
 }
 
 pub fn workstation(plan: &Plan) -> Vec<FileEntry> {
-    let mut files = base(plan.workstation, &[format!("{}/{}", plan.app, plan.lab.prefix_len())], &plan.recursor.to_string());
+    let mut files = base(plan.workstation, &[format!("{}/{}", plan.app, plan.lab.prefix_len())], &plan.recursor.to_string(), DEFAULT_DB);
     files.push(FileEntry::file("/etc/systemd/system/drill-echo.socket", ECHO_SOCKET));
     files.push(FileEntry::file("/etc/systemd/system/drill-echo@.service", ECHO_SERVICE));
     files.push(enable("drill-echo.socket", "sockets.target", "/etc/systemd/system"));
@@ -189,7 +239,7 @@ pub fn resolved_dropin(dns: std::net::Ipv4Addr) -> String {
 pub const RESOLVED_DROPIN_PATH: &str = "/etc/systemd/resolved.conf.d/lab-dns.conf";
 
 pub fn client(plan: &Plan) -> Vec<FileEntry> {
-    let mut files = base(plan.client, &[], "127.0.0.53");
+    let mut files = base(plan.client, &[], "127.0.0.53", DEFAULT_DB);
     files.push(FileEntry::file(RESOLVED_DROPIN_PATH, resolved_dropin(plan.recursor)));
     files.push(enable("systemd-resolved.service", "multi-user.target", "/lib/systemd/system"));
     files.push(FileEntry::Symlink {

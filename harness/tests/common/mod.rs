@@ -33,6 +33,13 @@ pub fn inputs() -> (ConfigDir, ZoneInput) {
     (ConfigDir::load(&default_config_dir().unwrap()).unwrap(), ZoneInput::load(&default_zone().unwrap()).unwrap())
 }
 
+/// The second lab in the repository (labs/branch-office): another zone and SOA, a /24, one
+/// recursor.conf, public forwarders, ::1, the API on.
+pub fn branch_office() -> (ConfigDir, ZoneInput) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../labs/branch-office");
+    (ConfigDir::load(&root.join("etc-powerdns")).unwrap(), ZoneInput::load(&root.join("zone/dns-records.md")).unwrap())
+}
+
 /// A lab from the shipped configs, at steady state. The caller must call `down`.
 pub async fn lab() -> Lab {
     let engine = engine().await;

@@ -18,8 +18,12 @@
 //! expect = { exit = 0 }
 //! ```
 
+pub mod facts;
+pub mod plan;
+
 use crate::claims::ClaimId;
 use crate::probe::{RType, Transport};
+use crate::settings::Daemon;
 use crate::testbed::Role;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
@@ -52,13 +56,38 @@ pub struct Scenario {
     /// Claims this scenario cannot exercise, with the reason.
     #[serde(default, rename = "not-simulated")]
     pub not_simulated: Vec<NotSimulated>,
+    /// Records the scenario adds to the zone as the lab does: with `pdnsutil add-record` (the
+    /// `add-journal-rows` action) and journaled after the journal's HEAD (a `journal` step).
+    #[serde(default, rename = "journal-row")]
+    pub journal_rows: Vec<JournalRow>,
+    /// Settings whose values bear on the outcome without being named in a step (a cache TTL):
+    /// listed with their effective values in the report, e.g. `auth.negquery-cache-ttl`.
+    #[serde(default, rename = "depends-on")]
+    pub depends_on: Vec<String>,
     /// Set by the loader.
     #[serde(skip)]
     pub file: PathBuf,
+    /// Set by the plan: the lab facts it filled in, for the report.
+    #[serde(skip)]
+    pub facts_used: Vec<String>,
 }
 
 fn yes() -> bool {
     true
+}
+
+/// One record a scenario adds, as a journal row would carry it (the serial is HEAD + n).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JournalRow {
+    /// Relative to the zone, like the journal's `name` column.
+    pub name: String,
+    #[serde(rename = "type")]
+    pub rtype: String,
+    pub content: String,
+    pub ttl: u32,
+    #[serde(default)]
+    pub note: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -114,6 +143,38 @@ pub enum Fault {
         on: Role,
         inject: String,
         heal: String,
+        /// A command that exits 0 only when the fault is in place (the rule listed, the owner
+        /// changed): run after `inject`, it proves the fault took effect.
+        #[serde(default)]
+        proof: Option<String>,
+    },
+    /// Changes one setting of one daemon in the file where the lab effectively sets it (the
+    /// plan finds it), restarts the daemon, and proves the daemon took the new value. Heal: the
+    /// files back byte for byte, and a restart. Exactly one of `set`, `remove = true`,
+    /// `remove-item`, `add-item`, `replace-item` + `with`.
+    Setting {
+        daemon: Daemon,
+        key: String,
+        #[serde(default)]
+        set: Option<String>,
+        #[serde(default)]
+        remove: bool,
+        /// Drop one item of a list value (e.g. one address of local-address).
+        #[serde(default, rename = "remove-item")]
+        remove_item: Option<String>,
+        #[serde(default, rename = "add-item")]
+        add_item: Option<String>,
+        /// Replace one item of a list value with `with` (a typo in one ACL entry).
+        #[serde(default, rename = "replace-item")]
+        replace_item: Option<String>,
+        #[serde(default)]
+        with: Option<String>,
+        /// Restart the daemon after the edit (and after healing).
+        #[serde(default = "yes")]
+        restart: bool,
+        /// Set by the plan: which file to edit.
+        #[serde(skip)]
+        target: Option<SettingTarget>,
     },
     /// Fill the filesystem holding `path` until it is full (heal: remove the filler).
     FillDisk { path: String },
@@ -129,6 +190,70 @@ pub enum Fault {
 
 fn pdns_vm() -> Role {
     Role::PdnsVm
+}
+
+/// How a setting fault changes the value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SettingEdit {
+    Set(String),
+    Remove,
+    RemoveItem(String),
+    AddItem(String),
+    ReplaceItem(String, String),
+}
+
+impl SettingEdit {
+    /// The value after the edit (None: the line removed), from the value before it. Err: the
+    /// edit cannot apply to this value (an item that is not there).
+    pub fn apply(&self, key: &str, current: Option<&str>) -> Result<Option<String>, String> {
+        let cur = || current.ok_or_else(|| format!("{key} has no value in the files to edit"));
+        let items = || cur().map(crate::settings::items);
+        let has = |item: &str| -> Result<Vec<String>, String> {
+            let items = items()?;
+            if items.iter().any(|i| i == item) {
+                Ok(items)
+            } else {
+                Err(format!("{key} = {} has no item {item}", cur()?))
+            }
+        };
+        Ok(match self {
+            SettingEdit::Set(v) => Some(v.clone()),
+            SettingEdit::Remove => None,
+            SettingEdit::RemoveItem(item) => Some(has(item)?.into_iter().filter(|i| i != item).collect::<Vec<_>>().join(", ")),
+            SettingEdit::AddItem(item) => Some(format!("{}, {item}", cur()?)),
+            SettingEdit::ReplaceItem(from, to) => {
+                Some(has(from)?.into_iter().map(|i| if i == *from { to.clone() } else { i }).collect::<Vec<_>>().join(", "))
+            }
+        })
+    }
+}
+
+/// Where a setting fault edits, as the plan resolved it from the lab's config dir.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingTarget {
+    /// The file on the VM holding the base `key=` line (or, unset, the last file read).
+    pub file: String,
+    /// That line, when the key is set there.
+    pub line: Option<usize>,
+    /// Files with `key+=` lines read after the base line: dropped so the edit is the value.
+    pub appends: Vec<String>,
+    /// Every file the daemon reads, in order, for reading back the effective value.
+    pub daemon_files: Vec<String>,
+}
+
+impl Fault {
+    /// The edit a setting fault makes (None for other kinds or a malformed one).
+    pub fn setting_edit(&self) -> Option<SettingEdit> {
+        let Fault::Setting { set, remove, remove_item, add_item, replace_item, with, .. } = self else { return None };
+        match (set, remove, remove_item, add_item, replace_item, with) {
+            (Some(v), false, None, None, None, None) => Some(SettingEdit::Set(v.clone())),
+            (None, true, None, None, None, None) => Some(SettingEdit::Remove),
+            (None, false, Some(v), None, None, None) => Some(SettingEdit::RemoveItem(v.clone())),
+            (None, false, None, Some(v), None, None) => Some(SettingEdit::AddItem(v.clone())),
+            (None, false, None, None, Some(a), Some(b)) => Some(SettingEdit::ReplaceItem(a.clone(), b.clone())),
+            _ => None,
+        }
+    }
 }
 
 /// One step: an action, what it must show, and how long to keep trying.
@@ -159,6 +284,10 @@ pub struct Step {
     /// The runbook's first triage, from the workstation.
     #[serde(default)]
     pub triage: bool,
+    /// Write the lab's dns-records journal (its addresses moved onto the testbed), plus the
+    /// scenario's `[[journal-row]]`s after HEAD, to "ROLE:/path".
+    #[serde(default)]
+    pub journal: Option<String>,
     /// A harness action: `start-vm`, `stop-vm`, `restart-vm`, `rebuild-vm`, `rebuild-vm-scratch`,
     /// `wait-steady`, `heal` (heal the faults now, as part of the documented recovery).
     #[serde(default)]
@@ -242,14 +371,18 @@ pub type CopyEnd = (Role, String);
 pub fn parse_copy(s: &str) -> Result<(CopyEnd, CopyEnd), String> {
     let bad = || format!("`copy = \"{s}\"` is not \"ROLE:/path -> ROLE:/path\"");
     let (a, b) = s.split_once("->").ok_or_else(bad)?;
-    let end = |x: &str| -> Result<CopyEnd, String> {
-        let (r, p) = x.trim().split_once(':').ok_or_else(bad)?;
-        if !p.starts_with('/') {
-            return Err(bad());
-        }
-        Ok((r.parse::<Role>()?, p.to_string()))
-    };
-    Ok((end(a)?, end(b)?))
+    Ok((parse_end(a).map_err(|_| bad())?, parse_end(b).map_err(|_| bad())?))
+}
+
+/// "ROLE:/path" into a container and a path.
+pub fn parse_end(x: &str) -> Result<CopyEnd, String> {
+    let bad = || format!("`{}` is not \"ROLE:/path\"", x.trim());
+    let (r, p) = x.trim().split_once(':').ok_or_else(bad)?;
+    // A path may start with a placeholder that the plan fills with an absolute path ({db}).
+    if !p.starts_with('/') && !p.starts_with('{') {
+        return Err(bad());
+    }
+    Ok((r.parse::<Role>()?, p.to_string()))
 }
 
 /// "10s", "1500ms", "2m".
@@ -281,13 +414,19 @@ impl Scenario {
         let steps = s.symptoms.iter().map(|x| ("symptom", x)).chain(s.recovery.iter().map(|x| ("recover", x)));
         let steps: Vec<(&str, &Step)> = steps.chain(s.corrections.iter().flat_map(|c| c.steps.iter().map(|x| ("correction", x)))).collect();
         for (i, (table, st)) in steps.iter().enumerate() {
-            let kinds = [st.run.is_some(), st.probe.is_some(), st.triage, st.action.is_some(), st.copy.is_some()].iter().filter(|b| **b).count();
+            let kinds = [st.run.is_some(), st.probe.is_some(), st.triage, st.action.is_some(), st.copy.is_some(), st.journal.is_some()]
+                .iter()
+                .filter(|b| **b)
+                .count();
             let at = |m: &str| err(format!("[[{table}]] #{}: {m}", i + 1));
             if kinds != 1 {
-                return Err(at("give exactly one of `run`, `probe`, `triage = true`, `action`, `copy`"));
+                return Err(at("give exactly one of `run`, `probe`, `triage = true`, `action`, `copy`, `journal`"));
             }
             if let Some(c) = &st.copy {
                 parse_copy(c).map_err(|m| at(&m))?;
+            }
+            if let Some(j) = &st.journal {
+                parse_end(j).map_err(|m| at(&m))?;
             }
             if st.probe.is_some() && st.qname.is_none() {
                 return Err(at("a `probe` needs `qname`"));
@@ -300,8 +439,13 @@ impl Scenario {
                     return Err(at(&format!("unknown action `{a}` (one of: {})", ACTIONS.join(", "))));
                 }
             }
-            if let Some(re) = st.expect.stdout_matches.as_ref().or(st.expect.output_matches.as_ref()) {
-                regex::Regex::new(re).map_err(|e| at(&format!("bad regex in expect: {e}")))?;
+            for re in [&st.expect.stdout_matches, &st.expect.output_matches].into_iter().flatten() {
+                // Placeholders become literal text before the regex is compiled.
+                let mut masked = re.clone();
+                for (start, end, _) in plan::placeholders(re).into_iter().rev() {
+                    masked.replace_range(start..end, "x");
+                }
+                regex::Regex::new(&masked).map_err(|e| at(&format!("bad regex in expect: {e}")))?;
             }
             for c in st.claims.iter().flatten() {
                 if !s.claims.contains(c) {
@@ -315,6 +459,14 @@ impl Scenario {
                 if n != 1 || replace.is_some() != with.is_some() {
                     return Err(err("[[fault]] edit-file: give exactly one of `append`, `set`, `replace` (with `with`), `content`".into()));
                 }
+            }
+            if matches!(f, Fault::Setting { .. }) && f.setting_edit().is_none() {
+                return Err(err("[[fault]] setting: give exactly one of `set`, `remove = true`, `remove-item`, `add-item`, `replace-item` with `with`".into()));
+            }
+        }
+        for (i, line) in text.lines().enumerate() {
+            if let Some((_, _, name)) = plan::placeholders(line).into_iter().find(|p| !plan::is_known(p.2)) {
+                return Err(err(format!("line {}: `{{{name}}}` is not a placeholder ({})", i + 1, plan::VOCABULARY)));
             }
         }
         if s.faults.is_empty() && s.symptoms.is_empty() && s.recovery.is_empty() && s.not_simulated.is_empty() {
@@ -345,7 +497,7 @@ impl Scenario {
 }
 
 pub const ACTIONS: &[&str] =
-    &["start-vm", "stop-vm", "restart-vm", "rebuild-vm", "rebuild-vm-scratch", "wait-steady", "heal"];
+    &["start-vm", "stop-vm", "restart-vm", "rebuild-vm", "rebuild-vm-scratch", "wait-steady", "heal", "add-journal-rows"];
 
 /// Every `*.toml` in `dir`, sorted by name; all files are checked before anything runs.
 pub fn load_dir(dir: &Path) -> Result<Vec<Scenario>> {

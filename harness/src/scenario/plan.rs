@@ -1,0 +1,380 @@
+//! A scenario resolved against one lab before anything starts: every placeholder that names a
+//! fact of the lab (zone, SOA, names by role, settings, paths) filled from [`LabFacts`], each
+//! setting fault pointed at the file where the setting is effectively made. What the lab
+//! cannot fill makes the scenario not-simulated, with the reason. Addresses are the lab's own
+//! (drill.toml), so a plan reads as the operators know their lab; [`bind`] moves them onto the
+//! testbed once it is up, and fills the stand-in internet's address.
+
+use super::facts::{LabFacts, NameRole, ETC};
+use super::{Fault, Scenario, SettingEdit, SettingTarget};
+use crate::settings::Daemon;
+
+/// The lab's addresses (drill.toml), filled in the plan.
+pub const ADDRESSES: &[&str] = &["recursor", "auth", "vm", "vm-public", "workstation", "client", "app", "lab-net", "lab-net-addr"];
+
+/// Exists only on the testbed (the stand-in internet): filled when the lab is up.
+pub const TESTBED_ONLY: &[&str] = &["internet"];
+
+/// The placeholder vocabulary, for messages and the README.
+pub const VOCABULARY: &str = "addresses {recursor} {auth} {vm} {vm-public} {workstation} {client} {app} {lab-net} {lab-net-addr} {internet}; \
+zone {zone} {zone-parent} {lab-name} {soa} {soa.mname|rname|serial|ttl|refresh|retry|expire|minimum} {name.a|a2..a9|cname|multi-a|txt|nx} {content.<role>} {new.<label>}; \
+settings {recursor.<key>} {auth.<key>} {recursor-file.<key>} {auth-file.<key>}; paths {db}; journal {journal.rows} {journal.head} (HEAD after the scenario's journal rows)";
+
+/// What one placeholder is.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Fill {
+    /// Filled later from the testbed.
+    Address,
+    Value(String),
+    /// A fact this lab lacks: why.
+    Missing(String),
+    Unknown,
+}
+
+/// Placeholders in `text`: `{name}` not preceded by `$` (shell's `${x}` stays shell's), the
+/// name made of lowercase letters, digits, `-`, and `.` between parts.
+pub fn placeholders(text: &str) -> Vec<(usize, usize, &str)> {
+    static RE: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r"\{([a-z][a-z0-9-]*(?:\.[a-z0-9][a-z0-9-]*)?)\}").unwrap());
+    RE.captures_iter(text)
+        .filter(|c| {
+            let start = c.get(0).unwrap().start();
+            !text[..start].ends_with('$')
+        })
+        .map(|c| {
+            let m = c.get(0).unwrap();
+            (m.start(), m.end(), c.get(1).unwrap().as_str())
+        })
+        .collect()
+}
+
+/// Whether a placeholder name belongs to the vocabulary (checked when a file is loaded).
+pub fn is_known(name: &str) -> bool {
+    if ADDRESSES.contains(&name) || TESTBED_ONLY.contains(&name) || ["zone", "zone-parent", "lab-name", "soa", "db"].contains(&name) {
+        return true;
+    }
+    let Some((ns, key)) = name.split_once('.') else { return false };
+    match ns {
+        "soa" => ["mname", "rname", "serial", "ttl", "refresh", "retry", "expire", "minimum"].contains(&key),
+        "journal" => key == "rows" || key == "head",
+        "name" if key == "app" => true,
+        "name" | "content" => NameRole::parse(key).is_some(),
+        "new" | "recursor" | "auth" | "recursor-file" | "auth-file" => !key.is_empty(),
+        _ => false,
+    }
+}
+
+/// The value of one placeholder in this lab.
+pub fn fill(name: &str, f: &LabFacts) -> Fill {
+    if TESTBED_ONLY.contains(&name) {
+        return Fill::Address;
+    }
+    let la = &f.addresses;
+    let addr = match name {
+        "recursor" => Some(la.recursor.to_string()),
+        "auth" => Some(la.auth.to_string()),
+        "vm" => Some(la.vm.to_string()),
+        "vm-public" => Some(la.public_auth.to_string()),
+        "workstation" => Some(la.workstation.to_string()),
+        "client" => Some(la.client.to_string()),
+        "app" => Some(la.app.to_string()),
+        "lab-net" => Some(la.lab_network.to_string()),
+        "lab-net-addr" => Some(la.lab_network.network().to_string()),
+        _ => None,
+    };
+    if let Some(a) = addr {
+        return Fill::Value(a);
+    }
+    let role = |r: NameRole| f.name(r).ok_or_else(|| format!("the zone has no {}", r.describe()));
+    let found = |r: Result<String, String>| match r {
+        Ok(v) => Fill::Value(v),
+        Err(e) => Fill::Missing(e),
+    };
+    match name {
+        "zone" => return Fill::Value(f.zone.clone()),
+        "zone-parent" => return found(f.zone.split_once('.').map(|(_, p)| p.to_string()).ok_or_else(|| format!("the zone {} has no parent zone below the root", f.zone))),
+        "lab-name" => return found(role(NameRole::PlainA(1))),
+        "soa" => return Fill::Value(f.soa.rdata()),
+        "db" => return Fill::Value(f.db.clone()),
+        _ => {}
+    }
+    let Some((ns, key)) = name.split_once('.') else { return Fill::Unknown };
+    let s = &f.soa;
+    match ns {
+        "soa" => Fill::Value(match key {
+            "mname" => s.mname.clone(),
+            "rname" => s.rname.clone(),
+            "serial" => s.serial.to_string(),
+            "ttl" => s.ttl.to_string(),
+            "refresh" => s.refresh.to_string(),
+            "retry" => s.retry.to_string(),
+            "expire" => s.expire.to_string(),
+            "minimum" => s.minimum.to_string(),
+            _ => return Fill::Unknown,
+        }),
+        "journal" if key == "rows" => Fill::Value(f.journal_rows.to_string()),
+        "name" if key == "app" => found(f.name_of_a(&la.app.to_string()).ok_or_else(|| format!("no name of the zone has an A record for the app address {} (drill.toml `app`)", la.app))),
+        "name" => match NameRole::parse(key) {
+            Some(r) => found(role(r)),
+            None => Fill::Unknown,
+        },
+        "content" => match NameRole::parse(key) {
+            Some(NameRole::Absent) | None => Fill::Unknown,
+            Some(r) => found(role(r).and_then(|n| {
+                let t = match r {
+                    NameRole::Cname => "CNAME",
+                    NameRole::Txt => "TXT",
+                    _ => "A",
+                };
+                f.content(&n, t).ok_or_else(|| format!("{n} has no {t} record"))
+            })),
+        },
+        "new" => found(f.fresh_label(key).ok_or_else(|| "a wildcard at the apex covers every new name".to_string())),
+        "recursor" | "auth" | "recursor-file" | "auth-file" => {
+            let d = if ns.starts_with("recursor") { Daemon::Recursor } else { Daemon::Auth };
+            let st = f.settings(d).setting(key);
+            let unit = d.unit();
+            found(match (ns.ends_with("-file"), st) {
+                (_, None) => Err(format!("no file of the config dir sets {key} for {unit}")),
+                (false, Some(st)) => st.value().ok_or_else(|| format!("{key} is only appended to (+=) for {unit}: its value depends on the built-in default")),
+                (true, Some(st)) => st.file().map(|p| format!("{ETC}/{p}")).ok_or_else(|| format!("{key} is only appended to (+=) for {unit}")),
+            })
+        }
+        _ => Fill::Unknown,
+    }
+}
+
+/// Fills the lab's facts into `text`; address placeholders stay. Err: the first fact missing.
+pub fn fill_facts(text: &str, f: &LabFacts) -> Result<String, String> {
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for (start, end, name) in placeholders(text) {
+        out.push_str(&text[at..start]);
+        match fill(name, f) {
+            Fill::Value(v) => out.push_str(&v),
+            Fill::Address => out.push_str(&text[start..end]),
+            Fill::Missing(why) => return Err(format!("{{{name}}}: {why}")),
+            Fill::Unknown => return Err(format!("{{{name}}} is not a placeholder ({VOCABULARY})")),
+        }
+        at = end;
+    }
+    out.push_str(&text[at..]);
+    Ok(out)
+}
+
+/// A scenario as it will run on one lab, or why it cannot.
+#[derive(Debug, Clone)]
+pub enum Resolved {
+    Ready(Box<Scenario>),
+    NotSimulated(String),
+}
+
+/// Resolves `s` against the lab's facts.
+pub fn resolve(s: &Scenario, f: &LabFacts) -> Resolved {
+    match try_resolve(s, f) {
+        Ok(r) => Resolved::Ready(Box::new(r)),
+        Err(why) => Resolved::NotSimulated(format!("this lab cannot run scenario {}: {why}", s.name)),
+    }
+}
+
+fn try_resolve(s: &Scenario, f: &LabFacts) -> Result<Scenario, String> {
+    let mut v = serde_json::to_value(s).map_err(|e| e.to_string())?;
+    // The only fact that depends on the scenario: the journal's HEAD once its rows are added.
+    let head = (f.soa.serial + s.journal_rows.len() as u32).to_string();
+    map_strings(&mut v, &|t| fill_facts(&t.replace("{journal.head}", &head), f))?;
+    let mut r: Scenario = serde_json::from_value(v).map_err(|e| e.to_string())?;
+    r.file = s.file.clone();
+    r.facts_used = facts_used(s, f);
+    for fault in r.faults.iter_mut() {
+        let edit = fault.setting_edit();
+        if let (Fault::Setting { daemon, key, target, .. }, Some(edit)) = (fault, edit) {
+            *target = Some(setting_target(*daemon, key, &edit, f)?);
+        }
+    }
+    Ok(r)
+}
+
+/// The facts a scenario draws on, one line each: names by role, SOA fields, settings (with the
+/// file and line that set them), the settings it declares it depends on, setting faults' keys.
+pub fn facts_used(s: &Scenario, f: &LabFacts) -> Vec<String> {
+    let text = serde_json::to_string(s).unwrap_or_default();
+    let mut names: Vec<String> = placeholders(&text).into_iter().map(|p| p.2.to_string()).collect();
+    names.extend(s.depends_on.iter().cloned());
+    for fault in &s.faults {
+        if let Fault::Setting { daemon, key, .. } = fault {
+            names.push(format!("{daemon}.{key}"));
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    let mut out = Vec::new();
+    for n in names {
+        if ADDRESSES.contains(&n.as_str()) || TESTBED_ONLY.contains(&n.as_str()) || !seen.insert(n.clone()) {
+            continue;
+        }
+        let setting = n.split_once('.').filter(|(ns, _)| *ns == "recursor" || *ns == "auth");
+        out.push(match setting {
+            Some((ns, key)) => {
+                let d = if ns == "recursor" { Daemon::Recursor } else { Daemon::Auth };
+                match f.settings(d).setting(key) {
+                    Some(st) => {
+                        let at: Vec<String> = st.assignments.iter().map(|a| format!("{}:{}", a.file, a.line)).collect();
+                        format!("{} {key} = {} ({})", d.unit(), st.value().unwrap_or_else(|| "<built-in default> + appended".into()), at.join(", "))
+                    }
+                    None => format!("{} {key}: not set (built-in default)", d.unit()),
+                }
+            }
+            None => match fill(&n, f) {
+                Fill::Value(v) => format!("{{{n}}} = {v}"),
+                Fill::Missing(why) => format!("{{{n}}}: {why}"),
+                _ => continue,
+            },
+        });
+    }
+    out
+}
+
+/// The file (and line) a setting fault edits: where the value is effectively set, with any
+/// later `+=` lines that would otherwise extend the new value.
+pub fn setting_target(d: Daemon, key: &str, edit: &SettingEdit, f: &LabFacts) -> Result<SettingTarget, String> {
+    let settings = f.settings(d);
+    let st = settings.setting(key);
+    if st.is_none() && !matches!(edit, SettingEdit::Set(_)) {
+        return Err(format!("no file of the config dir sets {key} for {}, so there is nothing to edit", d.unit()));
+    }
+    edit.apply(key, settings.get(key).as_deref())?;
+    match st.and_then(|s| s.base()) {
+        Some(base) => Ok(SettingTarget {
+            file: format!("{ETC}/{}", base.file),
+            line: Some(base.line),
+            appends: st.unwrap().appends_after_base().iter().map(|a| format!("{ETC}/{}", a.file)).collect(),
+            daemon_files: settings.files.iter().map(|p| format!("{ETC}/{p}")).collect(),
+        }),
+        None if matches!(edit, SettingEdit::Set(_)) => {
+            // Unset (or only appended to): a line in the last file the daemon reads wins.
+            let last = settings.files.last().ok_or_else(|| format!("{} is missing", d.main_file()))?;
+            Ok(SettingTarget {
+                file: format!("{ETC}/{last}"),
+                line: None,
+                appends: st.map(|s| s.assignments.iter().map(|a| format!("{ETC}/{}", a.file)).collect()).unwrap_or_default(),
+                daemon_files: settings.files.iter().map(|p| format!("{ETC}/{p}")).collect(),
+            })
+        }
+        None => Err(format!("no file of the config dir sets {key} for {}, so there is nothing to edit", d.unit())),
+    }
+}
+
+/// Applies `f` to every string in a JSON value.
+pub fn map_strings(v: &mut serde_json::Value, f: &dyn Fn(&str) -> Result<String, String>) -> Result<(), String> {
+    match v {
+        serde_json::Value::String(s) => *s = f(s)?,
+        serde_json::Value::Array(a) => a.iter_mut().try_for_each(|x| map_strings(x, f))?,
+        serde_json::Value::Object(o) => o.values_mut().try_for_each(|x| map_strings(x, f))?,
+        _ => {}
+    }
+    Ok(())
+}
+
+/// The scenario with the testbed's addresses filled and the operators' own lab addresses
+/// (inside values taken from their files and zone) moved onto the testbed.
+pub fn bind(s: &Scenario, fill_address: &dyn Fn(&str) -> String) -> Scenario {
+    let mut v = serde_json::to_value(s).expect("a scenario serialises");
+    map_strings(&mut v, &|t| Ok(fill_address(t))).expect("binding cannot fail");
+    let mut r: Scenario = serde_json::from_value(v).expect("a bound scenario deserialises");
+    r.file = s.file.clone();
+    for (a, b) in r.faults.iter_mut().zip(&s.faults) {
+        if let (Fault::Setting { target, .. }, Fault::Setting { target: t0, .. }) = (a, b) {
+            *target = t0.clone();
+        }
+    }
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::Scenario;
+
+    fn facts(rows: &str, recursor_conf: &str) -> LabFacts {
+        let journal = crate::journal::Journal::parse(
+            "j.md",
+            &format!("zone: example.test\nprimary-ns: ns.example.test.\nhostmaster: ops.example.net.\n\n| serial | name | type | content | ttl | date | note |\n|---|---|---|---|---|---|---|\n{rows}"),
+        )
+        .unwrap();
+        let config = crate::testbed::config::ConfigDir {
+            path: "/cfg".into(),
+            files: vec![
+                ("pdns.conf".into(), b"launch=gsqlite3\ngsqlite3-database=/var/lib/powerdns/pdns.sqlite3\n".to_vec()),
+                ("recursor.conf".into(), recursor_conf.as_bytes().to_vec()),
+            ],
+            addresses: crate::testbed::plan::LabAddresses::parse("d", include_str!("../../../lab/etc-powerdns/drill.toml")).unwrap(),
+            hash: String::new(),
+        };
+        LabFacts::read(&config, &journal).unwrap()
+    }
+
+    const ONE_A: &str = "| 2026010101 | web | A | 10.10.0.3 | 300 | 2026-01-01 | |\n";
+
+    fn scenario(body: &str) -> Scenario {
+        Scenario::parse("s.toml", &format!("name = \"s\"\nsection = \"x\"\nclaims = [\"NET-ALLOW\"]\n{body}")).unwrap()
+    }
+
+    #[test]
+    fn facts_are_filled_and_addresses_kept() {
+        let f = facts(ONE_A, "allow-from=127.0.0.0/8, 10.10.0.0/16\n");
+        let s = scenario("[[symptom]]\nrun = \"dig @{recursor} {lab-name} SOA; echo {soa.serial} {recursor.allow-from} ${HOME} {recursor-file.allow-from}\"\non = \"workstation\"\n");
+        let Resolved::Ready(r) = resolve(&s, &f) else { panic!("not ready") };
+        assert_eq!(
+            r.symptoms[0].run.as_deref(),
+            Some("dig @10.10.0.53 web.example.test SOA; echo 2026010101 127.0.0.0/8, 10.10.0.0/16 ${HOME} /etc/powerdns/recursor.conf")
+        );
+        let s = scenario("[[symptom]]\nrun = \"dig @{internet} x\"\non = \"workstation\"\n");
+        let Resolved::Ready(r) = resolve(&s, &f) else { panic!("not ready") };
+        assert_eq!(r.symptoms[0].run.as_deref(), Some("dig @{internet} x"), "the stand-in internet exists only on the testbed");
+    }
+
+    #[test]
+    fn a_role_the_zone_lacks_is_not_simulated_with_the_reason() {
+        let f = facts(ONE_A, "");
+        let s = scenario("[[symptom]]\nprobe = \"recursor\"\nqname = \"{name.multi-a}\"\nexpect = { answers = true }\n");
+        let Resolved::NotSimulated(why) = resolve(&s, &f) else { panic!("should not run") };
+        assert!(why.contains("{name.multi-a}: the zone has no a name with several A records"), "{why}");
+    }
+
+    #[test]
+    fn a_setting_no_file_sets_is_not_simulated() {
+        let f = facts(ONE_A, "quiet=yes\n");
+        let s = scenario("[[fault]]\nkind = \"setting\"\ndaemon = \"recursor\"\nkey = \"allow-from\"\nremove-item = \"{recursor}\"\n");
+        let Resolved::NotSimulated(why) = resolve(&s, &f) else { panic!("should not run") };
+        assert!(why.contains("no file of the config dir sets allow-from for pdns-recursor"), "{why}");
+        let p = scenario("[[symptom]]\nrun = \"echo {recursor.local-address}\"\non = \"pdns-vm\"\n");
+        assert!(matches!(resolve(&p, &f), Resolved::NotSimulated(_)));
+    }
+
+    #[test]
+    fn an_edit_the_value_cannot_take_is_not_simulated() {
+        let f = facts(ONE_A, "local-address=127.0.0.1\n");
+        let s = scenario("[[fault]]\nkind = \"setting\"\ndaemon = \"recursor\"\nkey = \"local-address\"\nremove-item = \"{recursor}\"\n");
+        let Resolved::NotSimulated(why) = resolve(&s, &f) else { panic!("should not run") };
+        assert!(why.contains("local-address = 127.0.0.1 has no item 10.10.0.53"), "{why}");
+    }
+
+    #[test]
+    fn setting_faults_target_the_file_that_sets_the_value() {
+        let f = facts(ONE_A, "allow-from=127.0.0.0/8\n");
+        let s = scenario("[[fault]]\nkind = \"setting\"\ndaemon = \"recursor\"\nkey = \"allow-from\"\nset = \"127.0.0.0/8\"\n");
+        let Resolved::Ready(r) = resolve(&s, &f) else { panic!() };
+        let Fault::Setting { target: Some(t), .. } = &r.faults[0] else { panic!() };
+        assert_eq!(t.file, "/etc/powerdns/recursor.conf");
+        assert_eq!(t.line, Some(1));
+        let bound = bind(&r, &|t| t.to_string());
+        assert!(matches!(&bound.faults[0], Fault::Setting { target: Some(_), .. }));
+    }
+
+    #[test]
+    fn placeholder_syntax_leaves_shell_and_awk_alone() {
+        let names: Vec<&str> = placeholders("${x} {zone} awk '{print $1}' {\"a\":1} {soa.serial} {a,b}").into_iter().map(|p| p.2).collect();
+        assert_eq!(names, ["zone", "soa.serial"]);
+        assert!(is_known("name.a3") && is_known("recursor.allow-from") && is_known("new.late"));
+        assert!(!is_known("name.mx") && !is_known("kafka") && !is_known("soa.owner"));
+    }
+}

@@ -1,0 +1,195 @@
+//! How an operator's lab lands on the testbed beyond drill.toml's addresses: forwarders outside
+//! the lab go to a stand-in resolver on the stand-in internet, and settings the testbed cannot
+//! honour are named before anything starts (not discovered as a crash loop).
+
+use super::config::ConfigDir;
+use super::plan::LabAddresses;
+use crate::settings::{self, Daemon, Settings};
+use std::net::{IpAddr, Ipv4Addr};
+
+/// Settings that name upstream servers.
+const FORWARD_KEYS: &[&str] = &["forward-zones", "forward-zones-recurse"];
+
+/// One upstream named in a forward-zones setting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Forwarder {
+    pub key: &'static str,
+    pub zone: String,
+    pub addr: IpAddr,
+    pub port: Option<u16>,
+}
+
+fn settings_of(config: &ConfigDir, d: Daemon) -> Settings {
+    let texts: Vec<(String, String)> = config.files.iter().map(|(p, b)| (p.clone(), String::from_utf8_lossy(b).into_owned())).collect();
+    Settings::read(d, &texts, crate::scenario::facts::ETC)
+}
+
+/// "zone=addr[:port][;addr…], zone2=…" into its upstreams.
+pub fn forwarders(s: &Settings) -> Vec<Forwarder> {
+    let mut out = Vec::new();
+    for key in FORWARD_KEYS {
+        let Some(v) = s.get(key) else { continue };
+        for part in v.split(',') {
+            let Some((zone, servers)) = part.split_once('=') else { continue };
+            for server in servers.split(';').map(str::trim).filter(|x| !x.is_empty()) {
+                let (addr, port) = split_port(server);
+                if let Ok(addr) = addr.parse() {
+                    out.push(Forwarder { key, zone: zone.trim().trim_start_matches('+').to_string(), addr, port });
+                }
+            }
+        }
+    }
+    out
+}
+
+fn split_port(s: &str) -> (&str, Option<u16>) {
+    if let Some(rest) = s.strip_prefix('[') {
+        // [v6]:port
+        let (a, p) = rest.split_once(']').unwrap_or((rest, ""));
+        return (a, p.strip_prefix(':').and_then(|p| p.parse().ok()));
+    }
+    match s.rsplit_once(':') {
+        Some((a, p)) if !a.contains(':') => (a, p.parse().ok()),
+        _ => (s, None),
+    }
+}
+
+/// IPv4 upstreams outside the lab (and not the VM's public address): served by the stand-in
+/// resolver, which resolves from the stand-in root as public resolvers would.
+pub fn external_forwarders(config: &ConfigDir) -> Vec<Ipv4Addr> {
+    let la = &config.addresses;
+    let mut v: Vec<Ipv4Addr> = forwarders(&settings_of(config, Daemon::Recursor))
+        .into_iter()
+        .filter_map(|f| match f.addr {
+            IpAddr::V4(a) if !la.lab_network.contains(&a) && a != la.public_auth && !a.is_loopback() => Some(a),
+            _ => None,
+        })
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// Settings the testbed cannot carry out, each with the file and what to do; empty when all
+/// can run.
+pub fn not_honoured(config: &ConfigDir) -> Vec<String> {
+    let la = &config.addresses;
+    let mut out = Vec::new();
+    for d in Daemon::ALL {
+        let s = settings_of(config, d);
+        let listen = d_listen_ok(la, d);
+        if let Some(st) = s.setting("local-address") {
+            let at = st.base().map(|a| format!("{}:{}", a.file, a.line)).unwrap_or_default();
+            for item in s.get("local-address").map(|v| settings::items(&v)).unwrap_or_default() {
+                let (addr, _) = split_port(&item);
+                match addr.parse::<IpAddr>() {
+                    Ok(ip) if listen(ip) => {}
+                    Ok(ip) => out.push(format!(
+                        "{at}: {} local-address {ip} is not an address of the VM in drill.toml (vm, recursor, auth, public-auth), loopback or a wildcard; add it to drill.toml or drop it",
+                        d.unit()
+                    )),
+                    Err(_) => {}
+                }
+            }
+        }
+        if d == Daemon::Recursor {
+            for f in forwarders(&s) {
+                let external = match f.addr {
+                    IpAddr::V4(a) => !la.lab_network.contains(&a) && a != la.public_auth && !a.is_loopback(),
+                    IpAddr::V6(_) => true,
+                };
+                if f.addr.is_ipv6() {
+                    out.push(format!("{}: forwarder {} for {} is IPv6; the testbed's networks are IPv4 only", f.key, f.addr, f.zone));
+                } else if external && f.port.is_some_and(|p| p != 53) {
+                    out.push(format!(
+                        "{}: forwarder {}:{} for {} is outside the lab on a port other than 53; the stand-in resolver answers on 53 only",
+                        f.key,
+                        f.addr,
+                        f.port.unwrap(),
+                        f.zone
+                    ));
+                }
+            }
+            if s.get("forward-zones-file").is_some() {
+                out.push("forward-zones-file: its upstreams are not mapped onto the testbed; put them in forward-zones".into());
+            }
+        }
+    }
+    out
+}
+
+fn d_listen_ok(la: &LabAddresses, _d: Daemon) -> impl Fn(IpAddr) -> bool + '_ {
+    move |ip| match ip {
+        IpAddr::V4(a) => a.is_loopback() || a.is_unspecified() || [la.vm, la.recursor, la.auth, la.public_auth].contains(&a),
+        IpAddr::V6(a) => a.is_loopback() || a.is_unspecified(),
+    }
+}
+
+/// What the harness maps, for every report (independent of the subnets Docker hands out).
+pub fn describe(config: &ConfigDir) -> Vec<String> {
+    let la = &config.addresses;
+    let host = |ip: Ipv4Addr| u32::from(ip) - u32::from(la.lab_network.network());
+    let mut out = vec![format!(
+        "lab-network {} → the testbed's lab subnet, host parts kept (vm {} → .{}, recursor {} → .{}, auth {} → .{}, workstation {} → .{}, client {} → .{}, app {} → .{})",
+        la.lab_network,
+        la.vm,
+        host(la.vm),
+        la.recursor,
+        host(la.recursor),
+        la.auth,
+        host(la.auth),
+        la.workstation,
+        host(la.workstation),
+        la.client,
+        host(la.client),
+        la.app,
+        host(la.app)
+    )];
+    out.push(format!("public-auth {} → the VM's address on the testbed's public network", la.public_auth));
+    for a in external_forwarders(config) {
+        out.push(format!("forwarder {a} → the stand-in resolver on the stand-in internet (resolves from the stand-in root)"));
+    }
+    out.push("::1 on every container's loopback (the lab networks are IPv4 only)".into());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(recursor: &str, pdns: &str) -> ConfigDir {
+        ConfigDir {
+            path: "/cfg".into(),
+            files: vec![("recursor.conf".into(), recursor.as_bytes().to_vec()), ("pdns.conf".into(), pdns.as_bytes().to_vec())],
+            addresses: LabAddresses::parse("d", include_str!("../../../lab/etc-powerdns/drill.toml")).unwrap(),
+            hash: String::new(),
+        }
+    }
+
+    #[test]
+    fn forwarders_with_ports_and_several_servers() {
+        let c = config("forward-zones=lab.test=10.10.0.54:53;203.0.113.53, other.test=10.10.0.54\nforward-zones-recurse=.=9.9.9.9;1.1.1.1:53\n", "");
+        let f = forwarders(&settings_of(&c, Daemon::Recursor));
+        assert_eq!(f.len(), 5);
+        assert_eq!(f[0], Forwarder { key: "forward-zones", zone: "lab.test".into(), addr: "10.10.0.54".parse().unwrap(), port: Some(53) });
+        assert_eq!(external_forwarders(&c), ["1.1.1.1".parse::<Ipv4Addr>().unwrap(), "9.9.9.9".parse().unwrap()]);
+        assert!(not_honoured(&c).is_empty(), "{:?}", not_honoured(&c));
+    }
+
+    #[test]
+    fn unknown_listen_addresses_and_odd_ports_are_named() {
+        let c = config("local-address=127.0.0.1, ::1, 10.10.0.99\nforward-zones-recurse=.=9.9.9.9:5353\n", "local-address=10.10.0.54, 203.0.113.53, ::\n");
+        let n = not_honoured(&c);
+        assert_eq!(n.len(), 2, "{n:?}");
+        assert!(n[0].contains("recursor.conf:1") && n[0].contains("10.10.0.99"), "{}", n[0]);
+        assert!(n[1].contains("9.9.9.9:5353"), "{}", n[1]);
+    }
+
+    #[test]
+    fn shipped_lab_maps_without_surprises() {
+        let c = ConfigDir::load(&super::super::config::default_config_dir().unwrap()).unwrap();
+        assert!(not_honoured(&c).is_empty());
+        assert!(external_forwarders(&c).is_empty());
+        assert!(describe(&c)[0].contains("recursor 10.10.0.53 → .53"));
+    }
+}
