@@ -90,6 +90,20 @@ pub struct RunArgs {
     pub baseline: Option<PathBuf>,
 }
 
+#[derive(Args, Debug, Clone)]
+pub struct CompareArgs {
+    /// The first run's report.json (A).
+    pub a: PathBuf,
+    /// The second run's report.json (B).
+    pub b: PathBuf,
+    /// Write the Markdown here instead of standard output.
+    #[arg(long, value_name = "FILE.md")]
+    pub out: Option<PathBuf>,
+    /// Also write the comparison as JSON here.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+}
+
 pub fn spinner(prefix: &str) -> ProgressBar {
     let pb = ProgressBar::new_spinner();
     pb.set_style(ProgressStyle::with_template("{spinner} {prefix:.bold} {wide_msg} [{elapsed}]").unwrap());
@@ -544,6 +558,27 @@ pub fn baseline_accept(from: Option<&Path>, to: &Path) -> Result<ExitCode> {
     crate::report::snapshot::save(to, &snap)?;
     eprintln!("baseline {} written from {}", to.display(), from.display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// `compare`: exit 1 when a verdict differs; unreadable input is an error (exit 2).
+pub fn compare(a: &CompareArgs) -> Result<ExitCode> {
+    use crate::report::compare;
+    let read = |which: &str, path: &Path| -> Result<compare::Side> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("report {which} {}: cannot read it", path.display()))?;
+        compare::parse(&path.display().to_string(), &text).map_err(|e| anyhow::anyhow!("report {which} {}: {e}", path.display()))
+    };
+    let c = compare::compare(&read("A", &a.a)?, &read("B", &a.b)?);
+    let md = compare::render_md(&c);
+    match &a.out {
+        Some(path) => crate::report::write::write_atomic(path, md.as_bytes()).with_context(|| format!("writing {}", path.display()))?,
+        None => println!("{md}"),
+    }
+    if let Some(path) = &a.json {
+        crate::report::write::write_atomic(path, compare::render_json(&c).as_bytes()).with_context(|| format!("writing {}", path.display()))?;
+    }
+    let differ = c.claims.iter().filter(|r| r.differs()).count();
+    eprintln!("compare: {}", if differ == 0 { "every verdict the same".to_string() } else { format!("{differ} claim(s) differ") });
+    Ok(if c.differs() { ExitCode::from(FAILED) } else { ExitCode::SUCCESS })
 }
 
 pub fn newest_report(dir: &Path) -> Result<PathBuf> {
