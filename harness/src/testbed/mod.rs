@@ -226,7 +226,9 @@ impl Lab {
                     .await
                     .map(|o| o.stdout)
                     .unwrap_or_default();
-                return Err(anyhow::anyhow!("steady state not reached within {deadline:?}:\n{r}\n--- pdns-vm ---\n{logs}"));
+                let causes = crate::steady::inactive_units(self).await;
+                // The cause first: reports and comparisons quote the start of this message.
+                return Err(anyhow::anyhow!("steady state not reached within {deadline:?}:\n{causes}{r}\n--- pdns-vm ---\n{logs}"));
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
