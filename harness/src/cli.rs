@@ -4,6 +4,7 @@
 use crate::engine::Engine;
 use crate::image::{self, BuildOptions, Suite};
 use crate::testbed::config::{self, ConfigDir, ZoneInput};
+use crate::testbed::provision::RecursorSettings;
 use crate::testbed::{self, Lab, LabSpec};
 use crate::triage;
 use crate::triage_probes;
@@ -37,6 +38,12 @@ pub struct LabArgs {
     /// dns-records journal (Markdown) the zone is loaded from (default: lab/zone/dns-records.md).
     #[arg(long)]
     pub zone: Option<PathBuf>,
+    /// How the recursor's settings reach it. as-is: the files as written (pdns-recursor 5.2, on
+    /// trixie, refuses old-style settings); yaml: converted at the VM's first boot by the
+    /// recursor's own `rec_control show-yaml`; old-settings-flag: a unit drop-in adds
+    /// --enable-old-settings. The last two need pdns-recursor 5 (trixie).
+    #[arg(long, value_enum, default_value = "as-is", env = "PDNS_DRILL_RECURSOR_SETTINGS")]
+    pub recursor_settings: RecursorSettings,
     #[command(flatten)]
     pub image: ImageArgs,
 }
@@ -146,7 +153,23 @@ pub fn load_inputs(a: &LabArgs) -> Result<(ConfigDir, ZoneInput)> {
         Some(z) => z.clone(),
         None => config::default_zone()?,
     };
-    Ok((ConfigDir::load(&dir)?, ZoneInput::load(&zone)?))
+    let mut config = ConfigDir::load(&dir)?;
+    config.recursor_settings = recursor_settings(a)?;
+    config.recursor_settings.check(&config).map_err(anyhow::Error::msg)?;
+    Ok((config, ZoneInput::load(&zone)?))
+}
+
+/// The option, refused where the recursor cannot take it: bookworm's 4.8 has no converter and
+/// rejects the unknown flag.
+fn recursor_settings(a: &LabArgs) -> Result<RecursorSettings> {
+    let r = a.recursor_settings;
+    if r != RecursorSettings::AsIs && a.image.suite == Suite::Bookworm && std::env::var_os("PDNS_DRILL_IMAGE").is_none() {
+        bail!(
+            "--recursor-settings {} needs pdns-recursor 5 (--suite trixie): bookworm's 4.8 has no `rec_control show-yaml` and refuses --enable-old-settings",
+            r.as_str()
+        );
+    }
+    Ok(r)
 }
 
 /// Everything before a lab can start: inputs valid, Docker reachable, stale runs swept, image.

@@ -18,6 +18,9 @@ pub struct ConfigDir {
     pub files: Vec<(String, Vec<u8>)>,
     pub addresses: LabAddresses,
     pub hash: String,
+    /// How the recursor's settings reach the daemon: a lab option, not part of the files (nor
+    /// of the hash); the report lists it among the drop-ins.
+    pub recursor_settings: super::provision::RecursorSettings,
 }
 
 impl ConfigDir {
@@ -47,7 +50,7 @@ impl ConfigDir {
         }
         h.update(text.as_bytes());
         let files = files.into_iter().filter(|(p, _)| p != ADDRESS_MAP).collect();
-        Ok(ConfigDir { path: path.to_path_buf(), files, addresses, hash: hex::encode(h.finalize()) })
+        Ok(ConfigDir { path: path.to_path_buf(), files, addresses, hash: hex::encode(h.finalize()), recursor_settings: Default::default() })
     }
 }
 

@@ -275,7 +275,8 @@ impl Lab {
     }
 
     pub fn dropins(&self) -> Vec<String> {
-        provision::hermetic_dropins(&self.plan, &self.spec.config).into_iter().map(|(_, _, note)| note).collect()
+        let dropins = provision::hermetic_dropins(&self.plan, &self.spec.config).into_iter().map(|(_, _, note)| note);
+        dropins.chain(self.spec.config.recursor_settings.note()).collect()
     }
 }
 
