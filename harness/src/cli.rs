@@ -4,6 +4,7 @@
 use crate::engine::Engine;
 use crate::image::{self, BuildOptions, Suite};
 use crate::testbed::config::{self, ConfigDir, ZoneInput};
+use crate::testbed::provision::RecursorSettings;
 use crate::testbed::{self, Lab, LabSpec};
 use crate::triage;
 use crate::triage_probes;
@@ -37,6 +38,12 @@ pub struct LabArgs {
     /// dns-records journal (Markdown) the zone is loaded from (default: lab/zone/dns-records.md).
     #[arg(long)]
     pub zone: Option<PathBuf>,
+    /// How the recursor's settings reach it. as-is: the files as written (pdns-recursor 5.2, on
+    /// trixie, refuses old-style settings); yaml: converted at the VM's first boot by the
+    /// recursor's own `rec_control show-yaml`; old-settings-flag: a unit drop-in adds
+    /// --enable-old-settings. The last two need pdns-recursor 5 (trixie).
+    #[arg(long, value_enum, default_value = "as-is", env = "PDNS_DRILL_RECURSOR_SETTINGS")]
+    pub recursor_settings: RecursorSettings,
     #[command(flatten)]
     pub image: ImageArgs,
 }
@@ -90,6 +97,20 @@ pub struct RunArgs {
     pub baseline: Option<PathBuf>,
 }
 
+#[derive(Args, Debug, Clone)]
+pub struct CompareArgs {
+    /// The first run's report.json (A).
+    pub a: PathBuf,
+    /// The second run's report.json (B).
+    pub b: PathBuf,
+    /// Write the Markdown here instead of standard output.
+    #[arg(long, value_name = "FILE.md")]
+    pub out: Option<PathBuf>,
+    /// Also write the comparison as JSON here.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+}
+
 pub fn spinner(prefix: &str) -> ProgressBar {
     let pb = ProgressBar::new_spinner();
     pb.set_style(ProgressStyle::with_template("{spinner} {prefix:.bold} {wide_msg} [{elapsed}]").unwrap());
@@ -131,7 +152,10 @@ pub fn load_inputs(a: &LabArgs) -> Result<(ConfigDir, ZoneInput)> {
         Some(z) => z.clone(),
         None => config::default_zone()?,
     };
-    let (config, zone) = (ConfigDir::load(&dir)?, ZoneInput::load(&zone)?);
+    let mut config = ConfigDir::load(&dir)?;
+    config.recursor_settings = recursor_settings(a)?;
+    config.recursor_settings.check(&config).map_err(anyhow::Error::msg)?;
+    let zone = ZoneInput::load(&zone)?;
     // What the lab cannot run is said now, not discovered as a crash loop in a container.
     crate::scenario::facts::LabFacts::read(&config, &zone.journal)?;
     let unmet = crate::testbed::mapping::not_honoured(&config);
@@ -139,6 +163,19 @@ pub fn load_inputs(a: &LabArgs) -> Result<(ConfigDir, ZoneInput)> {
         bail!("{}: settings the testbed cannot honour:\n  {}", config.path.display(), unmet.join("\n  "));
     }
     Ok((config, zone))
+}
+
+/// The option, refused where the recursor cannot take it: bookworm's 4.8 has no converter and
+/// rejects the unknown flag.
+fn recursor_settings(a: &LabArgs) -> Result<RecursorSettings> {
+    let r = a.recursor_settings;
+    if r != RecursorSettings::AsIs && a.image.suite == Suite::Bookworm && std::env::var_os("PDNS_DRILL_IMAGE").is_none() {
+        bail!(
+            "--recursor-settings {} needs pdns-recursor 5 (--suite trixie): bookworm's 4.8 has no `rec_control show-yaml` and refuses --enable-old-settings",
+            r.as_str()
+        );
+    }
+    Ok(r)
 }
 
 /// Everything before a lab can start: inputs valid, Docker reachable, stale runs swept, image.
@@ -621,6 +658,27 @@ pub fn baseline_accept(from: Option<&Path>, to: &Path) -> Result<ExitCode> {
     crate::report::snapshot::save(to, &snap)?;
     eprintln!("baseline {} written from {}", to.display(), from.display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// `compare`: exit 1 when a verdict differs; unreadable input is an error (exit 2).
+pub fn compare(a: &CompareArgs) -> Result<ExitCode> {
+    use crate::report::compare;
+    let read = |which: &str, path: &Path| -> Result<compare::Side> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("report {which} {}: cannot read it", path.display()))?;
+        compare::parse(&path.display().to_string(), &text).map_err(|e| anyhow::anyhow!("report {which} {}: {e}", path.display()))
+    };
+    let c = compare::compare(&read("A", &a.a)?, &read("B", &a.b)?);
+    let md = compare::render_md(&c);
+    match &a.out {
+        Some(path) => crate::report::write::write_atomic(path, md.as_bytes()).with_context(|| format!("writing {}", path.display()))?,
+        None => println!("{md}"),
+    }
+    if let Some(path) = &a.json {
+        crate::report::write::write_atomic(path, compare::render_json(&c).as_bytes()).with_context(|| format!("writing {}", path.display()))?;
+    }
+    let differ = c.claims.iter().filter(|r| r.differs()).count();
+    eprintln!("compare: {}", if differ == 0 { "every verdict the same".to_string() } else { format!("{differ} claim(s) differ") });
+    Ok(if c.differs() { ExitCode::from(FAILED) } else { ExitCode::SUCCESS })
 }
 
 pub fn newest_report(dir: &Path) -> Result<PathBuf> {

@@ -61,6 +61,16 @@ enum Command {
         #[command(subcommand)]
         command: ZoneCommand,
     },
+    /// Compare two runs' reports: verdicts side by side, claim by claim (and part by part), with
+    /// the evidence line that differs and the run headers.
+    #[command(long_about = "Compare two runs' reports: the run headers (suite, pdns and pdns-recursor versions, image, \
+config dir and zone with their hashes, drop-ins), then every claim's verdict in A and in B, and part by part where \
+the reports carry parts; for each difference the evidence line that explains it (first mismatch, else reason). \
+Addresses, timings and run ids are ignored when evidence lines are compared.\n\n\
+Used for two suites (bookworm vs trixie), two config dirs, or two runs of the same lab.\n\n\
+Exit codes: 0 every verdict the same; 1 a claim or part verdict differs, or a claim is in one report only; \
+2 bad input (a missing file, or a file that is not a pdns-drill report: the path and what is wrong are named).")]
+    Compare(cli::CompareArgs),
     /// Approve a report's verdicts as the CI baseline.
     Baseline {
         #[command(subcommand)]
@@ -161,6 +171,7 @@ async fn dispatch(cmd: Command) -> Result<ExitCode> {
         Command::Run(a) => cli::run(&a).await,
         Command::Zone { command: ZoneCommand::Verify { file, zone } } => cli::zone_verify(&file, &zone),
         Command::Zone { command: ZoneCommand::Diff { db, journal } } => cli::zone_diff(&db, &journal),
+        Command::Compare(a) => cli::compare(&a),
         Command::Baseline { command: BaselineCommand::Accept { from, to } } => {
             cli::baseline_accept(from.as_deref(), &to).context("accepting the baseline")
         }

@@ -24,7 +24,7 @@ pub fn cell(s: &str) -> String {
 }
 
 /// Inline text outside tables: newlines kept on one line, `<`/`>` as entities.
-fn inline(s: &str) -> String {
+pub fn inline(s: &str) -> String {
     cell(s).replace("\\|", "|").replace("<br>", " ⏎ ")
 }
 

@@ -1,6 +1,7 @@
 //! Reports: one model (`report.json`), several renderers.
 pub mod model;
 pub mod common;
+pub mod compare;
 #[doc(hidden)]
 pub mod fixture;
 pub mod html;

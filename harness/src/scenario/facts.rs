@@ -223,12 +223,7 @@ mod tests {
     }
 
     fn config(files: &[(&str, &str)]) -> ConfigDir {
-        ConfigDir {
-            path: "/cfg".into(),
-            files: files.iter().map(|(p, t)| (p.to_string(), t.as_bytes().to_vec())).collect(),
-            addresses: crate::testbed::plan::LabAddresses::parse("d", include_str!("../../../lab/etc-powerdns/drill.toml")).unwrap(),
-            hash: String::new(),
-        }
+        crate::testbed::config::for_test(files)
     }
 
     const AUTH: &str = "launch=gsqlite3\ngsqlite3-database=/var/lib/powerdns/pdns.sqlite3\n";

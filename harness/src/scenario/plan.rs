@@ -300,15 +300,10 @@ mod tests {
             &format!("zone: example.test\nprimary-ns: ns.example.test.\nhostmaster: ops.example.net.\n\n| serial | name | type | content | ttl | date | note |\n|---|---|---|---|---|---|---|\n{rows}"),
         )
         .unwrap();
-        let config = crate::testbed::config::ConfigDir {
-            path: "/cfg".into(),
-            files: vec![
-                ("pdns.conf".into(), b"launch=gsqlite3\ngsqlite3-database=/var/lib/powerdns/pdns.sqlite3\n".to_vec()),
-                ("recursor.conf".into(), recursor_conf.as_bytes().to_vec()),
-            ],
-            addresses: crate::testbed::plan::LabAddresses::parse("d", include_str!("../../../lab/etc-powerdns/drill.toml")).unwrap(),
-            hash: String::new(),
-        };
+        let config = crate::testbed::config::for_test(&[
+            ("pdns.conf", "launch=gsqlite3\ngsqlite3-database=/var/lib/powerdns/pdns.sqlite3\n"),
+            ("recursor.conf", recursor_conf),
+        ]);
         LabFacts::read(&config, &journal).unwrap()
     }
 

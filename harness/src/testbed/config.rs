@@ -18,6 +18,9 @@ pub struct ConfigDir {
     pub files: Vec<(String, Vec<u8>)>,
     pub addresses: LabAddresses,
     pub hash: String,
+    /// How the recursor's settings reach the daemon: a lab option, not part of the files (nor
+    /// of the hash); the report lists it among the drop-ins.
+    pub recursor_settings: super::provision::RecursorSettings,
 }
 
 impl ConfigDir {
@@ -47,7 +50,19 @@ impl ConfigDir {
         }
         h.update(text.as_bytes());
         let files = files.into_iter().filter(|(p, _)| p != ADDRESS_MAP).collect();
-        Ok(ConfigDir { path: path.to_path_buf(), files, addresses, hash: hex::encode(h.finalize()) })
+        Ok(ConfigDir { path: path.to_path_buf(), files, addresses, hash: hex::encode(h.finalize()), recursor_settings: Default::default() })
+    }
+}
+
+/// A config dir from texts, with the shipped drill.toml, for unit tests.
+#[cfg(test)]
+pub fn for_test(files: &[(&str, &str)]) -> ConfigDir {
+    ConfigDir {
+        path: "/cfg".into(),
+        files: files.iter().map(|(p, t)| (p.to_string(), t.as_bytes().to_vec())).collect(),
+        addresses: LabAddresses::parse("drill.toml", include_str!("../../../lab/etc-powerdns/drill.toml")).unwrap(),
+        hash: String::new(),
+        recursor_settings: Default::default(),
     }
 }
 

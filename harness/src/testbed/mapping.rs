@@ -158,12 +158,7 @@ mod tests {
     use super::*;
 
     fn config(recursor: &str, pdns: &str) -> ConfigDir {
-        ConfigDir {
-            path: "/cfg".into(),
-            files: vec![("recursor.conf".into(), recursor.as_bytes().to_vec()), ("pdns.conf".into(), pdns.as_bytes().to_vec())],
-            addresses: LabAddresses::parse("d", include_str!("../../../lab/etc-powerdns/drill.toml")).unwrap(),
-            hash: String::new(),
-        }
+        super::super::config::for_test(&[("recursor.conf", recursor), ("pdns.conf", pdns)])
     }
 
     #[test]

@@ -245,33 +245,10 @@ impl Lab {
                 return Ok(r);
             }
             if start.elapsed() > deadline {
-                return Err(NotSteady { deadline, last: r, daemon_log: self.daemon_faults().await });
+                return Err(NotSteady { deadline, last: r, daemon_log: crate::steady::inactive_units(self).await });
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-    }
-
-    /// Why the daemons are not serving, in their own words: each unit that is not active with
-    /// its state and the fatal lines of its journal.
-    pub async fn daemon_faults(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        for unit in ["pdns", "pdns-recursor"] {
-            let script = format!(
-                "s=$(systemctl is-active {unit}); echo \"$s\"; [ \"$s\" = active ] || journalctl -u {unit} -n 300 --no-pager -o cat | grep -iE 'fatal|exiting|unable to|could not|error' | tail -4"
-            );
-            match self.sh(Role::PdnsVm, &script, Duration::from_secs(10)).await {
-                Ok(o) => {
-                    let mut lines = o.stdout.lines();
-                    let state = lines.next().unwrap_or("").trim().to_string();
-                    if state != "active" {
-                        let why: Vec<&str> = lines.map(str::trim).filter(|l| !l.is_empty()).collect();
-                        out.push(format!("{unit} is {state}: {}", if why.is_empty() { "no fatal line in its journal".to_string() } else { why.join(" | ") }));
-                    }
-                }
-                Err(e) => out.push(format!("{unit}: could not ask systemd: {e:#}")),
-            }
-        }
-        out
     }
 
     /// Daemon versions as the packages report them.
@@ -310,7 +287,8 @@ impl Lab {
     }
 
     pub fn dropins(&self) -> Vec<String> {
-        provision::hermetic_dropins(&self.plan, &self.spec.config).into_iter().map(|(_, _, note)| note).collect()
+        let dropins = provision::hermetic_dropins(&self.plan, &self.spec.config).into_iter().map(|(_, _, note)| note);
+        dropins.chain(self.spec.config.recursor_settings.note()).collect()
     }
 }
 
@@ -323,13 +301,13 @@ pub struct NotSteady {
 }
 
 impl std::fmt::Display for NotSteady {
+    /// The cause first: reports and comparisons quote the start of this message.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(f, "steady state not reached within {:?}:", self.deadline)?;
-        write!(f, "{}", self.last)?;
         for l in &self.daemon_log {
             writeln!(f, "  {l}")?;
         }
-        Ok(())
+        write!(f, "{}", self.last)
     }
 }
 

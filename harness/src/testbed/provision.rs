@@ -14,6 +14,7 @@ if [ -n "${EXTRA_ADDRS:-}" ]; then
   for a in $EXTRA_ADDRS; do ip addr replace "$a" dev "$dev"; done
 fi
 cat /etc/pdns-drill/resolv.conf > /etc/resolv.conf
+if [ -x /usr/lib/pdns-drill/recursor-yaml ]; then /usr/lib/pdns-drill/recursor-yaml; fi
 db=${DB:-/var/lib/powerdns/pdns.sqlite3}
 if [ -d /etc/pdns-drill/zones ] && [ ! -e "$db" ]; then
   mkdir -p "$(dirname "$db")"
@@ -64,26 +65,29 @@ fn base(plan_primary: std::net::Ipv4Addr, extra: &[String], nameserver: &str, db
     ]
 }
 
+/// Whether the operators' `file` includes `dir` (`include-dir`).
+fn has_include(config: &ConfigDir, file: &str, dir: &str) -> bool {
+    config.files.iter().any(|(p, b)| p == file && String::from_utf8_lossy(b).lines().any(|l| l.trim().starts_with("include-dir") && l.contains(dir)))
+}
+
 /// The hermetic settings every run adds, as (file, content, what it is for the report).
 pub fn hermetic_dropins(plan: &Plan, config: &ConfigDir) -> Vec<(String, String, String)> {
-    let has_include = |file: &str, dir: &str| {
-        config
-            .files
-            .iter()
-            .any(|(p, b)| p == file && String::from_utf8_lossy(b).lines().any(|l| l.trim().starts_with("include-dir") && l.contains(dir)))
-    };
+    let has_include = |file: &str, dir: &str| has_include(config, file, dir);
     let rec = format!(
         "# pdns-drill: hermetic lab. Root hints point at the stand-in internet; its root is unsigned,\n# so validation is off; it sits on a private Docker subnet, which dont-query would block;\n# no security polling.\nhint-file=/etc/powerdns/drill-root.hints\ndnssec=process-no-validate\ndont-query+=!{}\nsecurity-poll-suffix=\n",
         plan.public
     );
     let auth = "# pdns-drill: hermetic lab, no security polling.\nsecurity-poll-suffix=\n".to_string();
     let mut out = Vec::new();
-    let (rec_path, rec_note) = if has_include("recursor.conf", "recursor.d") {
-        ("recursor.d/zz-drill-hermetic.conf", "recursor.d/zz-drill-hermetic.conf")
+    let rec_note = |at: &str| format!("{at}: hint-file → stand-in root {}, dnssec=process-no-validate, dont-query+=!<public subnet>, security-poll-suffix=", plan.internet);
+    if config.recursor_settings == RecursorSettings::Yaml {
+        let note = format!("{HERMETIC_YAML}: hint_file → stand-in root {}, dnssec validation process-no-validate, dont_query = the daemon's defaults + !<public subnet>, security_poll_suffix ''", plan.internet);
+        out.push((HERMETIC_YAML.to_string(), hermetic_yaml(plan), note));
+    } else if has_include("recursor.conf", "recursor.d") {
+        out.push(("recursor.d/zz-drill-hermetic.conf".to_string(), rec, rec_note("recursor.d/zz-drill-hermetic.conf")));
     } else {
-        ("recursor.conf", "appended to recursor.conf (no include-dir)")
-    };
-    out.push((rec_path.to_string(), rec, format!("{rec_note}: hint-file → stand-in root {}, dnssec=process-no-validate, dont-query+=!<public subnet>, security-poll-suffix=", plan.internet)));
+        out.push(("recursor.conf".to_string(), rec, rec_note("appended to recursor.conf (no include-dir)")));
+    }
     let (auth_path, auth_note) = if has_include("pdns.conf", "pdns.d") {
         ("pdns.d/zz-drill-hermetic.conf", "pdns.d/zz-drill-hermetic.conf")
     } else {
@@ -106,6 +110,7 @@ pub fn pdns_vm(plan: &Plan, config: &ConfigDir, zone: Option<&ZoneInput>) -> Vec
         .unwrap_or_else(|| DEFAULT_DB.to_string());
     let mut files = base(plan.vm, &[format!("{}/{prefix}", plan.recursor), format!("{}/{prefix}", plan.auth)], "127.0.0.1", &db);
     files.extend(etc_powerdns(plan, config));
+    files.extend(recursor_settings_files(config.recursor_settings));
     if let Some(zone) = zone {
         let journal = zone.journal.map_content(&|e| plan.map_text(&e.content));
         files.push(FileEntry::file(format!("/etc/pdns-drill/zones/{}.zone", journal.zone), journal.zone_file(journal.head_serial())));
@@ -247,4 +252,206 @@ pub fn client(plan: &Plan) -> Vec<FileEntry> {
         target: "/lib/systemd/system/systemd-resolved.service".into(),
     });
     files
+}
+
+/// How the recursor's settings reach the daemon: a lab option for recursors (5.2 on) that refuse
+/// old-style settings unless told otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RecursorSettings {
+    /// The operators' files as they are, under the packaged unit.
+    #[default]
+    AsIs,
+    /// Converted to YAML at the VM's first boot by the recursor's own `rec_control show-yaml`.
+    Yaml,
+    /// Kept old-style; a unit drop-in adds `--enable-old-settings` to the packaged command line.
+    OldSettingsFlag,
+}
+
+impl RecursorSettings {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecursorSettings::AsIs => "as-is",
+            RecursorSettings::Yaml => "yaml",
+            RecursorSettings::OldSettingsFlag => "old-settings-flag",
+        }
+    }
+
+    /// Why this option cannot apply to `config`, if it cannot. The YAML hermetic drop-in needs
+    /// the operators' include dir.
+    pub fn check(self, config: &ConfigDir) -> Result<(), String> {
+        if self == RecursorSettings::Yaml && !has_include(config, "recursor.conf", "recursor.d") {
+            return Err(format!(
+                "--recursor-settings yaml needs `include-dir=/etc/powerdns/recursor.d` in {}/recursor.conf (the harness's hermetic settings go there, as YAML)",
+                config.path.display()
+            ));
+        }
+        Ok(())
+    }
+
+    /// What the report lists among the drop-ins, beside the hermetic ones.
+    pub fn note(self) -> Option<String> {
+        match self {
+            RecursorSettings::AsIs => None,
+            RecursorSettings::Yaml => Some(format!(
+                "recursor settings converted to YAML at first boot: `{CONVERTER}` → recursor.conf, recursor.d/*.yml (old-style files kept in {OLD_STYLE_DIR})"
+            )),
+            RecursorSettings::OldSettingsFlag => Some(format!("pdns-recursor.service: ExecStart + --enable-old-settings ({OLD_SETTINGS_DROPIN})")),
+        }
+    }
+}
+
+/// The converter the yaml option runs, as an operator would.
+pub const CONVERTER: &str = "rec_control show-yaml /etc/powerdns/recursor.conf";
+const OLD_STYLE_DIR: &str = "/etc/pdns-drill/recursor-old-style";
+const OLD_SETTINGS_DROPIN: &str = "/etc/systemd/system/pdns-recursor.service.d/zz-drill-old-settings.conf";
+const HERMETIC_YAML: &str = "recursor.d/zz-drill-hermetic.yml";
+/// Where the recursor's default `dont_query` goes in the hermetic YAML, filled at first boot
+/// (the script matches this line).
+const DONT_QUERY_DEFAULTS: &str = "  # pdns-drill: default dont_query of this pdns_recursor";
+
+/// The packaged unit's command line (bookworm's and trixie's are the same) plus the flag.
+const OLD_SETTINGS_UNIT: &str = "# pdns-drill --recursor-settings old-settings-flag: the packaged command line plus
+# --enable-old-settings, so pdns-recursor 5.2 still reads old-style settings.
+[Service]
+ExecStart=
+ExecStart=/usr/sbin/pdns_recursor --daemon=no --write-pid=no --disable-syslog --log-timestamp=no --enable-old-settings
+";
+
+/// The hermetic settings in YAML, laid straight into the include dir (the converter reads only
+/// `.conf` files there): the same four settings as the old-style drop-in.
+pub fn hermetic_yaml(plan: &Plan) -> String {
+    format!(
+        "# pdns-drill: hermetic lab. Root hints point at the stand-in internet; its root is unsigned;\n# dont_query keeps the daemon's defaults but lets its private subnet through; no security polling.\ndnssec:\n  validation: process-no-validate\noutgoing:\n  dont_query:\n{DONT_QUERY_DEFAULTS}\n  - '!{}'\nrecursor:\n  hint_file: /etc/powerdns/drill-root.hints\n  security_poll_suffix: ''\n",
+        plan.public
+    )
+}
+
+/// Files a VM gets for the option, beside the operators' configs.
+pub fn recursor_settings_files(mode: RecursorSettings) -> Vec<FileEntry> {
+    match mode {
+        RecursorSettings::AsIs => vec![],
+        RecursorSettings::Yaml => vec![FileEntry::File {
+            path: "/usr/lib/pdns-drill/recursor-yaml".into(),
+            mode: 0o755,
+            uid: 0,
+            gid: 0,
+            content: RECURSOR_YAML_SCRIPT.into(),
+        }],
+        RecursorSettings::OldSettingsFlag => vec![FileEntry::file(OLD_SETTINGS_DROPIN, OLD_SETTINGS_UNIT)],
+    }
+}
+
+/// Runs from the provisioning unit before the recursor starts, once per VM (a rebuilt VM
+/// converts again). Fails, naming why, when the converter fails or its output does not validate.
+pub const RECURSOR_YAML_SCRIPT: &str = r#"#!/bin/sh
+# pdns-drill --recursor-settings yaml: the operators' old-style recursor settings become YAML
+# through the recursor's own converter, at the VM's first boot.
+set -eu
+keep=/etc/pdns-drill/recursor-show-yaml.txt
+[ -e "$keep" ] && exit 0
+etc=/etc/powerdns old=/etc/pdns-drill/recursor-old-style
+out=$(mktemp)
+cd "$etc"
+if ! rec_control show-yaml "$etc/recursor.conf" >"$out" 2>&1; then
+  echo "error: rec_control show-yaml $etc/recursor.conf failed: $(cat "$out")" >&2
+  exit 1
+fi
+if grep '^# Validation result:' "$out" | grep -qv ': OK$'; then
+  echo "error: converted settings do not validate: $(grep '^# Validation result:' "$out" | grep -v ': OK$')" >&2
+  exit 1
+fi
+# One stream of sections: the main file's becomes recursor.conf (the packaged name, read as
+# YAML), each include-dir X.conf's becomes X.yml beside it; the old-style files are kept aside.
+awk -v main="$etc/recursor.conf.yml-new" '
+  /^# Start of converted recursor.yml based on / { out = main; next }
+  /^# Converted include-dir .* to YAML format:$/ { p = $4; sub(/\.conf$/, ".yml", p); out = p; next }
+  /^# End of converted / { out = ""; next }
+  out != "" && !/^# Validation result:/ { print > out }
+' "$out"
+mkdir -p "$old/recursor.d"
+sed -n 's/^# Converted include-dir \(.*\) to YAML format:$/\1/p' "$out" | while read -r f; do mv "$f" "$old/recursor.d/"; done
+mv "$etc/recursor.conf" "$old/recursor.conf"
+mv "$etc/recursor.conf.yml-new" "$etc/recursor.conf"
+# In YAML a list in an include file replaces the built-in default unless an earlier file set
+# it (old-style `+=` appended to the default): spell the default out where nothing else does.
+hermetic=$etc/recursor.d/zz-drill-hermetic.yml
+if [ -e "$hermetic" ] && ! grep -qs '^  dont_query:' "$etc/recursor.conf" $(ls "$etc"/recursor.d/*.yml | grep -v zz-drill-hermetic); then
+  defaults=$(mktemp)
+  pdns_recursor --config=default 2>/dev/null | sed -n '/^#   dont_query:$/,/^#####/s/^#   - \(.*\)$/  - \1/p' >"$defaults"
+  [ -s "$defaults" ] || { echo "error: no default dont_query in pdns_recursor --config=default" >&2; exit 1; }
+  sed -i "/^  # pdns-drill: default dont_query of this pdns_recursor$/r $defaults" "$hermetic"
+  rm -f "$defaults"
+fi
+chmod 644 "$out"
+mv "$out" "$keep"
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testbed::config::default_config_dir;
+
+    fn lab(mode: RecursorSettings) -> (Plan, ConfigDir) {
+        let mut config = ConfigDir::load(&default_config_dir().unwrap()).unwrap();
+        config.recursor_settings = mode;
+        let plan = Plan::new(&config.addresses, "172.19.0.0/16".parse().unwrap(), "172.20.0.0/16".parse().unwrap(), &[]).unwrap();
+        (plan, config)
+    }
+
+    fn file<'a>(files: &'a [FileEntry], path: &str) -> Option<&'a str> {
+        files.iter().find_map(|f| match f {
+            FileEntry::File { path: p, content, .. } if p == path => Some(std::str::from_utf8(content).unwrap()),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn as_is_lays_the_operators_files_and_nothing_else() {
+        let (plan, config) = lab(RecursorSettings::AsIs);
+        let files = pdns_vm(&plan, &config, None);
+        assert!(file(&files, "/etc/powerdns/recursor.d/zz-drill-hermetic.conf").unwrap().contains("dont-query+=!172.20.0.0/16"));
+        assert!(file(&files, "/usr/lib/pdns-drill/recursor-yaml").is_none());
+        assert!(file(&files, OLD_SETTINGS_DROPIN).is_none());
+        assert!(RecursorSettings::AsIs.note().is_none());
+    }
+
+    #[test]
+    fn yaml_converts_at_first_boot_and_writes_the_hermetic_settings_in_yaml() {
+        let (plan, config) = lab(RecursorSettings::Yaml);
+        let files = pdns_vm(&plan, &config, None);
+        assert!(file(&files, "/usr/lib/pdns-drill/recursor-yaml").unwrap().contains("rec_control show-yaml \"$etc/recursor.conf\""));
+        assert!(file(&files, "/etc/powerdns/recursor.d/zz-drill-hermetic.conf").is_none(), "the converter must not see it");
+        let yml = file(&files, "/etc/powerdns/recursor.d/zz-drill-hermetic.yml").unwrap();
+        assert!(yml.contains("  - '!172.20.0.0/16'\n") && yml.contains("hint_file: /etc/powerdns/drill-root.hints"), "{yml}");
+        // The script finds the line where the daemon's defaults go.
+        assert!(yml.lines().any(|l| l == DONT_QUERY_DEFAULTS));
+        assert!(RECURSOR_YAML_SCRIPT.contains(&format!("/^{DONT_QUERY_DEFAULTS}$/r")));
+        // The operators' own files are laid unchanged, for the converter to read.
+        assert!(file(&files, "/etc/powerdns/recursor.d/10-lab-forwarder.conf").unwrap().contains("allow-from=127.0.0.0/8, 172.19.0.0/16"));
+        assert!(RecursorSettings::Yaml.note().unwrap().contains(CONVERTER));
+    }
+
+    #[test]
+    fn old_settings_flag_adds_the_flag_to_the_packaged_command_line() {
+        let (plan, config) = lab(RecursorSettings::OldSettingsFlag);
+        let files = pdns_vm(&plan, &config, None);
+        let unit = file(&files, OLD_SETTINGS_DROPIN).unwrap();
+        assert!(unit.contains("\nExecStart=\nExecStart=/usr/sbin/pdns_recursor ") && unit.trim_end().ends_with(" --enable-old-settings"), "{unit}");
+        assert!(file(&files, "/etc/powerdns/recursor.d/zz-drill-hermetic.conf").is_some());
+    }
+
+    #[test]
+    fn yaml_needs_the_include_dir() {
+        let (_, mut config) = lab(RecursorSettings::Yaml);
+        assert!(RecursorSettings::Yaml.check(&config).is_ok());
+        for (p, b) in config.files.iter_mut() {
+            if p == "recursor.conf" {
+                *b = b"setuid=pdns\n".to_vec();
+            }
+        }
+        let e = RecursorSettings::Yaml.check(&config).unwrap_err();
+        assert!(e.contains("include-dir"), "{e}");
+        assert!(RecursorSettings::OldSettingsFlag.check(&config).is_ok());
+    }
 }
