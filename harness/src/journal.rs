@@ -684,6 +684,49 @@ impl Journal {
         compare::group_rrsets(self.entries.iter().map(|e| (e.fqdn.as_str(), e.rtype.as_str(), e.ttl, e.content.as_str())))
     }
 
+    /// `pdnsutil replace-rrset ZONE @ SOA TTL CONTENT`: the zone's SOA as the journal has it at
+    /// `serial`. `add-record` never moves the serial, so a replay ends with this to say where the
+    /// zone stands.
+    pub fn replace_soa_args(&self, serial: u32) -> Vec<String> {
+        let soa = self.soa_rrset(serial);
+        let content = soa.data.first().cloned().unwrap_or_default();
+        vec!["pdnsutil".into(), "replace-rrset".into(), self.zone.clone(), "@".into(), "SOA".into(), self.soa.ttl.to_string(), content]
+    }
+
+    /// The journal as a file [`Journal::parse`] reads back to the same journal (line numbers
+    /// aside): front matter, then the table. For journals the harness writes itself.
+    pub fn to_markdown(&self) -> String {
+        let s = &self.soa;
+        let mut out = format!(
+            "# dns-records: {}\n\nzone: {}\nprimary-ns: {}\nhostmaster: {}\nsoa-ttl: {}\nrefresh: {}\nretry: {}\nexpire: {}\nminimum: {}\n\n| {} |\n|{}\n",
+            self.zone,
+            self.zone,
+            s.mname,
+            s.rname,
+            s.ttl,
+            s.refresh,
+            s.retry,
+            s.expire,
+            s.minimum,
+            COLUMNS.join(" | "),
+            "---|".repeat(COLUMNS.len()),
+        );
+        let esc = |c: &str| c.replace('|', "\\|");
+        for e in &self.entries {
+            out.push_str(&format!(
+                "| {} | {} | {} | {} | {} | {} | {} |\n",
+                e.serial,
+                esc(&e.name),
+                e.rtype,
+                esc(&e.content),
+                e.ttl,
+                e.date,
+                esc(&e.note)
+            ));
+        }
+        out
+    }
+
     /// `pdnsutil add-record ZONE NAME TYPE TTL CONTENT` for one entry, NAME relative to the zone
     /// (`@` for the apex). Each item is one argv element, no shell quoting needed.
     pub fn add_record_args(e: &Entry, zone: &str) -> Vec<String> {
@@ -984,6 +1027,27 @@ mod tests {
         assert_eq!(j.entries[1].content, "172.30.0.54");
         assert_eq!(j.entries[0].content, "ns1.sub.comptech-lab.com.");
         assert_eq!(j.entries[1].serial, 2026011202);
+    }
+
+    #[test]
+    fn markdown_round_trip_and_soa_args() {
+        let j = Journal::load(&shipped_path()).unwrap();
+        let back = Journal::parse("gen.md", &j.to_markdown()).unwrap_or_else(|e| panic!("{e}"));
+        let strip = |j: &Journal| j.entries.iter().map(|e| Entry { line: 0, ..e.clone() }).collect::<Vec<_>>();
+        assert_eq!(strip(&back), strip(&j));
+        assert_eq!((back.zone.as_str(), &back.soa), (j.zone.as_str(), &j.soa));
+        assert_eq!(
+            j.replace_soa_args(2026040103),
+            vec![
+                "pdnsutil",
+                "replace-rrset",
+                "sub.comptech-lab.com",
+                "@",
+                "SOA",
+                "3600",
+                "ns1.sub.comptech-lab.com. hostmaster.sub.comptech-lab.com. 2026040103 10800 3600 604800 3600"
+            ]
+        );
     }
 
     fn shipped_path() -> std::path::PathBuf {
