@@ -225,9 +225,9 @@ pub fn markdown(e: &Evidence) -> String {
                     secs(a.replayed_ms),
                     secs(a.steady_ms),
                     a.replay_commands,
-                    a.replay_failed,
+                    a.replay_failed.len(),
                     cell(&wire),
-                    cell(a.check_zone.as_deref().unwrap_or("-")),
+                    cell(a.check_zone.as_deref().and_then(|c| c.lines().last()).unwrap_or("-")),
                     cell(&a.verdict.to_string())
                 ));
             }

@@ -81,13 +81,19 @@ pub fn with_changes(j: &Journal, lab: ipnet::Ipv4Net, today: time::Date) -> anyh
     Journal::parse("generated journal", &format!("{}{rows}", j.to_markdown())).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
+/// The invoking user: the login variables, else the uid's name in /etc/passwd.
 fn who() -> String {
-    ["USER", "LOGNAME", "SUDO_USER"].iter().find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty())).unwrap_or_else(|| {
-        std::fs::read_to_string("/proc/self/status")
-            .ok()
-            .and_then(|s| s.lines().find(|l| l.starts_with("Uid:")).map(|l| format!("uid {}", l.split_whitespace().nth(1).unwrap_or("?"))))
-            .unwrap_or_else(|| "unknown".into())
-    })
+    if let Some(u) = ["SUDO_USER", "USER", "LOGNAME"].iter().find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty())) {
+        return u;
+    }
+    let uid = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("Uid:")).and_then(|l| l.split_whitespace().nth(1).map(str::to_string)));
+    let Some(uid) = uid else { return "unknown".into() };
+    std::fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|p| p.lines().map(|l| l.split(':').collect::<Vec<_>>()).find(|f| f.get(2) == Some(&uid.as_str())).map(|f| format!("{} (uid {uid})", f[0])))
+        .unwrap_or_else(|| format!("uid {uid}"))
 }
 
 fn host() -> String {

@@ -131,6 +131,9 @@ impl Recorder {
 pub enum Verdict {
     Complete,
     Lost { records: Vec<String> },
+    /// Every journal record answers, but the zone is not what the journal says: replay
+    /// commands failed, check-zone errors (duplicates), records or an SOA nobody journaled.
+    Inconsistent { problems: Vec<String> },
     NotRestorable { reason: String },
 }
 
@@ -139,6 +142,7 @@ impl std::fmt::Display for Verdict {
         match self {
             Verdict::Complete => write!(f, "restorable and complete"),
             Verdict::Lost { records } => write!(f, "restorable, lost {} record(s): {}", records.len(), records.join("; ")),
+            Verdict::Inconsistent { problems } => write!(f, "restorable, but not as journaled: {}", problems.join("; ")),
             Verdict::NotRestorable { reason } => write!(f, "not restorable: {reason}"),
         }
     }
@@ -169,7 +173,8 @@ pub struct Attempt {
     pub replayed_ms: Option<u64>,
     pub steady_ms: Option<u64>,
     pub replay_commands: usize,
-    pub replay_failed: usize,
+    /// The replay commands pdnsutil refused, with its words.
+    pub replay_failed: Vec<String>,
     pub wire: Option<WireCheck>,
     pub check_zone: Option<String>,
     pub verdict: Verdict,
@@ -214,7 +219,7 @@ pub async fn attempt(lab: &Lab, rec: &mut Recorder, journal: &Journal, check: &B
         replayed_ms: None,
         steady_ms: None,
         replay_commands: 0,
-        replay_failed: 0,
+        replay_failed: Vec::new(),
         wire: None,
         check_zone: None,
         verdict: Verdict::Complete,
@@ -234,10 +239,15 @@ pub async fn attempt(lab: &Lab, rec: &mut Recorder, journal: &Journal, check: &B
     for argv in &plan.commands {
         let args: Vec<&str> = argv.iter().map(String::as_str).collect();
         let out = lab.exec(Role::PdnsVm, &args, EXEC).await?;
-        a.replay_failed += usize::from(!out.success());
+        if !out.success() {
+            a.replay_failed.push(format!("`{}` failed: {}", shell_words(argv), out.stderr.trim()));
+        }
         rec.push("replay", "pdns-vm", shell_words(argv), out.summary(300), out.success());
     }
     a.replay_commands = plan.commands.len();
+    // pdnsutil writes behind the daemon's back: its caches would serve the pre-replay answers
+    // for their TTL.
+    rec.vm_sh(lab, "cache purged so answers show the replay", &format!("pdns_control purge '{zone}$'")).await?;
     a.replayed_ms = Some(since(Instant::now()));
 
     let wire = compare_over_wire(auth, journal).await;
@@ -248,9 +258,9 @@ pub async fn attempt(lab: &Lab, rec: &mut Recorder, journal: &Journal, check: &B
         wire_summary(&wire),
         wire.missing.is_empty() && wire.other.is_empty() && wire.soa_ok,
     );
-    let cz = lab.exec(Role::PdnsVm, &["/bin/bash", "-c", &format!("pdnsutil check-zone {zone} 2>&1 | tail -3")], EXEC).await?;
+    let cz = lab.exec(Role::PdnsVm, &["/bin/bash", "-c", &format!("pdnsutil check-zone {zone} 2>&1 | tail -20")], EXEC).await?;
     let cz_ok = cz.stdout.contains(" 0 errors");
-    rec.push("check-zone", "pdns-vm", format!("pdnsutil check-zone {zone} | tail -3"), cz.summary(600), cz_ok);
+    rec.push("check-zone", "pdns-vm", format!("pdnsutil check-zone {zone} | tail -20"), cz.summary(1500), cz_ok);
     a.check_zone = Some(cz.stdout.trim().to_string());
     match lab.wait_steady(STEADY_DEADLINE).await {
         Ok(_) => {
@@ -262,13 +272,30 @@ pub async fn attempt(lab: &Lab, rec: &mut Recorder, journal: &Journal, check: &B
             rec.push("steady state", "harness", "steady-state check", first, false);
         }
     }
-    let mut lost: Vec<String> = wire.missing.clone();
-    if !wire.soa_ok {
-        lost.push(format!("SOA {} (answered: {})", wire.soa_expected, wire.soa_answered));
-    }
-    a.verdict = if lost.is_empty() { Verdict::Complete } else { Verdict::Lost { records: lost } };
+    a.verdict = verdict_of(&wire, &a.replay_failed, &cz.stdout);
     a.wire = Some(wire);
     Ok(a)
+}
+
+/// Lost records first; then anything else that keeps the zone from being the journal's.
+pub fn verdict_of(wire: &WireCheck, replay_failed: &[String], check_zone: &str) -> Verdict {
+    if !wire.missing.is_empty() {
+        return Verdict::Lost { records: wire.missing.clone() };
+    }
+    let mut problems: Vec<String> = replay_failed.to_vec();
+    problems.extend(check_zone.lines().filter(|l| l.contains("[Error]")).map(|l| format!("check-zone: {}", l.trim())));
+    if !check_zone.contains(" 0 errors") && !check_zone.lines().any(|l| l.contains("[Error]")) {
+        problems.push(format!("check-zone: {}", check_zone.trim()));
+    }
+    problems.extend(wire.other.iter().cloned());
+    if !wire.soa_ok {
+        problems.push(format!("SOA answered {} (journal at HEAD: {})", wire.soa_answered, wire.soa_expected));
+    }
+    if problems.is_empty() {
+        Verdict::Complete
+    } else {
+        Verdict::Inconsistent { problems }
+    }
 }
 
 fn wire_summary(w: &WireCheck) -> String {
@@ -374,6 +401,26 @@ mod tests {
         let lost = Verdict::Lost { records: vec!["a.x. A 10.0.0.1".into(), "b.x. A 10.0.0.2".into()] };
         assert_eq!(lost.to_string(), "restorable, lost 2 record(s): a.x. A 10.0.0.1; b.x. A 10.0.0.2");
         assert_eq!(Verdict::NotRestorable { reason: "truncated".into() }.to_string(), "not restorable: truncated");
+    }
+
+    #[test]
+    fn verdict_from_what_the_wire_and_pdnsutil_said() {
+        let ok = WireCheck { rrsets_asked: 2, rrsets_matching: 2, soa_ok: true, ..WireCheck::default() };
+        let clean = "Checked 29 records of 'z', 0 errors, 0 warnings.";
+        assert_eq!(verdict_of(&ok, &[], clean), Verdict::Complete);
+        let dup = "[Error] Duplicate record found in rrset: 'a.z IN A 10.0.0.1'\nChecked 31 records of 'z', 1 errors, 0 warnings.";
+        let failed = vec!["`pdnsutil add-record z c CNAME 300 a.z.` failed: already had existing records".to_string()];
+        match verdict_of(&ok, &failed, dup) {
+            Verdict::Inconsistent { problems } => {
+                assert_eq!(problems.len(), 2, "{problems:?}");
+                assert!(problems[1].starts_with("check-zone: [Error] Duplicate record"), "{problems:?}");
+            }
+            v => panic!("{v}"),
+        }
+        let soa = WireCheck { soa_ok: false, soa_answered: "x 1".into(), soa_expected: "x 2".into(), ..ok.clone() };
+        assert_eq!(verdict_of(&soa, &[], clean).to_string(), "restorable, but not as journaled: SOA answered x 1 (journal at HEAD: x 2)");
+        let lost = WireCheck { missing: vec!["a.z. A 10.0.0.1".into()], ..soa };
+        assert_eq!(verdict_of(&lost, &failed, dup).to_string(), "restorable, lost 1 record(s): a.z. A 10.0.0.1");
     }
 
     #[test]
