@@ -1097,7 +1097,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn entries_after_matches_a_filter(
+        fn entries_after_and_the_replay_plan_match_a_filter(
             steps in proptest::collection::vec(1u32..1000, 0..40),
             probe in 0u32..40_000,
         ) {
@@ -1121,6 +1121,20 @@ mod tests {
             if let Some(&mid) = serials.get(serials.len() / 2) {
                 prop_assert!(j.entries_after(mid).iter().all(|e| e.serial > mid));
             }
+            // The restore drill's plan from that serial is what the journal says: those rows,
+            // in order, each as its add-record argv, then the SOA at HEAD.
+            let plan = crate::drill::replay::ReplayPlan::new(&j, n);
+            prop_assert_eq!(plan.entries.iter().map(|e| e.serial).collect::<Vec<_>>(), want.clone());
+            prop_assert_eq!(plan.commands.len(), want.len() + 1);
+            for (e, c) in plan.entries.iter().zip(&plan.commands) {
+                prop_assert_eq!(c, &Journal::add_record_args(e, &j.zone));
+            }
+            let soa = plan.commands.last().unwrap();
+            prop_assert_eq!(&soa[1], "replace-rrset");
+            prop_assert_eq!(crate::zone::verify::soa_serial_of(&soa[6]), Some(j.head_serial().max(n)));
+            let mut whole = j.up_to(n).entries;
+            whole.extend(plan.entries.iter().cloned());
+            prop_assert_eq!(whole, j.entries.clone());
         }
     }
 }
