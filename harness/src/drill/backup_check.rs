@@ -38,6 +38,8 @@ pub struct BackupFile {
     pub taken_from: &'static str,
     /// A `YYYYMMDDnn` serial in the name.
     pub name_serial: Option<u32>,
+    /// Hours from `taken_at` to when the file was read (depends on the clock; no verdict uses it).
+    pub age_hours: f64,
     #[serde(skip)]
     pub taken: OffsetDateTime,
     #[serde(skip)]
@@ -64,6 +66,7 @@ impl BackupFile {
             taken_at: rfc3339(taken),
             taken_from,
             name_serial,
+            age_hours: (OffsetDateTime::now_utc() - taken).as_seconds_f64() / 3600.0,
             taken,
             bytes,
         })

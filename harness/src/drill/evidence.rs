@@ -195,7 +195,7 @@ pub fn markdown(e: &Evidence) -> String {
             ("path", c.file.path.display().to_string()),
             ("sha256", c.file.sha256.clone()),
             ("size", format!("{} bytes", c.file.size_bytes)),
-            ("taken", format!("{} (from its {})", c.file.taken_at, c.file.taken_from)),
+            ("taken", format!("{} (from its {}), {:.1} h before the drill", c.file.taken_at, c.file.taken_from, c.file.age_hours)),
             ("PRAGMA integrity_check", v.integrity.clone()),
             ("schema", if v.schema_ok { "complete".into() } else { format!("missing {}", v.missing_tables.join(", ")) }),
             ("zones", if v.zones.is_empty() { "-".into() } else { v.zones.join(", ") }),
@@ -237,14 +237,14 @@ pub fn markdown(e: &Evidence) -> String {
     s.push_str("\n## Steps\n\n| # | at | backup | procedure | stage | on | command | output | ok |\n|---|---|---|---|---|---|---|---|---|\n");
     for st in &e.steps {
         s.push_str(&format!(
-            "| {} | {:.1} s | {} | {} | {} | {} | `{}` | {} | {} |\n",
+            "| {} | {:.1} s | {} | {} | {} | {} | {} | {} | {} |\n",
             st.n,
             st.at_ms as f64 / 1000.0,
             cell(&st.backup),
             st.procedure.map_or("-", Procedure::as_str),
             st.stage,
             st.on,
-            cell(&st.command).replace('`', "'"),
+            cell(&st.command),
             cell(&st.output),
             if st.ok { "✓" } else { "✗" }
         ));

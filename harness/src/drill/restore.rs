@@ -58,7 +58,7 @@ impl Procedure {
         vec![
             "systemctl stop pdns".into(),
             keep,
-            format!("cp {WORK}/backups/{backup} {DB}"),
+            format!("cp {} {DB}", shell_words(&[format!("{WORK}/backups/{backup}")])),
             format!("chown pdns:pdns {DB}"),
             "systemctl start pdns".into(),
             format!("pdnsutil show-zone {zone} 2>&1 | head"),
@@ -427,6 +427,7 @@ mod tests {
     fn shell_words_quote_what_needs_it() {
         let argv: Vec<String> = ["pdnsutil", "add-record", "z", "@", "TXT", "60", "\"a | b\""].iter().map(|s| s.to_string()).collect();
         assert_eq!(shell_words(&argv), "pdnsutil add-record z @ TXT 60 '\"a | b\"'");
+        assert_eq!(Procedure::Corrected.commands("z", "it's a backup")[2], format!("cp '{WORK}/backups/it'\\''s a backup' {DB}"));
     }
 
     #[test]
