@@ -83,10 +83,11 @@ pub fn write(dir: &Path, e: &Evidence) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(dir)?;
     let json = serde_json::to_vec_pretty(e)?;
     write_atomic(&dir.join("evidence.json"), &json)?;
-    let body = markdown(e);
+    // Checkable with `head -n -1 evidence.md | sha256sum`.
+    let above = format!("{}\n", markdown(e));
     let json_sha = hex::encode(Sha256::digest(&json));
-    let body_sha = hex::encode(Sha256::digest(body.as_bytes()));
-    let md = format!("{body}\nsha256: evidence.json {json_sha} · evidence.md above this line {body_sha}\n");
+    let above_sha = hex::encode(Sha256::digest(above.as_bytes()));
+    let md = format!("{above}sha256: evidence.json {json_sha} · evidence.md above this line {above_sha}\n");
     write_atomic(&dir.join("evidence.md"), md.as_bytes())?;
     let md_sha = hex::encode(Sha256::digest(md.as_bytes()));
     write_atomic(&dir.join("SHA256SUMS"), format!("{json_sha}  evidence.json\n{md_sha}  evidence.md\n").as_bytes())?;
@@ -257,5 +258,46 @@ fn list(rows: &[super::backup_check::Row]) -> String {
         "none".into()
     } else {
         format!("{}: {}", rows.len(), rows.iter().map(|r| r.to_string()).collect::<Vec<_>>().join("; "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_last_line_hashes_the_json_and_everything_above_it() {
+        let e = Evidence {
+            drill: "restore",
+            mode: "operator backups",
+            run_id: "r".into(),
+            who: "w".into(),
+            host: "h".into(),
+            started_at: "2026-11-26T00:00:00Z".into(),
+            finished_at: "2026-11-26T00:01:00Z".into(),
+            pdns_drill_version: "0",
+            docker_version: None,
+            image: "i".into(),
+            pdns_version: None,
+            recursor_version: None,
+            inputs: vec![Input { role: "journal", path: "j.md".into(), bytes: Some(1), sha256: "x".into() }],
+            policy: None,
+            backups: Vec::new(),
+            rto_ms: None,
+            rto_backup: None,
+            runbook_estimate_s: RUNBOOK_ESTIMATE_S,
+            steps: Vec::new(),
+            error: Some("lab did not come up".into()),
+        };
+        assert!(!e.passed());
+        let d = tempfile::tempdir().unwrap();
+        let md = std::fs::read_to_string(write(d.path(), &e).unwrap()).unwrap();
+        let (above, last) = md.trim_end_matches('\n').rsplit_once('\n').unwrap();
+        let json = sha256_file(&d.path().join("evidence.json")).unwrap();
+        let above_sha = hex::encode(Sha256::digest(format!("{above}\n").as_bytes()));
+        assert_eq!(last, format!("sha256: evidence.json {json} · evidence.md above this line {above_sha}"));
+        let sums = std::fs::read_to_string(d.path().join("SHA256SUMS")).unwrap();
+        assert_eq!(sums, format!("{json}  evidence.json\n{}  evidence.md\n", sha256_file(&d.path().join("evidence.md")).unwrap()));
+        assert!(md.contains("**The drill could not finish:** lab did not come up"), "{md}");
     }
 }
