@@ -564,7 +564,8 @@ pub async fn drill_restore(a: &LabArgs, backups: &[PathBuf], backups_dir: Option
     let run_id = testbed::new_run_id();
     let pb = spinner("drill restore");
     let shown = pb.clone();
-    let inputs = crate::drill::Inputs { engine: engine.clone(), image, config, zone, backups: files, policy, report_dir: report_dir.to_path_buf(), run_id };
+    let take_own_backup = backups.is_empty() && backups_dir.is_none();
+    let inputs = crate::drill::Inputs { engine: engine.clone(), image, config, zone, backups: files, take_own_backup, policy, report_dir: report_dir.to_path_buf(), run_id };
     let done = tokio::select! {
         r = crate::drill::restore(inputs, Box::new(move |m: &str| shown.set_message(m.to_string()))) => r,
         _ = tokio::signal::ctrl_c() => {

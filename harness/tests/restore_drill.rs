@@ -82,7 +82,7 @@ async fn drill_on_backups_taken_three_ways_from_a_running_lab_and_a_corrupt_one(
     let zone = ZoneInput::load(&root.join("journal.md")).unwrap();
     let (files, policy) = drill::read_backups(&[], Some(&backups), time::OffsetDateTime::now_utc()).unwrap();
     let run_id = format!("{}-t", pdns_drill::testbed::new_run_id());
-    let inputs = drill::Inputs { engine: engine.clone(), image, config, zone, backups: files, policy, report_dir: root.join("evidence"), run_id: run_id.clone() };
+    let inputs = drill::Inputs { engine: engine.clone(), image, config, zone, backups: files, take_own_backup: false, policy, report_dir: root.join("evidence"), run_id: run_id.clone() };
     let (dir, ev) = drill::restore(inputs, Box::new(|m: &str| eprintln!("{m}"))).await.unwrap();
     assert_eq!(common::leftovers(&engine, &run_id).await, 0, "the drill's lab was left behind");
     eprintln!("{}", drill::evidence::summary(&ev));
@@ -130,7 +130,7 @@ async fn the_drill_without_backups_takes_its_own() {
     let (config, zone) = common::inputs();
     let out = tempfile::tempdir().unwrap();
     let run_id = format!("{}-t", pdns_drill::testbed::new_run_id());
-    let inputs = drill::Inputs { engine: engine.clone(), image, config, zone, backups: Vec::new(), policy: None, report_dir: out.path().to_path_buf(), run_id: run_id.clone() };
+    let inputs = drill::Inputs { engine: engine.clone(), image, config, zone, backups: Vec::new(), take_own_backup: true, policy: None, report_dir: out.path().to_path_buf(), run_id: run_id.clone() };
     let (dir, ev) = drill::restore(inputs, Box::new(|_: &str| {})).await.unwrap();
     assert_eq!(common::leftovers(&engine, &run_id).await, 0, "the drill's lab was left behind");
     assert!(ev.error.is_none(), "{:?}", ev.error);

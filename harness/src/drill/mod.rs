@@ -36,8 +36,11 @@ pub struct Inputs {
     pub config: ConfigDir,
     /// The dns-records journal the backups belong to (also the lab's zone).
     pub zone: ZoneInput,
-    /// Newest first. Empty: the drill takes the lab's backup itself.
+    /// Newest first.
     pub backups: Vec<BackupFile>,
+    /// No backup was named: the drill takes the lab's backup itself (an empty `--backups`
+    /// directory is a finding, not this).
+    pub take_own_backup: bool,
     pub policy: Option<Policy>,
     pub report_dir: PathBuf,
     pub run_id: String,
@@ -110,19 +113,26 @@ pub async fn restore(inp: Inputs, progress: Box<dyn Fn(&str) + Send + Sync>) -> 
     let mut rec = Recorder::new(progress);
     let mut results: Vec<BackupResult> = Vec::new();
     let mut extra_inputs: Vec<Input> = Vec::new();
-    let spec = LabSpec { image: inp.image.clone(), config: inp.config.clone(), zone: inp.zone.clone(), run_id: inp.run_id.clone() };
-    rec.push("lab", "harness", format!("lab {} from image {}", inp.run_id, inp.image), "creating", true);
-    let lab = match Lab::up(inp.engine.clone(), spec, &|m: &str| rec.say(m)).await {
-        Ok(l) => l,
-        Err(e) => {
-            inp.engine.sweep(Some(&inp.run_id)).await.ok();
-            return Err(e.context("the drill's lab did not come up"));
-        }
+    let (body, versions, docker_version) = if inp.take_own_backup || !inp.backups.is_empty() {
+        let spec = LabSpec { image: inp.image.clone(), config: inp.config.clone(), zone: inp.zone.clone(), run_id: inp.run_id.clone() };
+        rec.push("lab", "harness", format!("lab {} from image {}", inp.run_id, inp.image), "creating", true);
+        let lab = match Lab::up(inp.engine.clone(), spec, &|m: &str| rec.say(m)).await {
+            Ok(l) => l,
+            Err(e) => {
+                inp.engine.sweep(Some(&inp.run_id)).await.ok();
+                return Err(e.context("the drill's lab did not come up"));
+            }
+        };
+        let body = drive(&lab, &inp, &dir, &mut rec, &mut results, &mut extra_inputs).await;
+        let versions = lab.versions().await;
+        let docker_version = lab.engine.docker().version().await.ok().and_then(|v| v.version);
+        lab.down().await.ok();
+        (body, versions, docker_version)
+    } else {
+        // An empty backups directory: nothing to restore, the policy check says why.
+        rec.push("backups", "harness", "backups to drill", "none found", false);
+        (Ok(()), (None, None), inp.engine.docker().version().await.ok().and_then(|v| v.version))
     };
-    let body = drive(&lab, &inp, &dir, &mut rec, &mut results, &mut extra_inputs).await;
-    let versions = lab.versions().await;
-    let docker_version = lab.engine.docker().version().await.ok().and_then(|v| v.version);
-    lab.down().await.ok();
 
     let mut inputs: Vec<Input> = inp
         .backups
@@ -141,7 +151,7 @@ pub async fn restore(inp: Inputs, progress: Box<dyn Fn(&str) + Send + Sync>) -> 
     let rto = results.iter().find_map(|b| b.attempt(Procedure::Corrected).and_then(|a| a.steady_ms).map(|ms| (ms, b.check.file.name.clone())));
     let ev = Evidence {
         drill: "restore",
-        mode: if inp.backups.is_empty() { "self-made backup" } else { "operator backups" },
+        mode: if inp.take_own_backup { "self-made backup" } else { "operator backups" },
         run_id: inp.run_id.clone(),
         who: who(),
         host: host(),
@@ -171,7 +181,7 @@ async fn drive(lab: &Lab, inp: &Inputs, dir: &Path, rec: &mut Recorder, results:
     let plan = &lab.plan;
     // The live zone as the lab serves it: the journal with lab addresses moved onto the testbed.
     let mapped = inp.zone.journal.map_content(&|e| plan.map_text(&e.content));
-    let (journal, live, backups) = if inp.backups.is_empty() {
+    let (journal, live, backups) = if inp.take_own_backup {
         let (g, b) = self_made_backup(lab, rec, &mapped, dir).await?;
         let path = dir.join("journal.md");
         extra.push(Input { role: "journal (generated: the lab's journal and the changes after the backup)", path: path.display().to_string(), bytes: std::fs::metadata(&path).ok().map(|m| m.len()), sha256: evidence::sha256_file(&path)? });
