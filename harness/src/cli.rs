@@ -691,6 +691,27 @@ pub fn newest_report(dir: &Path) -> Result<PathBuf> {
     runs.pop().with_context(|| format!("no report.json under {}", dir.display()))
 }
 
-pub async fn drill_restore(a: &LabArgs, scenarios: &Path, report_dir: &Path) -> Result<ExitCode> {
-    crate::drill::restore(a, scenarios, report_dir).await
+/// `drill restore`: the backups are read before anything starts, so a missing file is exit 2
+/// naming it; every finding is in the evidence and the exit code (1).
+pub async fn drill_restore(a: &LabArgs, backups: &[PathBuf], backups_dir: Option<&Path>, report_dir: &Path) -> Result<ExitCode> {
+    let (files, policy) = crate::drill::read_backups(backups, backups_dir, time::OffsetDateTime::now_utc())?;
+    let (engine, config, zone, image) = prepare(a).await?;
+    let run_id = testbed::new_run_id();
+    let pb = spinner("drill restore");
+    let shown = pb.clone();
+    let take_own_backup = backups.is_empty() && backups_dir.is_none();
+    let inputs = crate::drill::Inputs { engine: engine.clone(), image, config, zone, backups: files, take_own_backup, policy, report_dir: report_dir.to_path_buf(), run_id };
+    let done = tokio::select! {
+        r = crate::drill::restore(inputs, Box::new(move |m: &str| shown.set_message(m.to_string()))) => r,
+        _ = tokio::signal::ctrl_c() => {
+            pb.finish_and_clear();
+            engine.sweep_mine().await.ok();
+            bail!("interrupted; the drill's lab was removed");
+        }
+    };
+    pb.finish_and_clear();
+    let (dir, ev) = done?;
+    print!("{}", crate::drill::evidence::summary(&ev));
+    eprintln!("evidence in {}", dir.display());
+    Ok(if ev.passed() { ExitCode::SUCCESS } else { ExitCode::from(FAILED) })
 }

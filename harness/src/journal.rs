@@ -679,37 +679,24 @@ impl Journal {
         Journal { zone: self.zone.clone(), soa: self.soa.clone(), entries }
     }
 
-    /// The journal as a Markdown file this parser reads back: header keys, then the table.
-    pub fn to_markdown(&self) -> String {
-        let s = &self.soa;
-        let mut out = format!(
-            "zone: {}\nprimary-ns: {}\nhostmaster: {}\nsoa-ttl: {}\nrefresh: {}\nretry: {}\nexpire: {}\nminimum: {}\n\n| {} |\n|{}\n",
-            self.zone, s.mname, s.rname, s.ttl, s.refresh, s.retry, s.expire, s.minimum,
-            COLUMNS.join(" | "),
-            "---|".repeat(COLUMNS.len()),
-        );
-        for e in &self.entries {
-            let cell = |t: &str| t.replace('|', "\\|");
-            out.push_str(&format!("| {} | {} | {} | {} | {} | {} | {} |\n", e.serial, cell(&e.name), e.rtype, cell(&e.content), e.ttl, e.date, cell(&e.note)));
-        }
-        out
-    }
-
-    /// A copy with rows appended after HEAD (serials HEAD+1, HEAD+2, …), as the lab journals
-    /// a change: `name` relative to the zone or `@`.
-    pub fn with_rows(&self, rows: &[(String, String, String, u32, String)], date: &str) -> Journal {
+    /// A copy with rows journaled on `today` after HEAD, as the lab journals a change: serials
+    /// `YYYYMMDD01`, `02`, … of that day (or HEAD+1, … when HEAD is already later); `name`
+    /// relative to the zone or `@`.
+    pub fn with_rows(&self, rows: &[(String, String, String, u32, String)], today: time::Date) -> Journal {
+        let first = first_serial_after(self.head_serial(), today);
+        let date = format!("{:04}-{:02}-{:02}", today.year(), u8::from(today.month()), today.day());
         let mut j = self.clone();
         for (i, (name, rtype, content, ttl, note)) in rows.iter().enumerate() {
             let fqdn = if name == "@" { format!("{}.", self.zone) } else { format!("{}.{}.", name.to_ascii_lowercase(), self.zone) };
             j.entries.push(Entry {
                 line: 0,
-                serial: self.head_serial() + 1 + i as u32,
+                serial: first + i as u32,
                 name: name.clone(),
                 fqdn,
                 rtype: rtype.to_ascii_uppercase(),
                 content: content.clone(),
                 ttl: *ttl,
-                date: date.to_string(),
+                date: date.clone(),
                 note: note.clone(),
             });
         }
@@ -719,6 +706,49 @@ impl Journal {
     /// The expected records, grouped and normalised (SOA not included; see [`Journal::soa_rrset`]).
     pub fn rrsets(&self) -> Vec<Rrset> {
         compare::group_rrsets(self.entries.iter().map(|e| (e.fqdn.as_str(), e.rtype.as_str(), e.ttl, e.content.as_str())))
+    }
+
+    /// `pdnsutil replace-rrset ZONE @ SOA TTL CONTENT`: the zone's SOA as the journal has it at
+    /// `serial`. `add-record` never moves the serial, so a replay ends with this to say where the
+    /// zone stands.
+    pub fn replace_soa_args(&self, serial: u32) -> Vec<String> {
+        let soa = self.soa_rrset(serial);
+        let content = soa.data.first().cloned().unwrap_or_default();
+        vec!["pdnsutil".into(), "replace-rrset".into(), self.zone.clone(), "@".into(), "SOA".into(), self.soa.ttl.to_string(), content]
+    }
+
+    /// The journal as a file [`Journal::parse`] reads back to the same journal (line numbers
+    /// aside): front matter, then the table. For journals the harness writes itself.
+    pub fn to_markdown(&self) -> String {
+        let s = &self.soa;
+        let mut out = format!(
+            "# dns-records: {}\n\nzone: {}\nprimary-ns: {}\nhostmaster: {}\nsoa-ttl: {}\nrefresh: {}\nretry: {}\nexpire: {}\nminimum: {}\n\n| {} |\n|{}\n",
+            self.zone,
+            self.zone,
+            s.mname,
+            s.rname,
+            s.ttl,
+            s.refresh,
+            s.retry,
+            s.expire,
+            s.minimum,
+            COLUMNS.join(" | "),
+            "---|".repeat(COLUMNS.len()),
+        );
+        let esc = |c: &str| c.replace('|', "\\|");
+        for e in &self.entries {
+            out.push_str(&format!(
+                "| {} | {} | {} | {} | {} | {} | {} |\n",
+                e.serial,
+                esc(&e.name),
+                e.rtype,
+                esc(&e.content),
+                e.ttl,
+                e.date,
+                esc(&e.note)
+            ));
+        }
+        out
     }
 
     /// `pdnsutil add-record ZONE NAME TYPE TTL CONTENT` for one entry, NAME relative to the zone
@@ -736,6 +766,13 @@ impl Journal {
         };
         vec!["pdnsutil".into(), "add-record".into(), zone.trim_end_matches('.').to_string(), rel, e.rtype.clone(), e.ttl.to_string(), e.content.clone()]
     }
+}
+
+/// The serial of the first row journaled on `today` after `head`: `YYYYMMDD01`, or `head + 1`
+/// when HEAD is already that day or later.
+pub fn first_serial_after(head: u32, today: time::Date) -> u32 {
+    let ymd = u32::try_from(today.year()).unwrap_or(0) * 10_000 + u32::from(u8::from(today.month())) * 100 + u32::from(today.day());
+    (ymd * 100 + 1).max(head + 1)
 }
 
 /// Turn a `name` cell into an absolute lowercase name inside `zone`, or record why not.
@@ -791,11 +828,13 @@ mod tests {
     #[test]
     fn markdown_round_trips_with_appended_rows() {
         let j = crate::zone::testdb::lab_journal();
-        let more = j.with_rows(&[("late".into(), "txt".into(), "\"a|b\"".into(), 60, "x | y".into())], "2026-11-26");
+        let more = j.with_rows(&[("late".into(), "txt".into(), "\"a|b\"".into(), 60, "x | y".into())], time::macros::date!(2026 - 11 - 26));
         let back = Journal::parse("again.md", &more.to_markdown()).unwrap();
         assert_eq!(back.entries.len(), j.entries.len() + 1);
         let last = back.entries.last().unwrap();
-        assert_eq!((last.serial, last.fqdn.as_str(), last.content.as_str(), last.note.as_str()), (j.head_serial() + 1, "late.sub.comptech-lab.com.", "\"a|b\"", "x | y"));
+        assert_eq!((last.serial, last.fqdn.as_str(), last.content.as_str(), last.note.as_str()), (2026112601, "late.sub.comptech-lab.com.", "\"a|b\"", "x | y"));
+        let later = j.with_rows(&[("x".into(), "A".into(), "192.0.2.1".into(), 60, String::new())], time::macros::date!(2020 - 01 - 01));
+        assert_eq!(later.head_serial(), j.head_serial() + 1, "never below HEAD");
         assert_eq!(back.soa, j.soa);
         assert_eq!(back.entries_after(j.head_serial()).len(), 1);
     }
@@ -1035,6 +1074,27 @@ mod tests {
         assert_eq!(j.entries[1].serial, 2026011202);
     }
 
+    #[test]
+    fn markdown_round_trip_and_soa_args() {
+        let j = Journal::load(&shipped_path()).unwrap();
+        let back = Journal::parse("gen.md", &j.to_markdown()).unwrap_or_else(|e| panic!("{e}"));
+        let strip = |j: &Journal| j.entries.iter().map(|e| Entry { line: 0, ..e.clone() }).collect::<Vec<_>>();
+        assert_eq!(strip(&back), strip(&j));
+        assert_eq!((back.zone.as_str(), &back.soa), (j.zone.as_str(), &j.soa));
+        assert_eq!(
+            j.replace_soa_args(2026040103),
+            vec![
+                "pdnsutil",
+                "replace-rrset",
+                "sub.comptech-lab.com",
+                "@",
+                "SOA",
+                "3600",
+                "ns1.sub.comptech-lab.com. hostmaster.sub.comptech-lab.com. 2026040103 10800 3600 604800 3600"
+            ]
+        );
+    }
+
     fn shipped_path() -> std::path::PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(DEFAULT_JOURNAL_PATH)
     }
@@ -1082,7 +1142,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn entries_after_matches_a_filter(
+        fn entries_after_and_the_replay_plan_match_a_filter(
             steps in proptest::collection::vec(1u32..1000, 0..40),
             probe in 0u32..40_000,
         ) {
@@ -1106,6 +1166,20 @@ mod tests {
             if let Some(&mid) = serials.get(serials.len() / 2) {
                 prop_assert!(j.entries_after(mid).iter().all(|e| e.serial > mid));
             }
+            // The restore drill's plan from that serial is what the journal says: those rows,
+            // in order, each as its add-record argv, then the SOA at HEAD.
+            let plan = crate::drill::replay::ReplayPlan::new(&j, n);
+            prop_assert_eq!(plan.entries.iter().map(|e| e.serial).collect::<Vec<_>>(), want.clone());
+            prop_assert_eq!(plan.commands.len(), want.len() + 1);
+            for (e, c) in plan.entries.iter().zip(&plan.commands) {
+                prop_assert_eq!(c, &Journal::add_record_args(e, &j.zone));
+            }
+            let soa = plan.commands.last().unwrap();
+            prop_assert_eq!(&soa[1], "replace-rrset");
+            prop_assert_eq!(crate::zone::verify::soa_serial_of(&soa[6]), Some(j.head_serial().max(n)));
+            let mut whole = j.up_to(n).entries;
+            whole.extend(plan.entries.iter().cloned());
+            prop_assert_eq!(whole, j.entries.clone());
         }
     }
 }

@@ -480,6 +480,5 @@ async fn put_file(lab: &Lab, to: Role, path: &str, bytes: Vec<u8>) -> anyhow::Re
 fn journal_text(lab: &Lab, rows: &[crate::scenario::JournalRow]) -> String {
     let j = lab.spec.zone.journal.map_content(&|e| lab.plan.map_text(&e.content));
     let rows: Vec<_> = rows.iter().map(|r| (r.name.clone(), r.rtype.clone(), r.content.clone(), r.ttl, r.note.clone())).collect();
-    let today = time::OffsetDateTime::now_utc().date().to_string();
-    j.with_rows(&rows, &today).to_markdown()
+    j.with_rows(&rows, time::OffsetDateTime::now_utc().date()).to_markdown()
 }

@@ -180,7 +180,11 @@ pub fn resolve(s: &Scenario, f: &LabFacts) -> Resolved {
 fn try_resolve(s: &Scenario, f: &LabFacts) -> Result<Scenario, String> {
     let mut v = serde_json::to_value(s).map_err(|e| e.to_string())?;
     // The only fact that depends on the scenario: the journal's HEAD once its rows are added.
-    let head = (f.soa.serial + s.journal_rows.len() as u32).to_string();
+    let head = match s.journal_rows.len() as u32 {
+        0 => f.soa.serial,
+        n => crate::journal::first_serial_after(f.soa.serial, time::OffsetDateTime::now_utc().date()) + n - 1,
+    }
+    .to_string();
     map_strings(&mut v, &|t| fill_facts(&t.replace("{journal.head}", &head), f))?;
     let mut r: Scenario = serde_json::from_value(v).map_err(|e| e.to_string())?;
     r.file = s.file.clone();
