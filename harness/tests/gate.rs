@@ -46,3 +46,38 @@ fn recursor_without_loopback_flips_dae_rec_and_fails_the_gate() {
     assert!(stdout.contains("DAE-REC: confirmed → contradicted"), "{stdout}");
     assert!(stdout.contains("verdicts DIFFER"), "{stdout}");
 }
+
+/// A config the daemons refuse never reaches a scenario: the preflight is the finding, with the
+/// failing checks and the recursor's own fatal line, exit 1, and no scenario lab.
+#[test]
+fn a_lab_that_does_not_settle_fails_the_preflight_with_the_daemons_reason() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let d = tempfile::tempdir().unwrap();
+    let conf = d.path().join("etc-powerdns");
+    copy_dir(&root.join("lab/etc-powerdns"), &conf);
+    let fwd = conf.join("recursor.d/10-lab-forwarder.conf");
+    let text = std::fs::read_to_string(&fwd).unwrap();
+    let broken: String = text.lines().map(|l| if l.starts_with("forward-zones=") { "forward-zones=sub.comptech-lab.com" } else { l }).collect::<Vec<_>>().join("\n");
+    std::fs::write(&fwd, broken).unwrap();
+    let started = std::time::Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_pdns-drill"))
+        .current_dir(&root)
+        .args(["run", "recursor-down", "--format", "json,md"])
+        .arg("--config-dir")
+        .arg(&conf)
+        .arg("--report-dir")
+        .arg(d.path().join("reports"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(stdout.contains("PREFLIGHT FAILED"), "{stdout}");
+    assert!(stdout.contains("pdns-recursor is") && stdout.contains("missing ="), "the recursor's own reason: {stdout}");
+    assert!(!stderr.contains("start  recursor-down") && !stdout.contains("recursor-down"), "no scenario may run: {stdout}\n{stderr}");
+    // A crash loop ends the wait early, not at the 60 s deadline.
+    assert!(started.elapsed() < std::time::Duration::from_secs(50), "took {:?}", started.elapsed());
+    let report = std::fs::read_dir(d.path().join("reports")).unwrap().next().unwrap().unwrap().path().join("report.md");
+    let md = std::fs::read_to_string(report).unwrap();
+    assert!(md.contains("Preflight failed"), "{md}");
+}

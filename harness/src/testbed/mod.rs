@@ -18,6 +18,9 @@ const INTERNET_ZONES: &str = include_str!("../../../lab/internet/zones.txt");
 /// How long a fresh lab may take to settle before bring-up counts as failed.
 pub const STEADY_DEADLINE: Duration = Duration::from_secs(60);
 
+/// Restarts by systemd during one wait for steady state that mean a daemon is crash-looping.
+const CRASH_LOOP_RESTARTS: u64 = 3;
+
 /// How long systemd in a (re)started container may take to finish booting.
 const BOOT_DEADLINE: Duration = Duration::from_secs(60);
 
@@ -237,18 +240,39 @@ impl Lab {
 
     /// Polls the steady-state check until it holds or the deadline passes; on failure, the last
     /// check and the daemons' own reasons.
+    ///
+    /// A daemon that keeps crashing while we wait (systemd restarted it three more times) will
+    /// not settle: that ends the wait early instead of at the deadline.
     pub async fn wait_steady(&self, deadline: Duration) -> Result<crate::steady::SteadyReport, NotSteady> {
         let start = tokio::time::Instant::now();
+        let restarts_at_start = self.daemon_restarts().await;
+        let mut next_restart_check = start + Duration::from_secs(1);
         loop {
             let r = crate::steady::check(self).await;
             if r.ok() {
                 return Ok(r);
             }
-            if start.elapsed() > deadline {
-                return Err(NotSteady { deadline, last: r, daemon_log: crate::steady::inactive_units(self).await });
+            let looping = if tokio::time::Instant::now() >= next_restart_check {
+                next_restart_check += Duration::from_secs(1);
+                let now = self.daemon_restarts().await;
+                now.iter().zip(&restarts_at_start).any(|(n, s)| n.saturating_sub(*s) >= CRASH_LOOP_RESTARTS)
+            } else {
+                false
+            };
+            if looping || start.elapsed() > deadline {
+                return Err(NotSteady { waited: start.elapsed(), last: r, daemon_log: crate::steady::inactive_units(self).await });
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// systemd's restart counters of pdns and pdns-recursor (0 when unknown).
+    async fn daemon_restarts(&self) -> [u64; 2] {
+        let o = self.sh(Role::PdnsVm, "systemctl show -p NRestarts --value pdns pdns-recursor", Duration::from_secs(10)).await;
+        let text = o.map(|o| o.stdout).unwrap_or_default();
+        // One value per unit, the units' blocks separated by blank lines.
+        let mut n = text.lines().filter(|l| !l.trim().is_empty()).map(|l| l.trim().parse().unwrap_or(0));
+        [n.next().unwrap_or(0), n.next().unwrap_or(0)]
     }
 
     /// Daemon versions as the packages report them.
@@ -295,7 +319,8 @@ impl Lab {
 /// The lab did not reach steady state: the failing checks and the daemons' reasons.
 #[derive(Debug)]
 pub struct NotSteady {
-    pub deadline: Duration,
+    /// How long it waited.
+    pub waited: Duration,
     pub last: crate::steady::SteadyReport,
     pub daemon_log: Vec<String>,
 }
@@ -303,7 +328,7 @@ pub struct NotSteady {
 impl std::fmt::Display for NotSteady {
     /// The cause first: reports and comparisons quote the start of this message.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(f, "steady state not reached within {:?}:", self.deadline)?;
+        writeln!(f, "steady state not reached after {:.1} s:", self.waited.as_secs_f64())?;
         for l in &self.daemon_log {
             writeln!(f, "  {l}")?;
         }
