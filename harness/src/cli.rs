@@ -511,7 +511,7 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
                 }
                 Some(Event::ScenarioFinished(r)) => {
                     if let Some(pb) = bars.remove(&r.scenario.name) { pb.finish_and_clear(); }
-                    let mark = match r.outcome {
+                    let mark = match crate::conclude::outcome(&r) {
                         crate::report::model::ScenarioOutcome::Held => "held",
                         crate::report::model::ScenarioOutcome::Deviated => "DEVIATED",
                         crate::report::model::ScenarioOutcome::NotSimulated => "not-sim",
@@ -525,6 +525,7 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
                     finished.push(*r);
                     overall.inc(1);
                     let (v, d) = versions_of(&finished);
+                    save_history(&dir, info(false, v.clone(), d.clone()), &finished)?;
                     let partial = crate::conclude::report(info(false, v, d), &finished);
                     write::write_all(&partial, &dir, &formats)?;
                 }
@@ -541,6 +542,7 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
         eprintln!("{}: removing this run's containers, networks and volumes", sig.name());
         engine.sweep_mine().await.ok();
         let (v, d) = versions_of(&finished);
+        save_history(&dir, info(false, v.clone(), d.clone()), &finished)?;
         write::write_all(&crate::conclude::report(info(false, v, d), &finished), &dir, &formats)?;
         eprintln!("partial report (marked incomplete) in {}", dir.display());
         return Ok(ExitCode::from(sig.exit_code()));
@@ -549,6 +551,7 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
     // Scenario order in the report follows the files, not completion.
     finished.sort_by_key(|r| selected.iter().position(|s| s.name == r.scenario.name));
     let (v, d) = versions_of(&finished);
+    save_history(&dir, info(true, v.clone(), d.clone()), &finished)?;
     let report = crate::conclude::report(info(true, v, d), &finished);
     let written = write::write_all(&report, &dir, &formats)?;
     print_verdicts(&report);
@@ -592,6 +595,27 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
         None => report.claims.iter().any(|c| matches!(c.verdict, crate::verdict::Verdict::Contradicted | crate::verdict::Verdict::Errored)),
     };
     let failed = verdicts_failed || !errored.is_empty();
+    Ok(if failed { ExitCode::from(FAILED) } else { ExitCode::SUCCESS })
+}
+
+/// `history.json`: what the run recorded, from which `pdns-drill conclude` remakes the report.
+fn save_history(dir: &Path, run: crate::report::model::RunInfo, runs: &[crate::runner::ScenarioRun]) -> Result<()> {
+    let h = crate::history::RunHistory { schema: crate::history::HISTORY_SCHEMA, run, scenarios: runs.to_vec() };
+    let path = dir.join(crate::history::HISTORY_FILE);
+    crate::report::write::write_atomic(&path, &serde_json::to_vec_pretty(&h)?).with_context(|| format!("writing {}", path.display()))
+}
+
+/// `pdns-drill conclude DIR`: the verdicts again from `DIR/history.json` alone.
+pub fn conclude(dir: &Path, format: &str) -> Result<ExitCode> {
+    let formats = crate::report::write::parse_formats(format).map_err(anyhow::Error::msg)?;
+    let h = crate::history::RunHistory::load(&dir.join(crate::history::HISTORY_FILE))?;
+    let report = crate::conclude::report(h.run, &h.scenarios);
+    let written = crate::report::write::write_all(&report, dir, &formats)?;
+    print_verdicts(&report);
+    for p in &written {
+        eprintln!("wrote {}", p.display());
+    }
+    let failed = report.claims.iter().any(|c| matches!(c.verdict, crate::verdict::Verdict::Contradicted | crate::verdict::Verdict::Errored));
     Ok(if failed { ExitCode::from(FAILED) } else { ExitCode::SUCCESS })
 }
 

@@ -1,104 +1,225 @@
-//! Verdicts from histories: reads what the scenarios recorded and decides, per catalogue claim,
-//! confirmed / contradicted / not-simulated / errored. The only place verdicts are made.
+//! Verdicts from histories, and nothing else: reads what the scenarios recorded and decides, per
+//! catalogue claim and per part it states, confirmed / contradicted / unchecked / not-simulated
+//! / errored. The only place verdicts, outcomes and severities are made. Pure: a run's
+//! `history.json` gives the same report again, without containers.
 
-use crate::claims::{ClaimId, CATALOGUE};
-use crate::report::model::{ClaimResult, Correction, Evidence, Phase, RunInfo, Report, ScenarioOutcome, ScenarioResult, SCHEMA};
-use crate::runner::{Record, ScenarioRun};
+use crate::claims::{ClaimId, Part, Severity, CATALOGUE};
+use crate::history::{Observation, RunInfo, ScenarioRun, TimingSpanExt};
+use crate::report::model::{ClaimResult, Correction, Evidence, PartResult, Report, ScenarioOutcome, ScenarioResult, VariantResult, SCHEMA};
 use crate::verdict::Verdict;
 
 /// Why a claim no scenario decides is not simulated.
 pub const NO_SCENARIO: &str = "no scenario in this run decides it (filtered out, or not written yet)";
 
-/// One scenario's verdict on one claim.
-fn verdict_in(run: &ScenarioRun, id: &ClaimId) -> (Verdict, Option<String>, Option<String>) {
+/// The report a run's histories make.
+pub fn report(run: RunInfo, runs: &[ScenarioRun]) -> Report {
+    Report { schema: SCHEMA, run, claims: claim_results(runs), scenarios: scenario_results(runs), preflight: None }
+}
+
+/// A scenario's outcome: how it went, not what it decided.
+pub fn outcome(r: &ScenarioRun) -> ScenarioOutcome {
+    if r.not_simulated.is_some() {
+        ScenarioOutcome::NotSimulated
+    } else if r.interrupted {
+        ScenarioOutcome::Interrupted
+    } else if r.error.is_some() {
+        ScenarioOutcome::Errored
+    } else if r.records.iter().any(|o| !o.held()) {
+        ScenarioOutcome::Deviated
+    } else {
+        ScenarioOutcome::Held
+    }
+}
+
+/// A correction counts as verified when it ran and every expectation in it held.
+pub fn verified(c: &crate::history::CorrectionRun) -> bool {
+    !c.records.is_empty() && c.records.iter().all(Observation::held)
+}
+
+/// One part of one claim in one scenario.
+fn part_in(run: &ScenarioRun, id: &ClaimId, part: Part) -> PartResult {
+    let mut pr = PartResult { part, verdict: Verdict::Unchecked, first_mismatch: None, severity: None, reason: None };
+    if part == Part::Timing {
+        return timing_in(run, id, pr);
+    }
+    let checks: Vec<&Observation> = run.records.iter().filter(|o| o.claims.contains(id) && o.part == Some(part) && o.checks()).collect();
+    if let Some(miss) = checks.iter().find(|o| !o.held()) {
+        pr.verdict = Verdict::Contradicted;
+        pr.first_mismatch = miss.mismatch.as_ref().map(|m| format!("{id} {m}"));
+        pr.severity = checks.iter().filter(|o| !o.held()).map(|o| o.severity.unwrap_or(id.claim().severity_of(part))).min();
+    } else if run.error.is_some() || run.interrupted {
+        // What was checked held, but the harness could not finish the part.
+        pr.verdict = Verdict::Errored;
+        pr.reason = Some(run.error.clone().unwrap_or_else(|| "interrupted".into()));
+    } else if !checks.is_empty() {
+        pr.verdict = Verdict::Confirmed;
+    } else {
+        pr.reason = Some(format!("no step of {} checks the {part} part with an expectation", run.scenario.name));
+    }
+    pr
+}
+
+/// A timing part: the span the runbook bounds, read off the timeline.
+fn timing_in(run: &ScenarioRun, id: &ClaimId, mut pr: PartResult) -> PartResult {
+    let Some(t) = run.scenario.timings.iter().find(|t| &t.claim == id) else {
+        pr.reason = Some(format!("{} states no timing for {id}", run.scenario.name));
+        return pr;
+    };
+    match t.span.measure(&run.timeline) {
+        Some(ms) if ms <= t.at_most.as_millis() as u64 => pr.verdict = Verdict::Confirmed,
+        Some(ms) => {
+            pr.verdict = Verdict::Contradicted;
+            pr.severity = Some(Severity::SlowerRecovery);
+            pr.first_mismatch = Some(format!("{id} timing: {} took {:.1} s, the runbook says at most {:.0} s", t.span.label(), ms as f64 / 1000.0, t.at_most.as_secs_f64()));
+        }
+        None if run.error.is_some() => {
+            pr.verdict = Verdict::Errored;
+            pr.reason = run.error.clone();
+        }
+        None => pr.reason = Some(format!("{} was never reached, so it was not timed", t.span.label())),
+    }
+    pr
+}
+
+/// What a set of part verdicts makes of the claim.
+fn claim_verdict(parts: &[PartResult]) -> Verdict {
+    if parts.iter().any(|p| p.verdict == Verdict::Contradicted) {
+        Verdict::Contradicted
+    } else if parts.iter().any(|p| p.verdict == Verdict::Errored) {
+        Verdict::Errored
+    } else if parts.iter().all(|p| p.verdict == Verdict::Confirmed) {
+        Verdict::Confirmed
+    } else if parts.iter().all(|p| p.verdict == Verdict::NotSimulated) {
+        Verdict::NotSimulated
+    } else {
+        Verdict::Unchecked
+    }
+}
+
+/// A claim's parts in one scenario (or why the scenario does not decide it).
+fn parts_in(run: &ScenarioRun, id: &ClaimId) -> Result<Vec<PartResult>, String> {
     if let Some(why) = &run.not_simulated {
-        return (Verdict::NotSimulated, Some(why.clone()), None);
+        return Err(why.clone());
     }
-    if let Some(ns) = run.scenario.not_simulated.iter().find(|n| &n.claim == id) {
-        return (Verdict::NotSimulated, Some(ns.reason.clone()), None);
+    if let Some((_, why)) = run.scenario.not_simulated.iter().find(|(c, _)| c == id) {
+        return Err(why.clone());
     }
-    let bearing: Vec<&Record> = run.records.iter().filter(|r| r.claims.contains(id)).collect();
-    // A contradiction's gist is its first mismatch; `reason` stays for the other verdicts.
-    if let Some(first) = bearing.iter().find_map(|r| r.mismatch.as_ref()) {
-        return (Verdict::Contradicted, None, Some(format!("{id} {first}")));
-    }
-    if let Some(e) = &run.error {
-        return (Verdict::Errored, Some(e.clone()), Some(format!("{id}: harness error: {e}")));
-    }
-    if run.outcome == ScenarioOutcome::Interrupted {
-        return (Verdict::Errored, Some("interrupted".into()), None);
-    }
-    let decisive = bearing.iter().any(|r| !matches!(r.evidence.phase, Phase::SteadyBefore | Phase::Inject | Phase::Rollback));
-    if !decisive {
-        return (Verdict::Errored, Some(format!("scenario {} recorded nothing that bears on {id}", run.scenario.name)), None);
-    }
-    (Verdict::Confirmed, None, None)
+    Ok(id.claim().parts.iter().map(|p| part_in(run, id, *p)).collect())
 }
 
-fn rank(v: Verdict) -> u8 {
-    match v {
-        Verdict::Contradicted => 3,
-        Verdict::Errored => 2,
-        Verdict::Confirmed => 1,
-        Verdict::NotSimulated => 0,
-    }
-}
-
-pub fn claim_results(runs: &[ScenarioRun]) -> Vec<ClaimResult> {
-    CATALOGUE
+/// Across scenarios, each part takes the strongest verdict any of them reached.
+fn merge(per_run: &[Vec<PartResult>]) -> Vec<PartResult> {
+    let Some(first) = per_run.first() else { return vec![] };
+    first
         .iter()
-        .map(|c| {
-            let id: ClaimId = c.id.parse().expect("catalogue id");
-            let deciding: Vec<&ScenarioRun> = runs.iter().filter(|r| r.scenario.claims.contains(&id)).collect();
-            if deciding.is_empty() {
-                return ClaimResult {
-                    id: c.id.into(),
-                    verdict: Verdict::NotSimulated,
-                    section: c.section.into(),
-                    scenario: None,
-                    reason: Some(NO_SCENARIO.into()),
-                    first_mismatch: None,
-                    evidence: vec![],
-                    detect_ms: None,
-                    recover_ms: None,
-                    correction: None,
-                };
-            }
-            let mut best: Option<(Verdict, Option<String>, Option<String>, &ScenarioRun)> = None;
-            let mut evidence: Vec<Evidence> = Vec::new();
-            for r in &deciding {
-                let (v, reason, mm) = verdict_in(r, &id);
-                evidence.extend(r.records.iter().filter(|x| x.claims.contains(&id)).map(|x| tag(&x.evidence, &r.scenario.name, deciding.len())));
-                if best.as_ref().is_none_or(|b| rank(v) > rank(b.0)) {
-                    best = Some((v, reason, mm, r));
-                }
-            }
-            let (verdict, reason, first_mismatch, run) = best.unwrap();
-            let correction = run.corrections.iter().find(|k| k.claim == id).map(|k| Correction {
-                summary: k.summary.clone(),
-                verified: k.verified,
-                evidence: k.records.iter().map(|x| x.evidence.clone()).collect(),
-            });
-            let t = &run.timeline;
-            ClaimResult {
-                id: c.id.into(),
-                verdict,
-                section: c.section.into(),
-                scenario: Some(deciding.iter().map(|r| r.scenario.name.as_str()).collect::<Vec<_>>().join(", ")),
-                reason,
-                first_mismatch,
-                evidence,
-                detect_ms: t.first_symptom_ms.zip(t.fault_injected_ms).map(|(s, f)| s.saturating_sub(f)),
-                recover_ms: t.steady_ms.zip(t.recovery_started_ms).map(|(s, r)| s.saturating_sub(r)),
-                correction,
-            }
-        })
+        .enumerate()
+        .map(|(i, _)| per_run.iter().map(|parts| parts[i].clone()).max_by_key(|p| p.verdict.rank()).unwrap())
         .collect()
 }
 
+pub fn claim_results(runs: &[ScenarioRun]) -> Vec<ClaimResult> {
+    CATALOGUE.iter().map(|c| claim_result(c.id.parse().expect("catalogue id"), runs)).collect()
+}
+
+fn claim_result(id: ClaimId, runs: &[ScenarioRun]) -> ClaimResult {
+    let c = id.claim();
+    let deciding: Vec<&ScenarioRun> = runs.iter().filter(|r| r.scenario.claims.contains(&id)).collect();
+    let mut result = ClaimResult {
+        id: c.id.into(),
+        verdict: Verdict::NotSimulated,
+        section: c.section.into(),
+        scenario: None,
+        reason: Some(NO_SCENARIO.into()),
+        first_mismatch: None,
+        evidence: vec![],
+        detect_ms: None,
+        recover_ms: None,
+        correction: None,
+        parts: vec![],
+        severity: None,
+        variants: vec![],
+        finding: None,
+    };
+    if deciding.is_empty() {
+        return result;
+    }
+    result.scenario = Some(deciding.iter().map(|r| r.scenario.name.as_str()).collect::<Vec<_>>().join(", "));
+    let judged: Vec<(&ScenarioRun, Result<Vec<PartResult>, String>)> = deciding.iter().map(|r| (*r, parts_in(r, &id))).collect();
+    let ran: Vec<(&ScenarioRun, &Vec<PartResult>)> = judged.iter().filter_map(|(r, p)| p.as_ref().ok().map(|p| (*r, p))).collect();
+    if ran.is_empty() {
+        // Every deciding scenario says why it cannot.
+        let reasons: Vec<String> = judged.iter().filter_map(|(_, p)| p.as_ref().err().cloned()).collect();
+        result.reason = Some(reasons.join("; "));
+        return result;
+    }
+    let parts = merge(&ran.iter().map(|(_, p)| (*p).clone()).collect::<Vec<_>>());
+    result.verdict = claim_verdict(&parts);
+    result.severity = parts.iter().filter_map(|p| p.severity).min();
+    result.first_mismatch = parts.iter().find_map(|p| p.first_mismatch.clone());
+    result.reason = match result.verdict {
+        Verdict::Errored => parts.iter().find_map(|p| (p.verdict == Verdict::Errored).then(|| p.reason.clone()).flatten()),
+        Verdict::Unchecked => Some(format!(
+            "not checked by any expectation: {}",
+            parts.iter().filter(|p| p.verdict == Verdict::Unchecked).map(|p| p.part.as_str()).collect::<Vec<_>>().join(", ")
+        )),
+        _ => None,
+    };
+    result.variants = ran
+        .iter()
+        .filter_map(|(r, p)| {
+            r.scenario.condition.as_ref().filter(|_| r.scenario.condition_for.as_ref().is_none_or(|ids| ids.contains(&id))).map(|cond| VariantResult { condition: cond.clone(), scenario: r.scenario.name.clone(), verdict: claim_verdict(p), parts: (*p).clone() })
+        })
+        .collect();
+    result.finding = (result.verdict == Verdict::Contradicted).then(|| finding_line(&id, &parts, &result.variants));
+    result.parts = parts;
+    // The scenario the timings and the correction come from: the first that contradicted.
+    let lead = ran.iter().find(|(_, p)| claim_verdict(p) == Verdict::Contradicted).or(ran.first()).map(|(r, _)| *r).unwrap();
+    let t = &lead.timeline;
+    result.detect_ms = t.first_symptom_ms.zip(t.fault_injected_ms).map(|(s, f)| s.saturating_sub(f));
+    result.recover_ms = t.steady_ms.zip(t.recovery_started_ms).map(|(s, r)| s.saturating_sub(r));
+    result.correction = ran.iter().find_map(|(r, _)| r.corrections.iter().find(|k| k.claim == id)).map(|k| Correction {
+        summary: k.summary.clone(),
+        verified: verified(k),
+        evidence: k.records.iter().map(evidence).collect(),
+    });
+    let n = deciding.len();
+    result.evidence = deciding
+        .iter()
+        .flat_map(|r| r.records.iter().filter(|o| o.claims.contains(&id)).map(move |o| tag(evidence(o), &r.scenario.name, n)))
+        .collect();
+    result
+}
+
+/// "NEG-CACHE: recovery contradicted (false all-clear) while …; holds after it".
+fn finding_line(id: &ClaimId, parts: &[PartResult], variants: &[VariantResult]) -> String {
+    let bad: Vec<&str> = parts.iter().filter(|p| p.verdict == Verdict::Contradicted).map(|p| p.part.as_str()).collect();
+    let mut s = format!("{id}: {} contradicted", bad.join(" and "));
+    let contradicted: Vec<&str> = variants.iter().filter(|v| v.verdict == Verdict::Contradicted).map(|v| v.condition.as_str()).collect();
+    let held: Vec<&str> = variants.iter().filter(|v| v.verdict == Verdict::Confirmed).map(|v| v.condition.as_str()).collect();
+    if !contradicted.is_empty() {
+        s.push_str(&format!(" when {}", contradicted.join(", or when ")));
+    }
+    if !held.is_empty() {
+        s.push_str(&format!("; holds when {}", held.join(", or when ")));
+    }
+    s
+}
+
+fn evidence(o: &Observation) -> Evidence {
+    Evidence {
+        phase: o.phase,
+        step: o.step,
+        on: o.on.clone(),
+        action: o.action.clone(),
+        observed: o.observed.clone(),
+        expected: o.expected.clone(),
+        ok: o.held(),
+        at_ms: o.at_ms,
+    }
+}
+
 /// With several deciding scenarios, each evidence line says which one it came from.
-fn tag(e: &Evidence, scenario: &str, n: usize) -> Evidence {
-    let mut e = e.clone();
+fn tag(mut e: Evidence, scenario: &str, n: usize) -> Evidence {
     if n > 1 {
         e.action = format!("[{scenario}] {}", e.action);
     }
@@ -107,69 +228,89 @@ fn tag(e: &Evidence, scenario: &str, n: usize) -> Evidence {
 
 pub fn scenario_results(runs: &[ScenarioRun]) -> Vec<ScenarioResult> {
     runs.iter()
-        .filter(|r| !r.scenario.faults.is_empty() || !r.scenario.symptoms.is_empty() || !r.scenario.recovery.is_empty())
         .map(|r| ScenarioResult {
             name: r.scenario.name.clone(),
-            file: r.scenario.file.display().to_string(),
+            file: r.scenario.file.clone(),
             section: r.scenario.section.clone(),
             claims: r.scenario.claims.iter().map(|c| c.to_string()).collect(),
-            outcome: r.outcome,
+            outcome: outcome(r),
             timeline: r.timeline.clone(),
             wall_ms: r.wall_ms,
             triage_row: r.triage_row.clone(),
             error: r.error.clone().or_else(|| r.not_simulated.clone()),
-            facts: r.scenario.facts_used.clone(),
+            facts: r.scenario.facts.clone(),
         })
         .collect()
 }
 
-pub fn report(run: RunInfo, runs: &[ScenarioRun]) -> Report {
-    Report { schema: SCHEMA, run, claims: claim_results(runs), scenarios: scenario_results(runs), preflight: None }
+/// The timing spans, read off a timeline.
+impl TimingSpanExt for crate::scenario::TimingSpan {
+    fn measure(&self, t: &crate::history::Timeline) -> Option<u64> {
+        use crate::scenario::TimingSpan::*;
+        match self {
+            Recovery => t.steady_ms.zip(t.recovery_started_ms).map(|(s, r)| s.saturating_sub(r)),
+            Outage => t.steady_ms.zip(t.fault_injected_ms).map(|(s, f)| s.saturating_sub(f)),
+            Detect => t.first_symptom_ms.zip(t.fault_injected_ms).map(|(s, f)| s.saturating_sub(f)),
+        }
+    }
+    fn label(&self) -> &'static str {
+        match self {
+            crate::scenario::TimingSpan::Recovery => "the recovery (documented recovery started → steady state)",
+            crate::scenario::TimingSpan::Outage => "the outage (fault → steady state)",
+            crate::scenario::TimingSpan::Detect => "detection (fault → first symptom)",
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::model::Timeline;
-    use crate::scenario::Scenario;
+    use crate::history::{CorrectionRun, Phase, ScenarioInfo, Timeline};
+    use crate::scenario::Timing;
 
-    fn scenario(claims: &[&str]) -> Scenario {
-        let text = format!(
-            "name = \"s\"\nsection = \"x\"\nclaims = [{}]\n[[fault]]\nkind = \"stop-unit\"\nunit = \"pdns\"\n",
-            claims.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(",")
-        );
-        Scenario::parse("s.toml", &text).unwrap()
-    }
-
-    fn rec(phase: Phase, claims: &[&str], mismatch: Option<&str>) -> Record {
-        Record {
-            evidence: Evidence { phase, step: 1, on: "pdns-vm".into(), action: "a".into(), observed: "o".into(), expected: None, ok: mismatch.is_none(), at_ms: 0 },
+    fn info(claims: &[&str]) -> ScenarioInfo {
+        ScenarioInfo {
+            name: "s".into(),
+            file: "s.toml".into(),
+            section: "x".into(),
             claims: claims.iter().map(|c| c.parse().unwrap()).collect(),
+            not_simulated: vec![],
+            condition: None,
+            condition_for: None,
+            timings: vec![],
+            facts: vec![],
+        }
+    }
+
+    fn obs(phase: Phase, claims: &[&str], part: Option<Part>, expected: bool, mismatch: Option<&str>) -> Observation {
+        Observation {
+            phase,
+            step: 1,
+            on: "pdns-vm".into(),
+            action: "a".into(),
+            observed: "o".into(),
+            expected: expected.then(|| "e".into()),
             mismatch: mismatch.map(String::from),
+            at_ms: 0,
+            claims: claims.iter().map(|c| c.parse().unwrap()).collect(),
+            part,
+            severity: None,
         }
     }
 
-    fn run(claims: &[&str], records: Vec<Record>, error: Option<&str>) -> ScenarioRun {
-        ScenarioRun {
-            scenario: scenario(claims),
-            records,
-            timeline: Timeline { fault_injected_ms: Some(100), first_symptom_ms: Some(400), recovery_started_ms: Some(500), steady_ms: Some(1500), end_ms: 2000 },
-            outcome: if error.is_some() { ScenarioOutcome::Errored } else { ScenarioOutcome::Held },
-            error: error.map(String::from),
-            triage_row: None,
-            corrections: vec![],
-            wall_ms: 2000,
-            lab_run_id: "r".into(),
-            kept: false,
-            versions: (None, None),
-            dropins: vec![],
-            not_simulated: None,
-        }
+    fn run(claims: &[&str], records: Vec<Observation>, error: Option<&str>) -> ScenarioRun {
+        let mut r = ScenarioRun::new(info(claims), "r".into());
+        r.records = records;
+        r.error = error.map(String::from);
+        r.timeline = Timeline { fault_injected_ms: Some(100), first_symptom_ms: Some(400), recovery_started_ms: Some(500), steady_ms: Some(1500), end_ms: 2000 };
+        r
     }
 
-    fn verdict_of(results: &[ClaimResult], id: &str) -> Verdict {
-        results.iter().find(|c| c.id == id).unwrap().verdict
+    fn result<'a>(results: &'a [ClaimResult], id: &str) -> &'a ClaimResult {
+        results.iter().find(|c| c.id == id).unwrap()
     }
+
+    use Part::*;
 
     #[test]
     fn every_catalogue_claim_gets_a_verdict() {
@@ -179,31 +320,63 @@ mod tests {
     }
 
     #[test]
-    fn held_symptoms_confirm_and_a_mismatch_contradicts_only_its_claims() {
-        let runs = vec![run(
-            &["DAE-REC", "TRI-2"],
-            vec![rec(Phase::Symptom, &["DAE-REC", "TRI-2"], None), rec(Phase::Symptom, &["TRI-2"], Some("step 4: triage triage row expected TRI-2, got unknown"))],
+    fn a_claim_is_confirmed_only_when_every_part_it_states_was_checked() {
+        // DAE-REC states check, recovery, verification.
+        let all = run(
+            &["DAE-REC"],
+            vec![obs(Phase::Symptom, &["DAE-REC"], Some(Check), true, None), obs(Phase::Recovery, &["DAE-REC"], Some(Recovery), true, None), obs(Phase::Recovery, &["DAE-REC"], Some(Verification), true, None)],
             None,
-        )];
-        let r = claim_results(&runs);
-        assert_eq!(verdict_of(&r, "DAE-REC"), Verdict::Confirmed);
-        assert_eq!(verdict_of(&r, "TRI-2"), Verdict::Contradicted);
-        let tri2 = r.iter().find(|c| c.id == "TRI-2").unwrap();
-        assert_eq!(tri2.first_mismatch.as_deref(), Some("TRI-2 step 4: triage triage row expected TRI-2, got unknown"));
-        assert_eq!(tri2.detect_ms, Some(300));
-        assert_eq!(tri2.recover_ms, Some(1000));
+        );
+        assert_eq!(result(&claim_results(&[all]), "DAE-REC").verdict, Verdict::Confirmed);
+        let no_check = run(&["DAE-REC"], vec![obs(Phase::Recovery, &["DAE-REC"], Some(Recovery), true, None), obs(Phase::Recovery, &["DAE-REC"], Some(Verification), true, None)], None);
+        let r = claim_results(&[no_check]);
+        let c = result(&r, "DAE-REC");
+        assert_eq!(c.verdict, Verdict::Unchecked);
+        assert_eq!(c.parts[0].verdict, Verdict::Unchecked);
+        assert!(c.reason.as_deref().unwrap().contains("check"), "{c:?}");
+    }
+
+    #[test]
+    fn steps_without_an_expectation_confirm_nothing() {
+        // Evidence-only steps (no expectation) and harness context bearing on every part.
+        let records = Part::ALL.iter().map(|p| obs(Phase::Recovery, &["DAE-REC"], Some(*p), false, None)).chain([obs(Phase::Inject, &["DAE-REC"], None, false, None)]).collect();
+        let r = claim_results(&[run(&["DAE-REC"], records, None)]);
+        let c = result(&r, "DAE-REC");
+        assert_eq!(c.verdict, Verdict::Unchecked, "{c:?}");
+        assert!(c.parts.iter().all(|p| p.verdict == Verdict::Unchecked));
+    }
+
+    #[test]
+    fn a_part_the_claim_does_not_state_decides_nothing() {
+        // TRI-2 states only the check (the triage row): a failed restart is DAE-REC's business.
+        let r = run(
+            &["DAE-REC", "TRI-2"],
+            vec![obs(Phase::Symptom, &["TRI-2", "DAE-REC"], Some(Check), true, None), obs(Phase::Recovery, &["TRI-2", "DAE-REC"], Some(Recovery), true, Some("step 9: restart exit expected 0, got 1"))],
+            None,
+        );
+        let c = claim_results(&[r]);
+        assert_eq!(result(&c, "TRI-2").verdict, Verdict::Confirmed);
+        let dae = result(&c, "DAE-REC");
+        assert_eq!(dae.verdict, Verdict::Contradicted);
+        assert_eq!(dae.severity, Some(Severity::RecoveryFails));
+        assert_eq!(dae.first_mismatch.as_deref(), Some("DAE-REC step 9: restart exit expected 0, got 1"));
+        assert_eq!(dae.detect_ms, Some(300));
+        assert_eq!(dae.recover_ms, Some(1000));
+    }
+
+    #[test]
+    fn severity_is_the_worst_of_the_failed_parts_and_a_step_may_say_it() {
+        let mut loss = obs(Phase::Recovery, &["BAK-RESTORE"], Some(Verification), true, Some("step 5: 3 records missing"));
+        loss.severity = Some(Severity::DataLoss);
+        let r = run(&["BAK-RESTORE"], vec![obs(Phase::Recovery, &["BAK-RESTORE"], Some(Recovery), true, Some("step 4: replay failed")), loss], None);
+        let c = claim_results(&[r]);
+        assert_eq!(result(&c, "BAK-RESTORE").severity, Some(Severity::DataLoss));
     }
 
     #[test]
     fn harness_errors_are_not_contradictions() {
-        let runs = vec![run(&["NET-FW"], vec![], Some("lab did not come up"))];
-        assert_eq!(verdict_of(&claim_results(&runs), "NET-FW"), Verdict::Errored);
-    }
-
-    #[test]
-    fn only_context_evidence_is_not_a_confirmation() {
-        let runs = vec![run(&["NET-FW"], vec![rec(Phase::SteadyBefore, &["NET-FW"], None)], None)];
-        assert_eq!(verdict_of(&claim_results(&runs), "NET-FW"), Verdict::Errored);
+        let runs = vec![run(&["NET-FW"], vec![], Some("fault did not take effect: …"))];
+        assert_eq!(result(&claim_results(&runs), "NET-FW").verdict, Verdict::Errored);
     }
 
     #[test]
@@ -211,17 +384,50 @@ mod tests {
         let mut r = run(&["CLI-CACHED"], vec![], None);
         r.not_simulated = Some("this lab cannot run scenario s: {name.multi-a}: the zone has no a name with several A records".into());
         let c = claim_results(&[r]);
-        let cached = c.iter().find(|c| c.id == "CLI-CACHED").unwrap();
+        let cached = result(&c, "CLI-CACHED");
         assert_eq!(cached.verdict, Verdict::NotSimulated);
         assert!(cached.reason.as_deref().unwrap().contains("several A records"));
+        assert_eq!(outcome(&run(&["CLI-CACHED"], vec![], None)), ScenarioOutcome::Held);
     }
 
     #[test]
-    fn contradiction_in_any_scenario_wins() {
-        let runs = vec![
-            run(&["MON-STATE"], vec![rec(Phase::Symptom, &["MON-STATE"], None)], None),
-            run(&["MON-STATE"], vec![rec(Phase::Symptom, &["MON-STATE"], Some("step 2: command exit expected 3, got 0"))], None),
-        ];
-        assert_eq!(verdict_of(&claim_results(&runs), "MON-STATE"), Verdict::Contradicted);
+    fn contradiction_in_any_scenario_wins_and_conditions_are_stated() {
+        let mut warm = run(&["NEG-CACHE"], Part::ALL[..4].iter().map(|p| obs(Phase::Symptom, &["NEG-CACHE"], Some(*p), true, None)).collect(), None);
+        warm.records[2].mismatch = Some("step 7: recursor probe rcode expected NOERROR, got NXDOMAIN".into());
+        warm.scenario.condition = Some("pdns's negative cache still holds the name".into());
+        warm.scenario.name = "neg-cache".into();
+        let mut cold = run(&["NEG-CACHE"], Part::ALL[..4].iter().map(|p| obs(Phase::Symptom, &["NEG-CACHE"], Some(*p), true, None)).collect(), None);
+        cold.scenario.condition = Some("pdns's negative cache has expired".into());
+        cold.scenario.name = "neg-cache-expired".into();
+        let c = claim_results(&[warm, cold]);
+        let n = result(&c, "NEG-CACHE");
+        assert_eq!(n.verdict, Verdict::Contradicted);
+        assert_eq!(n.variants.len(), 2);
+        assert_eq!(
+            n.finding.as_deref(),
+            Some("NEG-CACHE: recovery contradicted when pdns's negative cache still holds the name; holds when pdns's negative cache has expired")
+        );
+    }
+
+    #[test]
+    fn timing_is_read_off_the_timeline() {
+        let mut r = run(&["VM-REBUILD"], vec![obs(Phase::Recovery, &["VM-REBUILD"], Some(Recovery), true, None), obs(Phase::Recovery, &["VM-REBUILD"], Some(Verification), true, None)], None);
+        r.scenario.timings = vec![Timing { claim: "VM-REBUILD".parse().unwrap(), span: crate::scenario::TimingSpan::Recovery, at_most: std::time::Duration::from_secs(600), note: None }];
+        assert_eq!(result(&claim_results(std::slice::from_ref(&r)), "VM-REBUILD").verdict, Verdict::Confirmed);
+        r.scenario.timings[0].at_most = std::time::Duration::from_millis(500);
+        let c = claim_results(&[r]);
+        let v = result(&c, "VM-REBUILD");
+        assert_eq!(v.verdict, Verdict::Contradicted);
+        assert_eq!(v.severity, Some(Severity::SlowerRecovery));
+        assert!(v.first_mismatch.as_deref().unwrap().contains("took 1.0 s"), "{v:?}");
+    }
+
+    #[test]
+    fn a_correction_is_verified_only_when_every_expectation_in_it_held() {
+        let mut r = run(&["DAE-AUTH"], vec![], None);
+        r.corrections = vec![CorrectionRun { claim: "DAE-AUTH".parse().unwrap(), summary: "x".into(), records: vec![obs(Phase::Correction, &[], None, true, None)] }];
+        assert!(verified(&r.corrections[0]));
+        r.corrections[0].records.push(obs(Phase::Correction, &[], None, true, Some("steady state not reached")));
+        assert!(!verified(&r.corrections[0]));
     }
 }

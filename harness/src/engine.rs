@@ -297,11 +297,13 @@ impl Engine {
         Ok(r.id)
     }
 
-    pub async fn connect_network(&self, network: &str, container: &str, ipv4: Option<Ipv4Addr>, alias: &str) -> Result<()> {
+    /// Attaches a container to a network, with a fixed address and, when given, MAC.
+    pub async fn connect_network(&self, network: &str, container: &str, ipv4: Option<Ipv4Addr>, mac: Option<String>, alias: &str) -> Result<()> {
         let req = NetworkConnectRequest {
             container: container.to_string(),
             endpoint_config: Some(EndpointSettings {
                 ipam_config: ipv4.map(|ip| EndpointIpamConfig { ipv4_address: Some(ip.to_string()), ..Default::default() }),
+                mac_address: mac,
                 aliases: Some(vec![alias.to_string()]),
                 ..Default::default()
             }),

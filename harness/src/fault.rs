@@ -435,7 +435,7 @@ pub async fn heal(lab: &Lab, i: &Injected) -> Result<String> {
         }
         Undo::Reconnect { network, ip } => {
             if lab.state(vm).await == State::Running {
-                lab.engine.connect_network(network, &lab.name(vm), Some(*ip), "pdns-vm").await.ok();
+                lab.engine.connect_network(network, &lab.name(vm), Some(*ip), None, "pdns-vm").await.ok();
                 // A new interface: the service addresses must be laid on it again.
                 must(lab, vm, "systemctl restart drill-provision").await?;
             }

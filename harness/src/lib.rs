@@ -4,6 +4,7 @@
 
 pub mod claims;
 pub mod verdict;
+pub mod history;
 pub mod text;
 pub mod settings;
 pub mod signals;

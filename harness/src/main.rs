@@ -56,6 +56,14 @@ enum Command {
     },
     /// Run scenarios (all, or those whose name or claim ID contains a FILTER) and write reports.
     Run(cli::RunArgs),
+    /// Recompute a run's verdicts and reports from its history.json alone (no containers).
+    Conclude {
+        /// The run's report directory (holding history.json).
+        dir: PathBuf,
+        /// Report formats to write there, comma-separated: md,json,junit,html.
+        #[arg(long, default_value = "md,json,junit,html")]
+        format: String,
+    },
     /// Zone data tools: verify a SQLite backup, diff a database against the journal.
     Zone {
         #[command(subcommand)]
@@ -179,6 +187,7 @@ async fn dispatch(cmd: Command) -> Result<ExitCode> {
         Command::Triage(a) => cli::triage(&a).await,
         Command::List { scenarios } => cli::list(&scenarios),
         Command::Run(a) => cli::run(&a).await,
+        Command::Conclude { dir, format } => cli::conclude(&dir, &format),
         Command::Zone { command: ZoneCommand::Verify { file, zone } } => cli::zone_verify(&file, &zone),
         Command::Zone { command: ZoneCommand::Diff { db, journal } } => cli::zone_diff(&db, &journal),
         Command::Compare(a) => cli::compare(&a),

@@ -1,59 +1,25 @@
 //! Runs scenarios: each on a lab of its own, steady state → faults → symptoms → recovery →
-//! steady state → rollback, recording every observation with its time. Emits events; the CLI
-//! and the report writer consume them. Nothing here prints or decides a verdict.
+//! steady state → rollback → corrections, recording every observation with its time, the
+//! claims and the claim part it bears on. Emits events; reporters consume them. Nothing here
+//! prints or judges: the history it returns is all `conclude` reads.
 
-use crate::claims::ClaimId;
+use crate::claims::{ClaimId, Part, Severity};
 use crate::engine::Engine;
 use crate::fault::{self, Injected};
+use crate::history::{Phase, ScenarioInfo};
 use crate::matcher::{self, Observed};
 use crate::probe::{self, Query, RType, Transport};
-use crate::report::model::{Evidence, Phase, ScenarioOutcome, Timeline};
 use crate::scenario::plan::Resolved;
-use crate::scenario::{Scenario, Step};
-use anyhow::Context as _;
+use crate::scenario::{Scenario, Step, StepTable};
 use crate::testbed::config::{ConfigDir, ZoneInput};
 use crate::testbed::{Lab, LabSpec, Role};
+use anyhow::Context as _;
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::time::Instant;
 
-/// One observation with the claims it bears on and, when it failed, why.
-#[derive(Debug, Clone)]
-pub struct Record {
-    pub evidence: Evidence,
-    pub claims: Vec<ClaimId>,
-    pub mismatch: Option<String>,
-}
-
-/// A correction's run.
-#[derive(Debug, Clone)]
-pub struct CorrectionRun {
-    pub claim: ClaimId,
-    pub summary: String,
-    pub records: Vec<Record>,
-    pub verified: bool,
-}
-
-/// Everything a scenario left behind: the history the verdicts are read from.
-#[derive(Debug, Clone)]
-pub struct ScenarioRun {
-    pub scenario: Scenario,
-    pub records: Vec<Record>,
-    pub timeline: Timeline,
-    pub outcome: ScenarioOutcome,
-    /// Why the harness could not carry it out.
-    pub error: Option<String>,
-    pub triage_row: Option<String>,
-    pub corrections: Vec<CorrectionRun>,
-    pub wall_ms: u64,
-    pub lab_run_id: String,
-    pub kept: bool,
-    pub versions: (Option<String>, Option<String>),
-    pub dropins: Vec<String>,
-    /// The plan found this lab cannot run the scenario: why (its claims are not-simulated).
-    pub not_simulated: Option<String>,
-}
+pub use crate::history::{CorrectionRun, Observation, ScenarioRun};
 
 #[derive(Debug, Clone)]
 pub enum Event {
@@ -81,7 +47,7 @@ struct Ctx<'a> {
     lab: &'a Lab,
     scenario: &'a Scenario,
     t0: Instant,
-    records: Vec<Record>,
+    records: Vec<Observation>,
     events: &'a UnboundedSender<Event>,
     step_no: u32,
     triage_row: Option<String>,
@@ -96,17 +62,33 @@ impl Ctx<'_> {
 
     /// The one place observations enter the history.
     #[allow(clippy::too_many_arguments)]
-    fn record(&mut self, phase: Phase, on: &str, action: String, observed: String, expected: Option<String>, mismatch: Option<String>, claims: Vec<ClaimId>) -> bool {
+    fn record(
+        &mut self,
+        phase: Phase,
+        on: &str,
+        action: String,
+        observed: String,
+        expected: Option<String>,
+        mismatch: Option<String>,
+        claims: Vec<ClaimId>,
+        part: Option<Part>,
+        severity: Option<Severity>,
+    ) -> bool {
         self.step_no += 1;
         let ok = mismatch.is_none();
-        let e = Evidence { phase, step: self.step_no, on: on.to_string(), action, observed, expected, ok, at_ms: self.ms() };
+        let o = Observation { phase, step: self.step_no, on: on.to_string(), action, observed, expected, mismatch, at_ms: self.ms(), claims, part, severity };
         let _ = self.events.send(Event::Observed {
             scenario: self.scenario.name.clone(),
             ok,
-            line: format!("{} step {}: {}", phase.as_str(), e.step, e.action),
+            line: format!("{} step {}: {}", phase.as_str(), o.step, o.action),
         });
-        self.records.push(Record { evidence: e, claims, mismatch });
+        self.records.push(o);
         ok
+    }
+
+    /// Context: no expectation, no part; checks nothing.
+    fn note(&mut self, phase: Phase, on: &str, action: String, observed: String, claims: Vec<ClaimId>) {
+        self.record(phase, on, action, observed, None, None, claims, None, None);
     }
 
     fn progress(&self, m: &str) {
@@ -125,28 +107,14 @@ pub async fn run_scenario(inputs: &Inputs, index: usize, planned: &(Scenario, Re
     let _ = events.send(Event::ScenarioStarted { name: scenario.name.clone() });
     let t0 = Instant::now();
     let lab_run_id = format!("{}-{:02}", inputs.run_id, index);
-    let mut run = ScenarioRun {
-        scenario: scenario.clone(),
-        records: Vec::new(),
-        timeline: Timeline::default(),
-        outcome: ScenarioOutcome::Errored,
-        error: None,
-        triage_row: None,
-        corrections: Vec::new(),
-        wall_ms: 0,
-        lab_run_id: lab_run_id.clone(),
-        kept: false,
-        versions: (None, None),
-        dropins: Vec::new(),
-        not_simulated: match resolved {
-            Resolved::NotSimulated(why) => Some(why.clone()),
-            Resolved::Ready(_) => None,
-        },
+    let mut run = ScenarioRun::new(ScenarioInfo::from(scenario), lab_run_id.clone());
+    run.not_simulated = match resolved {
+        Resolved::NotSimulated(why) => Some(why.clone()),
+        Resolved::Ready(_) => None,
     };
     // A scenario that only declares what it cannot simulate, or that this lab cannot run,
     // needs no lab.
     if run.not_simulated.is_some() || (scenario.faults.is_empty() && scenario.symptoms.is_empty() && scenario.recovery.is_empty()) {
-        run.outcome = if run.not_simulated.is_some() { ScenarioOutcome::NotSimulated } else { ScenarioOutcome::Held };
         let _ = events.send(Event::ScenarioFinished(Box::new(run.clone())));
         return run;
     }
@@ -177,16 +145,9 @@ pub async fn run_scenario(inputs: &Inputs, index: usize, planned: &(Scenario, Re
         // A lab left with a fault in it proves nothing about what came after.
         run.error = Some(h);
     }
-    run.outcome = if run.error.is_some() {
-        ScenarioOutcome::Errored
-    } else if run.records.iter().any(|r| r.mismatch.is_some()) {
-        ScenarioOutcome::Deviated
-    } else {
-        ScenarioOutcome::Held
-    };
     run.timeline.end_ms = t0.elapsed().as_millis() as u64;
     run.wall_ms = run.timeline.end_ms;
-    if inputs.keep_on_failure && run.outcome != ScenarioOutcome::Held {
+    if inputs.keep_on_failure && run.anything_failed() {
         run.kept = true;
     } else {
         lab.down().await.ok();
@@ -201,20 +162,20 @@ async fn drive(ctx: &mut Ctx<'_>, run: &mut ScenarioRun) -> anyhow::Result<()> {
     ctx.progress("waiting for steady state");
     let steady = ctx.lab.wait_steady(crate::testbed::STEADY_DEADLINE).await?;
     for c in &steady.checks {
-        ctx.record(Phase::SteadyBefore, "harness", c.query.clone(), c.observed.clone(), Some(c.expected.to_string()), None, s.claims.clone());
+        ctx.note(Phase::SteadyBefore, "harness", format!("{} (expected {})", c.query, c.expected), c.observed.clone(), s.claims.clone());
     }
     let mut injected: Vec<Injected> = Vec::new();
     let body = async {
         ctx.progress("injecting faults");
         for f in &s.faults {
             let i = fault::inject(ctx.lab, f).await?;
-            ctx.record(Phase::Inject, "pdns-vm", i.description.clone(), format!("in effect: {}", i.proof), None, None, s.claims.clone());
+            ctx.note(Phase::Inject, "pdns-vm", i.description.clone(), format!("in effect: {}", i.proof), s.claims.clone());
             injected.push(i);
         }
         run.timeline.fault_injected_ms = Some(ctx.ms());
         ctx.progress("checking symptoms");
         for st in &s.symptoms {
-            let ok = step(ctx, Phase::Symptom, st, &mut injected).await?;
+            let ok = step(ctx, Phase::Symptom, StepTable::Symptom, st, &mut injected).await?;
             if ok && run.timeline.first_symptom_ms.is_none() {
                 run.timeline.first_symptom_ms = Some(ctx.ms());
             }
@@ -222,20 +183,22 @@ async fn drive(ctx: &mut Ctx<'_>, run: &mut ScenarioRun) -> anyhow::Result<()> {
         run.timeline.recovery_started_ms = Some(ctx.ms());
         ctx.progress("running the documented recovery");
         for st in &s.recovery {
-            step(ctx, Phase::Recovery, st, &mut injected).await?;
+            step(ctx, Phase::Recovery, StepTable::Recover, st, &mut injected).await?;
         }
         if s.steady_after {
             ctx.progress("waiting for steady state again");
             let r = ctx.lab.wait_steady(STEADY_AFTER_DEADLINE).await;
             let claims = s.recovery_claims().to_vec();
             match r {
+                // Service back after the documented recovery: what the recovery part promises.
                 Ok(_) => {
                     run.timeline.steady_ms = Some(ctx.ms());
-                    ctx.record(Phase::SteadyAfter, "harness", "steady-state check".into(), "all checks hold".into(), Some("steady state".into()), None, claims);
+                    ctx.record(Phase::SteadyAfter, "harness", "steady-state check".into(), "all checks hold".into(), Some("steady state".into()), None, claims, Some(Part::Recovery), None);
                 }
                 Err(e) => {
                     let first = e.last.failing().first().map(|c| format!("✗ {} {} → {} (expected {})", c.name, c.query, c.observed, c.expected)).unwrap_or_else(|| "steady state not reached".into());
-                    ctx.record(Phase::SteadyAfter, "harness", "steady-state check".into(), first.clone(), Some("steady state".into()), Some(format!("steady state after recovery: {first}")), claims);
+                    let mismatch = Some(format!("steady state after recovery: {first}"));
+                    ctx.record(Phase::SteadyAfter, "harness", "steady-state check".into(), first, Some("steady state".into()), mismatch, claims, Some(Part::Recovery), None);
                 }
             }
         }
@@ -262,42 +225,42 @@ async fn rollback(ctx: &mut Ctx<'_>, injected: &mut Vec<Injected>) {
                 m
             }
         };
-        ctx.record(Phase::Rollback, "pdns-vm", format!("undo: {}", i.description), obs, None, None, vec![]);
+        ctx.note(Phase::Rollback, "pdns-vm", format!("undo: {}", i.description), obs, vec![]);
     }
 }
 
 async fn correction(ctx: &mut Ctx<'_>, c: &crate::scenario::Correction) -> CorrectionRun {
     let first = ctx.records.len();
-    let mut verified = true;
     let mut injected = Vec::new();
     let claims = vec![c.claim.clone()];
     let r: anyhow::Result<()> = async {
         ctx.lab.wait_steady(STEADY_AFTER_DEADLINE).await?;
         for f in &ctx.scenario.faults {
             let i = fault::inject(ctx.lab, f).await?;
-            ctx.record(Phase::Correction, "pdns-vm", format!("re-inject: {}", i.description), format!("in effect: {}", i.proof), None, None, claims.clone());
+            ctx.note(Phase::Correction, "pdns-vm", format!("re-inject: {}", i.description), format!("in effect: {}", i.proof), claims.clone());
             injected.push(i);
         }
         for st in &c.steps {
-            verified &= step(ctx, Phase::Correction, st, &mut injected).await?;
+            step(ctx, Phase::Correction, StepTable::Correction, st, &mut injected).await?;
         }
         anyhow::Ok(())
     }
     .await;
     rollback(ctx, &mut injected).await;
     if let Err(e) = r {
-        verified = false;
-        ctx.record(Phase::Correction, "harness", "correction".into(), format!("error: {e:#}"), None, Some(format!("correction errored: {e:#}")), claims.clone());
+        let m = format!("correction errored: {e:#}");
+        ctx.record(Phase::Correction, "harness", "correction".into(), format!("error: {e:#}"), Some("the procedure runs".into()), Some(m), claims.clone(), None, None);
     }
     let steady = ctx.lab.wait_steady(STEADY_AFTER_DEADLINE).await.is_ok();
-    verified &= steady;
-    ctx.record(Phase::Correction, "harness", "steady-state check".into(), if steady { "all checks hold".into() } else { "not reached".into() }, Some("steady state".into()), (!steady).then(|| "steady state not reached after the correction".into()), claims);
+    let observed = if steady { "all checks hold" } else { "not reached" };
+    let mismatch = (!steady).then(|| "steady state not reached after the correction".to_string());
+    ctx.record(Phase::Correction, "harness", "steady-state check".into(), observed.into(), Some("steady state".into()), mismatch, claims, None, None);
     let records = ctx.records.drain(first..).collect();
-    CorrectionRun { claim: c.claim.clone(), summary: c.summary.clone(), records, verified }
+    CorrectionRun { claim: c.claim.clone(), summary: c.summary.clone(), records }
 }
 
 /// Runs one step, polling until its expectation holds or `within` passes. Returns whether it held.
-async fn step(ctx: &mut Ctx<'_>, phase: Phase, st: &Step, injected: &mut Vec<Injected>) -> anyhow::Result<bool> {
+async fn step(ctx: &mut Ctx<'_>, phase: Phase, table: StepTable, st: &Step, injected: &mut Vec<Injected>) -> anyhow::Result<bool> {
     let deadline = st.within.unwrap_or(Duration::ZERO);
     let start = Instant::now();
     loop {
@@ -331,7 +294,12 @@ async fn step(ctx: &mut Ctx<'_>, phase: Phase, st: &Step, injected: &mut Vec<Inj
                 Some(n) => format!("{action}  # {n}"),
                 None => action,
             };
-            ctx.record(phase, &on, label, text, expected, mismatch, claims);
+            let part = Scenario::step_part(st, table);
+            let failed_precondition = st.precondition && mismatch.is_some();
+            ctx.record(phase, &on, label, text, expected, mismatch.clone(), claims, part, st.severity);
+            if failed_precondition {
+                anyhow::bail!("precondition did not hold, so nothing after it can be judged: {}", mismatch.unwrap_or_default());
+            }
             return Ok(holds);
         }
         tokio::time::sleep(Duration::from_millis(200)).await;

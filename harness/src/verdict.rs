@@ -14,16 +14,32 @@ pub enum Verdict {
     NotSimulated,
     /// The harness itself failed (lab did not come up, a step could not run): no conclusion.
     Errored,
+    /// Nothing contradicted it, but a part it states was checked by no expectation: not
+    /// confirmed.
+    Unchecked,
 }
 
 impl Verdict {
-    pub const ALL: [Verdict; 4] = [Verdict::Confirmed, Verdict::Contradicted, Verdict::NotSimulated, Verdict::Errored];
+    pub const ALL: [Verdict; 5] = [Verdict::Confirmed, Verdict::Contradicted, Verdict::Unchecked, Verdict::NotSimulated, Verdict::Errored];
     pub fn as_str(self) -> &'static str {
         match self {
             Verdict::Confirmed => "confirmed",
             Verdict::Contradicted => "contradicted",
             Verdict::NotSimulated => "not-simulated",
             Verdict::Errored => "errored",
+            Verdict::Unchecked => "unchecked",
+        }
+    }
+
+    /// Which verdict wins when several scenarios decide one claim part: a contradiction
+    /// anywhere, then a harness failure, then a check that held, then none at all.
+    pub fn rank(self) -> u8 {
+        match self {
+            Verdict::Contradicted => 4,
+            Verdict::Errored => 3,
+            Verdict::Confirmed => 2,
+            Verdict::Unchecked => 1,
+            Verdict::NotSimulated => 0,
         }
     }
 }

@@ -81,3 +81,29 @@ fn a_lab_that_does_not_settle_fails_the_preflight_with_the_daemons_reason() {
     let md = std::fs::read_to_string(report).unwrap();
     assert!(md.contains("Preflight failed"), "{md}");
 }
+
+/// Verdicts are a pure function of the history: `pdns-drill conclude` on a run's directory
+/// gives the same verdicts, parts and severities as the run did, without containers.
+#[test]
+fn conclude_reproduces_a_runs_verdicts_from_its_history_alone() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let d = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_pdns-drill"))
+        .current_dir(&root)
+        .args(["run", "recursor-down", "--format", "json", "--report-dir"])
+        .arg(d.path())
+        .output()
+        .unwrap();
+    assert!(out.status.code().is_some(), "{}", String::from_utf8_lossy(&out.stderr));
+    let run_dir = std::fs::read_dir(d.path()).unwrap().next().unwrap().unwrap().path();
+    let before: serde_json::Value = serde_json::from_slice(&std::fs::read(run_dir.join("report.json")).unwrap()).unwrap();
+    std::fs::remove_file(run_dir.join("report.json")).unwrap();
+    let again = Command::new(env!("CARGO_BIN_EXE_pdns-drill")).args(["conclude", "--format", "json"]).arg(&run_dir).output().unwrap();
+    assert_eq!(again.status.code(), out.status.code(), "{}", String::from_utf8_lossy(&again.stderr));
+    let after: serde_json::Value = serde_json::from_slice(&std::fs::read(run_dir.join("report.json")).unwrap()).unwrap();
+    let verdicts = |r: &serde_json::Value| -> Vec<(String, String, String)> {
+        r["claims"].as_array().unwrap().iter().map(|c| (c["id"].to_string(), c["verdict"].to_string(), c["parts"].to_string())).collect()
+    };
+    assert_eq!(verdicts(&before), verdicts(&after));
+    assert!(verdicts(&after).iter().any(|(id, v, _)| id == "\"DAE-REC\"" && v == "\"confirmed\""), "{:?}", verdicts(&after));
+}

@@ -82,9 +82,9 @@ within = "3s"
 async fn setting_faults_edit_the_file_that_sets_the_value_on_another_lab() {
     let run = run_on(scenario("net-allow"), common::branch_office()).await;
     assert!(run.error.is_none(), "{:?}", run.error);
-    let inject = run.records.iter().find(|r| r.evidence.phase == pdns_drill::report::model::Phase::Inject).unwrap();
-    assert!(inject.evidence.action.contains("allow-from=127.0.0.0/8 in /etc/powerdns/recursor.conf"), "{}", inject.evidence.action);
-    assert!(inject.evidence.observed.contains("pdns-recursor reports allow-from=127.0.0.0/8"), "{}", inject.evidence.observed);
+    let inject = run.records.iter().find(|r| r.phase == pdns_drill::report::model::Phase::Inject).unwrap();
+    assert!(inject.action.contains("allow-from=127.0.0.0/8 in /etc/powerdns/recursor.conf"), "{}", inject.action);
+    assert!(inject.observed.contains("pdns-recursor reports allow-from=127.0.0.0/8"), "{}", inject.observed);
     assert_eq!(verdict(&run, "NET-ALLOW").verdict, Verdict::Confirmed, "{:?}", verdict(&run, "NET-ALLOW").first_mismatch);
 }
 
@@ -107,8 +107,8 @@ async fn recursor_down_is_decided_by_the_daemons() {
     let run = run_shipped("recursor-down").await;
     // The history has real observations: the fault, a timeout or refusal from the recursor, a
     // failed unit in systemctl, and the restored steady state.
-    assert!(run.records.iter().any(|r| r.evidence.action.contains("systemctl stop pdns-recursor")));
-    assert!(run.records.iter().any(|r| r.evidence.observed.contains("inactive (dead)")));
+    assert!(run.records.iter().any(|r| r.action.contains("systemctl stop pdns-recursor")));
+    assert!(run.records.iter().any(|r| r.observed.contains("inactive (dead)")));
     assert!(run.timeline.steady_ms.is_some());
     let claims = conclude::claim_results(std::slice::from_ref(&run));
     for id in ["DAE-REC", "TRI-2", "MON-STATE"] {
@@ -138,13 +138,13 @@ fn malformed_scenario_is_rejected_before_any_container() {
 #[tokio::test(flavor = "multi_thread")]
 async fn restore_drill_runs_every_stage_against_the_daemon() {
     let run = run_shipped("restore-drill").await;
-    let actions: Vec<&str> = run.records.iter().map(|r| r.evidence.action.as_str()).collect();
+    let actions: Vec<&str> = run.records.iter().map(|r| r.action.as_str()).collect();
     for stage in ["the lab's backup", "journaled changes after the backup", "corruption", "the backup copied into place", "replay every journal row", "every record compared"] {
         assert!(actions.iter().any(|a| a.contains(stage)), "stage `{stage}` missing from the history: {actions:#?}");
     }
     assert!(run.timeline.recovery_started_ms.is_some() && run.timeline.steady_ms.is_some());
     let c = run.corrections.first().expect("the drill carries a corrected procedure");
-    assert!(c.verified, "corrected restore not verified: {:?}", c.records.iter().filter(|r| !r.evidence.ok).map(|r| &r.evidence).collect::<Vec<_>>());
+    assert!(pdns_drill::conclude::verified(c), "corrected restore not verified: {:?}", c.records.iter().filter(|r| !r.held()).collect::<Vec<_>>());
     let claim = conclude::claim_results(std::slice::from_ref(&run)).into_iter().find(|c| c.id == "BAK-RESTORE").unwrap();
     assert!(matches!(claim.verdict, Verdict::Confirmed | Verdict::Contradicted), "{claim:?}");
 }

@@ -35,7 +35,7 @@ pub fn scenarios_on_triage_row<'a>(r: &'a Report, row: &str) -> Vec<&'a str> {
 }
 
 /// How many claims got each verdict, in `Verdict::ALL` order.
-pub fn verdict_counts(r: &Report) -> [(Verdict, usize); 4] {
+pub fn verdict_counts(r: &Report) -> [(Verdict, usize); 5] {
     Verdict::ALL.map(|v| (v, r.claims.iter().filter(|c| c.verdict == v).count()))
 }
 
@@ -88,6 +88,7 @@ pub fn verdict_colour(v: Verdict) -> &'static str {
         Verdict::Contradicted => "#c62828",
         Verdict::NotSimulated => "#616161",
         Verdict::Errored => "#e65100",
+        Verdict::Unchecked => "#f9a825",
     }
 }
 
@@ -144,6 +145,31 @@ pub fn evidence_line(e: &Evidence) -> String {
     let observed = trim_chars(&e.observed, CELL_MAX).replace('\n', "⏎");
     let mark = if e.ok { "ok" } else { "MISMATCH" };
     format!("[{mark}] {} step {} on {}: {}:{expected} observed {observed}", e.phase.as_str(), e.step, e.on, e.action)
+}
+
+/// The contradicted claims, worst severity first (then catalogue order).
+pub fn findings(r: &Report) -> Vec<&ClaimResult> {
+    let mut f: Vec<&ClaimResult> = r.claims.iter().filter(|c| c.verdict == Verdict::Contradicted).collect();
+    f.sort_by_key(|c| c.severity.unwrap_or(crate::claims::Severity::Cosmetic));
+    f
+}
+
+/// A claim's parts in one short cell: "check ✓ · recovery ✗ · verification ?".
+pub fn parts_summary(c: &ClaimResult) -> String {
+    c.parts
+        .iter()
+        .map(|p| {
+            let mark = match p.verdict {
+                Verdict::Confirmed => "✓",
+                Verdict::Contradicted => "✗",
+                Verdict::Unchecked => "?",
+                Verdict::Errored => "!",
+                Verdict::NotSimulated => "–",
+            };
+            format!("{} {mark}", p.part)
+        })
+        .collect::<Vec<_>>()
+        .join(" · ")
 }
 
 #[cfg(test)]

@@ -16,9 +16,8 @@ use std::fmt::Write;
 /// Version of the JSON this module writes.
 pub const COMPARE_SCHEMA: u32 = 1;
 
-/// One part of a claim's verdict (symptom, check, recovery, verification, timing). Reports are
-/// to carry them as `claims[].parts`; they are read here already, so compare needs no change
-/// when the writer starts to fill them.
+/// One part of a claim's verdict (symptom, check, recovery, verification, timing), as compare
+/// shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PartVerdict {
     pub part: String,
@@ -39,28 +38,28 @@ pub struct Side {
     pub parts: BTreeMap<String, Vec<PartVerdict>>,
 }
 
-#[derive(Deserialize)]
-struct ClaimParts {
-    id: String,
-    #[serde(default)]
-    parts: Vec<PartVerdict>,
-}
-
-#[derive(Deserialize)]
-struct ReportParts {
-    claims: Vec<ClaimParts>,
-}
-
 /// Reads one `report.json`; the error says what is wrong, without the label (the caller adds it).
 pub fn parse(label: &str, text: &str) -> Result<Side, String> {
     let value: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
     let schema = value.get("schema").ok_or("not a pdns-drill report: no `schema` field")?;
-    if schema.as_u64() != Some(u64::from(SCHEMA)) {
-        return Err(format!("report schema {schema}, this pdns-drill reads schema {SCHEMA}"));
+    // Schema 2 only added fields (parts, severity, variants), so schema 1 reports read as is.
+    if !schema.as_u64().is_some_and(|v| (1..=u64::from(SCHEMA)).contains(&v)) {
+        return Err(format!("report schema {schema}, this pdns-drill reads schemas 1 to {SCHEMA}"));
     }
     let report: Report = serde_json::from_str(text).map_err(|e| format!("not a pdns-drill report: {e}"))?;
-    let parts: ReportParts = serde_json::from_str(text).map_err(|e| format!("claim parts unreadable: {e}"))?;
-    let parts = parts.claims.into_iter().filter(|c| !c.parts.is_empty()).map(|c| (c.id, c.parts)).collect();
+    let parts = report
+        .claims
+        .iter()
+        .filter(|c| !c.parts.is_empty())
+        .map(|c| {
+            let parts = c
+                .parts
+                .iter()
+                .map(|p| PartVerdict { part: p.part.as_str().into(), verdict: p.verdict, reason: p.reason.clone(), first_mismatch: p.first_mismatch.clone() })
+                .collect();
+            (c.id.clone(), parts)
+        })
+        .collect();
     Ok(Side { label: label.to_string(), report, parts })
 }
 
@@ -502,11 +501,11 @@ mod tests {
         assert!(parse("x", "{").unwrap_err().starts_with("not JSON"));
         assert!(parse("x", "{\"claims\": []}").unwrap_err().contains("no `schema` field"));
         assert!(parse("x", "{\"schema\": 9, \"claims\": []}").unwrap_err().contains("schema 9"));
-        let e = parse("x", "{\"schema\": 1, \"claims\": []}").unwrap_err();
+        let e = parse("x", "{\"schema\": 2, \"claims\": []}").unwrap_err();
         assert!(e.starts_with("not a pdns-drill report") && e.contains("run"), "{e}");
         let mut v = serde_json::to_value(sample_report()).unwrap();
         v["claims"][0]["parts"] = serde_json::json!([{"part": "symptom", "verdict": "maybe"}]);
-        assert!(parse("x", &v.to_string()).unwrap_err().contains("parts"));
+        assert!(parse("x", &v.to_string()).unwrap_err().contains("maybe"));
     }
 
     #[test]

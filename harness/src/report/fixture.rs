@@ -35,6 +35,10 @@ fn claim(id: &str, verdict: Verdict, scenario: Option<&str>) -> ClaimResult {
         detect_ms: None,
         recover_ms: None,
         correction: None,
+        parts: vec![],
+        severity: None,
+        variants: vec![],
+        finding: None,
     }
 }
 
@@ -194,6 +198,22 @@ pub fn sample_report() -> Report {
                 r.detect_ms = Some(2200);
                 r.recover_ms = Some(4300);
                 r.correction = Some(auth_down_correction());
+                let part = |part, verdict, m: Option<&str>| PartResult {
+                    part,
+                    verdict,
+                    first_mismatch: m.map(String::from),
+                    severity: m.map(|_| crate::claims::Severity::FalseAllClear),
+                    reason: None,
+                };
+                use crate::claims::Part;
+                r.parts = vec![
+                    part(Part::Check, Verdict::Contradicted, Some("DAE-AUTH step 6: sqlite3 count expected exit 0 and a count, got exit 1")),
+                    part(Part::Recovery, Verdict::Confirmed, None),
+                    part(Part::Verification, Verdict::Unchecked, None),
+                ];
+                r.severity = Some(crate::claims::Severity::FalseAllClear);
+                r.variants = vec![VariantResult { condition: "the zone's SOA is in the recursor's cache".into(), scenario: "auth-down".into(), verdict: Verdict::Contradicted, parts: r.parts.clone() }];
+                r.finding = Some("DAE-AUTH: check contradicted when the zone's SOA is in the recursor's cache".into());
             }
             "TRI-5" => {
                 r = claim(c.id, Verdict::Contradicted, Some("vm-uplink-down"));

@@ -130,17 +130,43 @@ fn triage(o: &mut String, r: &Report) {
     }
 }
 
+/// The contradictions, worst for the operator first, each with its correction.
+fn findings_table(o: &mut String, r: &Report) {
+    let f = findings(r);
+    if f.is_empty() {
+        return;
+    }
+    o.push_str("<h2>Findings, worst first</h2>\n<table><thead><tr><th>severity</th><th>claim</th><th>finding (with its condition)</th><th>correction</th></tr></thead><tbody>\n");
+    for c in f {
+        let fix = match &c.correction {
+            Some(k) => format!("{}{}", if k.verified { "verified: " } else { "<strong>not verified:</strong> " }, escape_xml(&k.summary)),
+            None => "—".into(),
+        };
+        let finding = c.finding.clone().or_else(|| c.first_mismatch.clone()).unwrap_or_default();
+        let _ = writeln!(
+            o,
+            r##"<tr><td>{}</td><td><a href="#claim-{1}">{1}</a></td><td>{2}</td><td>{3}</td></tr>"##,
+            c.severity.map_or("—", |s| s.as_str()),
+            escape_xml(&c.id),
+            escape_xml(&finding),
+            fix
+        );
+    }
+    o.push_str("</tbody></table>\n");
+}
+
 fn verdicts(o: &mut String, r: &Report) {
-    o.push_str("<h2>Verdicts</h2>\n<table><thead><tr><th>ID</th><th>verdict</th><th>scenario</th><th>detect</th><th>recover</th></tr></thead><tbody>\n");
+    o.push_str("<h2>Verdicts</h2>\n<table><thead><tr><th>ID</th><th>verdict</th><th>parts</th><th>scenario</th><th>detect</th><th>recover</th></tr></thead><tbody>\n");
     for c in &r.claims {
         let _ = writeln!(
             o,
-            r##"<tr><td><a href="#claim-{0}">{0}</a></td><td>{1}</td><td>{2}</td><td class="num">{3}</td><td class="num">{4}</td></tr>"##,
+            r##"<tr><td><a href="#claim-{0}">{0}</a></td><td>{1}</td><td>{5}</td><td>{2}</td><td class="num">{3}</td><td class="num">{4}</td></tr>"##,
             escape_xml(&c.id),
             badge(c.verdict),
             c.scenario.as_deref().map(|s| format!("<code>{}</code>", escape_xml(s))).unwrap_or_else(|| "—".into()),
             fmt_ms(c.detect_ms),
-            fmt_ms(c.recover_ms)
+            fmt_ms(c.recover_ms),
+            escape_xml(&parts_summary(c))
         );
     }
     o.push_str("</tbody></table>\n");
@@ -228,6 +254,7 @@ pub fn render(r: &Report) -> String {
         if r.run.complete { "" } else { " (incomplete)" }
     );
     summary(&mut o, r);
+    findings_table(&mut o, r);
     triage(&mut o, r);
     verdicts(&mut o, r);
     o.push_str("<h2>Claims</h2>\n");

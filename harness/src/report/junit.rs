@@ -42,7 +42,8 @@ fn test_case(c: &ClaimResult) -> TestCase {
             }
             s
         }
-        Verdict::NotSimulated => {
+        // Nothing failed, nothing confirmed it either: reported, not passed.
+        Verdict::NotSimulated | Verdict::Unchecked => {
             let mut s = TestCaseStatus::skipped();
             s.set_message(c.reason.as_deref().unwrap_or("not simulated (no reason given)")).set_type(c.verdict.as_str());
             s

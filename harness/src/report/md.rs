@@ -124,14 +124,34 @@ fn triage(o: &mut String, r: &Report) {
     o.push('\n');
 }
 
+/// What the runbook gets wrong, worst for the operator first, each with its verified fix.
+fn findings_section(o: &mut String, r: &Report) {
+    let f = findings(r);
+    if f.is_empty() {
+        return;
+    }
+    o.push_str("## Findings, worst first\n\n| severity | claim | finding (with its condition) | correction |\n|---|---|---|---|\n");
+    for c in f {
+        let fix = match &c.correction {
+            Some(k) if k.verified => format!("verified: {}", cell(&k.summary)),
+            Some(k) => format!("**not verified:** {}", cell(&k.summary)),
+            None => "—".into(),
+        };
+        let finding = c.finding.clone().or_else(|| c.first_mismatch.clone()).unwrap_or_default();
+        let _ = writeln!(o, "| {} | {} | {} | {} |", c.severity.map_or("—", |s| s.as_str()), cell(&c.id), cell(&finding), fix);
+    }
+    o.push('\n');
+}
+
 fn verdicts(o: &mut String, r: &Report) {
-    o.push_str("## Verdicts\n\n| ID | verdict | scenario | detect | recover |\n|---|---|---|---:|---:|\n");
+    o.push_str("## Verdicts\n\n| ID | verdict | parts | scenario | detect | recover |\n|---|---|---|---|---:|---:|\n");
     for c in &r.claims {
         let _ = writeln!(
             o,
-            "| {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} |",
             cell(&c.id),
             c.verdict,
+            cell(&parts_summary(c)),
             c.scenario.as_deref().map(|s| format!("`{}`", cell(s))).unwrap_or_else(|| "—".into()),
             fmt_ms(c.detect_ms),
             fmt_ms(c.recover_ms)
@@ -183,6 +203,16 @@ fn claim(o: &mut String, r: &Report, c: &ClaimResult) {
     if let Some(m) = &c.first_mismatch {
         let _ = writeln!(o, "- **First mismatch:** {}", inline(m));
     }
+    if let Some(sev) = c.severity {
+        let _ = writeln!(o, "- **Severity:** {sev}");
+    }
+    for p in &c.parts {
+        let why = p.first_mismatch.as_deref().or(p.reason.as_deref()).map(|w| format!(": {}", inline(w))).unwrap_or_default();
+        let _ = writeln!(o, "- **{}:** {}{why}", p.part, p.verdict);
+    }
+    for v in &c.variants {
+        let _ = writeln!(o, "- **When {}** (`{}`): {} ({})", inline(&v.condition), inline(&v.scenario), v.verdict, inline(&parts_summary_of(&v.parts)));
+    }
     if c.detect_ms.is_some() || c.recover_ms.is_some() {
         let _ = writeln!(o, "- **Detection:** {} · **recovery:** {}", fmt_ms(c.detect_ms), fmt_ms(c.recover_ms));
     }
@@ -207,10 +237,15 @@ fn claim(o: &mut String, r: &Report, c: &ClaimResult) {
     }
 }
 
+fn parts_summary_of(parts: &[crate::report::model::PartResult]) -> String {
+    parts.iter().map(|p| format!("{} {}", p.part, p.verdict)).collect::<Vec<_>>().join(", ")
+}
+
 pub fn render(r: &Report) -> String {
     let mut o = String::new();
     summary(&mut o, r);
     preflight(&mut o, r);
+    findings_section(&mut o, r);
     triage(&mut o, r);
     verdicts(&mut o, r);
     scenarios(&mut o, r);

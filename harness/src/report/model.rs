@@ -1,10 +1,15 @@
 //! `report.json`, schema 1: the one document every renderer reads. Keep field names stable;
 //! add fields rather than change them, and bump `SCHEMA` when a reader would break.
 
+use crate::claims::{Part, Severity};
 use crate::verdict::Verdict;
 use serde::{Deserialize, Serialize};
 
-pub const SCHEMA: u32 = 1;
+pub use crate::history::{Phase, RunInfo, Timeline};
+
+/// 2: claims carry parts, severity, variants by condition and a finding line; verdicts may be
+/// `unchecked`. Baselines from schema 1 must be re-approved (`pdns-drill baseline accept`).
+pub const SCHEMA: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
@@ -32,32 +37,6 @@ pub struct Preflight {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RunInfo {
-    pub id: String,
-    /// RFC 3339, UTC.
-    pub started_at: String,
-    pub finished_at: Option<String>,
-    /// False while the run is going on or when it was interrupted.
-    pub complete: bool,
-    pub image_tag: String,
-    pub suite: String,
-    pub pdns_version: Option<String>,
-    pub recursor_version: Option<String>,
-    pub config_dir: String,
-    pub config_dir_hash: String,
-    pub zone_file: String,
-    pub zone_hash: String,
-    /// systemd drop-ins applied to the packaged units, e.g. "pdns.service: PrivateDevices=no".
-    pub dropins: Vec<String>,
-    /// Scenario filters given on the command line; empty = all.
-    #[serde(default)]
-    pub filters: Vec<String>,
-    /// How the operators' lab was mapped onto the testbed (addresses, forwarders, loopback).
-    #[serde(default)]
-    pub mappings: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClaimResult {
     pub id: String,
     pub verdict: Verdict,
@@ -76,6 +55,43 @@ pub struct ClaimResult {
     /// A verified alternative procedure, run and reported beside a contradiction.
     #[serde(default)]
     pub correction: Option<Correction>,
+    /// One verdict per part the claim states.
+    #[serde(default)]
+    pub parts: Vec<PartResult>,
+    /// For a contradiction: what following the runbook costs (the worst of its parts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<Severity>,
+    /// One entry per deciding scenario that states a condition (cache warm or cold, inside or
+    /// after a TTL, one fault variant of several).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variants: Vec<VariantResult>,
+    /// The finding in one line, its condition included ("NEG-CACHE: recovery contradicted
+    /// while pdns's negative cache holds the name; holds after it").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finding: Option<String>,
+}
+
+/// One part of a claim, judged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PartResult {
+    pub part: Part,
+    pub verdict: Verdict,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_mismatch: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<Severity>,
+    /// Why unchecked or errored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// A claim under one condition, as one scenario decided it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VariantResult {
+    pub condition: String,
+    pub scenario: String,
+    pub verdict: Verdict,
+    pub parts: Vec<PartResult>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -83,32 +99,6 @@ pub struct Correction {
     pub summary: String,
     pub verified: bool,
     pub evidence: Vec<Evidence>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Phase {
-    SteadyBefore,
-    Inject,
-    Symptom,
-    Recovery,
-    SteadyAfter,
-    Correction,
-    Rollback,
-}
-
-impl Phase {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Phase::SteadyBefore => "steady-before",
-            Phase::Inject => "inject",
-            Phase::Symptom => "symptom",
-            Phase::Recovery => "recovery",
-            Phase::SteadyAfter => "steady-after",
-            Phase::Correction => "correction",
-            Phase::Rollback => "rollback",
-        }
-    }
 }
 
 /// One observation: what was done or asked, what came back, what was expected.
@@ -169,12 +159,3 @@ pub enum ScenarioOutcome {
     NotSimulated,
 }
 
-/// Milliseconds since scenario start of each milestone, where reached.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Timeline {
-    pub fault_injected_ms: Option<u64>,
-    pub first_symptom_ms: Option<u64>,
-    pub recovery_started_ms: Option<u64>,
-    pub steady_ms: Option<u64>,
-    pub end_ms: u64,
-}

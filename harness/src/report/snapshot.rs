@@ -16,7 +16,9 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 use std::sync::LazyLock;
 
-pub const SNAPSHOT_SCHEMA: u32 = 1;
+/// 2: each claim's part verdicts are approved too (reports of schema 2). A schema-1 baseline is
+/// refused: re-approve it from a new run with `pdns-drill baseline accept`.
+pub const SNAPSHOT_SCHEMA: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Snapshot {
@@ -27,6 +29,9 @@ pub struct Snapshot {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SnapClaim {
     pub verdict: Verdict,
+    /// Verdict per claim part ("recovery" → contradicted).
+    #[serde(default)]
+    pub parts: BTreeMap<String, Verdict>,
     pub scenario: Option<String>,
     pub evidence: Vec<String>,
 }
@@ -35,6 +40,8 @@ pub struct SnapClaim {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
     VerdictChanged { id: String, from: Verdict, to: Verdict },
+    /// One part of a claim changed verdict while the claim's did not.
+    PartChanged { id: String, part: String, from: Option<Verdict>, to: Option<Verdict> },
     ClaimAdded { id: String, verdict: Verdict },
     ClaimRemoved { id: String, verdict: Verdict },
     /// The claim is now judged in another scenario (a warning, like evidence drift).
@@ -53,6 +60,7 @@ impl Change {
     pub fn claim(&self) -> &str {
         match self {
             Change::VerdictChanged { id, .. }
+            | Change::PartChanged { id, .. }
             | Change::ClaimAdded { id, .. }
             | Change::ClaimRemoved { id, .. }
             | Change::ScenarioChanged { id, .. }
@@ -62,7 +70,7 @@ impl Change {
 
     /// Whether this change fails the gate (as opposed to a printed warning).
     pub fn is_gating(&self) -> bool {
-        matches!(self, Change::VerdictChanged { .. } | Change::ClaimAdded { .. } | Change::ClaimRemoved { .. })
+        matches!(self, Change::VerdictChanged { .. } | Change::PartChanged { .. } | Change::ClaimAdded { .. } | Change::ClaimRemoved { .. })
     }
 }
 
@@ -70,6 +78,10 @@ impl fmt::Display for Change {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Change::VerdictChanged { id, from, to } => write!(f, "{id}: {from} → {to}"),
+            Change::PartChanged { id, part, from, to } => {
+                let v = |v: &Option<Verdict>| v.map_or("absent".to_string(), |v| v.to_string());
+                write!(f, "{id} {part}: {} → {}", v(from), v(to))
+            }
             Change::ClaimAdded { id, verdict } => write!(f, "{id}: added ({verdict})"),
             Change::ClaimRemoved { id, verdict } => write!(f, "{id}: removed (was {verdict})"),
             Change::ScenarioChanged { id, from, to } => {
@@ -156,7 +168,8 @@ pub fn from_report(r: &Report) -> Snapshot {
                 .chain(c.correction.iter().flat_map(|k| k.evidence.iter()))
                 .filter_map(|e| evidence_key(e, &r.run.id))
                 .collect();
-            (c.id.clone(), SnapClaim { verdict: c.verdict, scenario: c.scenario.clone(), evidence })
+            let parts = c.parts.iter().map(|p| (p.part.as_str().to_string(), p.verdict)).collect();
+            (c.id.clone(), SnapClaim { verdict: c.verdict, parts, scenario: c.scenario.clone(), evidence })
         })
         .collect();
     Snapshot { schema: SNAPSHOT_SCHEMA, claims }
@@ -196,6 +209,14 @@ pub fn diff(approved: &Snapshot, actual: &Snapshot) -> Vec<Change> {
         };
         if a.verdict != b.verdict {
             changes.push(Change::VerdictChanged { id: id.clone(), from: a.verdict, to: b.verdict });
+        } else {
+            let names: std::collections::BTreeSet<&String> = a.parts.keys().chain(b.parts.keys()).collect();
+            for part in names {
+                let (from, to) = (a.parts.get(part).copied(), b.parts.get(part).copied());
+                if from != to {
+                    changes.push(Change::PartChanged { id: id.clone(), part: part.clone(), from, to });
+                }
+            }
         }
         if a.scenario != b.scenario {
             changes.push(Change::ScenarioChanged { id: id.clone(), from: a.scenario.clone(), to: b.scenario.clone() });
@@ -247,7 +268,7 @@ pub fn load(path: &Path) -> anyhow::Result<Snapshot> {
     let s: Snapshot = serde_json::from_str(&text).with_context(|| format!("parsing snapshot {}", path.display()))?;
     anyhow::ensure!(
         s.schema == SNAPSHOT_SCHEMA,
-        "snapshot {} has schema {}, this pdns-drill reads schema {SNAPSHOT_SCHEMA}; re-approve it",
+        "baseline {} has schema {}, this pdns-drill reads schema {SNAPSHOT_SCHEMA} (claims now have part verdicts); re-approve it from a new run: pdns-drill baseline accept --from <run>/report.json --to <this file>",
         path.display(),
         s.schema
     );
@@ -322,6 +343,20 @@ mod tests {
         assert_eq!(changes[0].to_string(), "NET-ALLOW: confirmed → contradicted");
         assert!(gate_fails(&changes));
         assert!(diff(&approved, &approved).is_empty());
+    }
+
+    #[test]
+    fn a_part_that_flips_fails_the_gate_even_when_the_claim_does_not() {
+        use crate::claims::Part;
+        use crate::report::model::PartResult;
+        let part = |verdict| PartResult { part: Part::Verification, verdict, first_mismatch: None, severity: None, reason: None };
+        let mut r = sample_report();
+        r.claims.iter_mut().find(|c| c.id == "DAE-AUTH").unwrap().parts = vec![part(Verdict::Contradicted)];
+        let approved = from_report(&r);
+        r.claims.iter_mut().find(|c| c.id == "DAE-AUTH").unwrap().parts = vec![part(Verdict::Confirmed)];
+        let changes = diff(&approved, &from_report(&r));
+        assert_eq!(changes.iter().map(|c| c.to_string()).collect::<Vec<_>>(), ["DAE-AUTH verification: contradicted → confirmed"]);
+        assert!(gate_fails(&changes));
     }
 
     #[test]

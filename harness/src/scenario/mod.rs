@@ -21,7 +21,7 @@
 pub mod facts;
 pub mod plan;
 
-use crate::claims::ClaimId;
+use crate::claims::{ClaimId, Part, Severity};
 use crate::probe::{RType, Transport};
 use crate::settings::Daemon;
 use crate::testbed::Role;
@@ -60,6 +60,16 @@ pub struct Scenario {
     /// `add-journal-rows` action) and journaled after the journal's HEAD (a `journal` step).
     #[serde(default, rename = "journal-row")]
     pub journal_rows: Vec<JournalRow>,
+    /// The condition the scenario's verdicts hold under, when a claim behaves differently under
+    /// others ("the SOA is in the recursor's cache"); another scenario runs the other variant.
+    #[serde(default)]
+    pub condition: Option<String>,
+    /// The claims the condition bears on (default: all the scenario decides).
+    #[serde(default, rename = "condition-for")]
+    pub condition_for: Option<Vec<ClaimId>>,
+    /// Durations the runbook states, checked against the timeline.
+    #[serde(default, rename = "timing")]
+    pub timings: Vec<Timing>,
     /// Settings whose values bear on the outcome without being named in a step (a cache TTL):
     /// listed with their effective values in the report, e.g. `auth.negquery-cache-ttl`.
     #[serde(default, rename = "depends-on")]
@@ -95,6 +105,29 @@ pub struct JournalRow {
 pub struct NotSimulated {
     pub claim: ClaimId,
     pub reason: String,
+}
+
+/// A duration the runbook states: the span of the scenario's timeline it bounds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Timing {
+    pub claim: ClaimId,
+    /// recovery (recovery started → steady state), outage (fault → steady state) or
+    /// detect (fault → first symptom).
+    pub span: TimingSpan,
+    /// The runbook's figure ("10m").
+    #[serde(rename = "at-most", with = "duration")]
+    pub at_most: Duration,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TimingSpan {
+    Recovery,
+    Outage,
+    Detect,
 }
 
 /// An alternative procedure for a contradicted claim: the faults are injected again, these
@@ -300,6 +333,17 @@ pub struct Step {
     /// Claims this step bears on (default: all of the scenario's).
     #[serde(default)]
     pub claims: Option<Vec<ClaimId>>,
+    /// The claim part the step checks (default: symptom for `[[symptom]]`, recovery for
+    /// `[[recover]]`); only steps with an expectation check anything.
+    #[serde(default)]
+    pub part: Option<Part>,
+    /// What it costs the operator when this expectation fails (default: by part).
+    #[serde(default)]
+    pub severity: Option<Severity>,
+    /// Set-up the scenario needs (a backup taken, changes made, a corruption written): when its
+    /// expectation fails the scenario is errored, not judged; it checks no claim part.
+    #[serde(default)]
+    pub precondition: bool,
     /// Short label for reports.
     #[serde(default)]
     pub note: Option<String>,
@@ -347,6 +391,19 @@ impl Expect {
     }
 }
 
+mod duration {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::time::Duration;
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("{}ms", d.as_millis()))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        super::parse_duration(&String::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
 mod opt_duration {
     use serde::{Deserialize, Deserializer, Serializer};
     use std::time::Duration;
@@ -362,6 +419,14 @@ mod opt_duration {
         let s: Option<String> = Option::deserialize(d)?;
         s.map(|s| super::parse_duration(&s).map_err(serde::de::Error::custom)).transpose()
     }
+}
+
+/// Which table a step comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepTable {
+    Symptom,
+    Recover,
+    Correction,
 }
 
 /// One end of a copy: a container and a path in it.
@@ -452,6 +517,24 @@ impl Scenario {
                     return Err(at(&format!("step names claim {c}, which the scenario's `claims` does not list")));
                 }
             }
+            // A step with an expectation checks one part of the claims it bears on: one they
+            // state (its own `part`, or its table's).
+            let table_kind = match *table {
+                "symptom" => StepTable::Symptom,
+                "recover" => StepTable::Recover,
+                _ => StepTable::Correction,
+            };
+            let bearing = st.claims.as_deref().unwrap_or(&s.claims);
+            if let (Some(part), false, false) = (Scenario::step_part(st, table_kind), st.expect.is_empty(), bearing.is_empty()) {
+                if !bearing.iter().any(|c| c.claim().parts.contains(&part)) {
+                    let ids: Vec<&str> = bearing.iter().map(|c| c.as_str()).collect();
+                    return Err(at(&format!(
+                        "the step checks the {part} part{}, which none of its claims ({}) states; set `part` (or `claims`)",
+                        if st.part.is_none() { " (its table's default)" } else { "" },
+                        ids.join(", ")
+                    )));
+                }
+            }
         }
         for f in &s.faults {
             if let Fault::EditFile { append, set, replace, with, content, .. } = f {
@@ -469,6 +552,11 @@ impl Scenario {
                 return Err(err(format!("line {}: `{{{name}}}` is not a placeholder ({})", i + 1, plan::VOCABULARY)));
             }
         }
+        for t in &s.timings {
+            if !s.claims.contains(&t.claim) || !t.claim.claim().parts.contains(&Part::Timing) {
+                return Err(err(format!("[[timing]] for {}: the scenario must decide it and the claim must state a timing", t.claim)));
+            }
+        }
         if s.faults.is_empty() && s.symptoms.is_empty() && s.recovery.is_empty() && s.not_simulated.is_empty() {
             return Err(err("the scenario has no fault, symptom, recover or not-simulated entry".into()));
         }
@@ -483,6 +571,18 @@ impl Scenario {
     /// Claims a step bears on.
     pub fn step_claims<'a>(&'a self, st: &'a Step) -> &'a [ClaimId] {
         st.claims.as_deref().unwrap_or(&self.claims)
+    }
+
+    /// The part a step checks: its own, or its table's.
+    pub fn step_part(st: &Step, table: StepTable) -> Option<Part> {
+        if st.precondition {
+            return None;
+        }
+        st.part.or(match table {
+            StepTable::Symptom => Some(Part::Symptom),
+            StepTable::Recover => Some(Part::Recovery),
+            StepTable::Correction => None,
+        })
     }
 
     pub fn recovery_claims(&self) -> &[ClaimId] {
@@ -538,11 +638,13 @@ claims = ["DAE-REC", "TRI-2"]
 kind = "stop-unit"
 unit = "pdns-recursor"
 [[symptom]]
+part = "check"
 probe = "recursor"
 qname = "www.google.com"
 expect = { outcome = "timeout" }
 within = "10s"
 [[symptom]]
+part = "check"
 triage = true
 expect = { row = "TRI-2" }
 claims = ["TRI-2"]
@@ -570,7 +672,7 @@ expect = { exit = 0 }
     fn unknown_field_names_file_line_and_field() {
         let e = err(&OK.replace("within = \"10s\"", "witin = \"10s\""));
         assert!(e.starts_with("bad.toml: "), "{e}");
-        assert!(e.contains("line 12") && e.contains("witin"), "{e}");
+        assert!(e.contains("line 13") && e.contains("witin"), "{e}");
     }
 
     #[test]
@@ -591,6 +693,15 @@ expect = { exit = 0 }
         assert!(e.contains("[[symptom]] #2") && e.contains("exactly one"), "{e}");
         assert!(err(&OK.replace("on = \"pdns-vm\"\n", "")).contains("needs `on`"));
         assert!(err(&OK.replace("qname = \"www.google.com\"\n", "")).contains("needs `qname`"));
+    }
+
+    #[test]
+    fn a_step_must_check_a_part_its_claims_state() {
+        // DAE-REC and TRI-2 state no symptom part: an expectation under [[symptom]] must say which.
+        let e = err(&OK.replacen("part = \"check\"\n", "", 1));
+        assert!(e.contains("checks the symptom part (its table's default), which none of its claims (DAE-REC, TRI-2) states"), "{e}");
+        let e = err(&OK.replacen("part = \"check\"", "part = \"timing\"", 1));
+        assert!(e.contains("checks the timing part"), "{e}");
     }
 
     #[test]

@@ -112,10 +112,10 @@ impl Lab {
         progress("creating containers");
         let disk = lab.vm_disk();
         lab.engine.create_volume(&disk, &run, VM_VAR_SIZE).await?;
-        lab.create_role(Role::Internet, None).await?;
-        lab.create_role(Role::PdnsVm, None).await?;
-        lab.create_role(Role::Workstation, None).await?;
-        lab.create_role(Role::Client, None).await?;
+        lab.create_role(Role::Internet, (None, None)).await?;
+        lab.create_role(Role::PdnsVm, (None, None)).await?;
+        lab.create_role(Role::Workstation, (None, None)).await?;
+        lab.create_role(Role::Client, (None, None)).await?;
         progress("booting systemd in every container");
         for r in Role::ALL {
             lab.engine.start(&lab.name(r)).await?;
@@ -132,7 +132,8 @@ impl Lab {
         self.vm_disk.lock().unwrap().clone()
     }
 
-    async fn create_role(&self, role: Role, mac: Option<String>) -> Result<()> {
+    /// `macs`: the lab and public NICs' MACs, for a VM rebuilt with the same ones.
+    async fn create_role(&self, role: Role, macs: (Option<String>, Option<String>)) -> Result<()> {
         let p = &self.plan;
         let (net, ip, files, volumes) = match role {
             Role::Internet => (
@@ -145,7 +146,12 @@ impl Lab {
             Role::PdnsVm => (
                 &self.lab_net,
                 p.vm,
-                provision::pdns_vm(p, &self.spec.config, (!self.rebuilt()).then_some(&self.spec.zone)),
+                provision::pdns_vm(
+                    p,
+                    &self.spec.config,
+                    (!self.rebuilt()).then_some(&self.spec.zone),
+                    &[macs.0.clone().map(|m| (p.vm, m)), macs.1.clone().map(|m| (p.vm_public, m))].into_iter().flatten().collect::<Vec<_>>(),
+                ),
                 vec![(self.vm_disk(), "/var".to_string())],
             ),
             Role::Workstation => (&self.lab_net, p.workstation, provision::workstation(p), vec![]),
@@ -159,12 +165,12 @@ impl Lab {
             run_id: self.spec.run_id.clone(),
             network: net.clone(),
             ipv4: Some(ip),
-            mac,
+            mac: macs.0,
             volumes,
         };
         self.engine.create_container(&spec).await?;
         if role == Role::PdnsVm {
-            self.engine.connect_network(&self.public_net, &name, Some(p.vm_public), "pdns-vm").await?;
+            self.engine.connect_network(&self.public_net, &name, Some(p.vm_public), macs.1, "pdns-vm").await?;
         }
         self.engine.upload(&name, &files).await?;
         Ok(())
@@ -174,7 +180,8 @@ impl Lab {
     /// `keep_disk` keeps its /var (the qcow2 survived); otherwise the disk is new and empty.
     pub async fn recreate_vm(&self, keep_disk: bool) -> Result<()> {
         let name = self.name(Role::PdnsVm);
-        let mac = self.engine.mac_address(&name, &self.lab_net).await?;
+        // Same hostname, addresses and MACs (the runbook's convention for a rebuilt VM).
+        let macs = (self.engine.mac_address(&name, &self.lab_net).await?, self.engine.mac_address(&name, &self.public_net).await?);
         self.engine.remove(&name).await?;
         self.rebuilt.store(true, std::sync::atomic::Ordering::SeqCst);
         if !keep_disk {
@@ -201,7 +208,7 @@ impl Lab {
                 .await?;
             self.engine.start(&helper).await?;
         }
-        self.create_role(Role::PdnsVm, mac).await
+        self.create_role(Role::PdnsVm, macs).await
 
     }
 

@@ -9,6 +9,14 @@ pub const PROVISION_SCRIPT: &str = r#"#!/bin/sh
 # pdns-drill provisioning, every boot: extra lab addresses, resolver; first boot: the zone.
 set -eu
 . /etc/pdns-drill/provision.env
+# A rebuilt VM keeps its NICs' MACs ("addr=mac" pairs): the engine sets only the first one.
+for pair in ${MACS:-}; do
+  a=${pair%%=*}; mac=${pair#*=}
+  dev=$(ip -o -4 addr show | awk -v a="$a/" 'index($4, a) == 1 { print $2; exit }')
+  if [ -n "$dev" ] && [ "$(cat /sys/class/net/$dev/address)" != "$mac" ]; then
+    ip link set dev "$dev" down; ip link set dev "$dev" address "$mac"; ip link set dev "$dev" up
+  fi
+done
 if [ -n "${EXTRA_ADDRS:-}" ]; then
   dev=$(ip -o -4 addr show | awk -v a="$PRIMARY_ADDR/" 'index($4, a) == 1 { print $2; exit }')
   for a in $EXTRA_ADDRS; do ip addr replace "$a" dev "$dev"; done
@@ -53,13 +61,18 @@ fn enable(unit: &str, target: &str, unit_dir: &str) -> FileEntry {
 }
 
 fn base(plan_primary: std::net::Ipv4Addr, extra: &[String], nameserver: &str, db: &str) -> Vec<FileEntry> {
+    base_with_macs(plan_primary, extra, nameserver, db, &[])
+}
+
+fn base_with_macs(plan_primary: std::net::Ipv4Addr, extra: &[String], nameserver: &str, db: &str, macs: &[(std::net::Ipv4Addr, String)]) -> Vec<FileEntry> {
+    let macs: Vec<String> = macs.iter().map(|(a, m)| format!("{a}={m}")).collect();
     vec![
         FileEntry::File { path: "/usr/lib/pdns-drill/provision".into(), mode: 0o755, uid: 0, gid: 0, content: PROVISION_SCRIPT.into() },
         FileEntry::file("/etc/systemd/system/drill-provision.service", PROVISION_UNIT),
         enable("drill-provision.service", "multi-user.target", "/etc/systemd/system"),
         FileEntry::file(
             "/etc/pdns-drill/provision.env",
-            format!("PRIMARY_ADDR={plan_primary}\nEXTRA_ADDRS=\"{}\"\nDB={db}\n", extra.join(" ")),
+            format!("PRIMARY_ADDR={plan_primary}\nEXTRA_ADDRS=\"{}\"\nDB={db}\nMACS=\"{}\"\n", extra.join(" "), macs.join(" ")),
         ),
         FileEntry::file("/etc/pdns-drill/resolv.conf", format!("nameserver {nameserver}\n")),
     ]
@@ -101,14 +114,15 @@ pub fn root_hints(plan: &Plan) -> String {
     format!(". 3600000 IN NS a.root-servers.net.\na.root-servers.net. 3600000 IN A {}\n", plan.internet)
 }
 
-/// The PowerDNS VM: the operators' configs (mapped), the hermetic drop-ins, the zone.
-pub fn pdns_vm(plan: &Plan, config: &ConfigDir, zone: Option<&ZoneInput>) -> Vec<FileEntry> {
+/// The PowerDNS VM: the operators' configs (mapped), the hermetic drop-ins, the zone; a rebuilt
+/// VM also its old NICs' MACs.
+pub fn pdns_vm(plan: &Plan, config: &ConfigDir, zone: Option<&ZoneInput>, macs: &[(std::net::Ipv4Addr, String)]) -> Vec<FileEntry> {
     let prefix = plan.lab.prefix_len();
     let texts: Vec<(String, String)> = config.files.iter().map(|(p, b)| (p.clone(), String::from_utf8_lossy(b).into_owned())).collect();
     let db = crate::settings::Settings::read(crate::settings::Daemon::Auth, &texts, crate::scenario::facts::ETC)
         .get("gsqlite3-database")
         .unwrap_or_else(|| DEFAULT_DB.to_string());
-    let mut files = base(plan.vm, &[format!("{}/{prefix}", plan.recursor), format!("{}/{prefix}", plan.auth)], "127.0.0.1", &db);
+    let mut files = base_with_macs(plan.vm, &[format!("{}/{prefix}", plan.recursor), format!("{}/{prefix}", plan.auth)], "127.0.0.1", &db, macs);
     files.extend(etc_powerdns(plan, config));
     files.extend(recursor_settings_files(config.recursor_settings));
     if let Some(zone) = zone {
@@ -409,7 +423,7 @@ mod tests {
     #[test]
     fn as_is_lays_the_operators_files_and_nothing_else() {
         let (plan, config) = lab(RecursorSettings::AsIs);
-        let files = pdns_vm(&plan, &config, None);
+        let files = pdns_vm(&plan, &config, None, &[]);
         assert!(file(&files, "/etc/powerdns/recursor.d/zz-drill-hermetic.conf").unwrap().contains("dont-query+=!172.20.0.0/16"));
         assert!(file(&files, "/usr/lib/pdns-drill/recursor-yaml").is_none());
         assert!(file(&files, OLD_SETTINGS_DROPIN).is_none());
@@ -419,7 +433,7 @@ mod tests {
     #[test]
     fn yaml_converts_at_first_boot_and_writes_the_hermetic_settings_in_yaml() {
         let (plan, config) = lab(RecursorSettings::Yaml);
-        let files = pdns_vm(&plan, &config, None);
+        let files = pdns_vm(&plan, &config, None, &[]);
         assert!(file(&files, "/usr/lib/pdns-drill/recursor-yaml").unwrap().contains("rec_control show-yaml \"$etc/recursor.conf\""));
         assert!(file(&files, "/etc/powerdns/recursor.d/zz-drill-hermetic.conf").is_none(), "the converter must not see it");
         let yml = file(&files, "/etc/powerdns/recursor.d/zz-drill-hermetic.yml").unwrap();
@@ -435,7 +449,7 @@ mod tests {
     #[test]
     fn old_settings_flag_adds_the_flag_to_the_packaged_command_line() {
         let (plan, config) = lab(RecursorSettings::OldSettingsFlag);
-        let files = pdns_vm(&plan, &config, None);
+        let files = pdns_vm(&plan, &config, None, &[]);
         let unit = file(&files, OLD_SETTINGS_DROPIN).unwrap();
         assert!(unit.contains("\nExecStart=\nExecStart=/usr/sbin/pdns_recursor ") && unit.trim_end().ends_with(" --enable-old-settings"), "{unit}");
         assert!(file(&files, "/etc/powerdns/recursor.d/zz-drill-hermetic.conf").is_some());

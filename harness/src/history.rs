@@ -1,0 +1,243 @@
+//! What a run records, and nothing it concludes: per scenario, every observation with the
+//! claims and claim parts it bears on, the timeline, the corrections tried, and what the
+//! harness could not do. Written beside the reports as `history.json`; `conclude` reads it and
+//! nothing else, so verdicts can be recomputed without containers.
+
+use crate::claims::{ClaimId, Part, Severity};
+use serde::{Deserialize, Serialize};
+
+/// Version of `history.json`.
+pub const HISTORY_SCHEMA: u32 = 1;
+
+/// Its name in a run's report directory.
+pub const HISTORY_FILE: &str = "history.json";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    SteadyBefore,
+    Inject,
+    Symptom,
+    Recovery,
+    SteadyAfter,
+    Correction,
+    Rollback,
+}
+
+impl Phase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::SteadyBefore => "steady-before",
+            Phase::Inject => "inject",
+            Phase::Symptom => "symptom",
+            Phase::Recovery => "recovery",
+            Phase::SteadyAfter => "steady-after",
+            Phase::Correction => "correction",
+            Phase::Rollback => "rollback",
+        }
+    }
+}
+
+/// Milliseconds since scenario start of each milestone, where reached.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Timeline {
+    pub fault_injected_ms: Option<u64>,
+    pub first_symptom_ms: Option<u64>,
+    pub recovery_started_ms: Option<u64>,
+    pub steady_ms: Option<u64>,
+    pub end_ms: u64,
+}
+
+/// One thing done or asked, and what came back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Observation {
+    pub phase: Phase,
+    /// 1-based step number within the scenario.
+    pub step: u32,
+    /// Where it ran: a container role, or "harness".
+    pub on: String,
+    pub action: String,
+    pub observed: String,
+    /// What the scenario expected, when it expected something; without it the observation is
+    /// evidence only and confirms nothing.
+    #[serde(default)]
+    pub expected: Option<String>,
+    /// The first expectation that did not hold ("step 4: triage row expected TRI-2, got TRI-1").
+    #[serde(default)]
+    pub mismatch: Option<String>,
+    pub at_ms: u64,
+    /// Claims it bears on.
+    #[serde(default)]
+    pub claims: Vec<ClaimId>,
+    /// The claim part it checks (None: context, e.g. injecting or rolling back).
+    #[serde(default)]
+    pub part: Option<Part>,
+    /// What it costs the operator when this expectation fails, where the step says.
+    #[serde(default)]
+    pub severity: Option<Severity>,
+}
+
+impl Observation {
+    pub fn held(&self) -> bool {
+        self.mismatch.is_none()
+    }
+    /// Whether it checks something: an expectation and a part.
+    pub fn checks(&self) -> bool {
+        self.expected.is_some() && self.part.is_some()
+    }
+}
+
+/// A span of the timeline, measured.
+pub trait TimingSpanExt {
+    fn measure(&self, t: &Timeline) -> Option<u64>;
+    fn label(&self) -> &'static str;
+}
+
+/// An alternative procedure tried for a contradicted claim.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CorrectionRun {
+    pub claim: ClaimId,
+    pub summary: String,
+    pub records: Vec<Observation>,
+}
+
+/// The scenario as the run knew it: enough for verdicts and reports without its file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioInfo {
+    pub name: String,
+    pub file: String,
+    pub section: String,
+    pub claims: Vec<ClaimId>,
+    /// Claims the scenario declares it cannot exercise, with the reason.
+    #[serde(default)]
+    pub not_simulated: Vec<(ClaimId, String)>,
+    /// The condition its verdicts hold under ("SOA in the recursor's cache").
+    #[serde(default)]
+    pub condition: Option<String>,
+    /// The claims the condition bears on (None: all of the scenario's).
+    #[serde(default)]
+    pub condition_for: Option<Vec<ClaimId>>,
+    /// Durations the runbook states, checked against the timeline.
+    #[serde(default)]
+    pub timings: Vec<crate::scenario::Timing>,
+    /// Lab facts the plan filled in.
+    #[serde(default)]
+    pub facts: Vec<String>,
+}
+
+impl From<&crate::scenario::Scenario> for ScenarioInfo {
+    fn from(s: &crate::scenario::Scenario) -> Self {
+        ScenarioInfo {
+            name: s.name.clone(),
+            file: s.file.display().to_string(),
+            section: s.section.clone(),
+            claims: s.claims.clone(),
+            not_simulated: s.not_simulated.iter().map(|n| (n.claim.clone(), n.reason.clone())).collect(),
+            condition: s.condition.clone(),
+            condition_for: s.condition_for.clone(),
+            timings: s.timings.clone(),
+            facts: s.facts_used.clone(),
+        }
+    }
+}
+
+/// Everything a scenario left behind.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioRun {
+    pub scenario: ScenarioInfo,
+    pub records: Vec<Observation>,
+    pub timeline: Timeline,
+    /// Why the harness could not carry it out.
+    #[serde(default)]
+    pub error: Option<String>,
+    /// The plan found this lab cannot run it: why.
+    #[serde(default)]
+    pub not_simulated: Option<String>,
+    /// Stopped by a signal before it finished.
+    #[serde(default)]
+    pub interrupted: bool,
+    /// The row of the first triage taken under the fault.
+    #[serde(default)]
+    pub triage_row: Option<String>,
+    #[serde(default)]
+    pub corrections: Vec<CorrectionRun>,
+    pub wall_ms: u64,
+    pub lab_run_id: String,
+    #[serde(default)]
+    pub kept: bool,
+    #[serde(default)]
+    pub versions: (Option<String>, Option<String>),
+    #[serde(default)]
+    pub dropins: Vec<String>,
+}
+
+impl ScenarioRun {
+    /// A run with nothing recorded yet.
+    pub fn new(scenario: ScenarioInfo, lab_run_id: String) -> Self {
+        ScenarioRun {
+            scenario,
+            records: Vec::new(),
+            timeline: Timeline::default(),
+            error: None,
+            not_simulated: None,
+            interrupted: false,
+            triage_row: None,
+            corrections: Vec::new(),
+            wall_ms: 0,
+            lab_run_id,
+            kept: false,
+            versions: (None, None),
+            dropins: Vec::new(),
+        }
+    }
+
+    /// Whether anything went other than expected (a mismatch or a harness error).
+    pub fn anything_failed(&self) -> bool {
+        self.error.is_some() || self.records.iter().any(|r| !r.held())
+    }
+}
+
+/// The run: what ran, on what, from which inputs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunInfo {
+    pub id: String,
+    /// RFC 3339, UTC.
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    /// False while the run is going on or when it was interrupted.
+    pub complete: bool,
+    pub image_tag: String,
+    pub suite: String,
+    pub pdns_version: Option<String>,
+    pub recursor_version: Option<String>,
+    pub config_dir: String,
+    pub config_dir_hash: String,
+    pub zone_file: String,
+    pub zone_hash: String,
+    /// systemd drop-ins applied to the packaged units, e.g. "pdns.service: PrivateDevices=no".
+    pub dropins: Vec<String>,
+    /// Scenario filters given on the command line; empty = all.
+    #[serde(default)]
+    pub filters: Vec<String>,
+    /// How the operators' lab was mapped onto the testbed (addresses, forwarders, loopback).
+    #[serde(default)]
+    pub mappings: Vec<String>,
+}
+
+/// `history.json`: the scenarios of one run, in file order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunHistory {
+    pub schema: u32,
+    pub run: RunInfo,
+    pub scenarios: Vec<ScenarioRun>,
+}
+
+impl RunHistory {
+    pub fn load(path: &std::path::Path) -> anyhow::Result<RunHistory> {
+        use anyhow::Context;
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let h: RunHistory = serde_json::from_slice(&bytes).with_context(|| format!("{} is not a pdns-drill history", path.display()))?;
+        anyhow::ensure!(h.schema == HISTORY_SCHEMA, "{} has history schema {}, this pdns-drill reads {HISTORY_SCHEMA}", path.display(), h.schema);
+        Ok(h)
+    }
+}
