@@ -42,7 +42,9 @@ fn part_in(run: &ScenarioRun, id: &ClaimId, part: Part) -> PartResult {
     if part == Part::Timing {
         return timing_in(run, id, pr);
     }
-    let checks: Vec<&Observation> = run.records.iter().filter(|o| o.claims.contains(id) && o.part == Some(part) && o.checks()).collect();
+    let matrix = monitor_checks(run, id);
+    let checks: Vec<&Observation> =
+        run.records.iter().chain(matrix.iter()).filter(|o| o.claims.contains(id) && o.part == Some(part) && o.checks()).collect();
     if let Some(miss) = checks.iter().find(|o| !o.held()) {
         pr.verdict = Verdict::Contradicted;
         pr.first_mismatch = miss.mismatch.as_ref().map(|m| format!("{id} {m}"));
@@ -57,6 +59,33 @@ fn part_in(run: &ScenarioRun, id: &ClaimId, part: Part) -> PartResult {
         pr.reason = Some(format!("no step of {} checks the {part} part with an expectation", run.scenario.name));
     }
     pr
+}
+
+/// The detection matrix as checks: each monitor the runbook's plan says should notice this
+/// scenario's fault either did (while the fault was in place) or stayed quiet.
+fn monitor_checks(run: &ScenarioRun, id: &ClaimId) -> Vec<Observation> {
+    run.scenario
+        .monitors
+        .iter()
+        .filter(|m| m.claim() == id.as_str())
+        .filter_map(|m| run.detections.iter().find(|d| d.monitor == *m))
+        .map(|d| Observation {
+            phase: crate::history::Phase::Symptom,
+            step: 0,
+            on: "harness".into(),
+            action: format!("the {} monitor, sampled while the fault was in place", d.monitor),
+            observed: match (&d.first_ms, &d.evidence) {
+                (Some(ms), Some(why)) => format!("alerted after {:.1} s: {why}", *ms as f64 / 1000.0),
+                _ => format!("quiet in {} sample(s)", d.samples),
+            },
+            expected: Some("it notices the fault".into()),
+            mismatch: d.first_ms.is_none().then(|| format!("detection matrix: the {} monitor did not notice the fault ({} sample(s))", d.monitor, d.samples)),
+            at_ms: d.first_ms.unwrap_or(0),
+            claims: vec![id.clone()],
+            part: Some(Part::Check),
+            severity: None,
+        })
+        .collect()
 }
 
 /// A timing part: the span the runbook bounds, read off the timeline.
@@ -239,6 +268,8 @@ pub fn scenario_results(runs: &[ScenarioRun]) -> Vec<ScenarioResult> {
             triage_row: r.triage_row.clone(),
             error: r.error.clone().or_else(|| r.not_simulated.clone()),
             facts: r.scenario.facts.clone(),
+            detections: r.detections.clone(),
+            monitors_expected: r.scenario.monitors.clone(),
         })
         .collect()
 }
@@ -279,6 +310,7 @@ mod tests {
             condition_for: None,
             timings: vec![],
             facts: vec![],
+            monitors: vec![],
         }
     }
 
@@ -407,6 +439,23 @@ mod tests {
             n.finding.as_deref(),
             Some("NEG-CACHE: recovery contradicted when pdns's negative cache still holds the name; holds when pdns's negative cache has expired")
         );
+    }
+
+    #[test]
+    fn the_detection_matrix_decides_the_monitor_claims() {
+        use crate::monitors::{Detection, Monitor};
+        let det = |monitor, first_ms| Detection { monitor, first_ms, evidence: first_ms.map(|_| "x".into()), samples: 3 };
+        let mut r = run(&["MON-STATE", "MON-SYNTH"], vec![], None);
+        r.scenario.monitors = vec![Monitor::State, Monitor::Synthetic];
+        r.detections = vec![det(Monitor::State, Some(800)), det(Monitor::Synthetic, None), det(Monitor::SqliteSize, None)];
+        let c = claim_results(&[r]);
+        assert_eq!(result(&c, "MON-STATE").verdict, Verdict::Confirmed);
+        let synth = result(&c, "MON-SYNTH");
+        assert_eq!(synth.verdict, Verdict::Contradicted);
+        assert_eq!(synth.severity, Some(Severity::FalseAllClear));
+        assert!(synth.first_mismatch.as_deref().unwrap().contains("did not notice"), "{synth:?}");
+        // A monitor the plan does not expect to notice decides nothing.
+        assert_eq!(result(&c, "MON-SIZE").verdict, Verdict::NotSimulated);
     }
 
     #[test]

@@ -123,6 +123,9 @@ pub struct ScenarioInfo {
     /// Lab facts the plan filled in.
     #[serde(default)]
     pub facts: Vec<String>,
+    /// Monitors that should notice the fault (by the runbook's monitoring plan).
+    #[serde(default)]
+    pub monitors: Vec<crate::monitors::Monitor>,
 }
 
 impl From<&crate::scenario::Scenario> for ScenarioInfo {
@@ -137,6 +140,7 @@ impl From<&crate::scenario::Scenario> for ScenarioInfo {
             condition_for: s.condition_for.clone(),
             timings: s.timings.clone(),
             facts: s.facts_used.clone(),
+            monitors: s.monitors.clone(),
         }
     }
 }
@@ -169,6 +173,9 @@ pub struct ScenarioRun {
     pub versions: (Option<String>, Option<String>),
     #[serde(default)]
     pub dropins: Vec<String>,
+    /// What each planned monitor made of the fault (empty when no fault was in place).
+    #[serde(default)]
+    pub detections: Vec<crate::monitors::Detection>,
 }
 
 impl ScenarioRun {
@@ -188,6 +195,7 @@ impl ScenarioRun {
             kept: false,
             versions: (None, None),
             dropins: Vec::new(),
+            detections: Vec::new(),
         }
     }
 

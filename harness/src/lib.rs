@@ -5,6 +5,7 @@
 pub mod claims;
 pub mod verdict;
 pub mod history;
+pub mod monitors;
 pub mod text;
 pub mod settings;
 pub mod signals;

@@ -165,6 +165,7 @@ async fn drive(ctx: &mut Ctx<'_>, run: &mut ScenarioRun) -> anyhow::Result<()> {
         ctx.note(Phase::SteadyBefore, "harness", format!("{} (expected {})", c.query, c.expected), c.observed.clone(), s.claims.clone());
     }
     let mut injected: Vec<Injected> = Vec::new();
+    let base = monitor_sample(ctx.lab, Instant::now()).await;
     let body = async {
         ctx.progress("injecting faults");
         for f in &s.faults {
@@ -174,12 +175,27 @@ async fn drive(ctx: &mut Ctx<'_>, run: &mut ScenarioRun) -> anyhow::Result<()> {
         }
         run.timeline.fault_injected_ms = Some(ctx.ms());
         ctx.progress("checking symptoms");
-        for st in &s.symptoms {
-            let ok = step(ctx, Phase::Symptom, StepTable::Symptom, st, &mut injected).await?;
-            if ok && run.timeline.first_symptom_ms.is_none() {
-                run.timeline.first_symptom_ms = Some(ctx.ms());
+        // The planned monitors are sampled for as long as the fault is in place.
+        let lab = ctx.lab;
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let sampling = sample_monitors(lab, stopped);
+        let symptoms = async {
+            let r: anyhow::Result<()> = async {
+                for st in &s.symptoms {
+                    let ok = step(ctx, Phase::Symptom, StepTable::Symptom, st, &mut injected).await?;
+                    if ok && run.timeline.first_symptom_ms.is_none() {
+                        run.timeline.first_symptom_ms = Some(ctx.ms());
+                    }
+                }
+                Ok(())
             }
-        }
+            .await;
+            let _ = stop.send(true);
+            r
+        };
+        let (symptoms, samples) = futures_util::future::join(symptoms, sampling).await;
+        run.detections = crate::monitors::detections(&base, &samples);
+        symptoms?;
         run.timeline.recovery_started_ms = Some(ctx.ms());
         ctx.progress("running the documented recovery");
         for st in &s.recovery {
@@ -213,6 +229,41 @@ async fn drive(ctx: &mut Ctx<'_>, run: &mut ScenarioRun) -> anyhow::Result<()> {
         run.corrections.push(cr);
     }
     Ok(())
+}
+
+/// Monitor readings taken since `t0`.
+async fn monitor_sample(lab: &Lab, t0: Instant) -> crate::monitors::Sample {
+    let script = crate::monitors::VM_SCRIPT.replace("{db}", &lab.spec.config.db_path());
+    let vm = lab.sh(Role::PdnsVm, &script, Duration::from_secs(10)).await;
+    let mut s = match vm {
+        Ok(o) if o.success() => crate::monitors::Sample::parse_vm(&o.stdout),
+        _ => crate::monitors::Sample::default(),
+    };
+    // The synthetic digs, as the monitoring VM would send them: a lab record and a public name.
+    let rec = SocketAddr::from((lab.plan.recursor, 53));
+    let answered = |o: &probe::Outcome| matches!(o, probe::Outcome::Response(r) if r.rcode == probe::Rcode::NoError && !r.answers.is_empty());
+    let lab_q = Query::udp(rec, &lab.synthetic_lab_name(), RType::A).with_timeout(Duration::from_secs(2));
+    let pub_q = Query::udp(rec, "www.google.com.", RType::A).with_timeout(Duration::from_secs(2));
+    let (a, b) = futures_util::future::join(probe::probe(&lab_q), probe::probe(&pub_q)).await;
+    s.synthetic_ok = answered(&a) && answered(&b);
+    s.at_ms = t0.elapsed().as_millis() as u64;
+    s
+}
+
+/// Samples the monitors about once a second until told to stop (at least twice).
+async fn sample_monitors(lab: &Lab, mut stop: tokio::sync::watch::Receiver<bool>) -> Vec<crate::monitors::Sample> {
+    let t0 = Instant::now();
+    let mut samples = Vec::new();
+    loop {
+        samples.push(monitor_sample(lab, t0).await);
+        if *stop.borrow() && samples.len() >= 2 {
+            return samples;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = stop.changed() => {}
+        }
+    }
 }
 
 async fn rollback(ctx: &mut Ctx<'_>, injected: &mut Vec<Injected>) {

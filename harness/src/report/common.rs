@@ -172,6 +172,17 @@ pub fn parts_summary(c: &ClaimResult) -> String {
         .join(" · ")
 }
 
+/// One cell of the detection matrix: text and class (detected, missed, quiet).
+pub fn matrix_cell(s: &ScenarioResult, m: crate::monitors::Monitor) -> (String, &'static str) {
+    let expected = s.monitors_expected.contains(&m);
+    match s.detections.iter().find(|d| d.monitor == m) {
+        Some(d) if d.first_ms.is_some() => (format!("✓ {}", fmt_ms(d.first_ms)), "detected"),
+        Some(_) if expected => ("✗ missed".into(), "missed"),
+        Some(_) => ("—".into(), "quiet"),
+        None => ("".into(), "none"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

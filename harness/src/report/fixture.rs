@@ -269,6 +269,8 @@ pub fn sample_report() -> Report {
             triage_row: triage_row.map(Into::into),
             error: None,
             facts: vec![],
+            detections: vec![],
+            monitors_expected: vec![],
         }
     };
     let tl = |f, s, r, st, end| Timeline { fault_injected_ms: f, first_symptom_ms: s, recovery_started_ms: r, steady_ms: st, end_ms: end };

@@ -31,6 +31,9 @@ details[open]{padding-bottom:.8rem}
 summary{cursor:pointer;font-weight:bold}
 .muted{color:#757575}
 .timeline svg{max-width:100%;height:auto;border:1px solid #eeeeee}
+td.detected{background:#c8e6c9}
+td.missed{background:#ef9a9a;font-weight:bold}
+td.quiet{background:#f5f5f5;color:#9e9e9e}
 "#;
 
 fn badge(v: Verdict) -> String {
@@ -155,6 +158,30 @@ fn findings_table(o: &mut String, r: &Report) {
     o.push_str("</tbody></table>\n");
 }
 
+/// The detection matrix as a heat map: green noticed, red missed where the plan says it should
+/// notice, grey quiet.
+fn detection_matrix(o: &mut String, r: &Report) {
+    let rows: Vec<_> = r.scenarios.iter().filter(|s| !s.detections.is_empty()).collect();
+    if rows.is_empty() {
+        return;
+    }
+    let ms = crate::monitors::Monitor::ALL;
+    o.push_str("<h2>Detection matrix</h2>\n<p>Each planned monitor sampled about once a second while the fault was in place.</p>\n<table><thead><tr><th>scenario</th>");
+    for m in ms {
+        let _ = write!(o, "<th>{}</th>", escape_xml(m.as_str()));
+    }
+    o.push_str("</tr></thead><tbody>\n");
+    for s in rows {
+        let _ = write!(o, "<tr><td><code>{}</code></td>", escape_xml(&s.name));
+        for m in ms {
+            let (text, class) = matrix_cell(s, m);
+            let _ = write!(o, r#"<td class="{class}">{}</td>"#, escape_xml(&text));
+        }
+        o.push_str("</tr>\n");
+    }
+    o.push_str("</tbody></table>\n");
+}
+
 fn verdicts(o: &mut String, r: &Report) {
     o.push_str("<h2>Verdicts</h2>\n<table><thead><tr><th>ID</th><th>verdict</th><th>parts</th><th>scenario</th><th>detect</th><th>recover</th></tr></thead><tbody>\n");
     for c in &r.claims {
@@ -257,6 +284,7 @@ pub fn render(r: &Report) -> String {
     findings_table(&mut o, r);
     triage(&mut o, r);
     verdicts(&mut o, r);
+    detection_matrix(&mut o, r);
     o.push_str("<h2>Claims</h2>\n");
     for c in &r.claims {
         claim(&mut o, r, c);

@@ -237,6 +237,24 @@ fn claim(o: &mut String, r: &Report, c: &ClaimResult) {
     }
 }
 
+/// Every fault × every planned monitor: who noticed, how soon; `✗ missed` where the runbook's
+/// monitoring plan says it should have.
+fn detection_matrix(o: &mut String, r: &Report) {
+    let rows: Vec<_> = r.scenarios.iter().filter(|s| !s.detections.is_empty()).collect();
+    if rows.is_empty() {
+        return;
+    }
+    let ms = crate::monitors::Monitor::ALL;
+    o.push_str("## Detection matrix\n\nEach planned monitor (runbook, *Things to monitor*) sampled about once a second while the fault was in place: `✓` noticed after that long, `✗ missed` where the plan says it should notice, `—` quiet.\n\n");
+    let _ = writeln!(o, "| scenario | {} |", ms.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(" | "));
+    let _ = writeln!(o, "|---|{}", "---|".repeat(ms.len()));
+    for s in rows {
+        let cells: Vec<String> = ms.iter().map(|m| matrix_cell(s, *m).0).collect();
+        let _ = writeln!(o, "| `{}` | {} |", cell(&s.name), cells.join(" | "));
+    }
+    o.push('\n');
+}
+
 fn parts_summary_of(parts: &[crate::report::model::PartResult]) -> String {
     parts.iter().map(|p| format!("{} {}", p.part, p.verdict)).collect::<Vec<_>>().join(", ")
 }
@@ -248,6 +266,7 @@ pub fn render(r: &Report) -> String {
     findings_section(&mut o, r);
     triage(&mut o, r);
     verdicts(&mut o, r);
+    detection_matrix(&mut o, r);
     scenarios(&mut o, r);
     o.push_str("## Claims\n\n");
     for c in &r.claims {

@@ -142,6 +142,12 @@ pub struct ScenarioResult {
     /// them): where a verdict differs between two labs, these say which setting explains it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub facts: Vec<String>,
+    /// The detection matrix's row: what each planned monitor made of the fault.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub detections: Vec<crate::monitors::Detection>,
+    /// The monitors the runbook's plan says should notice it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub monitors_expected: Vec<crate::monitors::Monitor>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -90,11 +90,9 @@ pub struct LabFacts {
 impl LabFacts {
     /// Facts from the inputs; an input the lab cannot run on at all is an error here.
     pub fn read(config: &ConfigDir, journal: &Journal) -> Result<LabFacts> {
-        let texts: Vec<(String, String)> =
-            config.files.iter().map(|(p, b)| (p.clone(), String::from_utf8_lossy(b).into_owned())).collect();
         let mut settings = BTreeMap::new();
         for d in Daemon::ALL {
-            let s = Settings::read(d, &texts, ETC);
+            let s = config.settings(d);
             if let Some(dir) = &s.include_dir_outside {
                 bail!(
                     "{}: include-dir={dir} is outside {ETC}; the config dir must hold every file the daemon reads (put them under {ETC} and point include-dir there)",

@@ -70,6 +70,10 @@ pub struct Scenario {
     /// Durations the runbook states, checked against the timeline.
     #[serde(default, rename = "timing")]
     pub timings: Vec<Timing>,
+    /// The planned monitors that, by the runbook's monitoring section, should notice this
+    /// fault; the detection matrix decides each one's MON- claim from the samples.
+    #[serde(default)]
+    pub monitors: Vec<crate::monitors::Monitor>,
     /// Settings whose values bear on the outcome without being named in a step (a cache TTL):
     /// listed with their effective values in the report, e.g. `auth.negquery-cache-ttl`.
     #[serde(default, rename = "depends-on")]
@@ -550,6 +554,11 @@ impl Scenario {
         for (i, line) in text.lines().enumerate() {
             if let Some((_, _, name)) = plan::placeholders(line).into_iter().find(|p| !plan::is_known(p.2)) {
                 return Err(err(format!("line {}: `{{{name}}}` is not a placeholder ({})", i + 1, plan::VOCABULARY)));
+            }
+        }
+        for m in &s.monitors {
+            if !s.claims.iter().any(|c| c.as_str() == m.claim()) {
+                return Err(err(format!("`monitors` expects {m} to notice the fault: the scenario must decide {} too", m.claim())));
             }
         }
         for t in &s.timings {

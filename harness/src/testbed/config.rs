@@ -66,6 +66,19 @@ pub fn for_test(files: &[(&str, &str)]) -> ConfigDir {
     }
 }
 
+impl ConfigDir {
+    /// A daemon's settings as its files give them (the way the daemon reads them).
+    pub fn settings(&self, d: crate::settings::Daemon) -> crate::settings::Settings {
+        let texts: Vec<(String, String)> = self.files.iter().map(|(p, b)| (p.clone(), String::from_utf8_lossy(b).into_owned())).collect();
+        crate::settings::Settings::read(d, &texts, crate::scenario::facts::ETC)
+    }
+
+    /// The authoritative's SQLite, as `gsqlite3-database` sets it (the runbook's path otherwise).
+    pub fn db_path(&self) -> String {
+        self.settings(crate::settings::Daemon::Auth).get("gsqlite3-database").unwrap_or_else(|| super::provision::DEFAULT_DB.to_string())
+    }
+}
+
 fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) -> Result<()> {
     for e in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
         let e = e?;

@@ -20,8 +20,7 @@ pub struct Forwarder {
 }
 
 fn settings_of(config: &ConfigDir, d: Daemon) -> Settings {
-    let texts: Vec<(String, String)> = config.files.iter().map(|(p, b)| (p.clone(), String::from_utf8_lossy(b).into_owned())).collect();
-    Settings::read(d, &texts, crate::scenario::facts::ETC)
+    config.settings(d)
 }
 
 /// "zone=addr[:port][;addr…], zone2=…" into its upstreams.

@@ -295,6 +295,19 @@ impl Lab {
     }
 
     /// The lab's own first zone name to probe: the first A record in the journal.
+    /// The lab record the synthetic monitor digs: the last plain A record of the journal, so its
+    /// queries never touch the names the steady state and the scenarios look up.
+    pub fn synthetic_lab_name(&self) -> String {
+        let zone = &self.spec.zone.journal;
+        let single_a = |fqdn: &str| zone.entries.iter().filter(|e| e.fqdn == fqdn).all(|e| e.rtype == "A") && zone.entries.iter().filter(|e| e.fqdn == fqdn).count() == 1;
+        zone.entries
+            .iter()
+            .rev()
+            .find(|e| e.rtype == "A" && !e.fqdn.starts_with('*') && single_a(&e.fqdn))
+            .map(|e| e.fqdn.clone())
+            .unwrap_or_else(|| self.known_lab_name())
+    }
+
     pub fn known_lab_name(&self) -> String {
         self.spec
             .zone

@@ -118,10 +118,7 @@ pub fn root_hints(plan: &Plan) -> String {
 /// VM also its old NICs' MACs.
 pub fn pdns_vm(plan: &Plan, config: &ConfigDir, zone: Option<&ZoneInput>, macs: &[(std::net::Ipv4Addr, String)]) -> Vec<FileEntry> {
     let prefix = plan.lab.prefix_len();
-    let texts: Vec<(String, String)> = config.files.iter().map(|(p, b)| (p.clone(), String::from_utf8_lossy(b).into_owned())).collect();
-    let db = crate::settings::Settings::read(crate::settings::Daemon::Auth, &texts, crate::scenario::facts::ETC)
-        .get("gsqlite3-database")
-        .unwrap_or_else(|| DEFAULT_DB.to_string());
+    let db = config.db_path();
     let mut files = base_with_macs(plan.vm, &[format!("{}/{prefix}", plan.recursor), format!("{}/{prefix}", plan.auth)], "127.0.0.1", &db, macs);
     files.extend(etc_powerdns(plan, config));
     files.extend(recursor_settings_files(config.recursor_settings));

@@ -1,0 +1,211 @@
+//! The runbook's planned monitors ("Things to monitor"), sampled while a fault is in place: which
+//! of them would have noticed it, and how soon. A monitor whose data cannot be read counts as
+//! noticing (an exporter that stops answering raises its own alert).
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Monitor {
+    /// systemctl state of pdns and pdns-recursor (MON-STATE).
+    State,
+    /// The recursor's cache-hits / cache-misses (MON-CACHE).
+    CacheRatio,
+    /// The authoritative's query rate and latency (MON-QPS).
+    AuthQps,
+    /// The SQLite file's size, alerting on a drop (MON-SIZE).
+    SqliteSize,
+    /// Synthetic digs of a lab record and a public name through the recursor (MON-SYNTH).
+    Synthetic,
+}
+
+impl Monitor {
+    pub const ALL: [Monitor; 5] = [Monitor::State, Monitor::CacheRatio, Monitor::AuthQps, Monitor::SqliteSize, Monitor::Synthetic];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Monitor::State => "systemctl state",
+            Monitor::CacheRatio => "cache hit ratio",
+            Monitor::AuthQps => "auth QPS / latency",
+            Monitor::SqliteSize => "SQLite size",
+            Monitor::Synthetic => "synthetic digs",
+        }
+    }
+    /// The claim whose verdict this monitor's column decides.
+    pub fn claim(self) -> &'static str {
+        match self {
+            Monitor::State => "MON-STATE",
+            Monitor::CacheRatio => "MON-CACHE",
+            Monitor::AuthQps => "MON-QPS",
+            Monitor::SqliteSize => "MON-SIZE",
+            Monitor::Synthetic => "MON-SYNTH",
+        }
+    }
+}
+
+impl fmt::Display for Monitor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A query rate on the authoritative that a QPS alert would call a flood.
+pub const FLOOD_QPS: f64 = 1000.0;
+/// An average answer latency (µs) a slow-backend alert would fire on.
+pub const SLOW_LATENCY_US: u64 = 100_000;
+
+/// One reading of every monitor.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Sample {
+    /// Milliseconds since the fault was injected.
+    pub at_ms: u64,
+    /// (pdns, pdns-recursor) `systemctl is-active`; None when the VM cannot be asked.
+    pub state: Option<(String, String)>,
+    pub cache: Option<(u64, u64)>,
+    /// udp-queries counter and latency (µs).
+    pub auth: Option<(u64, u64)>,
+    pub sqlite_size: Option<u64>,
+    /// Both synthetic digs got an answer.
+    pub synthetic_ok: bool,
+}
+
+impl Sample {
+    /// Reads the VM side from the sampling script's output (see [`VM_SCRIPT`]).
+    pub fn parse_vm(out: &str) -> Sample {
+        let mut s = Sample::default();
+        for line in out.lines() {
+            let mut w = line.split_whitespace();
+            match w.next() {
+                Some("state") => {
+                    if let (Some(a), Some(b)) = (w.next(), w.next()) {
+                        s.state = Some((a.to_string(), b.to_string()));
+                    }
+                }
+                Some("rec") => s.cache = two(w),
+                Some("auth") => s.auth = two(w),
+                Some("size") => s.sqlite_size = w.next().and_then(|v| v.parse().ok()),
+                _ => {}
+            }
+        }
+        s
+    }
+}
+
+fn two<'a>(mut w: impl Iterator<Item = &'a str>) -> Option<(u64, u64)> {
+    Some((w.next()?.parse().ok()?, w.next()?.parse().ok()?))
+}
+
+/// One shell line on the VM reads every VM-side monitor at once (`{db}` filled by the caller).
+pub const VM_SCRIPT: &str = "echo \"state $(systemctl is-active pdns) $(systemctl is-active pdns-recursor)\"; \
+echo \"rec $(timeout 2 rec_control get cache-hits cache-misses 2>/dev/null | xargs)\"; \
+echo \"auth $(timeout 2 pdns_control show udp-queries 2>/dev/null) $(timeout 2 pdns_control show latency 2>/dev/null)\"; \
+echo \"size $(stat -c %s {db} 2>/dev/null)\"";
+
+/// Whether `m` would alert on `s`, given the reading before the fault and the previous one.
+pub fn alerts(m: Monitor, base: &Sample, prev: Option<&Sample>, s: &Sample) -> Option<String> {
+    match m {
+        Monitor::State => match &s.state {
+            None => Some("the VM's units cannot be read".into()),
+            Some((a, b)) if a != "active" || b != "active" => Some(format!("pdns {a}, pdns-recursor {b}")),
+            _ => None,
+        },
+        Monitor::CacheRatio => s.cache.is_none().then(|| "the recursor's counters cannot be read".into()),
+        Monitor::AuthQps => match (s.auth, prev.and_then(|p| p.auth.map(|a| (p.at_ms, a)))) {
+            (None, _) => Some("the authoritative's counters cannot be read".into()),
+            (Some((_, lat)), _) if lat >= SLOW_LATENCY_US => Some(format!("latency {lat} µs")),
+            (Some((q, _)), Some((t0, (q0, _)))) if s.at_ms > t0 => {
+                let qps = q.saturating_sub(q0) as f64 * 1000.0 / (s.at_ms - t0) as f64;
+                (qps >= FLOOD_QPS).then(|| format!("{qps:.0} queries/s"))
+            }
+            _ => None,
+        },
+        Monitor::SqliteSize => match (s.sqlite_size, base.sqlite_size) {
+            (None, _) => Some("the SQLite file is gone or unreadable".into()),
+            (Some(now), Some(before)) if now < before => Some(format!("size dropped from {before} to {now} bytes")),
+            _ => None,
+        },
+        Monitor::Synthetic => (!s.synthetic_ok).then(|| "a synthetic dig through the recursor got no answer".into()),
+    }
+}
+
+/// What one monitor made of one fault.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Detection {
+    pub monitor: Monitor,
+    /// ms after the fault of the first sample it alerted on; None: it stayed quiet.
+    pub first_ms: Option<u64>,
+    /// What it saw then.
+    pub evidence: Option<String>,
+    /// Samples taken while the fault was in place.
+    pub samples: usize,
+}
+
+/// Each monitor's first alert over a series of samples.
+pub fn detections(base: &Sample, samples: &[Sample]) -> Vec<Detection> {
+    Monitor::ALL
+        .iter()
+        .map(|&m| {
+            let hit = samples.iter().enumerate().find_map(|(i, s)| alerts(m, base, i.checked_sub(1).map(|p| &samples[p]), s).map(|why| (s.at_ms, why)));
+            Detection { monitor: m, first_ms: hit.as_ref().map(|h| h.0), evidence: hit.map(|h| h.1), samples: samples.len() }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn healthy(at_ms: u64, q: u64) -> Sample {
+        Sample {
+            at_ms,
+            state: Some(("active".into(), "active".into())),
+            cache: Some((10, 2)),
+            auth: Some((q, 300)),
+            sqlite_size: Some(77824),
+            synthetic_ok: true,
+        }
+    }
+
+    #[test]
+    fn the_sampling_script_output_is_read() {
+        let s = Sample::parse_vm("state inactive active\nrec 12 5\nauth 1500 420\nsize 77824\n");
+        assert_eq!(s.state, Some(("inactive".into(), "active".into())));
+        assert_eq!(s.cache, Some((12, 5)));
+        assert_eq!(s.auth, Some((1500, 420)));
+        assert_eq!(s.sqlite_size, Some(77824));
+        let down = Sample::parse_vm("state active activating\nrec\nauth  \nsize\n");
+        assert_eq!((down.cache, down.auth, down.sqlite_size), (None, None, None));
+    }
+
+    #[test]
+    fn a_quiet_lab_alerts_nothing() {
+        let base = healthy(0, 100);
+        let d = detections(&base, &[healthy(1000, 110), healthy(2000, 120)]);
+        assert!(d.iter().all(|d| d.first_ms.is_none()), "{d:?}");
+    }
+
+    #[test]
+    fn each_monitor_alerts_on_its_own_signal() {
+        let base = healthy(0, 100);
+        let mut down = healthy(1000, 100);
+        down.state = Some(("inactive".into(), "active".into()));
+        down.synthetic_ok = false;
+        let mut flood = healthy(2000, 100 + 5000);
+        flood.sqlite_size = Some(40000);
+        let d = detections(&base, &[down, flood]);
+        let first = |m| d.iter().find(|x| x.monitor == m).unwrap().first_ms;
+        assert_eq!(first(Monitor::State), Some(1000));
+        assert_eq!(first(Monitor::Synthetic), Some(1000));
+        assert_eq!(first(Monitor::AuthQps), Some(2000), "5000 queries in a second");
+        assert_eq!(first(Monitor::SqliteSize), Some(2000));
+        assert_eq!(first(Monitor::CacheRatio), None);
+    }
+
+    #[test]
+    fn a_vm_that_cannot_be_read_alerts_every_vm_side_monitor() {
+        let base = healthy(0, 100);
+        let gone = Sample { at_ms: 500, ..Sample::default() };
+        let d = detections(&base, &[gone]);
+        assert!(d.iter().all(|d| d.first_ms == Some(500)), "{d:?}");
+    }
+}
