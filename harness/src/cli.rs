@@ -80,9 +80,13 @@ pub struct RunArgs {
     /// Scenario directory.
     #[arg(long, default_value = "scenarios")]
     pub scenarios: PathBuf,
-    /// Scenarios run side by side, each on its own lab.
-    #[arg(long, short = 'j', default_value_t = 1)]
-    pub jobs: usize,
+    /// Scenarios run side by side, each on its own lab (default: as many as the machine holds;
+    /// lab boots are limited to --boots at a time whatever this is).
+    #[arg(long, short = 'j')]
+    pub jobs: Option<usize>,
+    /// Lab boots at once: booting costs CPU, waiting on daemons does not (default: CPU count).
+    #[arg(long)]
+    pub boots: Option<usize>,
     /// Leave a failed scenario's lab up and print how to reach it.
     #[arg(long)]
     pub keep_on_failure: bool,
@@ -200,7 +204,7 @@ pub async fn up(a: &LabArgs, check: bool) -> Result<ExitCode> {
     let (engine, config, zone, image) = prepare(a).await?;
     let run_id = testbed::new_run_id();
     let engine = if check { engine } else { engine.kept() };
-    let spec = LabSpec { image, config, zone, run_id: run_id.clone() };
+    let spec = LabSpec { image, config, zone, run_id: run_id.clone(), with_client: true };
     let pb = spinner("up");
     let t0 = std::time::Instant::now();
     let lab = match Lab::up(engine, spec, &|m: &str| pb.set_message(m.to_string())).await {
@@ -365,6 +369,10 @@ pub fn list(dir: &Path) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Labs alive at once by default: each is four small containers, mostly idle while a scenario
+/// waits on the daemons (the boots are what is limited).
+const AUTO_JOBS: usize = 8;
+
 /// Exit code for "something was contradicted or errored" (also: baseline differs).
 const FAILED: u8 = 1;
 
@@ -416,7 +424,7 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
     // The operators' lab must stand on its own before any fault is judged on it.
     {
         let pb = spinner("preflight");
-        let spec = LabSpec { image: image.clone(), config: config.clone(), zone: zone.clone(), run_id: format!("{run_id}-00") };
+        let spec = LabSpec { image: image.clone(), config: config.clone(), zone: zone.clone(), run_id: format!("{run_id}-00"), with_client: false };
         let show = |m: &str| pb.set_message(m.to_string());
         let pre = tokio::select! {
             r = testbed::preflight(&engine, spec, &show) => r,
@@ -449,6 +457,9 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
             }
         }
     }
+    let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let boots = a.boots.unwrap_or(cpus).max(1);
+    let jobs = a.jobs.unwrap_or(AUTO_JOBS).max(1);
     let inputs = Inputs {
         engine: engine.clone(),
         image: image.clone(),
@@ -456,20 +467,22 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
         zone: zone.clone(),
         run_id: run_id.clone(),
         keep_on_failure: a.keep_on_failure,
+        boots: std::sync::Arc::new(tokio::sync::Semaphore::new(boots)),
     };
-    eprintln!("run {run_id}: {} scenario(s), {} at a time; reports in {}", selected.len(), a.jobs.max(1), dir.display());
+    eprintln!("run {run_id}: {} scenario(s), {jobs} at a time, {boots} lab boot(s) at a time; reports in {}", selected.len(), dir.display());
 
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
     let multi = indicatif::MultiProgress::new();
     let overall = multi.add(ProgressBar::new(selected.len() as u64));
     overall.set_style(ProgressStyle::with_template("{prefix:.bold} [{bar:30}] {pos}/{len} scenarios {msg} [{elapsed}]").unwrap().progress_chars("=> "));
     overall.set_prefix("drill");
-    let jobs = a.jobs.max(1);
     let mut work = {
         let inputs = inputs.clone();
-        let planned = planned.clone();
+        // The longest waits start first, so the rest finish behind them.
+        let mut planned: Vec<(usize, _)> = planned.iter().cloned().enumerate().collect();
+        planned.sort_by_key(|(_, (s, _))| std::cmp::Reverse(s.expected_wait()));
         tokio::spawn(async move {
-            futures_util::stream::iter(planned.into_iter().enumerate())
+            futures_util::stream::iter(planned)
                 .map(move |(i, s)| {
                     let inputs = inputs.clone();
                     let tx = tx.clone();

@@ -41,6 +41,12 @@ impl Phase {
 /// Milliseconds since scenario start of each milestone, where reached.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Timeline {
+    /// The lab up and at steady state (the boot).
+    #[serde(default)]
+    pub booted_ms: Option<u64>,
+    /// Waited for a free boot slot before that.
+    #[serde(default)]
+    pub queued_ms: Option<u64>,
     pub fault_injected_ms: Option<u64>,
     pub first_symptom_ms: Option<u64>,
     pub recovery_started_ms: Option<u64>,

@@ -38,6 +38,8 @@ pub struct Inputs {
     pub zone: ZoneInput,
     pub run_id: String,
     pub keep_on_failure: bool,
+    /// Lab boots that may run at once: booting is what costs CPU, waiting on daemons does not.
+    pub boots: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 const STEADY_AFTER_DEADLINE: Duration = Duration::from_secs(45);
@@ -118,7 +120,16 @@ pub async fn run_scenario(inputs: &Inputs, index: usize, planned: &(Scenario, Re
         let _ = events.send(Event::ScenarioFinished(Box::new(run.clone())));
         return run;
     }
-    let spec = LabSpec { image: inputs.image.clone(), config: inputs.config.clone(), zone: inputs.zone.clone(), run_id: lab_run_id.clone() };
+    let spec = LabSpec {
+        image: inputs.image.clone(),
+        config: inputs.config.clone(),
+        zone: inputs.zone.clone(),
+        run_id: lab_run_id.clone(),
+        with_client: scenario.uses_role(Role::Client),
+    };
+    // Until steady state, a boot holds one of the CPU's slots; the scenario then waits freely.
+    let boot_slot = inputs.boots.clone().acquire_owned().await.expect("the boot semaphore is never closed");
+    run.timeline.queued_ms = Some(t0.elapsed().as_millis() as u64);
     let progress = |m: &str| {
         let _ = events.send(Event::Progress { scenario: scenario.name.clone(), message: m.to_string() });
     };
@@ -133,9 +144,15 @@ pub async fn run_scenario(inputs: &Inputs, index: usize, planned: &(Scenario, Re
         }
     };
     run.dropins = lab.dropins();
+    let steady = lab.wait_steady(crate::testbed::STEADY_DEADLINE).await;
+    run.timeline.booted_ms = Some(t0.elapsed().as_millis() as u64);
+    drop(boot_slot);
     let bound = lab.bind(scenario);
     let mut ctx = Ctx { lab: &lab, scenario: &bound, t0, records: Vec::new(), events, step_no: 0, triage_row: None, heal_failed: None };
-    let result = drive(&mut ctx, &mut run).await;
+    let result = match steady {
+        Ok(steady) => drive(&mut ctx, &mut run, steady).await,
+        Err(e) => Err(anyhow::Error::new(e).context("the lab did not reach steady state before the fault")),
+    };
     run.records = std::mem::take(&mut ctx.records);
     run.triage_row = ctx.triage_row.take();
     run.versions = lab.versions().await;
@@ -157,10 +174,8 @@ pub async fn run_scenario(inputs: &Inputs, index: usize, planned: &(Scenario, Re
 }
 
 /// The scenario proper. Faults are healed on every path out of here.
-async fn drive(ctx: &mut Ctx<'_>, run: &mut ScenarioRun) -> anyhow::Result<()> {
+async fn drive(ctx: &mut Ctx<'_>, run: &mut ScenarioRun, steady: crate::steady::SteadyReport) -> anyhow::Result<()> {
     let s = ctx.scenario;
-    ctx.progress("waiting for steady state");
-    let steady = ctx.lab.wait_steady(crate::testbed::STEADY_DEADLINE).await?;
     for c in &steady.checks {
         ctx.note(Phase::SteadyBefore, "harness", format!("{} (expected {})", c.query, c.expected), c.observed.clone(), s.claims.clone());
     }

@@ -24,7 +24,7 @@ async fn run_on(s: Scenario, (config, zone): (ConfigDir, ZoneInput)) -> runner::
     let facts = LabFacts::read(&config, &zone.journal).unwrap();
     let planned = (s.clone(), plan::resolve(&s, &facts));
     let run_id = format!("{}-t", pdns_drill::testbed::new_run_id());
-    let inputs = Inputs { engine: engine.clone(), image, config, zone, run_id: run_id.clone(), keep_on_failure: false };
+    let inputs = Inputs { engine: engine.clone(), image, config, zone, run_id: run_id.clone(), keep_on_failure: false, boots: std::sync::Arc::new(tokio::sync::Semaphore::new(2)) };
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
     let run = runner::run_scenario(&inputs, 1, &planned, &tx).await;
     assert_eq!(common::leftovers(&engine, &format!("{run_id}-01")).await, 0, "scenario lab left behind");

@@ -255,6 +255,31 @@ fn detection_matrix(o: &mut String, r: &Report) {
     o.push('\n');
 }
 
+/// Where the run's wall time went: queueing for a boot slot, booting, and the scenarios proper
+/// (waiting on the daemons, mostly), so the next slow-down is visible.
+fn time_spent(o: &mut String, r: &Report) {
+    let ran: Vec<_> = r.scenarios.iter().filter(|s| s.timeline.booted_ms.is_some()).collect();
+    if ran.is_empty() {
+        return;
+    }
+    let sum = |f: &dyn Fn(&crate::report::model::ScenarioResult) -> u64| ran.iter().map(|s| f(s)).sum::<u64>();
+    let queued = sum(&|s| s.timeline.queued_ms.unwrap_or(0));
+    let booting = sum(&|s| s.timeline.booted_ms.unwrap_or(0).saturating_sub(s.timeline.queued_ms.unwrap_or(0)));
+    let total = sum(&|s| s.wall_ms);
+    let longest = ran.iter().max_by_key(|s| s.wall_ms).unwrap();
+    let _ = writeln!(
+        o,
+        "## Where the time went\n\n{} lab boot(s): {} booting, {} queued for a boot slot; {} in the scenarios after their boots (faults, symptoms, recovery: mostly waiting on the daemons); {} of scenario time in all. Longest: `{}` ({}).\n",
+        ran.len(),
+        fmt_ms(Some(booting)),
+        fmt_ms(Some(queued)),
+        fmt_ms(Some(total.saturating_sub(booting + queued))),
+        fmt_ms(Some(total)),
+        cell(&longest.name),
+        fmt_ms(Some(longest.wall_ms))
+    );
+}
+
 fn parts_summary_of(parts: &[crate::report::model::PartResult]) -> String {
     parts.iter().map(|p| format!("{} {}", p.part, p.verdict)).collect::<Vec<_>>().join(", ")
 }
@@ -272,6 +297,7 @@ pub fn render(r: &Report) -> String {
     for c in &r.claims {
         claim(&mut o, r, c);
     }
+    time_spent(&mut o, r);
     while o.ends_with("\n\n") {
         o.pop();
     }

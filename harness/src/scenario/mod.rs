@@ -598,6 +598,29 @@ impl Scenario {
         self.recovery_claims.as_deref().unwrap_or(&self.claims)
     }
 
+    /// Whether any fault or step acts in `role`'s container.
+    pub fn uses_role(&self, role: Role) -> bool {
+        let on_fault = self.faults.iter().any(|f| match f {
+            Fault::EditFile { on, .. } | Fault::Shell { on, .. } => *on == role,
+            _ => role == Role::PdnsVm,
+        });
+        let steps = self.symptoms.iter().chain(&self.recovery).chain(self.corrections.iter().flat_map(|c| &c.steps));
+        let on_step = |st: &Step| {
+            st.on == Some(role)
+                || st.copy.as_deref().and_then(|c| parse_copy(c).ok()).is_some_and(|((a, _), (b, _))| a == role || b == role)
+                || st.journal.as_deref().and_then(|j| parse_end(j).ok()).is_some_and(|(r, _)| r == role)
+                || (st.triage && role == Role::Workstation)
+        };
+        on_fault || steps.into_iter().any(on_step)
+    }
+
+    /// Roughly how long the scenario waits on the daemons (the `within`s of its steps), so the
+    /// longest waiters can start first.
+    pub fn expected_wait(&self) -> Duration {
+        let steps = self.symptoms.iter().chain(&self.recovery).chain(self.corrections.iter().flat_map(|c| &c.steps));
+        steps.filter_map(|s| s.within).sum()
+    }
+
     /// Whether a filter (substring of the name or a claim ID) selects this scenario.
     pub fn selected_by(&self, filters: &[String]) -> bool {
         filters.is_empty()

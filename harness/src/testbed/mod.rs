@@ -64,6 +64,8 @@ pub struct LabSpec {
     pub config: ConfigDir,
     pub zone: ZoneInput,
     pub run_id: String,
+    /// Boot the lab client too (only scenarios that act on it need one).
+    pub with_client: bool,
 }
 
 pub struct Lab {
@@ -115,9 +117,11 @@ impl Lab {
         lab.create_role(Role::Internet, (None, None)).await?;
         lab.create_role(Role::PdnsVm, (None, None)).await?;
         lab.create_role(Role::Workstation, (None, None)).await?;
-        lab.create_role(Role::Client, (None, None)).await?;
+        if lab.spec.with_client {
+            lab.create_role(Role::Client, (None, None)).await?;
+        }
         progress("booting systemd in every container");
-        for r in Role::ALL {
+        for r in Role::ALL.into_iter().filter(|r| *r != Role::Client || lab.spec.with_client) {
             lab.engine.start(&lab.name(r)).await?;
         }
         Ok(lab)

@@ -45,7 +45,7 @@ pub async fn lab() -> Lab {
     let engine = engine().await;
     let image = image(&engine).await;
     let (config, zone) = inputs();
-    let spec = LabSpec { image, config, zone, run_id: format!("{}-t", new_run_id()) };
+    let spec = LabSpec { image, config, zone, run_id: format!("{}-t", new_run_id()), with_client: true };
     let run = spec.run_id.clone();
     let lab = match Lab::up(engine.clone(), spec, &|_: &str| {}).await {
         Ok(l) => l,
