@@ -16,6 +16,66 @@ pub fn report(run: RunInfo, runs: &[ScenarioRun]) -> Report {
     Report { schema: SCHEMA, run, claims: claim_results(runs), scenarios: scenario_results(runs), preflight: None }
 }
 
+/// The CI gate against an approved baseline: the changes, and whether any of them fails it.
+pub struct Gate {
+    pub changes: Vec<crate::report::snapshot::Change>,
+    pub differ: bool,
+}
+
+/// Compares a run with its baseline; `only`: the claims a filtered run decides in full.
+pub fn gate(report: &Report, baseline: &crate::report::snapshot::Snapshot, only: Option<&std::collections::BTreeSet<String>>) -> Gate {
+    let mut approved = baseline.clone();
+    let mut actual = crate::report::snapshot::from_report(report);
+    if let Some(only) = only {
+        approved.claims.retain(|k, _| only.contains(k));
+        actual.claims.retain(|k, _| only.contains(k));
+    }
+    let changes = crate::report::snapshot::diff(&approved, &actual);
+    let differ = crate::report::snapshot::gate_fails(&changes);
+    Gate { changes, differ }
+}
+
+/// How the run ends, and why: the exit code is `exit_code()`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunOutcome {
+    pub failed: bool,
+    pub reasons: Vec<String>,
+}
+
+impl RunOutcome {
+    pub fn exit_code(&self) -> u8 {
+        u8::from(self.failed)
+    }
+}
+
+/// A run fails when a scenario could not be carried out (merged verdicts must not hide it), and,
+/// with a baseline, when a verdict differs from it; without one, when a claim is contradicted or
+/// errored.
+pub fn run_outcome(report: &Report, runs: &[ScenarioRun], gate: Option<&Gate>) -> RunOutcome {
+    let mut reasons: Vec<String> = runs.iter().filter_map(|r| r.error.as_ref().map(|e| format!("scenario {} errored: {e}", r.scenario.name))).collect();
+    match gate {
+        Some(g) if g.differ => reasons.push("verdicts differ from the approved baseline".into()),
+        Some(_) => {}
+        None => reasons.extend(
+            report.claims.iter().filter(|c| matches!(c.verdict, Verdict::Contradicted | Verdict::Errored)).map(|c| format!("{} {}", c.id, c.verdict)),
+        ),
+    }
+    RunOutcome { failed: !reasons.is_empty(), reasons }
+}
+
+/// A report written while the run goes on: claims that a scenario still to finish decides are
+/// `pending`, not not-simulated.
+pub fn partial_report(run: RunInfo, runs: &[ScenarioRun], still_to_run: &[crate::history::ScenarioInfo]) -> Report {
+    let mut r = report(run, runs);
+    for c in r.claims.iter_mut().filter(|c| c.verdict == Verdict::NotSimulated || c.scenario.is_none()) {
+        if still_to_run.iter().any(|s| s.claims.iter().any(|id| id.as_str() == c.id)) {
+            c.verdict = Verdict::Pending;
+            c.reason = Some("not decided yet: a scenario that decides it is still running or queued".into());
+        }
+    }
+    r
+}
+
 /// A scenario's outcome: how it went, not what it decided.
 pub fn outcome(r: &ScenarioRun) -> ScenarioOutcome {
     if r.not_simulated.is_some() {
@@ -456,6 +516,31 @@ mod tests {
         assert!(synth.first_mismatch.as_deref().unwrap().contains("did not notice"), "{synth:?}");
         // A monitor the plan does not expect to notice decides nothing.
         assert_eq!(result(&c, "MON-SIZE").verdict, Verdict::NotSimulated);
+    }
+
+    #[test]
+    fn the_run_fails_on_a_harness_error_even_when_the_baseline_matches() {
+        let runs = vec![run(&["NET-FW"], vec![], Some("fault did not take effect: x"))];
+        let rep = report(crate::report::fixture::sample_report().run, &runs);
+        let approved = crate::report::snapshot::from_report(&rep);
+        let g = gate(&rep, &approved, None);
+        assert!(!g.differ);
+        let o = run_outcome(&rep, &runs, Some(&g));
+        assert!(o.failed);
+        assert_eq!(o.reasons, ["scenario s errored: fault did not take effect: x"]);
+        assert_eq!(o.exit_code(), 1);
+        let ok = run(&["DAE-REC"], vec![], None);
+        assert!(!run_outcome(&report(rep.run.clone(), std::slice::from_ref(&ok)), std::slice::from_ref(&ok), Some(&g)).failed);
+    }
+
+    #[test]
+    fn claims_a_queued_scenario_decides_are_pending_in_a_partial_report() {
+        let done = run(&["DAE-REC"], vec![obs(Phase::Symptom, &["DAE-REC"], Some(Check), true, None)], None);
+        let queued = info(&["NET-ALLOW"]);
+        let r = partial_report(crate::report::fixture::sample_report().run, &[done], &[queued]);
+        assert_eq!(result(&r.claims, "NET-ALLOW").verdict, Verdict::Pending);
+        assert_eq!(result(&r.claims, "NET-FW").verdict, Verdict::NotSimulated);
+        assert_eq!(result(&r.claims, "DAE-REC").verdict, Verdict::Unchecked);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 pub mod claims;
 pub mod verdict;
 pub mod history;
+pub mod events;
 pub mod monitors;
 pub mod text;
 pub mod settings;
@@ -33,5 +34,4 @@ pub mod runner;
 pub mod matcher;
 pub mod conclude;
 pub mod drill;
-pub mod cli;
 pub mod triage_probes;

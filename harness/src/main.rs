@@ -4,7 +4,7 @@
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
-use pdns_drill::cli;
+mod cli;
 use std::path::PathBuf;
 use std::process::ExitCode;
 

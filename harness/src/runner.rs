@@ -19,15 +19,8 @@ use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::time::Instant;
 
+pub use crate::events::Event;
 pub use crate::history::{CorrectionRun, Observation, ScenarioRun};
-
-#[derive(Debug, Clone)]
-pub enum Event {
-    ScenarioStarted { name: String },
-    Progress { scenario: String, message: String },
-    Observed { scenario: String, ok: bool, line: String },
-    ScenarioFinished(Box<ScenarioRun>),
-}
 
 /// What every scenario's lab is built from.
 #[derive(Clone)]
@@ -117,7 +110,7 @@ pub async fn run_scenario(inputs: &Inputs, index: usize, planned: &(Scenario, Re
     // A scenario that only declares what it cannot simulate, or that this lab cannot run,
     // needs no lab.
     if run.not_simulated.is_some() || (scenario.faults.is_empty() && scenario.symptoms.is_empty() && scenario.recovery.is_empty()) {
-        let _ = events.send(Event::ScenarioFinished(Box::new(run.clone())));
+        let _ = events.send(Event::ScenarioFinished { run: Box::new(run.clone()) });
         return run;
     }
     let spec = LabSpec {
@@ -139,7 +132,7 @@ pub async fn run_scenario(inputs: &Inputs, index: usize, planned: &(Scenario, Re
             inputs.engine.sweep(Some(&lab_run_id)).await.ok();
             run.error = Some(format!("lab did not come up: {e:#}"));
             run.wall_ms = t0.elapsed().as_millis() as u64;
-            let _ = events.send(Event::ScenarioFinished(Box::new(run.clone())));
+            let _ = events.send(Event::ScenarioFinished { run: Box::new(run.clone()) });
             return run;
         }
     };
@@ -169,7 +162,7 @@ pub async fn run_scenario(inputs: &Inputs, index: usize, planned: &(Scenario, Re
     } else {
         lab.down().await.ok();
     }
-    let _ = events.send(Event::ScenarioFinished(Box::new(run.clone())));
+    let _ = events.send(Event::ScenarioFinished { run: Box::new(run.clone()) });
     run
 }
 

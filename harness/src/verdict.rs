@@ -17,10 +17,13 @@ pub enum Verdict {
     /// Nothing contradicted it, but a part it states was checked by no expectation: not
     /// confirmed.
     Unchecked,
+    /// In a report written while the run goes on: a scenario that decides it has not finished.
+    Pending,
 }
 
 impl Verdict {
-    pub const ALL: [Verdict; 5] = [Verdict::Confirmed, Verdict::Contradicted, Verdict::Unchecked, Verdict::NotSimulated, Verdict::Errored];
+    pub const ALL: [Verdict; 6] =
+        [Verdict::Confirmed, Verdict::Contradicted, Verdict::Unchecked, Verdict::NotSimulated, Verdict::Errored, Verdict::Pending];
     pub fn as_str(self) -> &'static str {
         match self {
             Verdict::Confirmed => "confirmed",
@@ -28,6 +31,7 @@ impl Verdict {
             Verdict::NotSimulated => "not-simulated",
             Verdict::Errored => "errored",
             Verdict::Unchecked => "unchecked",
+            Verdict::Pending => "pending",
         }
     }
 
@@ -39,7 +43,7 @@ impl Verdict {
             Verdict::Errored => 3,
             Verdict::Confirmed => 2,
             Verdict::Unchecked => 1,
-            Verdict::NotSimulated => 0,
+            Verdict::NotSimulated | Verdict::Pending => 0,
         }
     }
 }

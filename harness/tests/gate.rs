@@ -94,7 +94,11 @@ fn conclude_reproduces_a_runs_verdicts_from_its_history_alone() {
         .arg(d.path())
         .output()
         .unwrap();
-    assert!(out.status.code().is_some(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.code().is_some(), "{stderr}");
+    // Not a terminal (a CI log): one plain line when the scenario starts and one when it ends.
+    assert!(stderr.lines().any(|l| l == "   start  recursor-down"), "{stderr}");
+    assert!(stderr.lines().any(|l| l.starts_with("    held  recursor-down")), "{stderr}");
     let run_dir = std::fs::read_dir(d.path()).unwrap().next().unwrap().unwrap().path();
     let before: serde_json::Value = serde_json::from_slice(&std::fs::read(run_dir.join("report.json")).unwrap()).unwrap();
     std::fs::remove_file(run_dir.join("report.json")).unwrap();

@@ -35,7 +35,7 @@ pub fn scenarios_on_triage_row<'a>(r: &'a Report, row: &str) -> Vec<&'a str> {
 }
 
 /// How many claims got each verdict, in `Verdict::ALL` order.
-pub fn verdict_counts(r: &Report) -> [(Verdict, usize); 5] {
+pub fn verdict_counts(r: &Report) -> [(Verdict, usize); 6] {
     Verdict::ALL.map(|v| (v, r.claims.iter().filter(|c| c.verdict == v).count()))
 }
 
@@ -89,6 +89,7 @@ pub fn verdict_colour(v: Verdict) -> &'static str {
         Verdict::NotSimulated => "#616161",
         Verdict::Errored => "#e65100",
         Verdict::Unchecked => "#f9a825",
+        Verdict::Pending => "#90caf9",
     }
 }
 
@@ -164,7 +165,7 @@ pub fn parts_summary(c: &ClaimResult) -> String {
                 Verdict::Contradicted => "✗",
                 Verdict::Unchecked => "?",
                 Verdict::Errored => "!",
-                Verdict::NotSimulated => "–",
+                Verdict::NotSimulated | Verdict::Pending => "–",
             };
             format!("{} {mark}", p.part)
         })

@@ -43,7 +43,7 @@ fn test_case(c: &ClaimResult) -> TestCase {
             s
         }
         // Nothing failed, nothing confirmed it either: reported, not passed.
-        Verdict::NotSimulated | Verdict::Unchecked => {
+        Verdict::NotSimulated | Verdict::Unchecked | Verdict::Pending => {
             let mut s = TestCaseStatus::skipped();
             s.set_message(c.reason.as_deref().unwrap_or("not simulated (no reason given)")).set_type(c.verdict.as_str());
             s

@@ -3,6 +3,7 @@ pub mod model;
 pub mod common;
 pub mod compare;
 #[doc(hidden)]
+#[cfg(test)]
 pub mod fixture;
 pub mod html;
 pub mod junit;

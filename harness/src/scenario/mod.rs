@@ -631,6 +631,14 @@ impl Scenario {
 pub const ACTIONS: &[&str] =
     &["start-vm", "stop-vm", "restart-vm", "rebuild-vm", "rebuild-vm-scratch", "wait-steady", "heal", "add-journal-rows"];
 
+/// The claims a filtered selection decides in full: those no unselected scenario also decides
+/// (a filtered run is compared with its baseline on these only).
+pub fn decided_in_full(all: &[Scenario], filters: &[String]) -> std::collections::BTreeSet<String> {
+    let partly: std::collections::BTreeSet<String> =
+        all.iter().filter(|s| !s.selected_by(filters)).flat_map(|s| s.claims.iter().map(|c| c.to_string())).collect();
+    all.iter().filter(|s| s.selected_by(filters)).flat_map(|s| s.claims.iter().map(|c| c.to_string())).filter(|c| !partly.contains(c)).collect()
+}
+
 /// Every `*.toml` in `dir`, sorted by name; all files are checked before anything runs.
 pub fn load_dir(dir: &Path) -> Result<Vec<Scenario>> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)

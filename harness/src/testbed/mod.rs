@@ -16,7 +16,7 @@ use std::time::Duration;
 const INTERNET_ZONES: &str = include_str!("../../../lab/internet/zones.txt");
 
 /// How long a fresh lab may take to settle before bring-up counts as failed.
-pub const STEADY_DEADLINE: Duration = Duration::from_secs(60);
+pub const STEADY_DEADLINE: Duration = Duration::from_secs(120);
 
 /// Restarts by systemd during one wait for steady state that mean a daemon is crash-looping.
 const CRASH_LOOP_RESTARTS: u64 = 3;

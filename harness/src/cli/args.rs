@@ -1,0 +1,111 @@
+//! The command line's argument types, beside `main.rs`'s commands.
+
+use clap::Args;
+use pdns_drill::image::Suite;
+use pdns_drill::testbed::provision::RecursorSettings;
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+#[derive(Args, Debug, Clone)]
+pub struct ImageArgs {
+    /// Debian suite for the lab image.
+    #[arg(long, value_enum, default_value = "bookworm", env = "PDNS_DRILL_SUITE")]
+    pub suite: Suite,
+    /// Debian mirror URL (default: the one this machine's apt sources name).
+    #[arg(long, env = "PDNS_DRILL_MIRROR")]
+    pub mirror: Option<String>,
+    /// Rebuild even when the image or a cached rootfs exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct LabArgs {
+    /// Operator config dir laid out like /etc/powerdns, with drill.toml mapping its addresses
+    /// onto the testbed (default: lab/etc-powerdns).
+    #[arg(long)]
+    pub config_dir: Option<PathBuf>,
+    /// dns-records journal (Markdown) the zone is loaded from (default: lab/zone/dns-records.md).
+    #[arg(long)]
+    pub zone: Option<PathBuf>,
+    /// How the recursor's settings reach it. as-is: the files as written (pdns-recursor 5.2, on
+    /// trixie, refuses old-style settings); yaml: converted at the VM's first boot by the
+    /// recursor's own `rec_control show-yaml`; old-settings-flag: a unit drop-in adds
+    /// --enable-old-settings. The last two need pdns-recursor 5 (trixie).
+    #[arg(long, value_enum, default_value = "as-is", env = "PDNS_DRILL_RECURSOR_SETTINGS")]
+    pub recursor_settings: RecursorSettings,
+    #[command(flatten)]
+    pub image: ImageArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct TriageArgs {
+    /// Run id of a kept lab (default: the newest one).
+    #[arg(long)]
+    pub run: Option<String>,
+    /// Recursor address of any lab (with --auth and --vm: probe a real lab from this host).
+    #[arg(long, requires_all = ["auth", "vm"])]
+    pub recursor: Option<IpAddr>,
+    #[arg(long)]
+    pub auth: Option<IpAddr>,
+    #[arg(long)]
+    pub vm: Option<IpAddr>,
+    /// Command whose exit 0 means "the VM is running" (e.g. "virsh domstate pdns | grep -q running").
+    #[arg(long)]
+    pub vm_state_cmd: Option<String>,
+    /// Zone whose SOA the authoritative probe asks for.
+    #[arg(long, default_value = "sub.comptech-lab.com")]
+    pub zone_name: String,
+    /// Print the four outcomes and the row as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    /// Scenario names or claim IDs (substring match); none = all.
+    pub filters: Vec<String>,
+    #[command(flatten)]
+    pub lab: LabArgs,
+    /// Scenario directory.
+    #[arg(long, default_value = "scenarios")]
+    pub scenarios: PathBuf,
+    /// Scenarios run side by side, each on its own lab (default: as many as the machine holds;
+    /// lab boots are limited to --boots at a time whatever this is).
+    #[arg(long, short = 'j')]
+    pub jobs: Option<usize>,
+    /// Lab boots at once: booting costs CPU, waiting on daemons does not (default: CPU count).
+    #[arg(long)]
+    pub boots: Option<usize>,
+    /// Leave a failed scenario's lab up and print how to reach it.
+    #[arg(long)]
+    pub keep_on_failure: bool,
+    /// Where reports go (a run id subdirectory is created).
+    #[arg(long, default_value = "reports")]
+    pub report_dir: PathBuf,
+    /// Report formats, comma-separated: md,json,junit,html.
+    #[arg(long, default_value = "md,json,junit,html")]
+    pub format: String,
+    /// Approved verdict snapshot: exit 1 when any verdict differs from it.
+    #[arg(long)]
+    pub baseline: Option<PathBuf>,
+    /// How progress shows: bars on a terminal, plain lines in a CI log, or every event as a JSON
+    /// line on stdout.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub progress: super::reporters::Progress,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct CompareArgs {
+    /// The first run's report.json (A).
+    pub a: PathBuf,
+    /// The second run's report.json (B).
+    pub b: PathBuf,
+    /// Write the Markdown here instead of standard output.
+    #[arg(long, value_name = "FILE.md")]
+    pub out: Option<PathBuf>,
+    /// Also write the comparison as JSON here.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+}
+
