@@ -142,10 +142,10 @@ async fn settings_on_vm(lab: &Lab, d: Daemon, t: &SettingTarget) -> Result<Setti
     let mut files = Vec::new();
     for path in &t.daemon_files {
         let text = lab.engine.download(&lab.name(Role::PdnsVm), path).await.with_context(|| format!("reading {path}"))?;
-        let rel = path.trim_start_matches(crate::scenario::facts::ETC).trim_start_matches('/').to_string();
+        let rel = path.trim_start_matches(crate::settings::ETC).trim_start_matches('/').to_string();
         files.push((rel, String::from_utf8_lossy(&text).into_owned()));
     }
-    Ok(Settings::read(d, &files, crate::scenario::facts::ETC))
+    Ok(Settings::read(d, &files, crate::settings::ETC))
 }
 
 async fn inject_setting(lab: &Lab, d: Daemon, key: &str, edit: &SettingEdit, restart: bool, t: &SettingTarget) -> Result<Injected> {

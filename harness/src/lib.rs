@@ -1,37 +1,49 @@
 //! pdns-drill: proves or refutes a PowerDNS lab runbook against the real daemons.
 //!
-//! Data flows one way: scenario → faults and steps → observations (history) → verdicts → reports.
+//! Data flows one way, and the modules follow it (no module imports one further down):
+//! the lab's inputs (`settings`, `zone`) and the testbed (`engine`, `image`, `mirror`, `testbed`,
+//! `steady`) → scenarios planned against the lab (`scenario`: model, facts, plan) → faults and
+//! steps run (`runner`, `fault`, `matcher`, `monitors`, with `probe` and `triage` for DNS) →
+//! what happened (`history`, `events`) → verdicts (`conclude`, `claims`, `verdict`) → reports
+//! (`report`). `drill` (the restore drill) uses the lab and the zone tools directly. The command
+//! line lives in the binary and nothing here imports it.
 
+// The catalogue and the verdict vocabulary.
 pub mod claims;
 pub mod verdict;
-pub mod history;
-pub mod events;
-pub mod monitors;
-pub mod text;
-pub mod settings;
-pub mod signals;
-pub mod report;
 
-// DNS-facing pieces.
+// Small shared pieces.
+pub mod signals;
+pub mod text;
+
+// The lab's inputs: the daemons' settings, the zone journal and the SQLite it lands in.
+pub mod settings;
+pub mod zone;
+
+// DNS on the wire.
 pub mod probe;
 pub mod triage;
 
-// Zone data: the dns-records journal and the SQLite it lands in.
-pub mod journal;
-pub mod zone;
-
-// The lab.
+// The testbed.
 pub mod engine;
 pub mod image;
 pub mod mirror;
 pub mod testbed;
 pub mod steady;
+pub mod triage_probes;
 
-// Scenarios and their execution.
+// Scenarios, planned against the lab and run.
 pub mod scenario;
 pub mod fault;
-pub mod runner;
 pub mod matcher;
+pub mod monitors;
+pub mod runner;
+
+// What a run recorded, the verdicts made of it, and the reports.
+pub mod history;
+pub mod events;
 pub mod conclude;
+pub mod report;
+
+// The restore drill on the lab's own backups.
 pub mod drill;
-pub mod triage_probes;

@@ -4,6 +4,9 @@
 //! whitespace; a trailing `\` continues the line. Pure: no daemon is asked.
 
 use std::collections::BTreeMap;
+
+/// Where the daemons look for their configuration on the VM.
+pub const ETC: &str = "/etc/powerdns";
 use std::fmt;
 
 /// Which daemon's configuration.

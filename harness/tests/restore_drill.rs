@@ -12,7 +12,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use pdns_drill::drill::{self, restore::Verdict};
-use pdns_drill::journal::Journal;
+use pdns_drill::zone::journal::Journal;
 use pdns_drill::testbed::config::ZoneInput;
 use pdns_drill::testbed::{Lab, Role};
 

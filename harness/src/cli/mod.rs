@@ -375,7 +375,7 @@ pub fn zone_verify(file: &Path, zone: &str) -> Result<ExitCode> {
 }
 
 pub fn zone_diff(db: &Path, journal: &Path) -> Result<ExitCode> {
-    let j = pdns_drill::journal::Journal::load(journal)?;
+    let j = pdns_drill::zone::journal::Journal::load(journal)?;
     let rr = pdns_drill::zone::verify::db_rrsets(db, &j.zone)?;
     let d = pdns_drill::zone::diff::diff(&rr, &j);
     print!("{d}");

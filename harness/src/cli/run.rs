@@ -72,7 +72,7 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
     let spec = LabSpec { image: image.clone(), config: config.clone(), zone: zone.clone(), run_id: format!("{run_id}-00"), with_client: false };
     let show = |m: &str| pb.set_message(m.to_string());
     let pre = tokio::select! {
-        r = testbed::preflight(&engine, spec, &show) => r,
+        r = pdns_drill::steady::preflight(&engine, spec, &show) => r,
         sig = pdns_drill::signals::stopped() => {
             pb.finish_and_clear();
             engine.sweep_mine().await.ok();

@@ -20,7 +20,7 @@ use anyhow::Context as _;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use crate::journal::{Entry, Journal};
+use crate::zone::journal::{Entry, Journal};
 use crate::zone::compare::{normalise_name, normalise_rdata};
 use crate::zone::corrupt::{page_size_of, HEADER_LEN};
 use crate::zone::verify::{db_rrsets, verify, Verification};

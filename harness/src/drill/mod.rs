@@ -19,7 +19,7 @@ use anyhow::Context as _;
 use time::OffsetDateTime;
 
 use crate::engine::Engine;
-use crate::journal::Journal;
+use crate::zone::journal::Journal;
 use crate::testbed::config::{ConfigDir, ZoneInput};
 use crate::testbed::{Lab, LabSpec, Role};
 use backup_check::{rfc3339, BackupFile, Policy};

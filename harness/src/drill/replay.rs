@@ -3,7 +3,7 @@
 //! SQL-REPLAY). Built from the journal module alone, so the plan is exactly what the journal
 //! says; nothing is parsed out of Markdown by a shell loop.
 
-use crate::journal::{Entry, Journal};
+use crate::zone::journal::{Entry, Journal};
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ReplayPlan {

@@ -16,7 +16,7 @@ use tokio::time::Instant;
 use super::backup_check::BackupCheck;
 use super::replay::ReplayPlan;
 use crate::engine::FileEntry;
-use crate::journal::Journal;
+use crate::zone::journal::Journal;
 use crate::probe::{self, Outcome, Query, RType, Rcode};
 use crate::testbed::{Lab, Role};
 use crate::zone::compare::{normalise_rdata, Rrset};

@@ -2,14 +2,13 @@
 //! daemon's effective settings and where they are set, the database path. Read once from the
 //! operators' config dir and zone journal; addresses come later, from the testbed.
 
-use crate::journal::Journal;
+use crate::zone::journal::Journal;
 use crate::settings::{Daemon, Settings};
 use crate::testbed::config::ConfigDir;
 use anyhow::{bail, Result};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Where the daemons look for their configuration on the VM.
-pub const ETC: &str = "/etc/powerdns";
+pub use crate::settings::ETC;
 
 /// Zone names a scenario asks for by what they are, not by what they are called.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

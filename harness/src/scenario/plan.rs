@@ -182,7 +182,7 @@ fn try_resolve(s: &Scenario, f: &LabFacts) -> Result<Scenario, String> {
     // The only fact that depends on the scenario: the journal's HEAD once its rows are added.
     let head = match s.journal_rows.len() as u32 {
         0 => f.soa.serial,
-        n => crate::journal::first_serial_after(f.soa.serial, time::OffsetDateTime::now_utc().date()) + n - 1,
+        n => crate::zone::journal::first_serial_after(f.soa.serial, time::OffsetDateTime::now_utc().date()) + n - 1,
     }
     .to_string();
     map_strings(&mut v, &|t| fill_facts(&t.replace("{journal.head}", &head), f))?;
@@ -293,13 +293,21 @@ pub fn bind(s: &Scenario, fill_address: &dyn Fn(&str) -> String) -> Scenario {
     r
 }
 
+impl crate::testbed::Lab {
+    /// A resolved scenario bound to this lab: nothing is left to fill while it runs.
+    pub fn bind(&self, s: &Scenario) -> Scenario {
+        bind(s, &|t| self.bind_text(t))
+    }
+
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::scenario::Scenario;
 
     fn facts(rows: &str, recursor_conf: &str) -> LabFacts {
-        let journal = crate::journal::Journal::parse(
+        let journal = crate::zone::journal::Journal::parse(
             "j.md",
             &format!("zone: example.test\nprimary-ns: ns.example.test.\nhostmaster: ops.example.net.\n\n| serial | name | type | content | ttl | date | note |\n|---|---|---|---|---|---|---|\n{rows}"),
         )

@@ -1,7 +1,7 @@
 //! The operators' config dir (laid out like /etc/powerdns) and zone journal, as loaded inputs.
 
 use super::plan::LabAddresses;
-use crate::journal::Journal;
+use crate::zone::journal::Journal;
 use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -70,7 +70,7 @@ impl ConfigDir {
     /// A daemon's settings as its files give them (the way the daemon reads them).
     pub fn settings(&self, d: crate::settings::Daemon) -> crate::settings::Settings {
         let texts: Vec<(String, String)> = self.files.iter().map(|(p, b)| (p.clone(), String::from_utf8_lossy(b).into_owned())).collect();
-        crate::settings::Settings::read(d, &texts, crate::scenario::facts::ETC)
+        crate::settings::Settings::read(d, &texts, crate::settings::ETC)
     }
 
     /// The authoritative's SQLite, as `gsqlite3-database` sets it (the runbook's path otherwise).

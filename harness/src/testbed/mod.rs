@@ -18,9 +18,6 @@ const INTERNET_ZONES: &str = include_str!("../../../lab/internet/zones.txt");
 /// How long a fresh lab may take to settle before bring-up counts as failed.
 pub const STEADY_DEADLINE: Duration = Duration::from_secs(120);
 
-/// Restarts by systemd during one wait for steady state that mean a daemon is crash-looping.
-const CRASH_LOOP_RESTARTS: u64 = 3;
-
 /// How long systemd in a (re)started container may take to finish booting.
 const BOOT_DEADLINE: Duration = Duration::from_secs(60);
 
@@ -249,43 +246,6 @@ impl Lab {
         }
     }
 
-    /// Polls the steady-state check until it holds or the deadline passes; on failure, the last
-    /// check and the daemons' own reasons.
-    ///
-    /// A daemon that keeps crashing while we wait (systemd restarted it three more times) will
-    /// not settle: that ends the wait early instead of at the deadline.
-    pub async fn wait_steady(&self, deadline: Duration) -> Result<crate::steady::SteadyReport, NotSteady> {
-        let start = tokio::time::Instant::now();
-        let restarts_at_start = self.daemon_restarts().await;
-        let mut next_restart_check = start + Duration::from_secs(1);
-        loop {
-            let r = crate::steady::check(self).await;
-            if r.ok() {
-                return Ok(r);
-            }
-            let looping = if tokio::time::Instant::now() >= next_restart_check {
-                next_restart_check += Duration::from_secs(1);
-                let now = self.daemon_restarts().await;
-                now.iter().zip(&restarts_at_start).any(|(n, s)| n.saturating_sub(*s) >= CRASH_LOOP_RESTARTS)
-            } else {
-                false
-            };
-            if looping || start.elapsed() > deadline {
-                return Err(NotSteady { waited: start.elapsed(), last: r, daemon_log: crate::steady::inactive_units(self).await });
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    /// systemd's restart counters of pdns and pdns-recursor (0 when unknown).
-    async fn daemon_restarts(&self) -> [u64; 2] {
-        let o = self.sh(Role::PdnsVm, "systemctl show -p NRestarts --value pdns pdns-recursor", Duration::from_secs(10)).await;
-        let text = o.map(|o| o.stdout).unwrap_or_default();
-        // One value per unit, the units' blocks separated by blank lines.
-        let mut n = text.lines().filter(|l| !l.trim().is_empty()).map(|l| l.trim().parse().unwrap_or(0));
-        [n.next().unwrap_or(0), n.next().unwrap_or(0)]
-    }
-
     /// Daemon versions as the packages report them.
     pub async fn versions(&self) -> (Option<String>, Option<String>) {
         let q = |pkg: &'static str| async move {
@@ -329,62 +289,10 @@ impl Lab {
         self.plan.map_text(&text.replace("{internet}", &self.plan.internet.to_string()))
     }
 
-    /// A resolved scenario bound to this lab: nothing is left to fill while it runs.
-    pub fn bind(&self, s: &crate::scenario::Scenario) -> crate::scenario::Scenario {
-        crate::scenario::plan::bind(s, &|t| self.bind_text(t))
-    }
-
     pub fn dropins(&self) -> Vec<String> {
         let dropins = provision::hermetic_dropins(&self.plan, &self.spec.config).into_iter().map(|(_, _, note)| note);
         dropins.chain(self.spec.config.recursor_settings.note()).collect()
     }
-}
-
-/// The lab did not reach steady state: the failing checks and the daemons' reasons.
-#[derive(Debug)]
-pub struct NotSteady {
-    /// How long it waited.
-    pub waited: Duration,
-    pub last: crate::steady::SteadyReport,
-    pub daemon_log: Vec<String>,
-}
-
-impl std::fmt::Display for NotSteady {
-    /// The cause first: reports and comparisons quote the start of this message.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(f, "steady state not reached after {:.1} s:", self.waited.as_secs_f64())?;
-        for l in &self.daemon_log {
-            writeln!(f, "  {l}")?;
-        }
-        write!(f, "{}", self.last)
-    }
-}
-
-impl std::error::Error for NotSteady {}
-
-/// Before any scenario: the operators' lab, unfaulted, must reach steady state. Ok(Err) is that
-/// finding (the failing checks and the daemons' reasons); the lab is removed either way.
-pub async fn preflight(engine: &Engine, spec: LabSpec, progress: &(dyn Fn(&str) + Sync)) -> Result<Result<Duration, crate::report::model::Preflight>> {
-    let run = spec.run_id.clone();
-    let t0 = tokio::time::Instant::now();
-    let lab = match Lab::up(engine.clone(), spec, progress).await {
-        Ok(l) => l,
-        Err(e) => {
-            engine.sweep(Some(&run)).await.ok();
-            return Err(e.context("preflight: bringing the lab up"));
-        }
-    };
-    progress("preflight: waiting for steady state");
-    let r = lab.wait_steady(STEADY_DEADLINE).await;
-    lab.down().await.ok();
-    Ok(match r {
-        Ok(_) => Ok(t0.elapsed()),
-        Err(e) => Err(crate::report::model::Preflight {
-            waited_ms: t0.elapsed().as_millis() as u64,
-            failing: e.last.failing().iter().map(|c| format!("✗ {}: {} → {} (expected {})", c.name, c.query, c.observed, c.expected)).collect(),
-            daemons: e.daemon_log,
-        }),
-    })
 }
 
 /// Removes what earlier runs left behind when their process is gone (a SIGKILL, a crash).

@@ -159,7 +159,7 @@ pub const DEFAULT_DB: &str = "/var/lib/powerdns/pdns.sqlite3";
 
 /// The stand-in internet: root and public zones on one pdns, the lab's zone delegated to the
 /// VM's public NIC, and (when the lab forwards to resolvers outside it) a stand-in resolver.
-pub fn internet(plan: &Plan, zones_txt: &str, lab_zone: &crate::journal::Journal) -> Vec<FileEntry> {
+pub fn internet(plan: &Plan, zones_txt: &str, lab_zone: &crate::zone::journal::Journal) -> Vec<FileEntry> {
     let upstream = !plan.external_forwarders.is_empty();
     let extra = if upstream { vec![format!("{}/{}", plan.upstream, plan.public.prefix_len())] } else { vec![] };
     let mut files = base(plan.internet, &extra, "127.0.0.1", DEFAULT_DB);
@@ -199,7 +199,7 @@ security-poll-suffix=
 /// Splits `lab/internet/zones.txt` into (zone, zone file text) with placeholders filled, and
 /// adds the lab zone's parent with its delegation to the VM's public NIC (unless the parent is
 /// the root or a zone the file already serves).
-pub fn internet_zones(zones_txt: &str, plan: &Plan, lab_zone: &crate::journal::Journal) -> Vec<(String, String)> {
+pub fn internet_zones(zones_txt: &str, plan: &Plan, lab_zone: &crate::zone::journal::Journal) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
     let apex = lab_zone.zone.as_str();
     let mut lines: Vec<String> = zones_txt.lines().map(str::to_string).collect();

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use super::compare::Rrset;
-use crate::journal::Journal;
+use crate::zone::journal::Journal;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ZoneDiff {

@@ -17,7 +17,7 @@
 //!   the runbook writes it) and the 25 lab-journal additions the SOA still read serial 0, mname
 //!   `a.misconfigured.dns.server.invalid`. So a database's SOA serial says where it stands in
 //!   the journal only if someone sets it; a rebuild does not. Checked end to end: the rebuilt
-//!   database and one made by `pdnsutil load-zone` of [`crate::journal::Journal::zone_file`]
+//!   database and one made by `pdnsutil load-zone` of [`crate::zone::journal::Journal::zone_file`]
 //!   both passed `check-zone` (26 records, 0 errors) and read back identical to the journal;
 //!   only their SOAs differed;
 //! * the database runs in WAL mode (`gsqlite3-journal-mode` defaults to WAL), so while pdns has
@@ -25,6 +25,7 @@
 //!   [`backup`].
 
 pub mod backup;
+pub mod journal;
 pub mod compare;
 pub mod corrupt;
 pub mod diff;
@@ -44,7 +45,7 @@ pub(crate) mod testdb {
 
     use rusqlite::{params, Connection};
 
-    use crate::journal::Journal;
+    use crate::zone::journal::Journal;
 
     /// `schema.sqlite3.sql` from the lab image's pdns-backend-sqlite3 4.7.3.
     pub const SCHEMA: &str = include_str!("../../tests/fixtures/pdns-schema.sqlite3.sql");
@@ -106,7 +107,7 @@ pub(crate) mod testdb {
 
     /// The shipped lab journal.
     pub fn lab_journal() -> Journal {
-        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(crate::journal::DEFAULT_JOURNAL_PATH);
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(crate::zone::journal::DEFAULT_JOURNAL_PATH);
         Journal::load(&p).unwrap()
     }
 }
