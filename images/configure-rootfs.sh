@@ -6,7 +6,13 @@ set -eu
 systemctl disable pdns.service pdns-recursor.service systemd-resolved.service >/dev/null 2>&1 || true
 systemctl mask getty@tty1.service console-getty.service systemd-udevd.service \
   apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer e2scrub_reap.service \
-  fstrim.timer systemd-timesyncd.service >/dev/null 2>&1 || true
+  fstrim.timer systemd-timesyncd.service systemd-logind.service systemd-user-sessions.service \
+  >/dev/null 2>&1 || true
+# First-boot work done once here, not in every lab: the catalog, the linker cache, and the
+# markers that tell systemd's update units there is nothing left to do.
+journalctl --update-catalog >/dev/null 2>&1 || true
+ldconfig
+touch /etc/.updated /var/.updated
 # systemd-resolved's postinst points resolv.conf at its stub; roles lay their own.
 rm -f /etc/resolv.conf; printf 'nameserver 127.0.0.1\n' >/etc/resolv.conf
 # The runbook's operator user.

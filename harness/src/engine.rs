@@ -349,6 +349,11 @@ impl Engine {
         Ok(out)
     }
 
+    /// `start`, for callers that hold the name by value (many at once).
+    pub async fn start_owned(&self, container: String) -> Result<()> {
+        self.start(&container).await
+    }
+
     pub async fn start(&self, container: &str) -> Result<()> {
         self.docker.start_container(container, None).await.with_context(|| format!("starting {container}"))
     }

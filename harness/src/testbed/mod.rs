@@ -96,8 +96,11 @@ impl Lab {
         let lab_net = format!("pdns-drill-{run}-lab");
         let public_net = format!("pdns-drill-{run}-public");
         let la2 = la.clone();
-        let lab_info = engine.create_network(&lab_net, &run, &move |n| Plan::lab_reserved(&la2, n)).await?;
-        let public_info = engine.create_network(&public_net, &run, &Plan::public_reserved).await?;
+        let lab_reserved = move |n| Plan::lab_reserved(&la2, n);
+        let (lab_info, public_info) = futures_util::try_join!(
+            engine.create_network(&lab_net, &run, &lab_reserved),
+            engine.create_network(&public_net, &run, &Plan::public_reserved)
+        )?;
         let plan = Plan::new(&la, lab_info.subnet, public_info.subnet, &mapping::external_forwarders(&spec.config))?;
         let lab = Lab {
             engine,
@@ -111,16 +114,11 @@ impl Lab {
         progress("creating containers");
         let disk = lab.vm_disk();
         lab.engine.create_volume(&disk, &run, VM_VAR_SIZE).await?;
-        lab.create_role(Role::Internet, (None, None)).await?;
-        lab.create_role(Role::PdnsVm, (None, None)).await?;
-        lab.create_role(Role::Workstation, (None, None)).await?;
-        if lab.spec.with_client {
-            lab.create_role(Role::Client, (None, None)).await?;
-        }
+        // The containers are independent until they boot: create, lay files and start them all at once.
+        let roles: Vec<Role> = Role::ALL.into_iter().filter(|r| *r != Role::Client || lab.spec.with_client).collect();
+        futures_util::future::try_join_all(roles.iter().map(|r| lab.create_role(*r, (None, None)))).await?;
         progress("booting systemd in every container");
-        for r in Role::ALL.into_iter().filter(|r| *r != Role::Client || lab.spec.with_client) {
-            lab.engine.start(&lab.name(r)).await?;
-        }
+        futures_util::future::try_join_all(roles.iter().map(|r| lab.engine.start_owned(lab.name(*r)))).await?;
         Ok(lab)
     }
 
