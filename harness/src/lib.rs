@@ -31,5 +31,6 @@ pub mod runner;
 pub mod matcher;
 pub mod conclude;
 pub mod drill;
+pub mod chaos;
 pub mod cli;
 pub mod triage_probes;
