@@ -274,7 +274,7 @@ pub fn markdown(r: &ChaosReport) -> String {
         };
         let _ = writeln!(
             o,
-            "### `{}` — {} ({})\n\n- first seen: seed {}: {}\n- minimal: {} ({} shrink run(s), {})\n- violation: {}\n- {v}\n",
+            "### `{}` — {} ({})\n\n- first seen: seed {}: {}\n- minimal: {} ({} shrink run(s), {})\n- violation: {}\n- {v}",
             p.file,
             p.property.id(),
             p.signature,
@@ -286,8 +286,9 @@ pub fn markdown(r: &ChaosReport) -> String {
             trim_chars(&p.detail, 600)
         );
         for t in &p.shrink.tried {
-            let _ = writeln!(o, "  - tried {}: {}", t.faults, if t.still_fails { "still fails" } else { "passes" });
+            let _ = writeln!(o, "- shrink tried {}: {}", t.faults, if t.still_fails { "still fails" } else { "passes" });
         }
+        o.push('\n');
     }
     let _ = writeln!(o, "\n## Runs\n\n| # | seed | faults | rows | end | {} | time |\n|---|---|---|---|---|---|---|---|---|---|", Property::ALL.map(|p| format!("`{}`", p.id())).join(" | "));
     for x in &r.runs {

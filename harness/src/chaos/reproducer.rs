@@ -284,7 +284,7 @@ mod tests {
         let per_round = Playbook::shipped().steps("TRI-2").len();
         assert_eq!(s.recovery.len(), 2 * per_round + 2, "two rounds of steps, the second triage and the names after it");
         assert!(s.steady_after);
-        assert_eq!(s.claims, claims(&["DAE-REC", "CAUSE-CONF"]));
+        assert_eq!(s.claims, claims(&["DAE-REC"]));
         assert_eq!(s.faults.len(), 4, "config copy, stop, gap, link-down");
     }
 
