@@ -33,7 +33,7 @@ impl Property {
 
     pub fn statement(self) -> &'static str {
         match self {
-            Property::TriageNeverBlind => "the first triage lands on a row of the table or finds no row for what it saw, and never reads \"DNS is fine\" (TRI-1) while lab names fail through the recursor (TRI-BLIND)",
+            Property::TriageNeverBlind => "the first triage lands on a row of the table or finds no row for what it saw, and never reads \"DNS is fine\" (TRI-1) while lab names fail through the recursor (TRI-BLIND); every journal name is asked right after each triage, as lab clients keep asking during an outage",
             Property::RunbookRestores => "following the runbook from the row the triage lands on (its section's checks and recovery, the triage again, at most 3 rounds) restores steady state; otherwise the run is a dead end",
             Property::ZoneIntact => "after recovery every record of the dns-records journal, and the SOA at HEAD, answers at the authoritative (the loss is named otherwise)",
             Property::HealedNoLeak => "every fault heals, steady state returns once they are healed, and none of the run's containers, networks or volumes is left after teardown",
