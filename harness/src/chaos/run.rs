@@ -6,10 +6,10 @@
 use super::follow::{self, Playbook};
 use super::generator::{self, Drawn};
 use crate::engine::Engine;
-use crate::fault::{self, Injected, Undo};
+use crate::fault::{self, Injected};
 use crate::scenario::facts::LabFacts;
 use crate::scenario::plan::{self, Resolved};
-use crate::testbed::{Lab, LabSpec, Role};
+use crate::testbed::{Lab, LabSpec};
 use bollard::query_parameters::{ListContainersOptionsBuilder, ListNetworksOptionsBuilder, ListVolumesOptionsBuilder};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -141,13 +141,7 @@ pub async fn run(ctx: &Ctx, seed: u64, seq: &[Drawn], lab_run_id: &str, progress
     }
     progress("healing every fault");
     while let Some(i) = injected.pop() {
-        let r = fault::heal(&lab, &i).await;
-        // Later heals run commands on the VM: it must have booted.
-        let r = match (r, &i.undo) {
-            (Ok(o), Undo::StartVm) => lab.wait_booted(Role::PdnsVm).await.map(|_| o),
-            (r, _) => r,
-        };
-        let (ok, output) = match r {
+        let (ok, output) = match fault::heal(&lab, &i).await {
             Ok(o) => (true, o),
             Err(e) => (false, format!("{e:#}")),
         };
