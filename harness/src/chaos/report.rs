@@ -220,9 +220,10 @@ pub fn markdown(r: &ChaosReport) -> String {
     }
     let _ = writeln!(
         o,
-        "Seed {} (run i has seed {}+i; `pdns-drill chaos --seed <seed> --runs 1` replays one), at most {} fault(s) per run, {} shrink run(s) per new failure. Lab: `{}`, zone `{}`, image `{}`. Started {}{}.\n",
+        "Seed {} (run i has seed {}+i; `pdns-drill chaos --seed <seed> --runs 1 --max-faults {}` on the same lab replays one), at most {} fault(s) per run, {} shrink run(s) per new failure. Lab: `{}`, zone `{}`, image `{}`. Started {}{}.\n",
         c.settings.seed,
         c.settings.seed,
+        c.settings.max_faults,
         c.settings.max_faults,
         c.settings.shrink_runs,
         c.config_dir,
