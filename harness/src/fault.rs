@@ -445,6 +445,8 @@ pub async fn heal(lab: &Lab, i: &Injected) -> Result<String> {
             if lab.state(vm).await != State::Running {
                 lab.engine.start(&lab.name(vm)).await?;
             }
+            // The heals of earlier faults run commands on the VM: systemd must be up.
+            lab.wait_booted(vm).await?;
             "VM started".into()
         }
     })

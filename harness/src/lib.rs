@@ -47,3 +47,6 @@ pub mod report;
 
 // The restore drill on the lab's own backups.
 pub mod drill;
+
+// Chaos: random fault combinations, the runbook followed, properties, shrinking.
+pub mod chaos;

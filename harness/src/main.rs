@@ -84,6 +84,22 @@ Exit codes: 0 every verdict the same; 1 a claim or part verdict differs, or a cl
         #[command(subcommand)]
         command: BaselineCommand,
     },
+    /// Chaos mode: random combinations of the scenarios' faults, the runbook followed from the
+    /// first triage, four properties checked on every run, failures shrunk to a scenario file.
+    #[command(long_about = "Chaos mode. Each run brings up a fresh lab, draws 1..=K faults (with their parameters and \
+the gaps between them) from the fault vocabulary the scenarios use, proves each in effect, then follows the runbook as an \
+operator would: the first triage, the row it lands on, that row's checks and recovery, the triage again, at most 3 rounds. \
+Every run is held to four properties: triage-never-blind (never 'DNS is fine' while lab names fail through the recursor), \
+runbook-restores (else a dead end: row, steps, what still fails), zone-intact (every journal record answers at the \
+authoritative) and healed-no-leak (every fault heals, nothing of the run is left after teardown).\n\n\
+A run that violates a property in a new way is shrunk (fewer faults, no gaps, simpler parameters) to the smallest \
+sequence that still fails the same way and written as reports/chaos-<run id>/chaos/<property>-<seed>.toml, a scenario \
+`pdns-drill run --scenarios <that dir>` accepts as is; unless --no-verify, it is run as a scenario once to see whether \
+it reproduces. Reports: chaos.md, chaos.json, junit.xml (one test case per property).\n\n\
+Run i of a campaign has seed SEED+i: `pdns-drill chaos --seed SEED+i --runs 1` replays it on the same lab.\n\n\
+Exit codes: 0 every property held; 1 a property was violated; 2 bad input, no Docker; 130/143/129 stopped by \
+SIGINT/SIGTERM/SIGHUP (every lab of the campaign removed, the partial report marked incomplete).")]
+    Chaos(cli::ChaosArgs),
     /// End-to-end drills that leave dated evidence.
     Drill {
         #[command(subcommand)]
@@ -191,6 +207,7 @@ async fn dispatch(cmd: Command) -> Result<ExitCode> {
         Command::Zone { command: ZoneCommand::Verify { file, zone } } => cli::zone_verify(&file, &zone),
         Command::Zone { command: ZoneCommand::Diff { db, journal } } => cli::zone_diff(&db, &journal),
         Command::Compare(a) => cli::compare(&a),
+        Command::Chaos(a) => cli::chaos(&a).await,
         Command::Baseline { command: BaselineCommand::Accept { from, to } } => {
             cli::baseline_accept(from.as_deref(), &to).context("accepting the baseline")
         }

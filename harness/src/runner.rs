@@ -35,7 +35,8 @@ pub struct Inputs {
     pub boots: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
-const STEADY_AFTER_DEADLINE: Duration = Duration::from_secs(45);
+/// How long steady state may take to return after a recovery (chaos judges by the same bound).
+pub const STEADY_AFTER_DEADLINE: Duration = Duration::from_secs(45);
 const EXEC_DEADLINE: Duration = Duration::from_secs(60);
 
 struct Ctx<'a> {

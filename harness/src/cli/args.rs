@@ -5,6 +5,7 @@ use pdns_drill::image::Suite;
 use pdns_drill::testbed::provision::RecursorSettings;
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(Args, Debug, Clone)]
 pub struct ImageArgs {
@@ -109,3 +110,31 @@ pub struct CompareArgs {
     pub json: Option<PathBuf>,
 }
 
+#[derive(Args, Debug, Clone)]
+pub struct ChaosArgs {
+    #[command(flatten)]
+    pub lab: LabArgs,
+    /// Campaign seed; run i uses seed SEED+i, so `--seed SEED+i --runs 1` replays run i
+    /// (default: a random seed, printed).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// How many runs (default 5 when --duration is not given).
+    #[arg(long, conflicts_with = "duration")]
+    pub runs: Option<usize>,
+    /// Time bound for the whole campaign, e.g. 10m or 600s: no run, shrink or reproducer check
+    /// starts after it.
+    #[arg(long, value_parser = pdns_drill::scenario::parse_duration)]
+    pub duration: Option<Duration>,
+    /// At most this many faults per run (each run draws 1..=K).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=8))]
+    pub max_faults: u64,
+    /// Lab runs spent shrinking each new way a property fails.
+    #[arg(long, default_value_t = 4)]
+    pub shrink_runs: usize,
+    /// Do not run each reproducer as a scenario to check that it reproduces.
+    #[arg(long)]
+    pub no_verify: bool,
+    /// Where the campaign's directory (chaos-<run id>) goes.
+    #[arg(long, default_value = "reports")]
+    pub report_dir: PathBuf,
+}

@@ -2,10 +2,12 @@
 //! and the reports. Printing happens here and in the reporters, nowhere in the library.
 
 mod args;
+mod chaos;
 mod reporters;
 mod run;
 
 pub use args::*;
+pub use chaos::chaos;
 pub use run::run;
 
 /// Exit code for "something was contradicted or errored" (also: baseline differs).

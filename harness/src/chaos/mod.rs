@@ -1,0 +1,265 @@
+//! Chaos mode: random combinations of the scenarios' faults, each on a fresh lab, with the
+//! runbook followed from the first triage as an operator would, and four properties held to
+//! every run. A run that fails one is shrunk to the smallest sequence that still fails the
+//! same way and written out as a scenario; that scenario is then run as `pdns-drill run` would,
+//! to see whether it reproduces the failure.
+//!
+//! The campaign emits events and prints nothing: the CLI shows them and writes the report.
+//!
+//! - `generator`: seeded fault sequences (proptest strategies)
+//! - `follow`: the runbook follower and its row → procedure table (`playbook.toml`)
+//! - `run`: one run on a fresh lab, recorded as a history
+//! - `properties`: the invariants, judged from a history
+//! - `shrink`: minimising a failing sequence
+//! - `reproducer`: a failing run as a scenario file, and whether a scenario run reproduces it
+//! - `report`: md, json and junit
+
+pub mod follow;
+pub mod generator;
+pub mod properties;
+pub mod report;
+pub mod reproducer;
+pub mod run;
+pub mod shrink;
+
+use crate::scenario::facts::LabFacts;
+use anyhow::{anyhow, Result};
+use generator::Drawn;
+use properties::{Check, Property};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::time::Instant;
+
+/// What every lab of the campaign is built from (its `run_id` is the campaign's; each lab is
+/// `<id>-NNN`), and where its files go.
+#[derive(Clone)]
+pub struct Inputs {
+    pub lab: crate::runner::Inputs,
+    /// The campaign's report directory (reproducers go to `chaos/` in it).
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Settings {
+    /// Run i uses seed `seed + i`.
+    pub seed: u64,
+    pub runs: Option<usize>,
+    /// No run, shrink or verification starts after this much time.
+    pub duration: Option<Duration>,
+    pub max_faults: usize,
+    /// Lab runs spent shrinking each new failure.
+    pub shrink_runs: usize,
+    /// Run each reproducer as a scenario to see whether it reproduces.
+    pub verify: bool,
+}
+
+/// One campaign run with its properties judged.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunResult {
+    pub index: usize,
+    pub run: run::ChaosRun,
+    pub checks: BTreeMap<Property, Check>,
+}
+
+/// A reproducer scenario run as `pdns-drill run` runs it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Verification {
+    pub reproduces: bool,
+    /// The first mismatch (or error) of the scenario run.
+    pub detail: String,
+    pub lab_run_id: String,
+    pub leftovers: Vec<String>,
+}
+
+/// The smallest failing sequence found for one way of failing one property.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Reproducer {
+    pub property: Property,
+    pub signature: String,
+    /// The campaign run that first failed this way.
+    pub seed: u64,
+    pub original: String,
+    pub minimal: Vec<Drawn>,
+    pub minimal_labels: String,
+    /// The violation as the smallest failing run showed it.
+    pub detail: String,
+    pub shrink: shrink::Shrunk,
+    /// Relative to the campaign directory.
+    pub file: String,
+    pub verified: Option<Verification>,
+}
+
+/// One lab run spent shrinking.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ShrinkRun {
+    pub property: Property,
+    pub seed: u64,
+    pub faults: String,
+    pub still_fails: bool,
+    pub lab_run_id: String,
+    pub leftovers: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Event {
+    Planned { vocabulary: Vec<String>, not_simulated: Vec<String> },
+    RunStarted { index: usize, seed: u64, faults: String },
+    Progress(String),
+    RunFinished(Box<RunResult>),
+    ShrinkTried(Box<ShrinkRun>),
+    Reproducer(Box<Reproducer>),
+}
+
+struct Campaign<'a> {
+    inputs: &'a Inputs,
+    settings: &'a Settings,
+    ctx: run::Ctx,
+    events: &'a UnboundedSender<Event>,
+    deadline: Option<Instant>,
+    labs: usize,
+}
+
+impl Campaign<'_> {
+    fn in_time(&self) -> bool {
+        self.deadline.is_none_or(|d| Instant::now() < d)
+    }
+
+    fn send(&self, e: Event) {
+        let _ = self.events.send(e);
+    }
+
+    fn next_lab(&mut self) -> String {
+        self.labs += 1;
+        format!("{}-{:03}", self.inputs.lab.run_id, self.labs)
+    }
+
+    async fn run(&mut self, seed: u64, seq: &[Drawn]) -> run::ChaosRun {
+        let id = self.next_lab();
+        let events = self.events.clone();
+        let progress = move |m: &str| {
+            let _ = events.send(Event::Progress(m.to_string()));
+        };
+        run::run(&self.ctx, seed, seq, &id, &progress).await
+    }
+
+    /// Shrinks `failed` for `property`, writes the reproducer and runs it as a scenario.
+    async fn reproduce(&mut self, property: Property, signature: &str, failed: &run::ChaosRun) -> Result<Reproducer> {
+        let mut best = failed.clone();
+        let mut sh = shrink::Shrinker::new(failed.faults.clone(), self.settings.shrink_runs);
+        while let Some(c) = sh.candidate() {
+            if !self.in_time() {
+                break;
+            }
+            let r = self.run(failed.seed, &c).await;
+            let still_fails = properties::check(property, &r).signature() == Some(signature);
+            self.send(Event::ShrinkTried(Box::new(ShrinkRun {
+                property,
+                seed: failed.seed,
+                faults: generator::labels(&c),
+                still_fails,
+                lab_run_id: r.lab_run_id.clone(),
+                leftovers: r.leftovers.clone(),
+            })));
+            if still_fails {
+                best = r;
+            }
+            sh.report(&c, still_fails);
+        }
+        let shrunk = sh.finish();
+        let detail = match properties::check(property, &best) {
+            Check::Violated { detail, .. } => detail,
+            _ => String::new(),
+        };
+        let book = follow::Playbook::shipped();
+        let scenario = reproducer::scenario(property, &best, &book, &self.ctx.facts);
+        let file = format!("chaos/{}-{}.toml", property.id(), failed.seed);
+        let header = vec![
+            format!("pdns-drill chaos reproducer: property {} ({signature})", property.id()),
+            property.statement().to_string(),
+            format!("first seen in campaign {} run seed {}: {}", self.inputs.lab.run_id, failed.seed, failed.labels),
+            format!(
+                "shrunk to: {} ({} lab run(s) tried, {})",
+                best.labels,
+                shrunk.tried.len(),
+                if shrunk.minimal { "no smaller variant fails" } else { "shrinking stopped by its budget or the campaign's time" }
+            ),
+            format!("violation: {}", crate::text::trim_chars(&detail, 600)),
+            format!(
+                "replay the original run: pdns-drill chaos --seed {} --runs 1 --max-faults {} --config-dir {} --zone {}",
+                failed.seed,
+                self.settings.max_faults,
+                self.inputs.lab.config.path.display(),
+                self.inputs.lab.zone.path.display()
+            ),
+            format!("run this file: pdns-drill run --scenarios {} {}", self.inputs.dir.join("chaos").display(), scenario.name),
+        ];
+        let text = reproducer::render(&scenario, &header)?;
+        let path = self.inputs.dir.join(&file);
+        std::fs::create_dir_all(path.parent().expect("chaos/ has a parent"))?;
+        crate::report::write::write_atomic(&path, text.as_bytes()).map_err(|e| anyhow!("writing {}: {e}", path.display()))?;
+        let verified = if self.settings.verify && self.in_time() { Some(self.verify(property, &scenario).await) } else { None };
+        Ok(Reproducer {
+            property,
+            signature: signature.to_string(),
+            seed: failed.seed,
+            original: failed.labels.clone(),
+            minimal: best.faults.clone(),
+            minimal_labels: best.labels.clone(),
+            detail,
+            shrink: shrunk,
+            file,
+            verified,
+        })
+    }
+
+    /// The reproducer run by the scenario runner, exactly as `pdns-drill run` runs it.
+    async fn verify(&mut self, property: Property, s: &crate::scenario::Scenario) -> Verification {
+        self.labs += 1;
+        let inputs = crate::runner::Inputs { run_id: format!("{}-verify", self.inputs.lab.run_id), keep_on_failure: false, ..self.inputs.lab.clone() };
+        self.send(Event::Progress(format!("running the reproducer {} as a scenario", s.name)));
+        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+        let planned = (s.clone(), crate::scenario::plan::resolve(s, &self.ctx.facts));
+        let r = crate::runner::run_scenario(&inputs, self.labs, &planned, &tx).await;
+        let (reproduces, detail) = reproducer::reproduces(property, &r);
+        let leftovers = run::leftovers(&self.inputs.lab.engine, &r.lab_run_id).await.unwrap_or_else(|e| vec![format!("could not list: {e:#}")]);
+        Verification { reproduces, detail, lab_run_id: r.lab_run_id, leftovers }
+    }
+}
+
+/// Runs a campaign. Err: the inputs do not fit (no fault plannable, a playbook this lab cannot
+/// fill), or a reproducer could not be written.
+pub async fn campaign(inputs: Inputs, settings: Settings, events: UnboundedSender<Event>) -> Result<()> {
+    let facts = LabFacts::read(&inputs.lab.config, &inputs.lab.zone.journal)?;
+    let playbook = follow::Playbook::shipped().resolve(&facts).map_err(|e| anyhow!("the runbook playbook does not fit this lab: {e}"))?;
+    let (vocab, not) = generator::vocabulary(&facts);
+    anyhow::ensure!(!vocab.is_empty(), "this lab can take none of the chaos faults: {}", not.iter().map(|(_, w)| w.as_str()).collect::<Vec<_>>().join("; "));
+    let _ = events.send(Event::Planned {
+        vocabulary: vocab.iter().map(|f| f.label()).collect(),
+        not_simulated: not.iter().map(|(f, why)| format!("{}: {why}", f.label())).collect(),
+    });
+    let ctx = run::Ctx { lab: inputs.lab.clone(), facts, playbook };
+    let mut c = Campaign { inputs: &inputs, settings: &settings, ctx, events: &events, deadline: settings.duration.map(|d| Instant::now() + d), labs: 0 };
+    let mut reproduced: BTreeSet<(Property, String)> = BTreeSet::new();
+    for index in 0usize.. {
+        if settings.runs.is_some_and(|n| index >= n) || !c.in_time() {
+            break;
+        }
+        let seed = settings.seed.wrapping_add(index as u64);
+        let seq = generator::draw(seed, &vocab, settings.max_faults);
+        c.send(Event::RunStarted { index, seed, faults: generator::labels(&seq) });
+        let run = c.run(seed, &seq).await;
+        let checks = properties::check_all(&run);
+        c.send(Event::RunFinished(Box::new(RunResult { index, run: run.clone(), checks: checks.clone() })));
+        for (p, check) in &checks {
+            let Some(sig) = check.signature() else { continue };
+            if reproduced.insert((*p, sig.to_string())) {
+                let r = c.reproduce(*p, sig, &run).await?;
+                c.send(Event::Reproducer(Box::new(r)));
+            }
+        }
+    }
+    Ok(())
+}

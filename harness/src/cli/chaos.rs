@@ -1,0 +1,91 @@
+//! `pdns-drill chaos`: runs a campaign and prints its runs, shrinks and reproducers as they come.
+
+use super::{load_inputs, now_rfc3339, prepare_engine, spinner, ChaosArgs, FAILED};
+use anyhow::{Context, Result};
+use pdns_drill::testbed;
+use std::process::ExitCode;
+
+/// `chaos`: exit 0 every property held in every run, 1 one was violated, 2 bad input, 128+n
+/// stopped by a signal (partial report written, every lab removed).
+pub async fn chaos(a: &ChaosArgs) -> Result<ExitCode> {
+    use pdns_drill::chaos::{self, report::ChaosReport, Event};
+    let (config, zone) = load_inputs(&a.lab)?;
+    let (engine, image) = prepare_engine(&a.lab.image).await?;
+    let run_id = testbed::new_run_id();
+    let dir = a.report_dir.join(format!("chaos-{run_id}"));
+    let settings = chaos::Settings {
+        seed: a.seed.unwrap_or_else(|| u64::from(rand::random::<u32>())),
+        runs: a.runs.or(a.duration.is_none().then_some(5)),
+        duration: a.duration,
+        max_faults: a.max_faults as usize,
+        shrink_runs: a.shrink_runs,
+        verify: !a.no_verify,
+    };
+    let mut report = ChaosReport::new(chaos::report::CampaignInfo {
+        id: run_id.clone(),
+        started_at: now_rfc3339(),
+        finished_at: None,
+        complete: false,
+        stopped_by: None,
+        settings: settings.clone(),
+        image_tag: image.clone(),
+        config_dir: config.path.display().to_string(),
+        zone_file: zone.path.display().to_string(),
+    });
+    eprintln!("chaos {run_id}: seed {}, {}; report in {}", settings.seed, match (settings.runs, settings.duration) {
+        (Some(n), _) => format!("{n} run(s)"),
+        (None, Some(d)) => format!("for {} s", d.as_secs()),
+        _ => String::new(),
+    }, dir.display());
+    let lab = pdns_drill::runner::Inputs { engine: engine.clone(), image, config, zone, run_id, keep_on_failure: false,
+        boots: std::sync::Arc::new(tokio::sync::Semaphore::new(1)) };
+    let inputs = chaos::Inputs { lab, dir: dir.clone() };
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
+    let mut work = tokio::spawn(chaos::campaign(inputs, settings, tx));
+    let pb = spinner("chaos");
+    // A hidden progress bar (stderr is no terminal) prints nothing: say results directly.
+    let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let say = |line: String| if tty { pb.println(line) } else { eprintln!("{line}") };
+    let stop = pdns_drill::signals::stopped();
+    tokio::pin!(stop);
+    let stopped = loop {
+        tokio::select! {
+            ev = rx.recv() => match ev {
+                Some(ev) => {
+                    match &ev {
+                        Event::RunStarted { index, seed, faults } => pb.set_message(format!("run {index} (seed {seed}): {faults}")),
+                        Event::Progress(m) => pb.set_message(m.clone()),
+                        Event::RunFinished(r) => say(chaos::report::run_line(r)),
+                        Event::ShrinkTried(s) => say(format!("  shrink {}: {} → {}", s.property.id(), s.faults, if s.still_fails { "still fails" } else { "passes" })),
+                        Event::Reproducer(r) => say(format!("  reproducer {} ({}){}", dir.join(&r.file).display(), r.minimal_labels,
+                            r.verified.as_ref().map(|v| format!(": as a scenario it {}", if v.reproduces { "reproduces" } else { "does not reproduce" })).unwrap_or_default())),
+                        Event::Planned { not_simulated, .. } => for n in not_simulated { say(format!("not simulated on this lab: {n}")) },
+                    }
+                    if report.apply(&ev) {
+                        chaos::report::write(&report, &dir)?;
+                    }
+                }
+                None => break None,
+            },
+            sig = &mut stop => break Some(sig),
+        }
+    };
+    pb.finish_and_clear();
+    if let Some(sig) = stopped {
+        work.abort();
+        let _ = (&mut work).await;
+        eprintln!("{}: removing this campaign's containers, networks and volumes", sig.name());
+        engine.sweep_mine().await.ok();
+        report.finish(false, Some(sig.name()));
+        chaos::report::write(&report, &dir)?;
+        eprintln!("partial report (marked incomplete) in {}", dir.display());
+        return Ok(ExitCode::from(sig.exit_code()));
+    }
+    work.await.context("the chaos campaign panicked")??;
+    report.finish(true, None);
+    for p in chaos::report::write(&report, &dir)? {
+        eprintln!("wrote {}", p.display());
+    }
+    print!("{}", chaos::report::summary_text(&report));
+    Ok(if report.violated() { ExitCode::from(FAILED) } else { ExitCode::SUCCESS })
+}
