@@ -188,7 +188,7 @@ pub enum Fault {
     /// Changes one setting of one daemon in the file where the lab effectively sets it (the
     /// plan finds it), restarts the daemon, and proves the daemon took the new value. Heal: the
     /// files back byte for byte, and a restart. Exactly one of `set`, `remove = true`,
-    /// `remove-item`, `add-item`, `replace-item` + `with`.
+    /// `remove-item`, `add-item`, `replace-item` + `with`, `replace` + `with`.
     Setting {
         daemon: Daemon,
         key: String,
@@ -204,6 +204,10 @@ pub enum Fault {
         /// Replace one item of a list value with `with` (a typo in one ACL entry).
         #[serde(default, rename = "replace-item")]
         replace_item: Option<String>,
+        /// Replace this text inside the value with `with`, separators kept (one address of a
+        /// `forward-zones` entry whose form differs from lab to lab).
+        #[serde(default)]
+        replace: Option<String>,
         #[serde(default)]
         with: Option<String>,
         /// Restart the daemon after the edit (and after healing).
@@ -237,6 +241,7 @@ pub enum SettingEdit {
     RemoveItem(String),
     AddItem(String),
     ReplaceItem(String, String),
+    ReplaceText(String, String),
 }
 
 impl SettingEdit {
@@ -261,6 +266,13 @@ impl SettingEdit {
             SettingEdit::ReplaceItem(from, to) => {
                 Some(has(from)?.into_iter().map(|i| if i == *from { to.clone() } else { i }).collect::<Vec<_>>().join(", "))
             }
+            SettingEdit::ReplaceText(from, to) => {
+                let v = cur()?;
+                if !v.contains(from.as_str()) {
+                    return Err(format!("{key} = {v} has no `{from}` in it"));
+                }
+                Some(v.replace(from.as_str(), to))
+            }
         })
     }
 }
@@ -281,13 +293,14 @@ pub struct SettingTarget {
 impl Fault {
     /// The edit a setting fault makes (None for other kinds or a malformed one).
     pub fn setting_edit(&self) -> Option<SettingEdit> {
-        let Fault::Setting { set, remove, remove_item, add_item, replace_item, with, .. } = self else { return None };
-        match (set, remove, remove_item, add_item, replace_item, with) {
-            (Some(v), false, None, None, None, None) => Some(SettingEdit::Set(v.clone())),
-            (None, true, None, None, None, None) => Some(SettingEdit::Remove),
-            (None, false, Some(v), None, None, None) => Some(SettingEdit::RemoveItem(v.clone())),
-            (None, false, None, Some(v), None, None) => Some(SettingEdit::AddItem(v.clone())),
-            (None, false, None, None, Some(a), Some(b)) => Some(SettingEdit::ReplaceItem(a.clone(), b.clone())),
+        let Fault::Setting { set, remove, remove_item, add_item, replace_item, replace, with, .. } = self else { return None };
+        match (set, remove, remove_item, add_item, replace_item, replace, with) {
+            (Some(v), false, None, None, None, None, None) => Some(SettingEdit::Set(v.clone())),
+            (None, true, None, None, None, None, None) => Some(SettingEdit::Remove),
+            (None, false, Some(v), None, None, None, None) => Some(SettingEdit::RemoveItem(v.clone())),
+            (None, false, None, Some(v), None, None, None) => Some(SettingEdit::AddItem(v.clone())),
+            (None, false, None, None, Some(a), None, Some(b)) => Some(SettingEdit::ReplaceItem(a.clone(), b.clone())),
+            (None, false, None, None, None, Some(a), Some(b)) => Some(SettingEdit::ReplaceText(a.clone(), b.clone())),
             _ => None,
         }
     }
@@ -548,7 +561,7 @@ impl Scenario {
                 }
             }
             if matches!(f, Fault::Setting { .. }) && f.setting_edit().is_none() {
-                return Err(err("[[fault]] setting: give exactly one of `set`, `remove = true`, `remove-item`, `add-item`, `replace-item` with `with`".into()));
+                return Err(err("[[fault]] setting: give exactly one of `set`, `remove = true`, `remove-item`, `add-item`, `replace-item` with `with`, `replace` with `with`".into()));
             }
         }
         for (i, line) in text.lines().enumerate() {
@@ -761,6 +774,23 @@ expect = { exit = 0 }
     fn edit_file_needs_one_edit() {
         let t = OK.replace("kind = \"stop-unit\"\nunit = \"pdns-recursor\"", "kind = \"edit-file\"\npath = \"/x\"\nappend = \"a\"\nset = \"b\"");
         assert!(err(&t).contains("exactly one of `append`"));
+    }
+
+    #[test]
+    fn setting_replace_text_keeps_separators() {
+        let t = OK.replace(
+            "kind = \"stop-unit\"\nunit = \"pdns-recursor\"",
+            "kind = \"setting\"\ndaemon = \"recursor\"\nkey = \"forward-zones\"\nreplace = \"=10.0.0.35\"\nwith = \"=10.0.0.53\"",
+        );
+        let s = Scenario::parse("x.toml", &t).unwrap();
+        let edit = s.faults[0].setting_edit().unwrap();
+        assert_eq!(edit, SettingEdit::ReplaceText("=10.0.0.35".into(), "=10.0.0.53".into()));
+        // `;` between forwarders stays `;` (a `,` would start another zone).
+        let v = edit.apply("forward-zones", Some("lab.example=10.0.0.35:53;192.0.2.53:53")).unwrap();
+        assert_eq!(v.as_deref(), Some("lab.example=10.0.0.53:53;192.0.2.53:53"));
+        let e = edit.apply("forward-zones", Some("lab.example=10.0.0.54")).unwrap_err();
+        assert!(e.contains("has no `=10.0.0.35`"), "{e}");
+        assert!(err(&t.replace("with = \"=10.0.0.53\"", "")).contains("`replace` with `with`"));
     }
 
     #[test]
