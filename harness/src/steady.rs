@@ -1,4 +1,4 @@
-//! Steady state, one reusable check: lab names and public names resolve through the recursor,
+//! Steady state, one reusable check: every journal name and a public name resolve through the recursor,
 //! the authoritative answers its SOA and refuses names outside its zone.
 
 use crate::probe::{self, Outcome, Query, RType, Rcode};
@@ -57,6 +57,29 @@ fn holds(want: Want, o: &Outcome) -> bool {
     }
 }
 
+/// How many failing names a check's line quotes.
+const NAMES_SHOWN: usize = 3;
+
+/// Every name the journal holds (wildcards aside), with the first type journaled for it that
+/// the probe can ask. A CNAME is asked as CNAME: the check must not depend on where its target
+/// lives (outside the zone, the hermetic testbed has no answer). One name failing is what lab
+/// clients see, so steady state asks them all, not one representative.
+pub fn journal_names(j: &crate::zone::journal::Journal) -> Vec<(String, RType)> {
+    let mut out: Vec<(String, RType)> = Vec::new();
+    for e in &j.entries {
+        if e.fqdn.starts_with('*') || out.iter().any(|(n, _)| *n == e.fqdn) {
+            continue;
+        }
+        if let Ok(t) = e.rtype.parse::<RType>() {
+            out.push((e.fqdn.clone(), t));
+        }
+    }
+    if out.is_empty() {
+        out.push((format!("{}.", j.zone), RType::SOA));
+    }
+    out
+}
+
 /// The recursor is asked only once what it depends on answers: a SERVFAIL it gets while the
 /// authoritative or the stand-in internet is still booting is cached (packet-cache SERVFAIL
 /// TTL) and would keep the lab from settling.
@@ -82,14 +105,34 @@ pub async fn check(lab: &Lab) -> SteadyReport {
     let refused = probe::probe(&refuse_q).await;
     let internet_q = Query::udp(SocketAddr::from((p.internet, 53)), "www.google.com.", RType::A).with_timeout(timeout);
     let internet_ready = holds(Want::Answer, &probe::probe(&internet_q).await);
-    let lab_q = Query::udp(rec, &lab.known_lab_name(), RType::A);
-    let lab_o = if auth_ready { Some(probe::probe(&lab_q.clone().with_timeout(timeout)).await) } else { None };
+    let names = journal_names(&lab.spec.zone.journal);
+    let names_o = if auth_ready {
+        let asks = names.iter().map(|(n, t)| async move { (n, *t, probe::probe(&Query::udp(rec, n, *t).with_timeout(timeout)).await) });
+        Some(futures_util::future::join_all(asks).await)
+    } else {
+        None
+    };
     let pub_q = Query::udp(rec, "www.google.com.", RType::A);
     let pub_o = if internet_ready { Some(probe::probe(&pub_q.clone().with_timeout(timeout)).await) } else { None };
-    run("lab name via recursor", lab_q, Want::Answer, "NOERROR with an answer", lab_o);
+    let names_query = format!("every journal name ({}) @{rec}", names.len());
+    let (observed, ok) = match names_o {
+        None => ("not asked: the authoritative is not answering yet".to_string(), false),
+        Some(outcomes) => {
+            let failing: Vec<String> =
+                outcomes.iter().filter(|(_, _, o)| !holds(Want::Answer, o)).map(|(n, t, o)| format!("{n} {t} → {}", o.summary())).collect();
+            if failing.is_empty() {
+                (format!("all {} answer", outcomes.len()), true)
+            } else {
+                let shown: Vec<&str> = failing.iter().take(NAMES_SHOWN).map(String::as_str).collect();
+                (format!("{} of {} fail: {}{}", failing.len(), outcomes.len(), shown.join("; "), if failing.len() > NAMES_SHOWN { "; …" } else { "" }), false)
+            }
+        }
+    };
+    let names_check = Check { name: "lab names via recursor", query: names_query, expected: "NOERROR with an answer, for each", observed, ok };
     run("public name via recursor", pub_q, Want::Answer, "NOERROR with an answer", pub_o);
     run("auth answers its SOA", soa_q, Want::AuthoritativeAnswer, "NOERROR aa with the SOA", Some(soa));
     run("auth refuses other zones", refuse_q, Want::Refused, "REFUSED", Some(refused));
+    checks.insert(0, names_check);
     SteadyReport { checks }
 }
 
@@ -254,6 +297,19 @@ msg="Old-style settings syntax not enabled by default anymore. Use YAML or enabl
 Nov 26 13:11:00 msg="YAML config found, but error occurred processing it" error="invalid type: string \"config-dir=/etc/powerdns\", expected struct Recursorsettings at line 2 column 1" subsystem="config" level="0" prio="Error" tid="0" ts="1795698660.057" configname="/etc/powerdns/recursor.conf"
 Nov 26 13:11:00 msg="Old-style settings syntax not enabled by default anymore. Use YAML or enable with --enable-old-settings on the command line" subsystem="config" level="0" prio="Error" tid="0" ts="1795698660.058" configname="/etc/powerdns/recursor.conf"
 "#;
+
+    #[test]
+    fn every_journal_name_once_with_its_first_askable_type() {
+        let j = crate::zone::journal::Journal::load(&crate::testbed::config::default_zone().unwrap()).unwrap();
+        let names = journal_names(&j);
+        let distinct: std::collections::BTreeSet<&str> = j.entries.iter().map(|e| e.fqdn.as_str()).filter(|n| !n.starts_with('*')).collect();
+        assert_eq!(names.len(), distinct.len(), "{names:?}");
+        for (n, t) in &names {
+            let first = j.entries.iter().find(|e| e.fqdn == *n).unwrap();
+            assert_eq!(first.rtype, t.to_string(), "{n}");
+        }
+        assert!(names.iter().all(|(n, _)| !n.starts_with('*')));
+    }
 
     #[test]
     fn a_restart_loop_is_quoted_once_per_line() {
