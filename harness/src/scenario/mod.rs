@@ -261,10 +261,14 @@ impl SettingEdit {
         Ok(match self {
             SettingEdit::Set(v) => Some(v.clone()),
             SettingEdit::Remove => None,
-            SettingEdit::RemoveItem(item) => Some(has(item)?.into_iter().filter(|i| i != item).collect::<Vec<_>>().join(", ")),
+            SettingEdit::RemoveItem(item) => {
+                has(item)?;
+                Some(edit_items(cur()?, item, None))
+            }
             SettingEdit::AddItem(item) => Some(format!("{}, {item}", cur()?)),
             SettingEdit::ReplaceItem(from, to) => {
-                Some(has(from)?.into_iter().map(|i| if i == *from { to.clone() } else { i }).collect::<Vec<_>>().join(", "))
+                has(from)?;
+                Some(edit_items(cur()?, from, Some(to)))
             }
             SettingEdit::ReplaceText(from, to) => {
                 let v = cur()?;
@@ -275,6 +279,48 @@ impl SettingEdit {
             }
         })
     }
+}
+
+/// `value` with every item equal to `item` replaced by `with` (or removed with the separator
+/// before it, or after it when first), every other byte kept: a `forward-zones` separates its
+/// forwarders with `;` and its zones with `,`, and re-joining would change what it means.
+fn edit_items(value: &str, item: &str, with: Option<&str>) -> String {
+    let is_sep = |c: char| matches!(c, ',' | ' ' | '\t' | ';');
+    // Alternating runs: separators and items, in order.
+    let mut runs: Vec<(bool, &str)> = Vec::new();
+    let mut start = 0;
+    for (i, c) in value.char_indices() {
+        if i > start && is_sep(c) != is_sep(value[start..].chars().next().unwrap_or(' ')) {
+            runs.push((is_sep(value[start..].chars().next().unwrap_or(' ')), &value[start..i]));
+            start = i;
+        }
+    }
+    if start < value.len() {
+        runs.push((is_sep(value[start..].chars().next().unwrap_or(' ')), &value[start..]));
+    }
+    let mut out: Vec<(bool, String)> = Vec::new();
+    for (sep, text) in runs {
+        if !sep && text == item {
+            match with {
+                Some(w) => out.push((false, w.to_string())),
+                None => {
+                    if out.last().is_some_and(|(s, _)| *s) && out.len() > 1 {
+                        out.pop();
+                    } else {
+                        out.push((true, String::new())); // marks "drop the next separator"
+                    }
+                }
+            }
+            continue;
+        }
+        if sep && out.last().is_some_and(|(s, t)| *s && t.is_empty()) {
+            out.pop();
+            continue;
+        }
+        out.push((sep, text.to_string()));
+    }
+    let joined: String = out.into_iter().map(|(_, t)| t).collect();
+    joined.trim_matches(is_sep).to_string()
 }
 
 /// Where a setting fault edits, as the plan resolved it from the lab's config dir.
@@ -746,6 +792,17 @@ expect = { exit = 0 }
         assert!(e.contains("[[symptom]] #2") && e.contains("exactly one"), "{e}");
         assert!(err(&OK.replace("on = \"pdns-vm\"\n", "")).contains("needs `on`"));
         assert!(err(&OK.replace("qname = \"www.google.com\"\n", "")).contains("needs `qname`"));
+    }
+
+    #[test]
+    fn item_edits_keep_the_separators_they_do_not_touch() {
+        let fz = "int.acme-lab.net=192.168.50.35:53;192.0.2.53:53, other.net=10.0.0.1";
+        assert_eq!(edit_items(fz, "192.0.2.53:53", None), "int.acme-lab.net=192.168.50.35:53, other.net=10.0.0.1");
+        assert_eq!(edit_items("a;b;c", "a", None), "b;c");
+        assert_eq!(edit_items("a, b, c", "c", None), "a, b");
+        assert_eq!(edit_items("a,b", "b", Some("x")), "a,x");
+        assert_eq!(edit_items("127.0.0.0/8, 10.0.0.0/16", "10.0.0.0/16", Some("10.0.0.0/33")), "127.0.0.0/8, 10.0.0.0/33");
+        assert_eq!(edit_items("only", "only", None), "");
     }
 
     #[test]
