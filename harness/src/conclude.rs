@@ -98,10 +98,20 @@ pub fn verified(c: &crate::history::CorrectionRun) -> bool {
 
 /// One part of one claim in one scenario.
 fn part_in(run: &ScenarioRun, id: &ClaimId, part: Part) -> PartResult {
-    let mut pr = PartResult { part, verdict: Verdict::Unchecked, first_mismatch: None, severity: None, reason: None };
-    if part == Part::Timing {
-        return timing_in(run, id, pr);
+    let pr = PartResult { part, verdict: Verdict::Unchecked, first_mismatch: None, severity: None, reason: None };
+    let mut pr = if part == Part::Timing { timing_in(run, id, pr) } else { checked_part_in(run, id, pr) };
+    // A part the scenario says the testbed cannot exercise, and that nothing checked.
+    if pr.verdict == Verdict::Unchecked {
+        if let Some((_, _, why)) = run.scenario.parts_not_simulated.iter().find(|(c, p, _)| c == id && *p == part) {
+            pr.verdict = Verdict::NotSimulated;
+            pr.reason = Some(why.clone());
+        }
     }
+    pr
+}
+
+fn checked_part_in(run: &ScenarioRun, id: &ClaimId, mut pr: PartResult) -> PartResult {
+    let part = pr.part;
     let matrix = monitor_checks(run, id);
     let checks: Vec<&Observation> =
         run.records.iter().chain(matrix.iter()).filter(|o| o.claims.contains(id) && o.part == Some(part) && o.checks()).collect();
@@ -247,10 +257,7 @@ fn claim_result(id: ClaimId, runs: &[ScenarioRun]) -> ClaimResult {
     result.first_mismatch = parts.iter().find_map(|p| p.first_mismatch.clone());
     result.reason = match result.verdict {
         Verdict::Errored => parts.iter().find_map(|p| (p.verdict == Verdict::Errored).then(|| p.reason.clone()).flatten()),
-        Verdict::Unchecked => Some(format!(
-            "not checked by any expectation: {}",
-            parts.iter().filter(|p| p.verdict == Verdict::Unchecked).map(|p| p.part.as_str()).collect::<Vec<_>>().join(", ")
-        )),
+        Verdict::Unchecked => Some(unchecked_reason(&parts)),
         _ => None,
     };
     result.variants = ran
@@ -277,6 +284,19 @@ fn claim_result(id: ClaimId, runs: &[ScenarioRun]) -> ClaimResult {
         .flat_map(|r| r.records.iter().filter(|o| o.claims.contains(&id)).map(move |o| tag(evidence(o), &r.scenario.name, n)))
         .collect();
     result
+}
+
+/// Which parts kept the claim from being confirmed, and why each was not simulated.
+fn unchecked_reason(parts: &[PartResult]) -> String {
+    let unchecked: Vec<&str> = parts.iter().filter(|p| p.verdict == Verdict::Unchecked).map(|p| p.part.as_str()).collect();
+    let mut out: Vec<String> = Vec::new();
+    if !unchecked.is_empty() {
+        out.push(format!("not checked by any expectation: {}", unchecked.join(", ")));
+    }
+    for p in parts.iter().filter(|p| p.verdict == Verdict::NotSimulated) {
+        out.push(format!("{} not simulated: {}", p.part, p.reason.as_deref().unwrap_or("")));
+    }
+    out.join("; ")
 }
 
 /// "NEG-CACHE: recovery contradicted (false all-clear) while …; holds after it".
@@ -366,6 +386,7 @@ mod tests {
             section: "x".into(),
             claims: claims.iter().map(|c| c.parse().unwrap()).collect(),
             not_simulated: vec![],
+            parts_not_simulated: vec![],
             condition: None,
             condition_for: None,
             timings: vec![],
@@ -426,6 +447,19 @@ mod tests {
         assert_eq!(c.verdict, Verdict::Unchecked);
         assert_eq!(c.parts[0].verdict, Verdict::Unchecked);
         assert!(c.reason.as_deref().unwrap().contains("check"), "{c:?}");
+    }
+
+    #[test]
+    fn a_part_the_testbed_cannot_exercise_says_why_and_confirms_nothing() {
+        // VM-REBUILD states recovery, verification, timing; the timing is declared not simulated.
+        let mut r = run(&["VM-REBUILD"], vec![obs(Phase::Recovery, &["VM-REBUILD"], Some(Recovery), true, None), obs(Phase::Recovery, &["VM-REBUILD"], Some(Verification), true, None)], None);
+        r.scenario.parts_not_simulated = vec![("VM-REBUILD".parse().unwrap(), Part::Timing, "no package mirror in the testbed".into())];
+        let c = claim_results(&[r]);
+        let v = result(&c, "VM-REBUILD");
+        assert_eq!(v.verdict, Verdict::Unchecked, "{v:?}");
+        let t = v.parts.iter().find(|p| p.part == Part::Timing).unwrap();
+        assert_eq!((t.verdict, t.reason.as_deref()), (Verdict::NotSimulated, Some("no package mirror in the testbed")));
+        assert_eq!(v.reason.as_deref(), Some("timing not simulated: no package mirror in the testbed"));
     }
 
     #[test]

@@ -117,6 +117,9 @@ pub struct ScenarioInfo {
     /// Claims the scenario declares it cannot exercise, with the reason.
     #[serde(default)]
     pub not_simulated: Vec<(ClaimId, String)>,
+    /// Parts of claims it cannot exercise, with the reason (the claim's other parts are judged).
+    #[serde(default)]
+    pub parts_not_simulated: Vec<(ClaimId, crate::claims::Part, String)>,
     /// The condition its verdicts hold under ("SOA in the recursor's cache").
     #[serde(default)]
     pub condition: Option<String>,
@@ -141,7 +144,8 @@ impl From<&crate::scenario::Scenario> for ScenarioInfo {
             file: s.file.display().to_string(),
             section: s.section.clone(),
             claims: s.claims.clone(),
-            not_simulated: s.not_simulated.iter().map(|n| (n.claim.clone(), n.reason.clone())).collect(),
+            not_simulated: s.not_simulated.iter().filter(|n| n.part.is_none()).map(|n| (n.claim.clone(), n.reason.clone())).collect(),
+            parts_not_simulated: s.not_simulated.iter().filter_map(|n| Some((n.claim.clone(), n.part?, n.reason.clone()))).collect(),
             condition: s.condition.clone(),
             condition_for: s.condition_for.clone(),
             timings: s.timings.clone(),

@@ -108,6 +108,9 @@ pub struct JournalRow {
 #[serde(deny_unknown_fields)]
 pub struct NotSimulated {
     pub claim: ClaimId,
+    /// One part the testbed cannot exercise (the others are still judged); none: the whole claim.
+    #[serde(default)]
+    pub part: Option<Part>,
     pub reason: String,
 }
 
@@ -613,6 +616,13 @@ impl Scenario {
         for (i, line) in text.lines().enumerate() {
             if let Some((_, _, name)) = plan::placeholders(line).into_iter().find(|p| !plan::is_known(p.2)) {
                 return Err(err(format!("line {}: `{{{name}}}` is not a placeholder ({})", i + 1, plan::VOCABULARY)));
+            }
+        }
+        for n in &s.not_simulated {
+            if let Some(part) = n.part {
+                if !n.claim.claim().parts.contains(&part) {
+                    return Err(err(format!("[[not-simulated]] {}: the claim states no {part} part", n.claim)));
+                }
             }
         }
         for m in &s.monitors {
