@@ -41,9 +41,10 @@ pub struct LabArgs {
     /// How the recursor's settings reach it. as-is: the files as written (pdns-recursor 5.2, on
     /// trixie, refuses old-style settings); yaml: converted at the VM's first boot by the
     /// recursor's own `rec_control show-yaml`; old-settings-flag: a unit drop-in adds
-    /// --enable-old-settings. The last two need pdns-recursor 5 (trixie).
-    #[arg(long, value_enum, default_value = "as-is", env = "PDNS_DRILL_RECURSOR_SETTINGS")]
-    pub recursor_settings: RecursorSettings,
+    /// --enable-old-settings. The last two need pdns-recursor 5 (trixie). Default: as-is on
+    /// bookworm, yaml on trixie (the form trixie's package ships).
+    #[arg(long, value_enum, env = "PDNS_DRILL_RECURSOR_SETTINGS")]
+    pub recursor_settings: Option<RecursorSettings>,
     #[command(flatten)]
     pub image: ImageArgs,
 }
@@ -168,7 +169,7 @@ pub fn load_inputs(a: &LabArgs) -> Result<(ConfigDir, ZoneInput)> {
 /// The option, refused where the recursor cannot take it: bookworm's 4.8 has no converter and
 /// rejects the unknown flag.
 fn recursor_settings(a: &LabArgs) -> Result<RecursorSettings> {
-    let r = a.recursor_settings;
+    let r = a.recursor_settings.unwrap_or(RecursorSettings::default_for(a.image.suite));
     if r != RecursorSettings::AsIs && a.image.suite == Suite::Bookworm && std::env::var_os("PDNS_DRILL_IMAGE").is_none() {
         bail!(
             "--recursor-settings {} needs pdns-recursor 5 (--suite trixie): bookworm's 4.8 has no `rec_control show-yaml` and refuses --enable-old-settings",
@@ -194,6 +195,33 @@ pub async fn prepare_engine(a: &ImageArgs) -> Result<(Engine, String)> {
     }
     let tag = ensure_image(&engine, a).await?;
     Ok((engine, tag))
+}
+
+/// The images of the releases planned scenarios rebuild their VM on (UPG-CONF: today's),
+/// built when missing like the run's own.
+async fn ensure_rebuild_images(engine: &Engine, a: &ImageArgs, planned: &[(crate::scenario::Scenario, crate::scenario::plan::Resolved)]) -> Result<()> {
+    let mut suites: Vec<Suite> = planned
+        .iter()
+        .filter_map(|(_, r)| match r {
+            crate::scenario::plan::Resolved::Ready(s) => Some(s.suites()),
+            _ => None,
+        })
+        .flatten()
+        .filter(|s| *s != a.suite)
+        .collect();
+    suites.sort_by_key(|s| s.as_str());
+    suites.dedup();
+    for suite in suites {
+        let pb = spinner(&format!("image {}", suite.as_str()));
+        let t0 = std::time::Instant::now();
+        let r = image::ensure_suite(engine, suite, a.mirror.clone(), &|m: &str| pb.set_message(m.to_string())).await;
+        pb.finish_and_clear();
+        let tag = r.with_context(|| format!("the {} lab image (a scenario rebuilds its VM on it)", suite.as_str()))?;
+        if t0.elapsed() > Duration::from_secs(2) {
+            eprintln!("image {tag} ready in {:.1} s", t0.elapsed().as_secs_f64());
+        }
+    }
+    Ok(())
 }
 
 pub async fn up(a: &LabArgs, check: bool) -> Result<ExitCode> {
@@ -392,6 +420,7 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
         }
     }
     let (engine, image) = prepare_engine(&a.lab.image).await?;
+    ensure_rebuild_images(&engine, &a.lab.image, &planned).await?;
     let run_id = testbed::new_run_id();
     let dir = a.report_dir.join(&run_id);
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;

@@ -75,6 +75,15 @@ pub struct Lab {
     /// Which VM disk (the /var volume) is current; a rebuild from scratch makes a new one.
     vm_disk: std::sync::Mutex<String>,
     rebuilt: std::sync::atomic::AtomicBool,
+    /// What the current VM is built from; a rebuild may change it (today's packages).
+    vm_build: std::sync::Mutex<VmBuild>,
+}
+
+/// The image a VM boots and how its recursor settings reach the daemon.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VmBuild {
+    pub image: String,
+    pub recursor_settings: provision::RecursorSettings,
 }
 
 /// A fresh run id: sortable by time, unique enough for parallel runs.
@@ -100,6 +109,7 @@ impl Lab {
         let lab_info = engine.create_network(&lab_net, &run, &move |n| Plan::lab_reserved(&la2, n)).await?;
         let public_info = engine.create_network(&public_net, &run, &Plan::public_reserved).await?;
         let plan = Plan::new(&la, lab_info.subnet, public_info.subnet, &mapping::external_forwarders(&spec.config))?;
+        let build = VmBuild { image: spec.image.clone(), recursor_settings: spec.config.recursor_settings };
         let lab = Lab {
             engine,
             spec,
@@ -108,6 +118,7 @@ impl Lab {
             public_net,
             vm_disk: std::sync::Mutex::new(format!("pdns-drill-{run}-vm-disk-0")),
             rebuilt: std::sync::atomic::AtomicBool::new(false),
+            vm_build: std::sync::Mutex::new(build),
         };
         progress("creating containers");
         let disk = lab.vm_disk();
@@ -132,6 +143,18 @@ impl Lab {
         self.vm_disk.lock().unwrap().clone()
     }
 
+    /// What the VM now runs: the lab's image and option, or what the last rebuild chose.
+    pub fn vm_build(&self) -> VmBuild {
+        self.vm_build.lock().unwrap().clone()
+    }
+
+    /// The operators' configs with the VM's current recursor option.
+    fn vm_config(&self) -> ConfigDir {
+        let mut c = self.spec.config.clone();
+        c.recursor_settings = self.vm_build().recursor_settings;
+        c
+    }
+
     async fn create_role(&self, role: Role, mac: Option<String>) -> Result<()> {
         let p = &self.plan;
         let (net, ip, files, volumes) = match role {
@@ -145,17 +168,18 @@ impl Lab {
             Role::PdnsVm => (
                 &self.lab_net,
                 p.vm,
-                provision::pdns_vm(p, &self.spec.config, (!self.rebuilt()).then_some(&self.spec.zone)),
+                provision::pdns_vm(p, &self.vm_config(), (!self.rebuilt()).then_some(&self.spec.zone)),
                 vec![(self.vm_disk(), "/var".to_string())],
             ),
             Role::Workstation => (&self.lab_net, p.workstation, provision::workstation(p), vec![]),
             Role::Client => (&self.lab_net, p.client, provision::client(p), vec![]),
         };
         let name = self.name(role);
+        let image = if role == Role::PdnsVm { self.vm_build().image } else { self.spec.image.clone() };
         let spec = ContainerSpec {
             name: name.clone(),
             hostname: role.as_str().to_string(),
-            image: self.spec.image.clone(),
+            image,
             run_id: self.spec.run_id.clone(),
             network: net.clone(),
             ipv4: Some(ip),
@@ -172,11 +196,20 @@ impl Lab {
 
     /// Replaces the VM with a fresh one from the image: same hostname, addresses and MAC.
     /// `keep_disk` keeps its /var (the qcow2 survived); otherwise the disk is new and empty.
-    pub async fn recreate_vm(&self, keep_disk: bool) -> Result<()> {
+    /// `build` rebuilds it from another image or recursor option (None: as the VM was).
+    pub async fn recreate_vm(&self, keep_disk: bool, build: Option<VmBuild>) -> Result<()> {
         let name = self.name(Role::PdnsVm);
+        if let Some(b) = &build {
+            let mut c = self.spec.config.clone();
+            c.recursor_settings = b.recursor_settings;
+            b.recursor_settings.check(&c).map_err(anyhow::Error::msg)?;
+        }
         let mac = self.engine.mac_address(&name, &self.lab_net).await?;
         self.engine.remove(&name).await?;
         self.rebuilt.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(b) = build {
+            *self.vm_build.lock().unwrap() = b;
+        }
         if !keep_disk {
             // The old disk stays mounted by the keeper; a new one replaces it.
             let next = {
@@ -311,8 +344,9 @@ impl Lab {
     }
 
     pub fn dropins(&self) -> Vec<String> {
-        let dropins = provision::hermetic_dropins(&self.plan, &self.spec.config).into_iter().map(|(_, _, note)| note);
-        dropins.chain(self.spec.config.recursor_settings.note()).collect()
+        let config = self.vm_config();
+        let dropins = provision::hermetic_dropins(&self.plan, &config).into_iter().map(|(_, _, note)| note);
+        dropins.chain(config.recursor_settings.note()).collect()
     }
 }
 
