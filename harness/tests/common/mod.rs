@@ -29,6 +29,15 @@ pub async fn image(engine: &Engine) -> String {
     IMAGE.get_or_init(|| tag).clone()
 }
 
+/// The image a scenario rebuilds its VM on for `suite` (`PDNS_DRILL_IMAGE_<SUITE>` or the
+/// recipe's), built on first use like the run's own.
+pub async fn suite_image(engine: &Engine, suite: Suite) -> String {
+    let _guard = BUILD.lock().await;
+    image::ensure_suite(engine, suite, std::env::var("PDNS_DRILL_MIRROR").ok(), &|m: &str| eprintln!("image {}: {m}", suite.as_str()))
+        .await
+        .expect("building the lab image")
+}
+
 pub fn inputs() -> (ConfigDir, ZoneInput) {
     (ConfigDir::load(&default_config_dir().unwrap()).unwrap(), ZoneInput::load(&default_zone().unwrap()).unwrap())
 }
