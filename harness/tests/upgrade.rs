@@ -6,7 +6,7 @@ mod common;
 use pdns_drill::conclude;
 use pdns_drill::image::Suite;
 use pdns_drill::report::model::Phase;
-use pdns_drill::runner::{self, Inputs};
+use pdns_drill::runner;
 use pdns_drill::scenario::facts::LabFacts;
 use pdns_drill::scenario::plan::{self, Resolved};
 use pdns_drill::scenario::{load_dir, Scenario};
@@ -15,16 +15,10 @@ use pdns_drill::testbed::provision::RecursorSettings;
 use pdns_drill::verdict::Verdict;
 use std::path::Path;
 
-async fn run_on(s: Scenario, image: String, (config, zone): (ConfigDir, ZoneInput)) -> runner::ScenarioRun {
-    let engine = common::engine().await;
-    let facts = LabFacts::read(&config, &zone.journal).unwrap();
-    let Resolved::Ready(_) = plan::resolve(&s, &facts) else { panic!("{} does not plan on this lab", s.name) };
-    let planned = (s.clone(), plan::resolve(&s, &facts));
-    let run_id = format!("{}-t", pdns_drill::testbed::new_run_id());
-    let inputs = Inputs { engine: engine.clone(), image, config, zone, run_id: run_id.clone(), keep_on_failure: false };
-    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-    let run = runner::run_scenario(&inputs, 1, &planned, &tx).await;
-    assert_eq!(common::leftovers(&engine, &format!("{run_id}-01")).await, 0, "scenario lab left behind");
+async fn run_on(s: Scenario, image: String, inputs: (ConfigDir, ZoneInput)) -> runner::ScenarioRun {
+    let facts = LabFacts::read(&inputs.0, &inputs.1.journal).unwrap();
+    assert!(matches!(plan::resolve(&s, &facts), Resolved::Ready(_)), "{} does not plan on this lab", s.name);
+    let run = common::run_scenario(s, image, inputs).await;
     assert!(run.error.is_none(), "{:?}", run.error);
     run
 }

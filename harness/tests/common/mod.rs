@@ -80,3 +80,18 @@ pub async fn leftovers(engine: &Engine, run: &str) -> usize {
     let v = d.list_volumes(Some(ListVolumesOptionsBuilder::new().filters(&f).build())).await.unwrap().volumes.unwrap_or_default().len();
     c + n + v
 }
+
+/// Runs one scenario, planned against the given lab, on a lab of its own from `image`; checks
+/// the lab was removed afterwards.
+pub async fn run_scenario(s: pdns_drill::scenario::Scenario, image: String, (config, zone): (ConfigDir, ZoneInput)) -> pdns_drill::runner::ScenarioRun {
+    use pdns_drill::scenario::{facts::LabFacts, plan};
+    let engine = engine().await;
+    let facts = LabFacts::read(&config, &zone.journal).unwrap();
+    let planned = (s.clone(), plan::resolve(&s, &facts));
+    let run_id = format!("{}-t", new_run_id());
+    let inputs = pdns_drill::runner::Inputs { engine: engine.clone(), image, config, zone, run_id: run_id.clone(), keep_on_failure: false };
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let run = pdns_drill::runner::run_scenario(&inputs, 1, &planned, &tx).await;
+    assert_eq!(leftovers(&engine, &format!("{run_id}-01")).await, 0, "scenario lab left behind");
+    run
+}
