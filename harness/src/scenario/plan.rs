@@ -150,12 +150,12 @@ pub fn fill(name: &str, f: &LabFacts) -> Fill {
 /// reads YAML converted from it: the file the step would read or edit is gone.
 fn converted_file(key: &str, file: Option<&str>) -> String {
     let file = file.unwrap_or("recursor.conf");
-    let yaml = match file.strip_suffix(".conf") {
-        Some(stem) if file.starts_with("recursor.d/") => format!("{ETC}/{stem}.yml"),
-        _ => format!("{ETC}/{file}, now YAML"),
+    let now = match file.strip_suffix(".conf") {
+        Some(stem) if file.starts_with("recursor.d/") => format!("in {ETC}/{stem}.yml"),
+        _ => format!("in {ETC}/{file}, rewritten"),
     };
     format!(
-        "the step reads or edits {key} in the old-style {ETC}/{file}; with --recursor-settings yaml (pdns-recursor 5.2 reads YAML converted by rec_control show-yaml) that setting is in {yaml}, in YAML form, so the step does not apply as written"
+        "the step reads or edits {key} in the old-style {ETC}/{file}; with --recursor-settings yaml (pdns-recursor 5.2 reads YAML converted by rec_control show-yaml) that setting is {now} in YAML form, so the step does not apply as written"
     )
 }
 
@@ -399,7 +399,11 @@ mod tests {
         assert!(matches!(resolve(&s, &f), Resolved::Ready(_)));
         f.recursor_settings = RecursorSettings::Yaml;
         let Resolved::NotSimulated(why) = resolve(&s, &f) else { panic!("should not run") };
-        assert!(why.contains("/etc/powerdns/recursor.d/10-fwd.conf") && why.contains("/etc/powerdns/recursor.d/10-fwd.yml"), "{why}");
+        assert!(why.contains("/etc/powerdns/recursor.d/10-fwd.conf") && why.contains("is in /etc/powerdns/recursor.d/10-fwd.yml in YAML form"), "{why}");
+        let mut main = facts(ONE_A, "allow-from=127.0.0.0/8\n");
+        main.recursor_settings = RecursorSettings::Yaml;
+        let Resolved::NotSimulated(why) = resolve(&s, &main) else { panic!("should not run") };
+        assert!(why.contains("is in /etc/powerdns/recursor.conf, rewritten in YAML form"), "{why}");
         // Values and the setting faults still plan: the fault edits the kept old-style source.
         let v = scenario("[[fault]]\nkind = \"setting\"\ndaemon = \"recursor\"\nkey = \"allow-from\"\nset = \"127.0.0.1\"\n[[symptom]]\nrun = \"echo {recursor.allow-from}\"\non = \"pdns-vm\"\n");
         assert!(matches!(resolve(&v, &f), Resolved::Ready(_)));
