@@ -201,6 +201,7 @@ pub async fn run_scenario(inputs: &Inputs, index: usize, planned: &(Scenario, Re
 async fn drive(ctx: &mut Ctx<'_>, run: &mut ScenarioRun) -> anyhow::Result<()> {
     let s = ctx.scenario;
     ctx.progress("waiting for steady state");
+    ctx.lab.wait_booted_lab().await?;
     let steady = ctx.lab.wait_steady(crate::testbed::STEADY_DEADLINE).await?;
     // The lab's own packages, before any step may rebuild the VM on others.
     run.versions = ctx.lab.versions().await;

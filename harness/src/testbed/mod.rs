@@ -277,6 +277,15 @@ impl Lab {
         }
     }
 
+    /// Waits until systemd has booted in the VM and the stand-in internet: a fresh lab's
+    /// steady-state deadline counts from there (a boot on a loaded host can take most of it).
+    pub async fn wait_booted_lab(&self) -> Result<()> {
+        for role in [Role::Internet, Role::PdnsVm] {
+            self.wait_booted(role).await?;
+        }
+        Ok(())
+    }
+
     /// Polls the steady-state check until it holds or the deadline passes; on failure, the last
     /// check and the daemons' own reasons.
     ///
@@ -391,6 +400,10 @@ pub async fn preflight(engine: &Engine, spec: LabSpec, progress: &(dyn Fn(&str) 
         }
     };
     progress("preflight: waiting for steady state");
+    if let Err(e) = lab.wait_booted_lab().await {
+        lab.down().await.ok();
+        return Err(e.context("preflight"));
+    }
     let r = lab.wait_steady(STEADY_DEADLINE).await;
     lab.down().await.ok();
     Ok(match r {
