@@ -377,6 +377,25 @@ impl Engine {
         }
     }
 
+    /// The container's state as the engine reports it, for messages ("exited (1) at …: error").
+    pub async fn state_detail(&self, container: &str) -> String {
+        match self.docker.inspect_container(container, None).await {
+            Ok(c) => {
+                let s = c.state.unwrap_or_default();
+                let status = s.status.map(|x| x.to_string()).unwrap_or_else(|| "unknown".into());
+                let mut out = format!("{status} (exit code {})", s.exit_code.unwrap_or_default());
+                if let Some(e) = s.error.filter(|e| !e.is_empty()) {
+                    out.push_str(&format!(": {e}"));
+                }
+                if s.oom_killed == Some(true) {
+                    out.push_str(", OOM-killed");
+                }
+                out
+            }
+            Err(e) => format!("not inspectable: {e}"),
+        }
+    }
+
     pub async fn state(&self, container: &str) -> State {
         match self.docker.inspect_container(container, None).await {
             Ok(c) => match c.state.and_then(|s| s.running) {

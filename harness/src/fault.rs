@@ -5,6 +5,7 @@
 use crate::engine::{ExecOutput, FileEntry, State};
 use crate::scenario::{Fault, SettingEdit, SettingTarget};
 use crate::settings::{self, Daemon, Settings};
+use crate::testbed::provision::{RecursorSettings, OLD_STYLE_DIR, RECONVERT};
 use crate::testbed::{Lab, Role};
 use anyhow::{anyhow, bail, Context, Result};
 use std::time::Duration;
@@ -137,20 +138,49 @@ fn same_items(a: &str, b: &str) -> bool {
     x == y
 }
 
-/// Reads the daemon's files as they are on the VM now.
-async fn settings_on_vm(lab: &Lab, d: Daemon, t: &SettingTarget) -> Result<Settings> {
+/// Reads the daemon's old-style files as they are on the VM now, from `base` (laid out like
+/// /etc/powerdns).
+async fn settings_on_vm(lab: &Lab, d: Daemon, t: &SettingTarget, base: &str) -> Result<Settings> {
     let mut files = Vec::new();
     for path in &t.daemon_files {
         let text = lab.engine.download(&lab.name(Role::PdnsVm), path).await.with_context(|| format!("reading {path}"))?;
-        let rel = path.trim_start_matches(crate::settings::ETC).trim_start_matches('/').to_string();
+        let rel = path.trim_start_matches(base).trim_start_matches('/').to_string();
         files.push((rel, String::from_utf8_lossy(&text).into_owned()));
     }
     Ok(Settings::read(d, &files, crate::settings::ETC))
 }
 
-async fn inject_setting(lab: &Lab, d: Daemon, key: &str, edit: &SettingEdit, restart: bool, t: &SettingTarget) -> Result<Injected> {
+/// A recursor whose settings were converted to YAML (`--recursor-settings yaml`) keeps the
+/// operators' old-style files aside: the edit goes there, and the recursor's converter turns
+/// them into the YAML it reads. The target moved into that dir, and the YAML files the
+/// conversion rewrites (kept for the heal).
+pub fn yaml_source(t: &SettingTarget) -> (SettingTarget, Vec<String>) {
+    use crate::settings::ETC;
+    let moved = |p: &String| format!("{OLD_STYLE_DIR}{}", p.strip_prefix(ETC).unwrap_or(p));
+    let yaml: Vec<String> = t
+        .daemon_files
+        .iter()
+        .map(|p| match p.strip_suffix(".conf") {
+            Some(stem) if p.starts_with(&format!("{ETC}/recursor.d/")) => format!("{stem}.yml"),
+            _ => p.clone(),
+        })
+        .collect();
+    let moved_target = SettingTarget {
+        file: moved(&t.file),
+        line: t.line,
+        appends: t.appends.iter().map(moved).collect(),
+        daemon_files: t.daemon_files.iter().map(moved).collect(),
+    };
+    (moved_target, yaml)
+}
+
+async fn inject_setting(lab: &Lab, d: Daemon, key: &str, edit: &SettingEdit, restart: bool, planned: &SettingTarget) -> Result<Injected> {
     let vm = Role::PdnsVm;
-    let before = settings_on_vm(lab, d, t).await?;
+    let yaml = d == Daemon::Recursor && lab.vm_build().recursor_settings == RecursorSettings::Yaml;
+    let (target, yaml_files) = if yaml { yaml_source(planned) } else { (planned.clone(), vec![]) };
+    let t = &target;
+    let base = if yaml { OLD_STYLE_DIR } else { crate::settings::ETC };
+    let before = settings_on_vm(lab, d, t, base).await?;
     let old = before.get(key);
     let new = edit.apply(key, old.as_deref()).map_err(NotInEffect)?;
     // Every file touched keeps its original for the heal.
@@ -174,13 +204,17 @@ async fn inject_setting(lab: &Lab, d: Daemon, key: &str, edit: &SettingEdit, res
         write_like(lab, vm, path, out.into_bytes(), orig.as_ref()).await?;
         originals.push((path.clone(), orig));
     }
+    for path in &yaml_files {
+        originals.push((path.clone(), read_original(lab, vm, path).await?));
+    }
     let undo = Undo::RestoreFiles { on: vm, files: originals, restart: restart.then(|| d.unit().to_string()) };
     let what = match &new {
         Some(v) => format!("{key}={v}"),
         None => format!("{key} removed"),
     };
+    let converted = if yaml { format!(", converted to the YAML the recursor reads ({RECONVERT}: `rec_control show-yaml`)") } else { String::new() };
     let description = format!(
-        "{} {} in {} (was {}){}",
+        "{} {} in {} (was {}){converted}{}",
         d.unit(),
         what,
         t.file,
@@ -193,9 +227,18 @@ async fn inject_setting(lab: &Lab, d: Daemon, key: &str, edit: &SettingEdit, res
         for (path, bytes) in &written {
             proof.push(read_back(lab, vm, path, bytes).await?);
         }
-        let after = settings_on_vm(lab, d, t).await?.get(key);
+        let after = settings_on_vm(lab, d, t, base).await?.get(key);
         if after != new {
             return Err(NotInEffect(format!("the files give {key}={} after the edit, not {}", after.unwrap_or_default(), new.clone().unwrap_or_default())).into());
+        }
+        if yaml {
+            // The daemon judges what the converter wrote, valid or not.
+            let o = lab.sh(vm, RECONVERT, DEADLINE).await?;
+            if !o.success() {
+                return Err(NotInEffect(format!("the recursor's converter refused the edited settings: {}", o.summary(300))).into());
+            }
+            let validation: Vec<&str> = o.stdout.lines().filter_map(|l| l.strip_prefix("# Validation result: ")).collect();
+            proof.push(format!("rec_control show-yaml: {}", validation.join(", ")));
         }
         if !restart {
             return Ok(proof.join("; "));
@@ -468,5 +511,22 @@ mod tests {
         assert_eq!(SettingEdit::Set("v".into()).apply("k", None).unwrap().as_deref(), Some("v"));
         assert_eq!(SettingEdit::Remove.apply("k", Some("v")).unwrap(), None);
         assert!(same_items("127.0.0.1, ::1", "::1 127.0.0.1"));
+    }
+
+    #[test]
+    fn a_recursor_reading_yaml_is_edited_in_its_kept_old_style_source() {
+        let t = SettingTarget {
+            file: "/etc/powerdns/recursor.d/10-lab-forwarder.conf".into(),
+            line: Some(3),
+            appends: vec!["/etc/powerdns/recursor.d/20-more.conf".into()],
+            daemon_files: vec!["/etc/powerdns/recursor.conf".into(), "/etc/powerdns/recursor.d/10-lab-forwarder.conf".into(), "/etc/powerdns/recursor.d/20-more.conf".into()],
+        };
+        let (moved, yaml) = yaml_source(&t);
+        assert_eq!(moved.file, "/etc/pdns-drill/recursor-old-style/recursor.d/10-lab-forwarder.conf");
+        assert_eq!(moved.line, Some(3));
+        assert_eq!(moved.appends, ["/etc/pdns-drill/recursor-old-style/recursor.d/20-more.conf"]);
+        assert_eq!(moved.daemon_files[0], "/etc/pdns-drill/recursor-old-style/recursor.conf");
+        // What the converter rewrites: the main file in place, each include file as X.yml.
+        assert_eq!(yaml, ["/etc/powerdns/recursor.conf", "/etc/powerdns/recursor.d/10-lab-forwarder.yml", "/etc/powerdns/recursor.d/20-more.yml"]);
     }
 }

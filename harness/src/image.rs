@@ -37,6 +37,29 @@ pub fn tag(suite: Suite) -> String {
     format!("{REPO}:{}-{}", suite.as_str(), recipe_hash(suite))
 }
 
+/// The image a scenario's VM is rebuilt from when it names another release than the run's:
+/// `PDNS_DRILL_IMAGE_<SUITE>` (e.g. `PDNS_DRILL_IMAGE_TRIXIE`, an image built elsewhere), else
+/// the recipe's tag. `PDNS_DRILL_IMAGE` stays the run's own image.
+pub fn suite_image(suite: Suite) -> String {
+    std::env::var(suite_image_var(suite)).unwrap_or_else(|_| tag(suite))
+}
+
+fn suite_image_var(suite: Suite) -> String {
+    format!("PDNS_DRILL_IMAGE_{}", suite.as_str().to_ascii_uppercase())
+}
+
+/// Makes sure the image [`suite_image`] names exists, building the recipe's when missing.
+pub async fn ensure_suite(engine: &Engine, suite: Suite, mirror: Option<String>, progress: Progress<'_>) -> Result<String> {
+    let image = suite_image(suite);
+    if engine.image_exists(&image).await {
+        return Ok(image);
+    }
+    if std::env::var_os(suite_image_var(suite)).is_some() {
+        bail!("{}={image}: no such image in the Docker Engine", suite_image_var(suite));
+    }
+    build(engine, &BuildOptions { suite, mirror, force: false }, progress).await
+}
+
 fn recipe_hash(suite: Suite) -> String {
     let mut h = Sha256::new();
     h.update(BUILD_SCRIPT.as_bytes());
@@ -82,6 +105,12 @@ pub async fn ensure(engine: &Engine, opts: &BuildOptions, progress: Progress<'_>
         }
         return Ok(custom);
     }
+    build(engine, opts, progress).await
+}
+
+/// The recipe's image for `opts.suite`: reused when it exists (unless forced), else imported
+/// from the cached rootfs or built.
+async fn build(engine: &Engine, opts: &BuildOptions, progress: Progress<'_>) -> Result<String> {
     let tag = tag(opts.suite);
     if !opts.force && engine.image_exists(&tag).await {
         return Ok(tag);

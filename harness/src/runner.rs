@@ -138,18 +138,28 @@ pub async fn run_scenario(inputs: &Inputs, index: usize, planned: &(Scenario, Re
         }
     };
     run.dropins = lab.dropins();
-    let steady = lab.wait_steady(crate::testbed::STEADY_DEADLINE).await;
+    progress("waiting for steady state");
+    // The deadline counts from the end of systemd's boot: on a loaded host the boot alone can
+    // take most of it.
+    let steady = match lab.wait_booted_lab().await {
+        Ok(()) => lab.wait_steady(crate::testbed::STEADY_DEADLINE).await.map_err(anyhow::Error::new),
+        Err(e) => Err(e),
+    };
     run.timeline.booted_ms = Some(t0.elapsed().as_millis() as u64);
     drop(boot_slot);
+    // The lab's own packages, before any step may rebuild the VM on another release.
+    run.versions = lab.versions().await;
     let bound = lab.bind(scenario);
     let mut ctx = Ctx { lab: &lab, scenario: &bound, t0, records: Vec::new(), events, step_no: 0, triage_row: None, heal_failed: None };
     let result = match steady {
         Ok(steady) => drive(&mut ctx, &mut run, steady).await,
-        Err(e) => Err(anyhow::Error::new(e).context("the lab did not reach steady state before the fault")),
+        Err(e) => Err(e.context("the lab did not reach steady state before the fault")),
     };
     run.records = std::mem::take(&mut ctx.records);
     run.triage_row = ctx.triage_row.take();
-    run.versions = lab.versions().await;
+    if run.versions.0.is_none() {
+        run.versions = lab.versions().await;
+    }
     if let Err(e) = result {
         run.error = Some(format!("{e:#}"));
     } else if let Some(h) = ctx.heal_failed.take() {
@@ -294,7 +304,11 @@ async fn correction(ctx: &mut Ctx<'_>, c: &crate::scenario::Correction) -> Corre
     let mut injected = Vec::new();
     let claims = vec![c.claim.clone()];
     let r: anyhow::Result<()> = async {
-        ctx.lab.wait_steady(STEADY_AFTER_DEADLINE).await?;
+        // Faults are re-injected into a settled lab; without any, the correction starts where
+        // the recovery left the lab (its steps may rebuild the VM first).
+        if !ctx.scenario.faults.is_empty() {
+            ctx.lab.wait_steady(STEADY_AFTER_DEADLINE).await?;
+        }
         for f in &ctx.scenario.faults {
             let i = fault::inject(ctx.lab, f).await?;
             ctx.note(Phase::Correction, "pdns-vm", format!("re-inject: {}", i.description), format!("in effect: {}", i.proof), claims.clone());
@@ -463,9 +477,28 @@ async fn act(ctx: &mut Ctx<'_>, st: &Step, injected: &mut Vec<Injected>) -> anyh
         "rebuild-vm" | "rebuild-vm-scratch" => {
             // The old VM is gone: nothing of its faults remains to heal.
             injected.clear();
-            lab.recreate_vm(action == "rebuild-vm").await?;
+            let build = (st.suite.is_some() || st.recursor_settings.is_some()).then(|| {
+                let now = lab.vm_build();
+                crate::testbed::VmBuild {
+                    image: st.suite.map(crate::image::suite_image).unwrap_or(now.image),
+                    recursor_settings: st.recursor_settings.unwrap_or(now.recursor_settings),
+                }
+            });
+            lab.recreate_vm(action == "rebuild-vm", build.clone()).await?;
             lab.engine.start(&vm).await?;
             lab.wait_booted(Role::PdnsVm).await?;
+            if let Some(b) = build {
+                // What the rebuilt VM runs, as its package database says.
+                let (pdns, rec) = lab.versions().await;
+                let unknown = || "unknown".to_string();
+                let out = crate::engine::ExecOutput {
+                    exit_code: Some(0),
+                    stdout: format!("{}: pdns-server {}, pdns-recursor {}", b.image, pdns.unwrap_or_else(unknown), rec.unwrap_or_else(unknown)),
+                    stderr: String::new(),
+                };
+                let what = format!("action: {action} (image {}, recursor settings {})", b.image, b.recursor_settings.as_str());
+                return Ok(("harness".into(), what, Observed::Exec(out)));
+            }
         }
         "add-journal-rows" => {
             let zone = &lab.spec.zone.journal.zone;

@@ -271,6 +271,10 @@ pub async fn preflight(engine: &Engine, spec: LabSpec, progress: &(dyn Fn(&str) 
         }
     };
     progress("preflight: waiting for steady state");
+    if let Err(e) = lab.wait_booted_lab().await {
+        lab.down().await.ok();
+        return Err(e.context("preflight"));
+    }
     let r = lab.wait_steady(STEADY_DEADLINE).await;
     lab.down().await.ok();
     Ok(match r {

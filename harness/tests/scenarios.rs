@@ -3,7 +3,7 @@
 mod common;
 
 use pdns_drill::conclude;
-use pdns_drill::runner::{self, Inputs};
+use pdns_drill::runner;
 use pdns_drill::scenario::facts::LabFacts;
 use pdns_drill::scenario::plan::{self, Resolved};
 use pdns_drill::scenario::{load_dir, Scenario};
@@ -18,17 +18,9 @@ fn scenario(name: &str) -> Scenario {
 
 /// Runs a scenario, planned against the given lab, on a lab of its own; checks the lab was
 /// removed afterwards.
-async fn run_on(s: Scenario, (config, zone): (ConfigDir, ZoneInput)) -> runner::ScenarioRun {
-    let engine = common::engine().await;
-    let image = common::image(&engine).await;
-    let facts = LabFacts::read(&config, &zone.journal).unwrap();
-    let planned = (s.clone(), plan::resolve(&s, &facts));
-    let run_id = format!("{}-t", pdns_drill::testbed::new_run_id());
-    let inputs = Inputs { engine: engine.clone(), image, config, zone, run_id: run_id.clone(), keep_on_failure: false, boots: std::sync::Arc::new(tokio::sync::Semaphore::new(2)) };
-    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-    let run = runner::run_scenario(&inputs, 1, &planned, &tx).await;
-    assert_eq!(common::leftovers(&engine, &format!("{run_id}-01")).await, 0, "scenario lab left behind");
-    run
+async fn run_on(s: Scenario, inputs: (ConfigDir, ZoneInput)) -> runner::ScenarioRun {
+    let image = common::image(&common::engine().await).await;
+    common::run_scenario(s, image, inputs).await
 }
 
 /// Runs one shipped scenario on the shipped lab.

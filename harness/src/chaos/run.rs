@@ -121,6 +121,7 @@ pub async fn run(ctx: &Ctx, seed: u64, seq: &[Drawn], lab_run_id: &str, progress
     let mut injected: Vec<Injected> = Vec::new();
     let body = async {
         progress("waiting for steady state");
+        lab.wait_booted_lab().await?;
         lab.wait_steady(crate::testbed::STEADY_DEADLINE).await.map_err(|e| anyhow::anyhow!("the lab did not reach steady state before any fault: {e}"))?;
         progress("injecting faults");
         for f in &bound.faults {

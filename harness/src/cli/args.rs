@@ -32,9 +32,10 @@ pub struct LabArgs {
     /// How the recursor's settings reach it. as-is: the files as written (pdns-recursor 5.2, on
     /// trixie, refuses old-style settings); yaml: converted at the VM's first boot by the
     /// recursor's own `rec_control show-yaml`; old-settings-flag: a unit drop-in adds
-    /// --enable-old-settings. The last two need pdns-recursor 5 (trixie).
-    #[arg(long, value_enum, default_value = "as-is", env = "PDNS_DRILL_RECURSOR_SETTINGS")]
-    pub recursor_settings: RecursorSettings,
+    /// --enable-old-settings. The last two need pdns-recursor 5 (trixie). Default: as-is on
+    /// bookworm, yaml on trixie (the form trixie's package ships).
+    #[arg(long, value_enum, env = "PDNS_DRILL_RECURSOR_SETTINGS")]
+    pub recursor_settings: Option<RecursorSettings>,
     #[command(flatten)]
     pub image: ImageArgs,
 }

@@ -84,7 +84,7 @@ pub fn load_inputs(a: &LabArgs) -> Result<(ConfigDir, ZoneInput)> {
 /// The option, refused where the recursor cannot take it: bookworm's 4.8 has no converter and
 /// rejects the unknown flag.
 fn recursor_settings(a: &LabArgs) -> Result<RecursorSettings> {
-    let r = a.recursor_settings;
+    let r = a.recursor_settings.unwrap_or(RecursorSettings::default_for(a.image.suite));
     if r != RecursorSettings::AsIs && a.image.suite == Suite::Bookworm && std::env::var_os("PDNS_DRILL_IMAGE").is_none() {
         bail!(
             "--recursor-settings {} needs pdns-recursor 5 (--suite trixie): bookworm's 4.8 has no `rec_control show-yaml` and refuses --enable-old-settings",
@@ -110,6 +110,33 @@ pub async fn prepare_engine(a: &ImageArgs) -> Result<(Engine, String)> {
     }
     let tag = ensure_image(&engine, a).await?;
     Ok((engine, tag))
+}
+
+/// The images of the releases planned scenarios rebuild their VM on (UPG-CONF: today's),
+/// built when missing like the run's own.
+pub async fn ensure_rebuild_images(engine: &Engine, a: &ImageArgs, planned: &[(pdns_drill::scenario::Scenario, pdns_drill::scenario::plan::Resolved)]) -> Result<()> {
+    let mut suites: Vec<Suite> = planned
+        .iter()
+        .filter_map(|(_, r)| match r {
+            pdns_drill::scenario::plan::Resolved::Ready(s) => Some(s.suites()),
+            _ => None,
+        })
+        .flatten()
+        .filter(|s| *s != a.suite)
+        .collect();
+    suites.sort_by_key(|s| s.as_str());
+    suites.dedup();
+    for suite in suites {
+        let pb = spinner(&format!("image {}", suite.as_str()));
+        let t0 = std::time::Instant::now();
+        let r = image::ensure_suite(engine, suite, a.mirror.clone(), &|m: &str| pb.set_message(m.to_string())).await;
+        pb.finish_and_clear();
+        let tag = r.with_context(|| format!("the {} lab image (a scenario rebuilds its VM on it)", suite.as_str()))?;
+        if t0.elapsed() > Duration::from_secs(2) {
+            eprintln!("image {tag} ready in {:.1} s", t0.elapsed().as_secs_f64());
+        }
+    }
+    Ok(())
 }
 
 pub async fn up(a: &LabArgs, check: bool) -> Result<ExitCode> {
@@ -145,7 +172,10 @@ pub async fn up(a: &LabArgs, check: bool) -> Result<ExitCode> {
     };
     pb.set_message("waiting for steady state");
     let settled = tokio::select! {
-        r = lab.wait_steady(STEADY_DEADLINE) => r,
+        r = async {
+            lab.wait_booted_lab().await.map_err(|e| e.to_string())?;
+            lab.wait_steady(STEADY_DEADLINE).await.map_err(|e| e.to_string())
+        } => r,
         sig = pdns_drill::signals::stopped() => {
             pb.finish_and_clear();
             lab.down().await.ok();

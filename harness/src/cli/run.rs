@@ -40,6 +40,7 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
     }
 
     let (engine, image) = prepare_engine(&a.lab.image).await?;
+    super::ensure_rebuild_images(&engine, &a.lab.image, &planned).await?;
     let run_id = testbed::new_run_id();
     let dir = a.report_dir.join(&run_id);
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;

@@ -170,6 +170,7 @@ pub async fn restore(inp: Inputs, progress: Box<dyn Fn(&str) + Send + Sync>) -> 
 }
 
 async fn drive(lab: &Lab, inp: &Inputs, dir: &Path, rec: &mut Recorder, results: &mut Vec<BackupResult>, extra: &mut Vec<Input>) -> anyhow::Result<()> {
+    lab.wait_booted_lab().await?;
     let steady = lab.wait_steady(LAB_STEADY).await?;
     rec.push("lab", "harness", "steady-state check", steady.to_string(), true);
     let plan = &lab.plan;

@@ -84,6 +84,9 @@ pub struct LabFacts {
     pub addresses: crate::testbed::plan::LabAddresses,
     /// Rows of the journal (records the zone is built from).
     pub journal_rows: usize,
+    /// How the recursor gets its settings on this lab (converted to YAML, steps that edit the
+    /// old-style files do not apply).
+    pub recursor_settings: crate::testbed::provision::RecursorSettings,
 }
 
 impl LabFacts {
@@ -135,6 +138,7 @@ impl LabFacts {
             db,
             addresses: config.addresses.clone(),
             journal_rows: journal.entries.len(),
+            recursor_settings: config.recursor_settings,
         })
     }
 

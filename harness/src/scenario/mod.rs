@@ -391,6 +391,14 @@ pub struct Step {
     /// `wait-steady`, `heal` (heal the faults now, as part of the documented recovery).
     #[serde(default)]
     pub action: Option<String>,
+    /// With `rebuild-vm-scratch`: the new VM comes from this Debian release's lab image (the
+    /// packages a VM rebuilt on it gets), not the lab's.
+    #[serde(default)]
+    pub suite: Option<crate::image::Suite>,
+    /// With `rebuild-vm`/`rebuild-vm-scratch`: how the new VM's recursor gets its settings
+    /// (as-is, yaml, old-settings-flag; default: as the VM had them).
+    #[serde(default, rename = "recursor-settings")]
+    pub recursor_settings: Option<crate::testbed::provision::RecursorSettings>,
     #[serde(default)]
     pub expect: Expect,
     /// Poll until the expectation holds, for at most this long ("10s", "500ms"); default once.
@@ -570,6 +578,15 @@ impl Scenario {
                     return Err(at(&format!("unknown action `{a}` (one of: {})", ACTIONS.join(", "))));
                 }
             }
+            let action = st.action.as_deref().unwrap_or("");
+            // A kept disk holds the old release's /var (its package database): another release
+            // needs a new disk.
+            if st.suite.is_some() && action != "rebuild-vm-scratch" {
+                return Err(at("`suite` goes with `action = \"rebuild-vm-scratch\"` (a kept disk carries the old release's /var)"));
+            }
+            if st.recursor_settings.is_some() && !action.starts_with("rebuild-vm") {
+                return Err(at("`recursor-settings` goes with `action = \"rebuild-vm\"` or `\"rebuild-vm-scratch\"`"));
+            }
             for re in [&st.expect.stdout_matches, &st.expect.output_matches].into_iter().flatten() {
                 // Placeholders become literal text before the regex is compiled.
                 let mut masked = re.clone();
@@ -688,6 +705,16 @@ impl Scenario {
     pub fn expected_wait(&self) -> Duration {
         let steps = self.symptoms.iter().chain(&self.recovery).chain(self.corrections.iter().flat_map(|c| &c.steps));
         steps.filter_map(|s| s.within).sum()
+    }
+
+    /// Releases other than the lab's that the scenario rebuilds its VM on: their images must
+    /// exist before it runs.
+    pub fn suites(&self) -> Vec<crate::image::Suite> {
+        let steps = self.symptoms.iter().chain(&self.recovery).chain(self.corrections.iter().flat_map(|c| &c.steps));
+        let mut v: Vec<crate::image::Suite> = steps.filter_map(|s| s.suite).collect();
+        v.sort_by_key(|s| s.as_str());
+        v.dedup();
+        v
     }
 
     /// Whether a filter (substring of the name or a claim ID) selects this scenario.
@@ -866,6 +893,20 @@ expect = { exit = 0 }
         assert_eq!((from, fp.as_str(), to, tp.as_str()), (Role::PdnsVm, "/var/lib/powerdns/pdns.sqlite3", Role::Workstation, "/srv/b/x"));
         assert!(parse_copy("pdns-vm:/a workstation:/b").is_err());
         assert!(parse_copy("moon:/a -> workstation:/b").is_err());
+    }
+
+    #[test]
+    fn rebuild_on_another_release_needs_a_new_disk() {
+        let with = |action: &str, extra: &str| OK.replace("[[recover]]\nrun = \"systemctl restart pdns-recursor\"\non = \"pdns-vm\"\nexpect = { exit = 0 }", &format!("[[recover]]\naction = \"{action}\"\n{extra}"));
+        let s = Scenario::parse("x.toml", &with("rebuild-vm-scratch", "suite = \"trixie\"\nrecursor-settings = \"yaml\"\n")).unwrap();
+        assert_eq!(s.recovery[0].suite, Some(crate::image::Suite::Trixie));
+        assert_eq!(s.recovery[0].recursor_settings, Some(crate::testbed::provision::RecursorSettings::Yaml));
+        assert_eq!(s.suites(), [crate::image::Suite::Trixie]);
+        assert!(err(&with("rebuild-vm", "suite = \"trixie\"\n")).contains("`suite` goes with `action = \"rebuild-vm-scratch\"`"));
+        assert!(Scenario::parse("x.toml", &with("rebuild-vm", "recursor-settings = \"old-settings-flag\"\n")).is_ok());
+        assert!(err(&with("stop-vm", "recursor-settings = \"yaml\"\n")).contains("`recursor-settings` goes with"));
+        assert!(err(&with("rebuild-vm-scratch", "suite = \"sid\"\n")).contains("sid"));
+        assert!(Scenario::parse("x.toml", OK).unwrap().suites().is_empty());
     }
 
     #[test]

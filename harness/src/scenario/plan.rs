@@ -8,6 +8,7 @@
 use super::facts::{LabFacts, NameRole, ETC};
 use super::{Fault, Scenario, SettingEdit, SettingTarget};
 use crate::settings::Daemon;
+use crate::testbed::provision::RecursorSettings;
 
 /// The lab's addresses (drill.toml), filled in the plan.
 pub const ADDRESSES: &[&str] = &["recursor", "auth", "vm", "vm-public", "workstation", "client", "app", "lab-net", "lab-net-addr"];
@@ -137,11 +138,25 @@ pub fn fill(name: &str, f: &LabFacts) -> Fill {
             found(match (ns.ends_with("-file"), st) {
                 (_, None) => Err(format!("no file of the config dir sets {key} for {unit}")),
                 (false, Some(st)) => st.value().ok_or_else(|| format!("{key} is only appended to (+=) for {unit}: its value depends on the built-in default")),
+                (true, Some(st)) if d == Daemon::Recursor && f.recursor_settings == RecursorSettings::Yaml => Err(converted_file(key, st.file())),
                 (true, Some(st)) => st.file().map(|p| format!("{ETC}/{p}")).ok_or_else(|| format!("{key} is only appended to (+=) for {unit}")),
             })
         }
         _ => Fill::Unknown,
     }
+}
+
+/// Why a step naming the old-style file that sets a recursor key cannot run on a recursor that
+/// reads YAML converted from it: the file the step would read or edit is gone.
+fn converted_file(key: &str, file: Option<&str>) -> String {
+    let file = file.unwrap_or("recursor.conf");
+    let now = match file.strip_suffix(".conf") {
+        Some(stem) if file.starts_with("recursor.d/") => format!("in {ETC}/{stem}.yml"),
+        _ => format!("in {ETC}/{file}, rewritten"),
+    };
+    format!(
+        "the step reads or edits {key} in the old-style {ETC}/{file}; with --recursor-settings yaml (pdns-recursor 5.2 reads YAML converted by rec_control show-yaml) that setting is {now} in YAML form, so the step does not apply as written"
+    )
 }
 
 /// Fills the lab's facts into `text`; address placeholders stay. Err: the first fact missing.
@@ -375,6 +390,31 @@ mod tests {
         assert_eq!(t.line, Some(1));
         let bound = bind(&r, &|t| t.to_string());
         assert!(matches!(&bound.faults[0], Fault::Setting { target: Some(_), .. }));
+    }
+
+    #[test]
+    fn steps_on_old_style_recursor_files_do_not_apply_to_converted_settings() {
+        let mut f = facts(ONE_A, "include-dir=/etc/powerdns/recursor.d\n");
+        f.settings.insert(
+            Daemon::Recursor,
+            crate::settings::Settings::read(
+                Daemon::Recursor,
+                &[("recursor.conf".into(), "include-dir=/etc/powerdns/recursor.d\n".into()), ("recursor.d/10-fwd.conf".into(), "allow-from=127.0.0.0/8\n".into())],
+                ETC,
+            ),
+        );
+        let s = scenario("[[symptom]]\nrun = \"cat {recursor-file.allow-from}\"\non = \"pdns-vm\"\n");
+        assert!(matches!(resolve(&s, &f), Resolved::Ready(_)));
+        f.recursor_settings = RecursorSettings::Yaml;
+        let Resolved::NotSimulated(why) = resolve(&s, &f) else { panic!("should not run") };
+        assert!(why.contains("/etc/powerdns/recursor.d/10-fwd.conf") && why.contains("is in /etc/powerdns/recursor.d/10-fwd.yml in YAML form"), "{why}");
+        let mut main = facts(ONE_A, "allow-from=127.0.0.0/8\n");
+        main.recursor_settings = RecursorSettings::Yaml;
+        let Resolved::NotSimulated(why) = resolve(&s, &main) else { panic!("should not run") };
+        assert!(why.contains("is in /etc/powerdns/recursor.conf, rewritten in YAML form"), "{why}");
+        // Values and the setting faults still plan: the fault edits the kept old-style source.
+        let v = scenario("[[fault]]\nkind = \"setting\"\ndaemon = \"recursor\"\nkey = \"allow-from\"\nset = \"127.0.0.1\"\n[[symptom]]\nrun = \"echo {recursor.allow-from}\"\non = \"pdns-vm\"\n");
+        assert!(matches!(resolve(&v, &f), Resolved::Ready(_)));
     }
 
     #[test]

@@ -18,8 +18,9 @@ const INTERNET_ZONES: &str = include_str!("../../../lab/internet/zones.txt");
 /// How long a fresh lab may take to settle before bring-up counts as failed.
 pub const STEADY_DEADLINE: Duration = Duration::from_secs(120);
 
-/// How long systemd in a (re)started container may take to finish booting.
-const BOOT_DEADLINE: Duration = Duration::from_secs(60);
+/// How long systemd in a (re)started container may take to finish booting (polled: only a
+/// failure waits this long; on two cores shared with other labs a boot took over 60 s).
+const BOOT_DEADLINE: Duration = Duration::from_secs(120);
 
 /// Size of the VM's /var: small enough to fill, big enough for the lab (the seed is ~10 MB).
 pub const VM_VAR_SIZE: &str = "64m";
@@ -74,6 +75,15 @@ pub struct Lab {
     /// Which VM disk (the /var volume) is current; a rebuild from scratch makes a new one.
     vm_disk: std::sync::Mutex<String>,
     rebuilt: std::sync::atomic::AtomicBool,
+    /// What the current VM is built from; a rebuild may change it (today's packages).
+    vm_build: std::sync::Mutex<VmBuild>,
+}
+
+/// The image a VM boots and how its recursor settings reach the daemon.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VmBuild {
+    pub image: String,
+    pub recursor_settings: provision::RecursorSettings,
 }
 
 /// A fresh run id: sortable by time, unique enough for parallel runs.
@@ -102,6 +112,7 @@ impl Lab {
             engine.create_network(&public_net, &run, &Plan::public_reserved)
         )?;
         let plan = Plan::new(&la, lab_info.subnet, public_info.subnet, &mapping::external_forwarders(&spec.config))?;
+        let build = VmBuild { image: spec.image.clone(), recursor_settings: spec.config.recursor_settings };
         let lab = Lab {
             engine,
             spec,
@@ -110,6 +121,7 @@ impl Lab {
             public_net,
             vm_disk: std::sync::Mutex::new(format!("pdns-drill-{run}-vm-disk-0")),
             rebuilt: std::sync::atomic::AtomicBool::new(false),
+            vm_build: std::sync::Mutex::new(build),
         };
         progress("creating containers");
         let disk = lab.vm_disk();
@@ -131,6 +143,18 @@ impl Lab {
         self.vm_disk.lock().unwrap().clone()
     }
 
+    /// What the VM now runs: the lab's image and option, or what the last rebuild chose.
+    pub fn vm_build(&self) -> VmBuild {
+        self.vm_build.lock().unwrap().clone()
+    }
+
+    /// The operators' configs with the VM's current recursor option.
+    fn vm_config(&self) -> ConfigDir {
+        let mut c = self.spec.config.clone();
+        c.recursor_settings = self.vm_build().recursor_settings;
+        c
+    }
+
     /// `macs`: the lab and public NICs' MACs, for a VM rebuilt with the same ones.
     async fn create_role(&self, role: Role, macs: (Option<String>, Option<String>)) -> Result<()> {
         let p = &self.plan;
@@ -147,7 +171,7 @@ impl Lab {
                 p.vm,
                 provision::pdns_vm(
                     p,
-                    &self.spec.config,
+                    &self.vm_config(),
                     (!self.rebuilt()).then_some(&self.spec.zone),
                     &[macs.0.clone().map(|m| (p.vm, m)), macs.1.clone().map(|m| (p.vm_public, m))].into_iter().flatten().collect::<Vec<_>>(),
                 ),
@@ -157,10 +181,11 @@ impl Lab {
             Role::Client => (&self.lab_net, p.client, provision::client(p), vec![]),
         };
         let name = self.name(role);
+        let image = if role == Role::PdnsVm { self.vm_build().image } else { self.spec.image.clone() };
         let spec = ContainerSpec {
             name: name.clone(),
             hostname: role.as_str().to_string(),
-            image: self.spec.image.clone(),
+            image,
             run_id: self.spec.run_id.clone(),
             network: net.clone(),
             ipv4: Some(ip),
@@ -177,12 +202,21 @@ impl Lab {
 
     /// Replaces the VM with a fresh one from the image: same hostname, addresses and MAC.
     /// `keep_disk` keeps its /var (the qcow2 survived); otherwise the disk is new and empty.
-    pub async fn recreate_vm(&self, keep_disk: bool) -> Result<()> {
+    /// `build` rebuilds it from another image or recursor option (None: as the VM was).
+    pub async fn recreate_vm(&self, keep_disk: bool, build: Option<VmBuild>) -> Result<()> {
         let name = self.name(Role::PdnsVm);
+        if let Some(b) = &build {
+            let mut c = self.spec.config.clone();
+            c.recursor_settings = b.recursor_settings;
+            b.recursor_settings.check(&c).map_err(anyhow::Error::msg)?;
+        }
         // Same hostname, addresses and MACs (the runbook's convention for a rebuilt VM).
         let macs = (self.engine.mac_address(&name, &self.lab_net).await?, self.engine.mac_address(&name, &self.public_net).await?);
         self.engine.remove(&name).await?;
         self.rebuilt.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(b) = build {
+            *self.vm_build.lock().unwrap() = b;
+        }
         if !keep_disk {
             // The old disk stays mounted by the keeper; a new one replaces it.
             let next = {
@@ -233,15 +267,29 @@ impl Lab {
         let start = tokio::time::Instant::now();
         loop {
             let o = self.sh(role, "systemctl is-system-running", Duration::from_secs(10)).await;
-            let state = o.as_ref().map(|o| o.stdout.trim().to_string()).unwrap_or_default();
+            let state = match &o {
+                Ok(o) => o.stdout.trim().to_string(),
+                Err(e) => format!("no exec: {e:#}"),
+            };
             if state == "running" || state == "degraded" {
                 return Ok(());
             }
             if start.elapsed() > BOOT_DEADLINE {
-                anyhow::bail!("systemd in {} did not finish booting within {BOOT_DEADLINE:?} (state `{state}`)", role.as_str());
+                // Which of: still booting, exec refused, the container gone or exited.
+                let container = self.engine.state_detail(&self.name(role)).await;
+                anyhow::bail!("systemd in {} did not finish booting within {BOOT_DEADLINE:?} (state `{state}`; container {container})", role.as_str());
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// Waits until systemd has booted in the VM and the stand-in internet: a fresh lab's
+    /// steady-state deadline counts from there (a boot on a loaded host can take most of it).
+    pub async fn wait_booted_lab(&self) -> Result<()> {
+        for role in [Role::Internet, Role::PdnsVm] {
+            self.wait_booted(role).await?;
+        }
+        Ok(())
     }
 
     /// Daemon versions as the packages report them.
@@ -288,8 +336,9 @@ impl Lab {
     }
 
     pub fn dropins(&self) -> Vec<String> {
-        let dropins = provision::hermetic_dropins(&self.plan, &self.spec.config).into_iter().map(|(_, _, note)| note);
-        dropins.chain(self.spec.config.recursor_settings.note()).collect()
+        let config = self.vm_config();
+        let dropins = provision::hermetic_dropins(&self.plan, &config).into_iter().map(|(_, _, note)| note);
+        dropins.chain(config.recursor_settings.note()).collect()
     }
 }
 

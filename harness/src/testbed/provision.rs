@@ -86,19 +86,27 @@ fn has_include(config: &ConfigDir, file: &str, dir: &str) -> bool {
 /// The hermetic settings every run adds, as (file, content, what it is for the report).
 pub fn hermetic_dropins(plan: &Plan, config: &ConfigDir) -> Vec<(String, String, String)> {
     let has_include = |file: &str, dir: &str| has_include(config, file, dir);
+    let yaml = config.recursor_settings == RecursorSettings::Yaml;
+    // Converted to YAML, `dont-query+=` with no earlier `dont-query` loses the built-in default
+    // (show-yaml writes the appended item alone): the first-boot script spells the default out.
+    let dont_query = if yaml && !sets_recursor_key(config, "dont-query") {
+        format!("dont-query={DONT_QUERY_DEFAULTS_MARKER}, !{}", plan.public)
+    } else {
+        format!("dont-query+=!{}", plan.public)
+    };
     let rec = format!(
-        "# pdns-drill: hermetic lab. Root hints point at the stand-in internet; its root is unsigned,\n# so validation is off; it sits on a private Docker subnet, which dont-query would block;\n# no security polling.\nhint-file=/etc/powerdns/drill-root.hints\ndnssec=process-no-validate\ndont-query+=!{}\nsecurity-poll-suffix=\n",
-        plan.public
+        "# pdns-drill: hermetic lab. Root hints point at the stand-in internet; its root is unsigned,\n# so validation is off; it sits on a private Docker subnet, which dont-query would block;\n# no security polling.\nhint-file=/etc/powerdns/drill-root.hints\ndnssec=process-no-validate\n{dont_query}\nsecurity-poll-suffix=\n"
     );
     let auth = "# pdns-drill: hermetic lab, no security polling.\nsecurity-poll-suffix=\n".to_string();
     let mut out = Vec::new();
     let rec_note = |at: &str| format!("{at}: hint-file → stand-in root {}, dnssec=process-no-validate, dont-query+=!<public subnet>, security-poll-suffix=", plan.internet);
-    if config.recursor_settings == RecursorSettings::Yaml {
+    if yaml && has_include("recursor.conf", "recursor.d") {
         let note = format!("{HERMETIC_YAML}: hint_file → stand-in root {}, dnssec validation process-no-validate, dont_query = the daemon's defaults + !<public subnet>, security_poll_suffix ''", plan.internet);
         out.push((HERMETIC_YAML.to_string(), hermetic_yaml(plan), note));
     } else if has_include("recursor.conf", "recursor.d") {
         out.push(("recursor.d/zz-drill-hermetic.conf".to_string(), rec, rec_note("recursor.d/zz-drill-hermetic.conf")));
     } else {
+        // With yaml, appended before the conversion: it becomes part of the converted file.
         out.push(("recursor.conf".to_string(), rec, rec_note("appended to recursor.conf (no include-dir)")));
     }
     let (auth_path, auth_note) = if has_include("pdns.conf", "pdns.d") {
@@ -108,6 +116,12 @@ pub fn hermetic_dropins(plan: &Plan, config: &ConfigDir) -> Vec<(String, String,
     };
     out.push((auth_path.to_string(), auth, format!("{auth_note}: security-poll-suffix=")));
     out
+}
+
+/// Whether any file of the operators' recursor settings sets (or appends to) `key`.
+fn sets_recursor_key(config: &ConfigDir, key: &str) -> bool {
+    let texts: Vec<(String, String)> = config.files.iter().map(|(p, b)| (p.clone(), String::from_utf8_lossy(b).into_owned())).collect();
+    crate::settings::Settings::read(crate::settings::Daemon::Recursor, &texts, crate::scenario::facts::ETC).setting(key).is_some()
 }
 
 pub fn root_hints(plan: &Plan) -> String {
@@ -174,6 +188,26 @@ hint-file=/etc/powerdns/drill-root.hints
 dnssec=process-no-validate
 dont-query=
 security-poll-suffix=
+",
+                plan.upstream
+            ),
+        ));
+        // The same in YAML: pdns-recursor 5 reads recursor.yml before recursor.conf (and 5.2
+        // refuses old-style settings); 4.8 reads recursor.conf only.
+        files.push(FileEntry::file(
+            "/etc/powerdns/recursor.yml",
+            format!(
+                "# pdns-drill stand-in resolver: what public resolvers are to the lab
+incoming:
+  listen: ['{}']
+  allow_from: ['0.0.0.0/0']
+recursor:
+  hint_file: /etc/powerdns/drill-root.hints
+  security_poll_suffix: ''
+dnssec:
+  validation: process-no-validate
+outgoing:
+  dont_query: []
 ",
                 plan.upstream
             ),
@@ -288,16 +322,31 @@ impl RecursorSettings {
         }
     }
 
-    /// Why this option cannot apply to `config`, if it cannot. The YAML hermetic drop-in needs
-    /// the operators' include dir.
-    pub fn check(self, config: &ConfigDir) -> Result<(), String> {
-        if self == RecursorSettings::Yaml && !has_include(config, "recursor.conf", "recursor.d") {
-            return Err(format!(
-                "--recursor-settings yaml needs `include-dir=/etc/powerdns/recursor.d` in {}/recursor.conf (the harness's hermetic settings go there, as YAML)",
-                config.path.display()
-            ));
+    /// The suite's default: the files as written on bookworm; on trixie, whose recursor refuses
+    /// them and whose package ships its recursor.conf in YAML, converted by its own converter.
+    pub fn default_for(suite: crate::image::Suite) -> RecursorSettings {
+        match suite {
+            crate::image::Suite::Bookworm => RecursorSettings::AsIs,
+            crate::image::Suite::Trixie => RecursorSettings::Yaml,
         }
-        Ok(())
+    }
+
+    /// Why this option cannot apply to `config`, if it cannot. The conversion lays the
+    /// old-style include files where the main file's include-dir names them: the packaged one,
+    /// or none.
+    pub fn check(self, config: &ConfigDir) -> Result<(), String> {
+        if self != RecursorSettings::Yaml {
+            return Ok(());
+        }
+        let texts: Vec<(String, String)> = config.files.iter().map(|(p, b)| (p.clone(), String::from_utf8_lossy(b).into_owned())).collect();
+        let s = crate::settings::Settings::read(crate::settings::Daemon::Recursor, &texts, crate::scenario::facts::ETC);
+        match s.get("include-dir").filter(|d| !d.is_empty()) {
+            Some(d) if d.trim_end_matches('/') != RECURSOR_INCLUDE_DIR => Err(format!(
+                "--recursor-settings yaml needs include-dir={RECURSOR_INCLUDE_DIR} (or none) in {}/recursor.conf, not {d}",
+                config.path.display()
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// What the report lists among the drop-ins, beside the hermetic ones.
@@ -314,9 +363,16 @@ impl RecursorSettings {
 
 /// The converter the yaml option runs, as an operator would.
 pub const CONVERTER: &str = "rec_control show-yaml /etc/powerdns/recursor.conf";
-const OLD_STYLE_DIR: &str = "/etc/pdns-drill/recursor-old-style";
+/// Where the yaml option keeps the operators' old-style files (a fault edits them there).
+pub const OLD_STYLE_DIR: &str = "/etc/pdns-drill/recursor-old-style";
+/// The conversion, run again after such an edit.
+pub const RECONVERT: &str = "/usr/lib/pdns-drill/recursor-yaml reconvert";
 const OLD_SETTINGS_DROPIN: &str = "/etc/systemd/system/pdns-recursor.service.d/zz-drill-old-settings.conf";
 const HERMETIC_YAML: &str = "recursor.d/zz-drill-hermetic.yml";
+const RECURSOR_INCLUDE_DIR: &str = "/etc/powerdns/recursor.d";
+/// Stands for the daemon's default `dont-query` in an old-style hermetic line until the
+/// first-boot script fills it in (only the daemon on the VM knows it).
+const DONT_QUERY_DEFAULTS_MARKER: &str = "@PDNS_DRILL_DEFAULT_DONT_QUERY@";
 /// Where the recursor's default `dont_query` goes in the hermetic YAML, filled at first boot
 /// (the script matches this line).
 const DONT_QUERY_DEFAULTS: &str = "  # pdns-drill: default dont_query of this pdns_recursor";
@@ -354,36 +410,72 @@ pub fn recursor_settings_files(mode: RecursorSettings) -> Vec<FileEntry> {
 }
 
 /// Runs from the provisioning unit before the recursor starts, once per VM (a rebuilt VM
-/// converts again). Fails, naming why, when the converter fails or its output does not validate.
+/// converts again), and again (`reconvert`) after a fault edited the kept old-style source.
+/// First boot fails, naming why, when the converter fails or its output does not validate;
+/// `reconvert` writes what the converter gives and leaves validation to the daemon.
 pub const RECURSOR_YAML_SCRIPT: &str = r#"#!/bin/sh
 # pdns-drill --recursor-settings yaml: the operators' old-style recursor settings become YAML
-# through the recursor's own converter, at the VM's first boot.
+# through the recursor's own converter. first-boot: the old-style files move to the kept
+# source dir, then are converted (they must convert and validate). reconvert: the kept source,
+# edited by a fault, is converted again and written as the converter gives it; the daemon
+# judges it. Prints the converter's validation lines.
 set -eu
-keep=/etc/pdns-drill/recursor-show-yaml.txt
-[ -e "$keep" ] && exit 0
-etc=/etc/powerdns old=/etc/pdns-drill/recursor-old-style
+etc=/etc/powerdns old=/etc/pdns-drill/recursor-old-style keep=/etc/pdns-drill/recursor-show-yaml.txt
+mode=${1:-first-boot}
+if [ "$mode" = first-boot ]; then
+  [ -e "$keep" ] && exit 0
+  # Appended old-style hermetic settings (no include-dir) name the default dont-query by a
+  # marker: only this daemon knows its default.
+  # (Asked with an empty YAML config: it would refuse the old-style file still in place.)
+  if grep -q '@PDNS_DRILL_DEFAULT_DONT_QUERY@' "$etc/recursor.conf"; then
+    empty=$(mktemp -d); : >"$empty/recursor.yml"
+    defaults=$(pdns_recursor --config=default --config-dir="$empty" 2>/dev/null | sed -n '/^#   dont_query:$/,/^#####/s/^#   - \(.*\)$/\1/p' | paste -sd, - | sed 's/,/, /g')
+    rm -rf "$empty"
+    [ -n "$defaults" ] || { echo "error: no default dont_query in pdns_recursor --config=default" >&2; exit 1; }
+    sed -i "s|@PDNS_DRILL_DEFAULT_DONT_QUERY@|$defaults|" "$etc/recursor.conf"
+  fi
+  mkdir -p "$old/recursor.d"
+  mv "$etc/recursor.conf" "$old/recursor.conf"
+  for f in "$etc"/recursor.d/*.conf; do
+    if [ -e "$f" ]; then mv "$f" "$old/recursor.d/"; fi
+  done
+elif [ "$mode" != reconvert ]; then
+  echo "usage: $0 [first-boot|reconvert]" >&2; exit 2
+fi
 out=$(mktemp)
-cd "$etc"
-if ! rec_control show-yaml "$etc/recursor.conf" >"$out" 2>&1; then
-  echo "error: rec_control show-yaml $etc/recursor.conf failed: $(cat "$out")" >&2
+# The converter reads include files from the include-dir the main file names: they lie there
+# only while it runs (the recursor reads YAML from that dir).
+copies=""
+for f in "$old"/recursor.d/*.conf; do
+  if [ -e "$f" ]; then cp "$f" "$etc/recursor.d/"; copies="$copies $etc/recursor.d/${f##*/}"; fi
+done
+rc=0
+(cd "$etc" && rec_control show-yaml "$old/recursor.conf") >"$out" 2>&1 || rc=$?
+if [ -n "$copies" ]; then rm -f $copies; fi
+if [ "$rc" -ne 0 ]; then
+  echo "error: rec_control show-yaml $old/recursor.conf failed: $(cat "$out")" >&2
   exit 1
 fi
-if grep '^# Validation result:' "$out" | grep -qv ': OK$'; then
-  echo "error: converted settings do not validate: $(grep '^# Validation result:' "$out" | grep -v ': OK$')" >&2
+invalid=$(grep '^# Validation result:' "$out" | grep -v ': OK$' || true)
+if [ -n "$invalid" ] && [ "$mode" = first-boot ]; then
+  echo "error: converted settings do not validate: $invalid" >&2
   exit 1
 fi
 # One stream of sections: the main file's becomes recursor.conf (the packaged name, read as
-# YAML), each include-dir X.conf's becomes X.yml beside it; the old-style files are kept aside.
+# YAML), each include-dir X.conf's becomes X.yml beside it.
 awk -v main="$etc/recursor.conf.yml-new" '
   /^# Start of converted recursor.yml based on / { out = main; next }
   /^# Converted include-dir .* to YAML format:$/ { p = $4; sub(/\.conf$/, ".yml", p); out = p; next }
   /^# End of converted / { out = ""; next }
   out != "" && !/^# Validation result:/ { print > out }
 ' "$out"
-mkdir -p "$old/recursor.d"
-sed -n 's/^# Converted include-dir \(.*\) to YAML format:$/\1/p' "$out" | while read -r f; do mv "$f" "$old/recursor.d/"; done
-mv "$etc/recursor.conf" "$old/recursor.conf"
 mv "$etc/recursor.conf.yml-new" "$etc/recursor.conf"
+chmod 644 "$out"
+grep -E '^# (Start of converted|Converted include-dir|Validation result:)' "$out"
+if [ "$mode" = reconvert ]; then
+  mv "$out" /etc/pdns-drill/recursor-show-yaml-reconverted.txt
+  exit 0
+fi
 # In YAML a list in an include file replaces the built-in default unless an earlier file set
 # it (old-style `+=` appended to the default): spell the default out where nothing else does.
 hermetic=$etc/recursor.d/zz-drill-hermetic.yml
@@ -394,7 +486,6 @@ if [ -e "$hermetic" ] && ! grep -qs '^  dont_query:' "$etc/recursor.conf" $(ls "
   sed -i "/^  # pdns-drill: default dont_query of this pdns_recursor$/r $defaults" "$hermetic"
   rm -f "$defaults"
 fi
-chmod 644 "$out"
 mv "$out" "$keep"
 "#;
 
@@ -431,7 +522,7 @@ mod tests {
     fn yaml_converts_at_first_boot_and_writes_the_hermetic_settings_in_yaml() {
         let (plan, config) = lab(RecursorSettings::Yaml);
         let files = pdns_vm(&plan, &config, None, &[]);
-        assert!(file(&files, "/usr/lib/pdns-drill/recursor-yaml").unwrap().contains("rec_control show-yaml \"$etc/recursor.conf\""));
+        assert!(file(&files, "/usr/lib/pdns-drill/recursor-yaml").unwrap().contains("rec_control show-yaml \"$old/recursor.conf\""));
         assert!(file(&files, "/etc/powerdns/recursor.d/zz-drill-hermetic.conf").is_none(), "the converter must not see it");
         let yml = file(&files, "/etc/powerdns/recursor.d/zz-drill-hermetic.yml").unwrap();
         assert!(yml.contains("  - '!172.20.0.0/16'\n") && yml.contains("hint_file: /etc/powerdns/drill-root.hints"), "{yml}");
@@ -452,17 +543,70 @@ mod tests {
         assert!(file(&files, "/etc/powerdns/recursor.d/zz-drill-hermetic.conf").is_some());
     }
 
-    #[test]
-    fn yaml_needs_the_include_dir() {
-        let (_, mut config) = lab(RecursorSettings::Yaml);
-        assert!(RecursorSettings::Yaml.check(&config).is_ok());
+    fn set_recursor_conf(config: &mut ConfigDir, text: &str) {
         for (p, b) in config.files.iter_mut() {
             if p == "recursor.conf" {
-                *b = b"setuid=pdns\n".to_vec();
+                *b = text.as_bytes().to_vec();
             }
         }
+    }
+
+    #[test]
+    fn yaml_takes_the_packaged_include_dir_or_none() {
+        let (_, mut config) = lab(RecursorSettings::Yaml);
+        assert!(RecursorSettings::Yaml.check(&config).is_ok());
+        set_recursor_conf(&mut config, "setuid=pdns\n");
+        assert!(RecursorSettings::Yaml.check(&config).is_ok());
+        set_recursor_conf(&mut config, "include-dir=/etc/powerdns/rec.d\n");
         let e = RecursorSettings::Yaml.check(&config).unwrap_err();
-        assert!(e.contains("include-dir"), "{e}");
+        assert!(e.contains("include-dir=/etc/powerdns/recursor.d (or none)") && e.contains("/etc/powerdns/rec.d"), "{e}");
         assert!(RecursorSettings::OldSettingsFlag.check(&config).is_ok());
+    }
+
+    #[test]
+    fn yaml_without_include_dir_appends_old_style_settings_for_the_converter() {
+        let (plan, mut config) = lab(RecursorSettings::Yaml);
+        set_recursor_conf(&mut config, "setuid=pdns\nallow-from=10.10.0.0/16\n");
+        let files = pdns_vm(&plan, &config, None, &[]);
+        let conf = file(&files, "/etc/powerdns/recursor.conf").unwrap();
+        // No dont-query of the operators': the default is spelled out at first boot, since the
+        // converter drops it from a bare `+=`.
+        assert!(conf.contains(&format!("\ndont-query={DONT_QUERY_DEFAULTS_MARKER}, !172.20.0.0/16\n")), "{conf}");
+        assert!(RECURSOR_YAML_SCRIPT.contains(DONT_QUERY_DEFAULTS_MARKER));
+        assert!(file(&files, "/etc/powerdns/recursor.d/zz-drill-hermetic.yml").is_none());
+        // Theirs set: appended to, as the old-style daemon would.
+        set_recursor_conf(&mut config, "setuid=pdns\ndont-query=10.0.0.0/8\n");
+        let conf = pdns_vm(&plan, &config, None, &[]);
+        assert!(file(&conf, "/etc/powerdns/recursor.conf").unwrap().contains("\ndont-query+=!172.20.0.0/16\n"));
+        // Other modes keep the plain append.
+        config.recursor_settings = RecursorSettings::AsIs;
+        set_recursor_conf(&mut config, "setuid=pdns\n");
+        assert!(file(&pdns_vm(&plan, &config, None, &[]), "/etc/powerdns/recursor.conf").unwrap().contains("\ndont-query+=!172.20.0.0/16\n"));
+    }
+
+    #[test]
+    fn the_stand_in_resolver_is_configured_for_either_recursor() {
+        let (_, config) = lab(RecursorSettings::AsIs);
+        let plan = Plan::new(&config.addresses, "172.19.0.0/16".parse().unwrap(), "172.20.0.0/16".parse().unwrap(), &["9.9.9.9".parse().unwrap()]).unwrap();
+        let journal = crate::zone::journal::Journal::load(&crate::testbed::config::default_zone().unwrap()).unwrap();
+        let files = internet(&plan, "", &journal);
+        assert!(file(&files, "/etc/powerdns/recursor.conf").unwrap().contains("local-address=172.20.0.101\n"));
+        let yml = file(&files, "/etc/powerdns/recursor.yml").unwrap();
+        assert!(yml.contains("listen: ['172.20.0.101']") && yml.contains("dont_query: []"), "{yml}");
+    }
+
+    #[test]
+    fn trixie_defaults_to_yaml_and_bookworm_to_the_files_as_written() {
+        assert_eq!(RecursorSettings::default_for(crate::image::Suite::Trixie), RecursorSettings::Yaml);
+        assert_eq!(RecursorSettings::default_for(crate::image::Suite::Bookworm), RecursorSettings::AsIs);
+    }
+
+    #[test]
+    fn the_conversion_script_reconverts_leniently_and_first_boot_strictly() {
+        // A fault's edit is converted and handed to the daemon even when it does not validate;
+        // the operators' own files must.
+        assert!(RECURSOR_YAML_SCRIPT.contains(r#"if [ -n "$invalid" ] && [ "$mode" = first-boot ]; then"#));
+        assert!(RECONVERT.ends_with(" reconvert") && RECONVERT.starts_with("/usr/lib/pdns-drill/recursor-yaml"));
+        assert!(RECURSOR_YAML_SCRIPT.contains(&format!("old={OLD_STYLE_DIR} ")));
     }
 }

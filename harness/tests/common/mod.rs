@@ -29,6 +29,15 @@ pub async fn image(engine: &Engine) -> String {
     IMAGE.get_or_init(|| tag).clone()
 }
 
+/// The image a scenario rebuilds its VM on for `suite` (`PDNS_DRILL_IMAGE_<SUITE>` or the
+/// recipe's), built on first use like the run's own.
+pub async fn suite_image(engine: &Engine, suite: Suite) -> String {
+    let _guard = BUILD.lock().await;
+    image::ensure_suite(engine, suite, std::env::var("PDNS_DRILL_MIRROR").ok(), &|m: &str| eprintln!("image {}: {m}", suite.as_str()))
+        .await
+        .expect("building the lab image")
+}
+
 pub fn inputs() -> (ConfigDir, ZoneInput) {
     (ConfigDir::load(&default_config_dir().unwrap()).unwrap(), ZoneInput::load(&default_zone().unwrap()).unwrap())
 }
@@ -70,4 +79,19 @@ pub async fn leftovers(engine: &Engine, run: &str) -> usize {
     let n = d.list_networks(Some(ListNetworksOptionsBuilder::new().filters(&f).build())).await.unwrap().len();
     let v = d.list_volumes(Some(ListVolumesOptionsBuilder::new().filters(&f).build())).await.unwrap().volumes.unwrap_or_default().len();
     c + n + v
+}
+
+/// Runs one scenario, planned against the given lab, on a lab of its own from `image`; checks
+/// the lab was removed afterwards.
+pub async fn run_scenario(s: pdns_drill::scenario::Scenario, image: String, (config, zone): (ConfigDir, ZoneInput)) -> pdns_drill::runner::ScenarioRun {
+    use pdns_drill::scenario::{facts::LabFacts, plan};
+    let engine = engine().await;
+    let facts = LabFacts::read(&config, &zone.journal).unwrap();
+    let planned = (s.clone(), plan::resolve(&s, &facts));
+    let run_id = format!("{}-t", new_run_id());
+    let inputs = pdns_drill::runner::Inputs { engine: engine.clone(), image, config, zone, run_id: run_id.clone(), keep_on_failure: false, boots: std::sync::Arc::new(tokio::sync::Semaphore::new(2)) };
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let run = pdns_drill::runner::run_scenario(&inputs, 1, &planned, &tx).await;
+    assert_eq!(leftovers(&engine, &format!("{run_id}-01")).await, 0, "scenario lab left behind");
+    run
 }
