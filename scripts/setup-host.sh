@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Host prerequisites for pdns-drill on a fresh Debian/Ubuntu machine: debootstrap (the lab image
 # is built offline from the Debian mirror named in this machine's apt sources) and a reachable
-# Docker Engine. Idempotent; needs root for apt.
+# Docker Engine, and room for many systemd containers. Idempotent; needs root (apt, sysctl).
 set -euo pipefail
 need=()
 command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] || need+=(debootstrap)
@@ -11,6 +11,15 @@ if [ ${#need[@]} -gt 0 ]; then
   echo "setup-host: installing ${need[*]}" >&2
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+# Every lab container boots a systemd, and they all draw inotify instances from root's one
+# pool (128 by default: about three labs); an empty pool leaves systemd `initializing`.
+want=8192
+have=$(cat /proc/sys/fs/inotify/max_user_instances 2>/dev/null || echo "$want")
+if [ "$have" -lt "$want" ]; then
+  echo "setup-host: fs.inotify.max_user_instances $have -> $want (lab containers each boot a systemd)" >&2
+  sysctl -qw fs.inotify.max_user_instances=$want
+  mkdir -p /etc/sysctl.d && echo "fs.inotify.max_user_instances = $want" >/etc/sysctl.d/60-pdns-drill.conf
 fi
 if ! docker info >/dev/null 2>&1; then
   echo "setup-host: the Docker Engine is not reachable (docker info failed); start it and retry" >&2

@@ -90,7 +90,17 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
     // 4. The scenarios, scheduled by resource: boots limited to the CPUs, longest waits first.
     let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
     let boots = a.boots.unwrap_or(cpus).max(1);
-    let jobs = a.jobs.unwrap_or(AUTO_JOBS).max(1);
+    let mut jobs = a.jobs.unwrap_or(AUTO_JOBS).max(1);
+    // Labs past what the host's inotify pool holds would never finish booting.
+    if let Some(cap) = pdns_drill::testbed::host::capacity() {
+        if cap.labs == 0 {
+            bail!("no lab can boot: {}", cap.advice());
+        }
+        if cap.labs < jobs {
+            eprintln!("running {} scenario(s) at a time, not {jobs}: {}", cap.labs, cap.advice());
+            jobs = cap.labs;
+        }
+    }
     let inputs = Inputs {
         engine: engine.clone(),
         image,

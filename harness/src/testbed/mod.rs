@@ -2,6 +2,7 @@
 //! the operator workstation and a lab client, on two internal networks.
 
 pub mod config;
+pub mod host;
 pub mod mapping;
 pub mod plan;
 pub mod provision;
@@ -277,7 +278,13 @@ impl Lab {
             if start.elapsed() > BOOT_DEADLINE {
                 // Which of: still booting, exec refused, the container gone or exited.
                 let container = self.engine.state_detail(&self.name(role)).await;
-                anyhow::bail!("systemd in {} did not finish booting within {BOOT_DEADLINE:?} (state `{state}`; container {container})", role.as_str());
+                let journal = self.sh(role, "journalctl -b --no-pager -o cat -p warning | tail -n 50", Duration::from_secs(10)).await.map(|o| o.stdout).unwrap_or_default();
+                let cause = if host::exhausted_in(&journal) {
+                    "; systemd could not create inotify objects: the host's fs.inotify.max_user_instances is used up (scripts/setup-host.sh raises it)"
+                } else {
+                    ""
+                };
+                anyhow::bail!("systemd in {} did not finish booting within {BOOT_DEADLINE:?} (state `{state}`; container {container}){cause}", role.as_str());
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
