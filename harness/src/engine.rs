@@ -373,7 +373,23 @@ impl Engine {
         match self.docker.remove_container(container, Some(opts)).await {
             Ok(()) => Ok(()),
             Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(()),
+            // Another remover got there first (a sweep of a dead run, a second teardown path):
+            // done once the engine no longer knows the container.
+            Err(bollard::errors::Error::DockerResponseServerError { status_code: 409, message }) if message.contains("already in progress") => {
+                self.wait_gone(container, Duration::from_secs(30)).await
+            }
             Err(e) => Err(e).with_context(|| format!("removing {container}")),
+        }
+    }
+
+    async fn wait_gone(&self, container: &str, within: Duration) -> Result<()> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            match self.docker.inspect_container(container, None).await {
+                Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => return Ok(()),
+                _ if tokio::time::Instant::now() >= deadline => bail!("removing {container}: another removal still in progress after {within:?}"),
+                _ => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
         }
     }
 
@@ -490,7 +506,11 @@ impl Engine {
         let mut n_n = 0;
         for n in networks {
             if let Some(id) = n.id {
-                self.docker.remove_network(&id).await.with_context(|| format!("removing network {id}"))?;
+                match self.docker.remove_network(&id).await {
+                    // Gone already: another sweep, or its run's own teardown, removed it.
+                    Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) | Ok(()) => {}
+                    Err(e) => return Err(e).with_context(|| format!("removing network {id}")),
+                }
                 n_n += 1;
             }
         }

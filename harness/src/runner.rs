@@ -142,7 +142,7 @@ pub async fn run_scenario(inputs: &Inputs, index: usize, planned: &(Scenario, Re
     // The deadline counts from the end of systemd's boot: on a loaded host the boot alone can
     // take most of it.
     let steady = match lab.wait_booted_lab().await {
-        Ok(()) => lab.wait_steady(crate::testbed::STEADY_DEADLINE).await.map_err(anyhow::Error::new),
+        Ok(()) => lab.wait_steady_asking(crate::testbed::STEADY_DEADLINE, crate::steady::Scope::OneName).await.map_err(anyhow::Error::new),
         Err(e) => Err(e),
     };
     run.timeline.booted_ms = Some(t0.elapsed().as_millis() as u64);
@@ -306,8 +306,14 @@ async fn correction(ctx: &mut Ctx<'_>, c: &crate::scenario::Correction) -> Corre
     let r: anyhow::Result<()> = async {
         // Faults are re-injected into a settled lab; without any, the correction starts where
         // the recovery left the lab (its steps may rebuild the VM first).
+        // The steady state after the recovery asked every lab name: the correction starts, as
+        // the scenario did, with the recursor's cache of the lab zone cold.
         if !ctx.scenario.faults.is_empty() {
             ctx.lab.wait_steady(STEADY_AFTER_DEADLINE).await?;
+            let zone = &ctx.lab.spec.zone.journal.zone;
+            let o = ctx.lab.sh(Role::PdnsVm, &format!("rec_control wipe-cache '{zone}$'"), EXEC_DEADLINE).await?;
+            anyhow::ensure!(o.exit_code == Some(0), "rec_control wipe-cache {zone}$ failed: {}{}", o.stdout, o.stderr);
+            ctx.note(Phase::Correction, "pdns-vm", format!("rec_control wipe-cache '{zone}$' (the lab zone's cache cold again, as at the scenario's start)"), o.stdout.trim().to_string(), claims.clone());
         }
         for f in &ctx.scenario.faults {
             let i = fault::inject(ctx.lab, f).await?;

@@ -57,6 +57,18 @@ fn holds(want: Want, o: &Outcome) -> bool {
     }
 }
 
+/// Which lab names the check asks through the recursor. Every answer lands in its cache, and
+/// scenarios judge what a name not cached yet does (NET-FW, TRI-BLIND): before a fault the
+/// check asks one name, as before any scenario; after a recovery, and for a lab's own health,
+/// it asks them all, since one failing name is what a lab client sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// The first plain A name of the journal.
+    OneName,
+    /// Every journal name (wildcards aside).
+    EveryName,
+}
+
 /// How many failing names a check's line quotes.
 const NAMES_SHOWN: usize = 3;
 
@@ -83,7 +95,7 @@ pub fn journal_names(j: &crate::zone::journal::Journal) -> Vec<(String, RType)> 
 /// The recursor is asked only once what it depends on answers: a SERVFAIL it gets while the
 /// authoritative or the stand-in internet is still booting is cached (packet-cache SERVFAIL
 /// TTL) and would keep the lab from settling.
-pub async fn check(lab: &Lab) -> SteadyReport {
+pub async fn check(lab: &Lab, scope: Scope) -> SteadyReport {
     let p = &lab.plan;
     let zone = format!("{}.", lab.spec.zone.journal.zone);
     let rec = SocketAddr::from((p.recursor, 53));
@@ -105,7 +117,10 @@ pub async fn check(lab: &Lab) -> SteadyReport {
     let refused = probe::probe(&refuse_q).await;
     let internet_q = Query::udp(SocketAddr::from((p.internet, 53)), "www.google.com.", RType::A).with_timeout(timeout);
     let internet_ready = holds(Want::Answer, &probe::probe(&internet_q).await);
-    let names = journal_names(&lab.spec.zone.journal);
+    let names = match scope {
+        Scope::EveryName => journal_names(&lab.spec.zone.journal),
+        Scope::OneName => vec![(lab.known_lab_name(), RType::A)],
+    };
     let names_o = if auth_ready {
         let asks = names.iter().map(|(n, t)| async move { (n, *t, probe::probe(&Query::udp(rec, n, *t).with_timeout(timeout)).await) });
         Some(futures_util::future::join_all(asks).await)
@@ -114,7 +129,10 @@ pub async fn check(lab: &Lab) -> SteadyReport {
     };
     let pub_q = Query::udp(rec, "www.google.com.", RType::A);
     let pub_o = if internet_ready { Some(probe::probe(&pub_q.clone().with_timeout(timeout)).await) } else { None };
-    let names_query = format!("every journal name ({}) @{rec}", names.len());
+    let names_query = match scope {
+        Scope::EveryName => format!("every journal name ({}) @{rec}", names.len()),
+        Scope::OneName => format!("{} A @{rec} (one name: the cache stays cold for the rest)", names[0].0),
+    };
     let (observed, ok) = match names_o {
         None => ("not asked: the authoritative is not answering yet".to_string(), false),
         Some(outcomes) => {
@@ -203,11 +221,16 @@ impl Lab {
     /// A daemon that keeps crashing while we wait (systemd restarted it three more times) will
     /// not settle: that ends the wait early instead of at the deadline.
     pub async fn wait_steady(&self, deadline: Duration) -> Result<crate::steady::SteadyReport, NotSteady> {
+        self.wait_steady_asking(deadline, Scope::EveryName).await
+    }
+
+    /// `wait_steady` asking only the names `scope` says (before a fault: one).
+    pub async fn wait_steady_asking(&self, deadline: Duration, scope: Scope) -> Result<crate::steady::SteadyReport, NotSteady> {
         let start = tokio::time::Instant::now();
         let restarts_at_start = self.daemon_restarts().await;
         let mut next_restart_check = start + Duration::from_secs(1);
         loop {
-            let r = crate::steady::check(self).await;
+            let r = crate::steady::check(self, scope).await;
             if r.ok() {
                 return Ok(r);
             }

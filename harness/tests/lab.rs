@@ -13,7 +13,7 @@ const T: Duration = Duration::from_secs(30);
 #[tokio::test(flavor = "multi_thread")]
 async fn steady_state_after_up_and_down_leaves_nothing() {
     let lab = common::lab().await;
-    let steady = pdns_drill::steady::check(&lab).await;
+    let steady = pdns_drill::steady::check(&lab, pdns_drill::steady::Scope::EveryName).await;
     let run = lab.spec.run_id.clone();
     let engine = lab.engine.clone();
     // Each of the four checks, by name, held.

@@ -157,7 +157,7 @@ pub async fn follow(lab: &Lab, book: &Playbook, t0: Instant) -> Result<Path> {
         rounds.push(Round { triage: seen, steps: vec![] });
         let steps = book.steps(&row);
         if steps.is_empty() || same_as_before {
-            let steady = crate::steady::check(lab).await;
+            let steady = crate::steady::check(lab, crate::steady::Scope::EveryName).await;
             if steady.ok() {
                 return Ok(Path { rounds, end: End::Restored { rounds: n - 1, at_ms: ms() } });
             }
@@ -178,7 +178,7 @@ pub async fn follow(lab: &Lab, book: &Playbook, t0: Instant) -> Result<Path> {
             return Ok(Path { rounds, end: End::Restored { rounds: n, at_ms: ms() } });
         }
     }
-    let steady = crate::steady::check(lab).await;
+    let steady = crate::steady::check(lab, crate::steady::Scope::EveryName).await;
     let row = rounds.last().map(|r| r.triage.row.clone()).unwrap_or_default();
     let reason = format!("{MAX_ROUNDS} rounds of triage and procedure without steady state");
     Ok(Path { rounds, end: End::DeadEnd { row, reason, still_failing: still_failing(lab, &steady).await } })

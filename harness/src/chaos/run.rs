@@ -122,14 +122,14 @@ pub async fn run(ctx: &Ctx, seed: u64, seq: &[Drawn], lab_run_id: &str, progress
     let body = async {
         progress("waiting for steady state");
         lab.wait_booted_lab().await?;
-        lab.wait_steady(crate::testbed::STEADY_DEADLINE).await.map_err(|e| anyhow::anyhow!("the lab did not reach steady state before any fault: {e}"))?;
+        lab.wait_steady_asking(crate::testbed::STEADY_DEADLINE, crate::steady::Scope::OneName).await.map_err(|e| anyhow::anyhow!("the lab did not reach steady state before any fault: {e}"))?;
         progress("injecting faults");
         for f in &bound.faults {
             let i = fault::inject(&lab, f).await?;
             run.injected.push(format!("{} — {}", i.description, i.proof));
             injected.push(i);
         }
-        run.under_fault = follow::still_failing(&lab, &crate::steady::check(&lab).await).await;
+        run.under_fault = follow::still_failing(&lab, &crate::steady::check(&lab, crate::steady::Scope::EveryName).await).await;
         progress("following the runbook");
         run.path = Some(follow::follow(&lab, &book, t0).await?);
         progress("asking the authoritative for every journal record");

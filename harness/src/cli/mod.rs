@@ -195,7 +195,7 @@ pub async fn up(a: &LabArgs, check: bool) -> Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     eprintln!("lab {run_id} at steady state in {:.1} s", t0.elapsed().as_secs_f64());
-    let steady = pdns_drill::steady::check(&lab).await;
+    let steady = pdns_drill::steady::check(&lab, pdns_drill::steady::Scope::EveryName).await;
     print!("{steady}");
     let tri = triage_probes::in_lab(&lab).await?;
     print_triage(&tri);
