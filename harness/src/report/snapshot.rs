@@ -113,6 +113,8 @@ static IPV6_CANDIDATE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i)[0-9a
 static IPV4_CANDIDATE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b").unwrap());
 static SERIAL: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\b(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?:\d{2})?\b").unwrap());
+// How much a trimmed line left out depends on the addresses in what it kept.
+static TRIMMED: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"… \[\d+ more chars\]").unwrap());
 static DURATION: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\b\d+(?:\.\d+)?\s?(?:ms|us|µs|ns|s|sec|secs|seconds|min|minutes)\b").unwrap());
 
@@ -126,6 +128,7 @@ pub fn redact(s: &str, run_id: &str) -> String {
     s = TIMESTAMP.replace_all(&s, "<ts>").into_owned();
     s = redact_addresses(&s);
     s = SERIAL.replace_all(&s, "<serial>").into_owned();
+    s = TRIMMED.replace_all(&s, "… [more chars]").into_owned();
     DURATION.replace_all(&s, "<ms>").into_owned()
 }
 
@@ -307,6 +310,7 @@ mod tests {
             ("run 20250611T093000Z-4f2a done", "run <run> done"),
             ("sub.comptech-lab.com SOA +time=2 +tries=1", "sub.comptech-lab.com SOA +time=2 +tries=1"),
             ("dead:beef and 1.2.3", "dead:beef and 1.2.3"),
+            ("got \"; <<>> DiG… [549 more chars]\"", "got \"; <<>> DiG… [more chars]\""),
         ];
         for (input, want) in cases {
             assert_eq!(redact(input, run), want, "{input}");
