@@ -1,24 +1,31 @@
 #!/usr/bin/env bash
 # Benchmarks that print figures (targets on a 2-core machine in brackets):
-#   1. lab image build from nothing: empty cache, no image            [<= 180 s]
-#   2. `up` to steady state with the image cached, 3 times             [<= 10 s]
-#   3. the full scenario suite with --jobs 1, 2 and 4 (BENCH_JOBS)      [<= 90 s total, median scenario <= 6 s]
-# Usage: scripts/bench.sh [--skip-build] [--skip-suite]
+#   1. lab image build from nothing: empty cache, no image               [<= 180 s]
+#   2. `up` to steady state with the image cached, 3 times                [<= 2 s]
+#   3. the full suite at the default settings, BENCH_RUNS times (default 3): wall time, lab
+#      boots, time booting / queued for a boot slot / inside scenarios, the longest scenario
+#      (the critical path), peak memory (host and pdns-drill itself), and whether the verdicts
+#      of every run are identical (`pdns-drill compare` against the first)   [<= 90 s wall]
+#   4. with --jobs-1, the same once at --jobs 1 for comparison (about 25 minutes)
+# Usage: scripts/bench.sh [--skip-build] [--skip-suite] [--jobs-1]
+# Exit 1 when the verdicts of the runs differ (a flaky verdict fails the benchmark).
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")/.."
-skip_build=0 skip_suite=0
+skip_build=0 skip_suite=0 jobs1=0
 for a in "$@"; do
   case "$a" in
     --skip-build) skip_build=1 ;;
     --skip-suite) skip_suite=1 ;;
-    *) echo "unknown option $a" >&2; exit 2 ;;
+    --jobs-1) jobs1=1 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    *) echo "bench: unknown option $a (see --help)" >&2; exit 2 ;;
   esac
 done
 bash scripts/setup-host.sh
 cargo build --release --quiet
 bin=./target/release/pdns-drill
 out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
+trap 'kill "${sampler:-}" 2>/dev/null || true; rm -rf "$out"' EXIT
 
 if [ "$skip_build" = 0 ]; then
   # A private cache dir and --force: nothing cached, the image rebuilt and re-imported.
@@ -31,23 +38,64 @@ fi
 $bin image build >/dev/null
 for i in 1 2 3; do
   line=$($bin up --check 2>&1 >/dev/null | grep 'at steady state in' || true)
-  printf 'bench up-to-steady-state #%d: %s (target <= 10 s)\n' "$i" "$(echo "$line" | sed 's/.*in //')"
+  printf 'bench up-to-steady-state #%d: %s (target <= 2 s)\n' "$i" "$(echo "$line" | sed 's/.*in //')"
 done
 
-if [ "$skip_suite" = 0 ]; then
-  for jobs in ${BENCH_JOBS:-1 2 4}; do
-    t0=$(date +%s.%N)
-    $bin run --jobs "$jobs" --report-dir "$out/j$jobs" --format json >/dev/null 2>&1 || true
-    t1=$(date +%s.%N)
-    printf 'bench full-suite --jobs %d: %.1f s wall (target <= 90 s)\n' "$jobs" "$(echo "$t1 - $t0" | bc)"
-    python3 - "$out/j$jobs"/*/report.json "$jobs" <<'PY'
-import json, statistics, sys
-r = json.load(open(sys.argv[1])); jobs = sys.argv[2]
-w = sorted((s["wall_ms"], s["name"]) for s in r["scenarios"])
-for ms, name in w:
-    print(f"bench   scenario {name:<28} {ms/1000:6.1f} s")
-if w:
-    print(f"bench   --jobs {jobs}: {len(w)} scenarios, median {statistics.median(m for m, _ in w)/1000:.1f} s (target <= 6 s), sum {sum(m for m, _ in w)/1000:.1f} s")
+# Host memory in use (MiB), sampled every 0.5 s into $1 while a suite runs.
+mem_used() { awk '/^MemTotal:/ {t=$2} /^MemAvailable:/ {a=$2} END {print int((t-a)/1024)}' /proc/meminfo; }
+sample_memory() { while :; do mem_used >>"$1"; sleep 0.5; done; }
+
+# One full suite; prints its figures. $1 label, rest: extra `run` arguments.
+suite() {
+  local label=$1; shift
+  local dir="$out/$label" before peak
+  mkdir -p "$dir"
+  before=$(mem_used)
+  sample_memory "$dir/mem" & sampler=$!
+  t0=$(date +%s.%N)
+  /usr/bin/time -f '%M' -o "$dir/maxrss" $bin run "$@" --report-dir "$dir" --format json >"$dir/stdout" 2>"$dir/stderr" || true
+  t1=$(date +%s.%N)
+  kill "$sampler" 2>/dev/null || true; wait "$sampler" 2>/dev/null || true
+  peak=$(sort -n "$dir/mem" | tail -1)
+  printf 'bench full-suite %s: %.1f s wall (target <= 90 s)\n' "$label" "$(echo "$t1 - $t0" | bc)"
+  python3 - "$dir"/*/report.json "$label" "$before" "$peak" "$(cat "$dir/maxrss")" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1])); label = sys.argv[2]
+before, peak, rss = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+sc = r["scenarios"]
+tl = [s["timeline"] for s in sc]
+boots = sum(1 for t in tl if t.get("booted_ms") is not None)
+queued = sum((t.get("queued_ms") or 0) for t in tl) / 1000
+booting = sum((t["booted_ms"] - (t.get("queued_ms") or 0)) for t in tl if t.get("booted_ms") is not None) / 1000
+inside = sum((t["end_ms"] - t["booted_ms"]) for t in tl if t.get("booted_ms") is not None) / 1000
+longest = max(sc, key=lambda s: s["wall_ms"])
+v = {}
+for c in r["claims"]:
+    v[c["verdict"]] = v.get(c["verdict"], 0) + 1
+print(f"bench   {label}: {len(sc)} scenarios, {boots} lab boots; summed over scenarios: {booting:.1f} s booting, "
+      f"{queued:.1f} s queued for a boot slot, {inside:.1f} s inside scenarios (steps and waits)")
+print(f"bench   {label}: critical path {longest['name']} {longest['wall_ms']/1000:.1f} s; "
+      f"peak memory {peak} MiB host ({peak - before:+d} MiB over the {before} MiB before), pdns-drill max RSS {rss // 1024} MiB")
+print(f"bench   {label}: verdicts " + ", ".join(f"{n} {k}" for k, n in sorted(v.items())))
 PY
+}
+
+if [ "$skip_suite" = 0 ]; then
+  status=0
+  runs=${BENCH_RUNS:-3}
+  for i in $(seq 1 "$runs"); do
+    suite "default-$i"
+    if [ "$i" -gt 1 ]; then
+      if $bin compare "$out"/default-1/*/report.json "$out/default-$i"/*/report.json >"$out/compare-$i.md" 2>&1; then
+        echo "bench   default-$i: verdicts identical to default-1"
+      else
+        echo "bench   default-$i: VERDICTS DIFFER from default-1:"; grep -E '→|differ' "$out/compare-$i.md" | head -20
+        status=1
+      fi
+    fi
   done
+  if [ "$jobs1" = 1 ]; then
+    suite "jobs-1" --jobs 1
+  fi
+  exit $status
 fi

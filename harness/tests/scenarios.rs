@@ -140,3 +140,25 @@ async fn restore_drill_runs_every_stage_against_the_daemon() {
     let claim = conclude::claim_results(std::slice::from_ref(&run)).into_iter().find(|c| c.id == "BAK-RESTORE").unwrap();
     assert!(matches!(claim.verdict, Verdict::Confirmed | Verdict::Contradicted), "{claim:?}");
 }
+
+/// No scenario sees another's fault: three labs that close port 53 run side by side with three
+/// that expect every answer, and each pair's verdicts are what each alone gives.
+#[tokio::test(flavor = "multi_thread")]
+async fn conflicting_scenarios_side_by_side_do_not_see_each_others_faults() {
+    let image = common::image(&common::engine().await).await;
+    let mut runs = Vec::new();
+    for _ in 0..3 {
+        for name in ["firewall-drops-53", "healthy-lab"] {
+            runs.push(tokio::spawn(common::run_scenario(scenario(name), image.clone(), common::inputs())));
+        }
+    }
+    for r in runs {
+        let run = r.await.unwrap();
+        assert!(run.error.is_none(), "{}: {:?}", run.scenario.name, run.error);
+        let (id, closed) = if run.scenario.name == "healthy-lab" { ("TRI-1", false) } else { ("TRI-4", true) };
+        let c = verdict(&run, id);
+        assert_eq!(c.verdict, Verdict::Confirmed, "{}: {id} {:?}", run.scenario.name, c.first_mismatch);
+        // The fault is in the firewall scenario's history only.
+        assert_eq!(run.records.iter().any(|r| r.action.contains("--dport 53 -j DROP")), closed, "{}", run.scenario.name);
+    }
+}

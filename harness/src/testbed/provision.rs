@@ -121,7 +121,7 @@ pub fn hermetic_dropins(plan: &Plan, config: &ConfigDir) -> Vec<(String, String,
 /// Whether any file of the operators' recursor settings sets (or appends to) `key`.
 fn sets_recursor_key(config: &ConfigDir, key: &str) -> bool {
     let texts: Vec<(String, String)> = config.files.iter().map(|(p, b)| (p.clone(), String::from_utf8_lossy(b).into_owned())).collect();
-    crate::settings::Settings::read(crate::settings::Daemon::Recursor, &texts, crate::scenario::facts::ETC).setting(key).is_some()
+    crate::settings::Settings::read(crate::settings::Daemon::Recursor, &texts, crate::settings::ETC).setting(key).is_some()
 }
 
 pub fn root_hints(plan: &Plan) -> String {
@@ -339,7 +339,7 @@ impl RecursorSettings {
             return Ok(());
         }
         let texts: Vec<(String, String)> = config.files.iter().map(|(p, b)| (p.clone(), String::from_utf8_lossy(b).into_owned())).collect();
-        let s = crate::settings::Settings::read(crate::settings::Daemon::Recursor, &texts, crate::scenario::facts::ETC);
+        let s = crate::settings::Settings::read(crate::settings::Daemon::Recursor, &texts, crate::settings::ETC);
         match s.get("include-dir").filter(|d| !d.is_empty()) {
             Some(d) if d.trim_end_matches('/') != RECURSOR_INCLUDE_DIR => Err(format!(
                 "--recursor-settings yaml needs include-dir={RECURSOR_INCLUDE_DIR} (or none) in {}/recursor.conf, not {d}",
