@@ -178,10 +178,16 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
     let only = (!a.filters.is_empty()).then(|| scenario::decided_in_full(&all, &a.filters));
     let gate = baseline.as_ref().map(|b| pdns_drill::conclude::gate(&report, b, only.as_ref()));
     if let (Some(g), Some(path)) = (&gate, &a.baseline) {
-        for c in &g.changes {
-            eprintln!("baseline: {c}");
+        // The gate's finding goes beside the verdict table (stdout, unless stdout carries events).
+        let mut lines: Vec<String> = g.changes.iter().map(|c| format!("baseline: {c}")).collect();
+        lines.push(format!("baseline {}: {}", path.display(), if g.differ { "verdicts DIFFER" } else { "verdicts as approved" }));
+        for l in lines {
+            if json {
+                eprintln!("{l}");
+            } else {
+                println!("{l}");
+            }
         }
-        eprintln!("baseline {}: {}", path.display(), if g.differ { "verdicts DIFFER" } else { "verdicts as approved" });
     }
     let outcome = pdns_drill::conclude::run_outcome(&report, &partial.finished, gate.as_ref());
     for r in outcome.reasons.iter().filter(|r| r.starts_with("scenario ")) {
