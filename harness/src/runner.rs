@@ -467,20 +467,21 @@ async fn act(ctx: &mut Ctx<'_>, st: &Step, injected: &mut Vec<Injected>) -> anyh
         let cmds = t.probes.iter().map(|p| p.command.clone()).collect::<Vec<_>>().join(" ; ");
         return Ok(("workstation".into(), format!("first triage: {cmds}"), Observed::Triage(t.result)));
     }
-    let action = st.action.as_deref().unwrap_or("");
+    use crate::scenario::HarnessAction as A;
+    let action = st.action.ok_or_else(|| anyhow::anyhow!("a step with nothing to do (the scenario loader admits none)"))?;
     let vm = lab.name(Role::PdnsVm);
     match action {
-        "start-vm" => {
+        A::StartVm => {
             lab.engine.start(&vm).await?;
             lab.wait_booted(Role::PdnsVm).await?;
         }
-        "stop-vm" => lab.engine.stop(&vm, Duration::from_secs(20)).await?,
-        "restart-vm" => {
+        A::StopVm => lab.engine.stop(&vm, Duration::from_secs(20)).await?,
+        A::RestartVm => {
             lab.engine.stop(&vm, Duration::from_secs(20)).await?;
             lab.engine.start(&vm).await?;
             lab.wait_booted(Role::PdnsVm).await?;
         }
-        "rebuild-vm" | "rebuild-vm-scratch" => {
+        A::RebuildVm | A::RebuildVmScratch => {
             // The old VM is gone: nothing of its faults remains to heal.
             injected.clear();
             let build = (st.suite.is_some() || st.recursor_settings.is_some()).then(|| {
@@ -490,7 +491,7 @@ async fn act(ctx: &mut Ctx<'_>, st: &Step, injected: &mut Vec<Injected>) -> anyh
                     recursor_settings: st.recursor_settings.unwrap_or(now.recursor_settings),
                 }
             });
-            lab.recreate_vm(action == "rebuild-vm", build.clone()).await?;
+            lab.recreate_vm(action == A::RebuildVm, build.clone()).await?;
             lab.engine.start(&vm).await?;
             lab.wait_booted(Role::PdnsVm).await?;
             if let Some(b) = build {
@@ -502,11 +503,11 @@ async fn act(ctx: &mut Ctx<'_>, st: &Step, injected: &mut Vec<Injected>) -> anyh
                     stdout: format!("{}: pdns-server {}, pdns-recursor {}", b.image, pdns.unwrap_or_else(unknown), rec.unwrap_or_else(unknown)),
                     stderr: String::new(),
                 };
-                let what = format!("action: {action} (image {}, recursor settings {})", b.image, b.recursor_settings.as_str());
+                let what = format!("action: {} (image {}, recursor settings {})", action.as_str(), b.image, b.recursor_settings.as_str());
                 return Ok(("harness".into(), what, Observed::Exec(out)));
             }
         }
-        "add-journal-rows" => {
+        A::AddJournalRows => {
             let zone = &lab.spec.zone.journal.zone;
             let mut lines = Vec::new();
             let mut code = 0;
@@ -520,19 +521,18 @@ async fn act(ctx: &mut Ctx<'_>, st: &Step, injected: &mut Vec<Injected>) -> anyh
                 }
             }
             let out = crate::engine::ExecOutput { exit_code: Some(code), stdout: lines.join("\n"), stderr: String::new() };
-            return Ok(("pdns-vm".into(), format!("action: {action} (pdnsutil add-record per journal row)"), Observed::Exec(out)));
+            return Ok(("pdns-vm".into(), format!("action: {} (pdnsutil add-record per journal row)", action.as_str()), Observed::Exec(out)));
         }
-        "wait-steady" => {
+        A::WaitSteady => {
             lab.wait_steady(STEADY_AFTER_DEADLINE).await?;
         }
-        "heal" => {
+        A::Heal => {
             while let Some(i) = injected.pop() {
                 fault::heal(lab, &i).await?;
             }
         }
-        other => anyhow::bail!("action `{other}` is not available in this runner"),
     }
-    Ok(("harness".into(), format!("action: {action}"), Observed::Done))
+    Ok(("harness".into(), format!("action: {}", action.as_str()), Observed::Done))
 }
 
 async fn put_file(lab: &Lab, to: Role, path: &str, bytes: Vec<u8>) -> anyhow::Result<()> {

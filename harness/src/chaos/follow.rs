@@ -227,7 +227,7 @@ async fn run_step(lab: &Lab, st: &Step, t0: Instant) -> Result<StepRecord> {
             let out = lab.engine.exec(&lab.name(on), &["/bin/bash", "-c", cmd], st.user.as_deref(), EXEC_DEADLINE).await?;
             harness_failed(cmd, &out)?;
             (on.as_str().to_string(), cmd.clone(), Observed::Exec(out))
-        } else if st.action.as_deref() == Some("start-vm") {
+        } else if st.action == Some(crate::scenario::HarnessAction::StartVm) {
             lab.engine.start(&lab.name(Role::PdnsVm)).await?;
             lab.wait_booted(Role::PdnsVm).await?;
             ("harness".to_string(), "action: start-vm".to_string(), Observed::Done)

@@ -148,7 +148,7 @@ pub fn scenario(property: Property, run: &ChaosRun, book: &Playbook, facts: &Lab
             s.steady_after = false;
         }
         Property::HealedNoLeak => {
-            s.recovery.push(Step { action: Some("heal".into()), note: Some("every fault healed".into()), ..Step::default() });
+            s.recovery.push(Step { action: Some(crate::scenario::HarnessAction::Heal), note: Some("every fault healed".into()), ..Step::default() });
             s.claims = play_claims(&last_row);
         }
     }

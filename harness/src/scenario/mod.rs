@@ -387,10 +387,9 @@ pub struct Step {
     /// scenario's `[[journal-row]]`s after HEAD, to "ROLE:/path".
     #[serde(default)]
     pub journal: Option<String>,
-    /// A harness action: `start-vm`, `stop-vm`, `restart-vm`, `rebuild-vm`, `rebuild-vm-scratch`,
-    /// `wait-steady`, `heal` (heal the faults now, as part of the documented recovery).
+    /// A harness action (heal: the faults healed now, as part of the documented recovery).
     #[serde(default)]
-    pub action: Option<String>,
+    pub action: Option<HarnessAction>,
     /// With `rebuild-vm-scratch`: the new VM comes from this Debian release's lab image (the
     /// packages a VM rebuilt on it gets), not the lab's.
     #[serde(default)]
@@ -573,18 +572,12 @@ impl Scenario {
             if st.run.is_some() && st.on.is_none() {
                 return Err(at("a `run` needs `on` (pdns-vm, workstation, client, internet)"));
             }
-            if let Some(a) = &st.action {
-                if !ACTIONS.contains(&a.as_str()) {
-                    return Err(at(&format!("unknown action `{a}` (one of: {})", ACTIONS.join(", "))));
-                }
-            }
-            let action = st.action.as_deref().unwrap_or("");
             // A kept disk holds the old release's /var (its package database): another release
             // needs a new disk.
-            if st.suite.is_some() && action != "rebuild-vm-scratch" {
+            if st.suite.is_some() && st.action != Some(HarnessAction::RebuildVmScratch) {
                 return Err(at("`suite` goes with `action = \"rebuild-vm-scratch\"` (a kept disk carries the old release's /var)"));
             }
-            if st.recursor_settings.is_some() && !action.starts_with("rebuild-vm") {
+            if st.recursor_settings.is_some() && !matches!(st.action, Some(HarnessAction::RebuildVm | HarnessAction::RebuildVmScratch)) {
                 return Err(at("`recursor-settings` goes with `action = \"rebuild-vm\"` or `\"rebuild-vm-scratch\"`"));
             }
             for re in [&st.expect.stdout_matches, &st.expect.output_matches].into_iter().flatten() {
@@ -724,8 +717,38 @@ impl Scenario {
     }
 }
 
-pub const ACTIONS: &[&str] =
-    &["start-vm", "stop-vm", "restart-vm", "rebuild-vm", "rebuild-vm-scratch", "wait-steady", "heal", "add-journal-rows"];
+/// What the harness itself does as a step (the VM's power, a rebuild, a wait, a heal), as a
+/// scenario writes it (`action = "rebuild-vm-scratch"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HarnessAction {
+    StartVm,
+    StopVm,
+    RestartVm,
+    /// A new VM container on the old one's disk.
+    RebuildVm,
+    /// A new VM from nothing: a new disk too.
+    RebuildVmScratch,
+    /// `pdnsutil add-record` for each of the scenario's journal rows.
+    AddJournalRows,
+    WaitSteady,
+    Heal,
+}
+
+impl HarnessAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HarnessAction::StartVm => "start-vm",
+            HarnessAction::StopVm => "stop-vm",
+            HarnessAction::RestartVm => "restart-vm",
+            HarnessAction::RebuildVm => "rebuild-vm",
+            HarnessAction::RebuildVmScratch => "rebuild-vm-scratch",
+            HarnessAction::AddJournalRows => "add-journal-rows",
+            HarnessAction::WaitSteady => "wait-steady",
+            HarnessAction::Heal => "heal",
+        }
+    }
+}
 
 /// The claims a filtered selection decides in full: those no unselected scenario also decides
 /// (a filtered run is compared with its baseline on these only).
@@ -855,6 +878,16 @@ expect = { exit = 0 }
     fn step_claims_must_be_scenario_claims() {
         let e = err(&OK.replace("claims = [\"TRI-2\"]", "claims = [\"TRI-3\"]"));
         assert!(e.contains("TRI-3") && e.contains("does not list"), "{e}");
+    }
+
+    #[test]
+    fn harness_actions_are_typed_at_load() {
+        let with_action = |a: &str| OK.replace("[[recover]]\nrun = \"systemctl restart pdns-recursor\"\non = \"pdns-vm\"\nexpect = { exit = 0 }", &format!("[[recover]]\naction = \"{a}\""));
+        assert_eq!(Scenario::parse("ok.toml", &with_action("rebuild-vm-scratch")).unwrap().recovery[0].action, Some(HarnessAction::RebuildVmScratch));
+        let e = err(&with_action("reboot-vm"));
+        assert!(e.contains("bad.toml") && e.contains("reboot-vm") && e.contains("rebuild-vm-scratch"), "{e}");
+        let e = err(&with_action("stop-vm").replace("action = \"stop-vm\"", "action = \"stop-vm\"\nsuite = \"trixie\""));
+        assert!(e.contains("`suite` goes with"), "{e}");
     }
 
     #[test]
