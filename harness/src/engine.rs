@@ -496,10 +496,13 @@ impl Engine {
             .list_containers(Some(ListContainersOptionsBuilder::new().all(true).filters(&filters).build()))
             .await?;
         let mut n_c = 0;
+        let mut failed: Option<anyhow::Error> = None;
         for c in containers {
             if let Some(id) = c.id {
-                self.remove(&id).await?;
-                n_c += 1;
+                match self.remove(&id).await {
+                    Ok(()) => n_c += 1,
+                    Err(e) => failed = failed.or(Some(e)),
+                }
             }
         }
         let networks = self.docker.list_networks(Some(ListNetworksOptionsBuilder::new().filters(&filters).build())).await?;
@@ -508,22 +511,24 @@ impl Engine {
             if let Some(id) = n.id {
                 match self.docker.remove_network(&id).await {
                     // Gone already: another sweep, or its run's own teardown, removed it.
-                    Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) | Ok(()) => {}
-                    Err(e) => return Err(e).with_context(|| format!("removing network {id}")),
+                    Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) | Ok(()) => n_n += 1,
+                    Err(e) => failed = failed.or(Some(anyhow::Error::new(e).context(format!("removing network {id}")))),
                 }
-                n_n += 1;
             }
         }
         let vols = self.docker.list_volumes(Some(ListVolumesOptionsBuilder::new().filters(&filters).build())).await?;
         let mut n_v = 0;
         for v in vols.volumes.unwrap_or_default() {
-            self.docker
-                .remove_volume(&v.name, Some(RemoveVolumeOptionsBuilder::new().force(true).build()))
-                .await
-                .with_context(|| format!("removing volume {}", v.name))?;
-            n_v += 1;
+            match self.docker.remove_volume(&v.name, Some(RemoveVolumeOptionsBuilder::new().force(true).build())).await {
+                Ok(()) | Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => n_v += 1,
+                Err(e) => failed = failed.or(Some(anyhow::Error::new(e).context(format!("removing volume {}", v.name)))),
+            }
         }
-        Ok((n_c, n_n, n_v))
+        // Everything that could go went; the first failure says what is left.
+        match failed {
+            Some(e) => Err(e),
+            None => Ok((n_c, n_n, n_v)),
+        }
     }
 
     /// The owner label of a run's resources: its networks', else its containers'.
@@ -551,22 +556,46 @@ impl Engine {
         }
     }
 
-    /// Removes every run this process created (Ctrl-C, a fatal error).
+    /// Removes every run this process created (Ctrl-C, a fatal error). A create already sent
+    /// when the run was cancelled still lands afterwards, and removing a network fails while a
+    /// container that just landed uses it: so passes repeat, past errors, until several in a
+    /// row find nothing of this process's (or the deadline passes).
     pub async fn sweep_mine(&self) -> Result<Vec<String>> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
         let mut swept = Vec::new();
-        // A second pass removes what a create that was already in flight during the first
-        // (its request sent before the run was cancelled) made afterwards.
-        for _ in 0..2 {
-            for run in self.leftover_runs().await? {
-                if self.run_owner(&run).await?.as_deref() == Some(self.owner.as_str()) {
-                    self.sweep(Some(&run)).await?;
-                    if !swept.contains(&run) {
-                        swept.push(run);
+        let mut quiet = 0;
+        loop {
+            let mut found = false;
+            let mut failed = None;
+            match self.leftover_runs().await {
+                Ok(runs) => {
+                    for run in runs {
+                        if self.run_owner(&run).await.ok().flatten().as_deref() != Some(self.owner.as_str()) {
+                            continue;
+                        }
+                        found = true;
+                        if let Err(e) = self.sweep(Some(&run)).await {
+                            failed = Some(e);
+                        }
+                        if !swept.contains(&run) {
+                            swept.push(run);
+                        }
                     }
                 }
+                Err(e) => failed = Some(e),
             }
+            quiet = if found || failed.is_some() { 0 } else { quiet + 1 };
+            if quiet >= 3 {
+                return Ok(swept);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return match failed {
+                    Some(e) => Err(e.context("sweeping this process's runs")),
+                    None => Ok(swept),
+                };
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
         }
-        Ok(swept)
     }
 
     /// Run ids that still have containers, networks or volumes.

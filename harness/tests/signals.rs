@@ -69,6 +69,10 @@ async fn signals_at_several_points_leave_nothing_and_an_incomplete_report() {
     // (signal, what to wait for, which occurrence, extra delay, exit code, report expected)
     let cases = [
         ("TERM", "", 0, Duration::from_millis(3000), 143, false),
+        // Around the first labs' creation: a create in flight when the run is cancelled lands
+        // after the first sweep (this left 1-4 resources in 4 of 6 tries before sweeps repeated).
+        ("TERM", "", 0, Duration::from_millis(3400), 143, false),
+        ("TERM", "", 0, Duration::from_millis(3800), 143, false),
         ("INT", "   start  ", 1, Duration::from_millis(300), 130, true),
         ("TERM", "   start  ", 2, Duration::from_millis(800), 143, true),
         ("HUP", "recursor-down ", 1, Duration::ZERO, 129, true),

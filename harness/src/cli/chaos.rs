@@ -75,7 +75,7 @@ pub async fn chaos(a: &ChaosArgs) -> Result<ExitCode> {
         work.abort();
         let _ = (&mut work).await;
         eprintln!("{}: removing this campaign's containers, networks and volumes", sig.name());
-        engine.sweep_mine().await.ok();
+        super::sweep_mine(&engine).await;
         report.finish(false, Some(sig.name()));
         chaos::report::write(&report, &dir)?;
         eprintln!("partial report (marked incomplete) in {}", dir.display());

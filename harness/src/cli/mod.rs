@@ -479,7 +479,7 @@ pub async fn drill_restore(a: &LabArgs, backups: &[PathBuf], backups_dir: Option
         r = pdns_drill::drill::restore(inputs, Box::new(move |m: &str| shown.set_message(m.to_string()))) => r,
         sig = pdns_drill::signals::stopped() => {
             pb.finish_and_clear();
-            engine.sweep_mine().await.ok();
+            sweep_mine(&engine).await;
             eprintln!("{}: the drill's lab was removed; no evidence written", sig.name());
             return Ok(ExitCode::from(sig.exit_code()));
         }
@@ -489,4 +489,11 @@ pub async fn drill_restore(a: &LabArgs, backups: &[PathBuf], backups_dir: Option
     print!("{}", pdns_drill::drill::evidence::summary(&ev));
     eprintln!("evidence in {}", dir.display());
     Ok(if ev.passed() { ExitCode::SUCCESS } else { ExitCode::from(FAILED) })
+}
+
+/// Removes this process's runs after a signal or a fatal error; says so when something stays.
+async fn sweep_mine(engine: &pdns_drill::engine::Engine) {
+    if let Err(e) = engine.sweep_mine().await {
+        eprintln!("could not remove everything of this run (`pdns-drill down --all` removes what is left): {e:#}");
+    }
 }

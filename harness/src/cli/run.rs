@@ -76,7 +76,7 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
         r = pdns_drill::steady::preflight(&engine, spec, &show) => r,
         sig = pdns_drill::signals::stopped() => {
             pb.finish_and_clear();
-            engine.sweep_mine().await.ok();
+            super::sweep_mine(&engine).await;
             eprintln!("{}: stopped during the preflight; its lab was removed", sig.name());
             return Ok(ExitCode::from(sig.exit_code()));
         }
@@ -155,7 +155,7 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
         let _ = (&mut work).await;
         display.event(&Event::Interrupted { signal: sig.name().into() })?;
         eprintln!("{}: removing this run's containers, networks and volumes", sig.name());
-        engine.sweep_mine().await.ok();
+        super::sweep_mine(&engine).await;
         partial.write(partial.info(false))?;
         eprintln!("partial report (marked incomplete) in {}", dir.display());
         return Ok(ExitCode::from(sig.exit_code()));
