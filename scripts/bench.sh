@@ -58,7 +58,7 @@ suite() {
   kill "$sampler" 2>/dev/null || true; wait "$sampler" 2>/dev/null || true
   peak=$(sort -n "$dir/mem" | tail -1)
   printf 'bench full-suite %s: %.1f s wall (target <= 90 s)\n' "$label" "$(echo "$t1 - $t0" | bc)"
-  python3 - "$dir"/*/report.json "$label" "$before" "$peak" "$(cat "$dir/maxrss")" <<'PY'
+  python3 - "$dir"/*/report.json "$label" "$before" "$peak" "$(tail -1 "$dir/maxrss")" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1])); label = sys.argv[2]
 before, peak, rss = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
