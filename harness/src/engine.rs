@@ -185,7 +185,7 @@ impl Engine {
                 labels: Some(self.labels(run_id)),
                 ..Default::default()
             };
-            self.docker.create_network(probe).await.with_context(|| format!("creating network {name}"))?;
+            self.create_network_when_a_pool_frees(probe).await.with_context(|| format!("creating network {name}"))?;
             let (subnet, gateway) = self.network_subnet(name).await?;
             self.docker.remove_network(name).await.ok();
             let aux: HashMap<String, String> =
@@ -214,6 +214,27 @@ impl Engine {
             }
         }
         unreachable!()
+    }
+
+    /// Docker hands each network a subnet from its address pools (31 by default: about 15
+    /// labs at once). With every subnet in use, a lab waits for another lab to give one back
+    /// rather than fail; past the deadline the error says why.
+    async fn create_network_when_a_pool_frees(&self, req: NetworkCreateRequest) -> Result<()> {
+        const WAIT: Duration = Duration::from_secs(600);
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            match self.docker.create_network(req.clone()).await {
+                Ok(_) => return Ok(()),
+                Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, message }) if message.contains("non-overlapping IPv4 address pool") => {
+                    if tokio::time::Instant::now() >= deadline {
+                        bail!("every subnet of Docker's address pools stayed in use for {WAIT:?}, other labs or networks holding them (fewer --jobs, or `docker network prune`): {message}");
+                    }
+                    tracing::debug!("{message}; waiting for a subnet to be given back");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 
     async fn network_subnet(&self, name: &str) -> Result<(ipnet::Ipv4Net, Ipv4Addr)> {
