@@ -223,22 +223,7 @@ pub fn claim_results(runs: &[ScenarioRun]) -> Vec<ClaimResult> {
 fn claim_result(id: ClaimId, runs: &[ScenarioRun]) -> ClaimResult {
     let c = id.claim();
     let deciding: Vec<&ScenarioRun> = runs.iter().filter(|r| r.scenario.claims.contains(&id)).collect();
-    let mut result = ClaimResult {
-        id: c.id.into(),
-        verdict: Verdict::NotSimulated,
-        section: c.section.into(),
-        scenario: None,
-        reason: Some(NO_SCENARIO.into()),
-        first_mismatch: None,
-        evidence: vec![],
-        detect_ms: None,
-        recover_ms: None,
-        correction: None,
-        parts: vec![],
-        severity: None,
-        variants: vec![],
-        finding: None,
-    };
+    let mut result = ClaimResult { reason: Some(NO_SCENARIO.into()), ..ClaimResult::new(c.id, c.section, Verdict::NotSimulated) };
     if deciding.is_empty() {
         return result;
     }

@@ -312,7 +312,7 @@ async fn correction(ctx: &mut Ctx<'_>, c: &crate::scenario::Correction) -> Corre
             ctx.lab.wait_steady(STEADY_AFTER_DEADLINE).await?;
             let zone = &ctx.lab.spec.zone.journal.zone;
             let o = ctx.lab.sh(Role::PdnsVm, &format!("rec_control wipe-cache '{zone}$'"), EXEC_DEADLINE).await?;
-            anyhow::ensure!(o.exit_code == Some(0), "rec_control wipe-cache {zone}$ failed: {}{}", o.stdout, o.stderr);
+            anyhow::ensure!(o.success(), "rec_control wipe-cache {zone}$ failed: {}", o.summary(300));
             ctx.note(Phase::Correction, "pdns-vm", format!("rec_control wipe-cache '{zone}$' (the lab zone's cache cold again, as at the scenario's start)"), o.stdout.trim().to_string(), claims.clone());
         }
         for f in &ctx.scenario.faults {

@@ -24,22 +24,7 @@ fn ev(phase: Phase, step: u32, on: &str, action: &str, observed: &str, expected:
 
 fn claim(id: &str, verdict: Verdict, scenario: Option<&str>) -> ClaimResult {
     let section = crate::claims::lookup(id).map(|c| c.section).unwrap_or("harness").to_string();
-    ClaimResult {
-        id: id.into(),
-        verdict,
-        section,
-        scenario: scenario.map(Into::into),
-        reason: None,
-        first_mismatch: None,
-        evidence: vec![],
-        detect_ms: None,
-        recover_ms: None,
-        correction: None,
-        parts: vec![],
-        severity: None,
-        variants: vec![],
-        finding: None,
-    }
+    ClaimResult { scenario: scenario.map(Into::into), ..ClaimResult::new(id, section, verdict) }
 }
 
 const DIG_REC: &str = "dig @10.1.0.53 google.com A +short +time=2 +tries=1";

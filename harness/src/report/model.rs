@@ -71,6 +71,28 @@ pub struct ClaimResult {
     pub finding: Option<String>,
 }
 
+impl ClaimResult {
+    /// A claim with a verdict and nothing else yet: no scenario, evidence, parts or finding.
+    pub fn new(id: impl Into<String>, section: impl Into<String>, verdict: Verdict) -> ClaimResult {
+        ClaimResult {
+            id: id.into(),
+            verdict,
+            section: section.into(),
+            scenario: None,
+            reason: None,
+            first_mismatch: None,
+            evidence: vec![],
+            detect_ms: None,
+            recover_ms: None,
+            correction: None,
+            parts: vec![],
+            severity: None,
+            variants: vec![],
+            finding: None,
+        }
+    }
+}
+
 /// One part of a claim, judged.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PartResult {
