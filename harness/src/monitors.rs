@@ -70,20 +70,26 @@ pub struct Sample {
 }
 
 impl Sample {
-    /// Reads the VM side from the sampling script's output (see [`VM_SCRIPT`]).
+    /// Reads the VM side from the sampling script's output (see [`VM_SCRIPT`]): one `@section`
+    /// line, then what the command printed.
     pub fn parse_vm(out: &str) -> Sample {
         let mut s = Sample::default();
-        for line in out.lines() {
-            let mut w = line.split_whitespace();
-            match w.next() {
-                Some("state") => {
-                    if let (Some(a), Some(b)) = (w.next(), w.next()) {
+        for block in out.split('@').skip(1) {
+            let (head, body) = block.split_once('\n').unwrap_or((block, ""));
+            let words: Vec<&str> = body.split_whitespace().collect();
+            match head.trim() {
+                "state" => {
+                    if let [a, b] = words[..] {
                         s.state = Some((a.to_string(), b.to_string()));
                     }
                 }
-                Some("rec") => s.cache = two(w),
-                Some("auth") => s.auth = two(w),
-                Some("size") => s.sqlite_size = w.next().and_then(|v| v.parse().ok()),
+                "rec" => s.cache = two(words.iter().copied()),
+                "auth" => {
+                    // `pdns_control show '*'`: name=value pairs, comma-separated.
+                    let stat = |name: &str| body.trim().split(',').find_map(|kv| kv.strip_prefix(name)?.strip_prefix('=')?.trim().parse().ok());
+                    s.auth = stat("udp-queries").zip(stat("latency"));
+                }
+                "size" => s.sqlite_size = words.first().and_then(|v| v.parse().ok()),
                 _ => {}
             }
         }
@@ -95,11 +101,13 @@ fn two<'a>(mut w: impl Iterator<Item = &'a str>) -> Option<(u64, u64)> {
     Some((w.next()?.parse().ok()?, w.next()?.parse().ok()?))
 }
 
-/// One shell line on the VM reads every VM-side monitor at once (`{db}` filled by the caller).
-pub const VM_SCRIPT: &str = "echo \"state $(systemctl is-active pdns) $(systemctl is-active pdns-recursor)\"; \
-echo \"rec $(timeout 2 rec_control get cache-hits cache-misses 2>/dev/null | xargs)\"; \
-echo \"auth $(timeout 2 pdns_control show udp-queries 2>/dev/null) $(timeout 2 pdns_control show latency 2>/dev/null)\"; \
-echo \"size $(stat -c %s {db} 2>/dev/null)\"";
+/// One shell script on the VM reads every VM-side monitor at once (`{db}` filled by the
+/// caller). It runs every second for every faulted lab, so it spawns as few processes as it
+/// can: one per daemon asked (a hung daemon's control socket must not stall it: 2 s bounds).
+pub const VM_SCRIPT: &str = "echo @state; systemctl is-active pdns pdns-recursor; \
+echo @rec; rec_control --timeout=2 get cache-hits cache-misses 2>/dev/null; \
+echo @auth; timeout 2 pdns_control show '*' 2>/dev/null; \
+echo @size; stat -c %s {db} 2>/dev/null";
 
 /// Whether `m` would alert on `s`, given the reading before the fault and the previous one.
 pub fn alerts(m: Monitor, base: &Sample, prev: Option<&Sample>, s: &Sample) -> Option<String> {
@@ -168,12 +176,12 @@ mod tests {
 
     #[test]
     fn the_sampling_script_output_is_read() {
-        let s = Sample::parse_vm("state inactive active\nrec 12 5\nauth 1500 420\nsize 77824\n");
+        let s = Sample::parse_vm("@state\ninactive\nactive\n@rec\n12\n5\n@auth\nbackend-queries=3,latency=420,udp-answers=9,udp-queries=1500,udp4-queries=1500\n@size\n77824\n");
         assert_eq!(s.state, Some(("inactive".into(), "active".into())));
         assert_eq!(s.cache, Some((12, 5)));
         assert_eq!(s.auth, Some((1500, 420)));
         assert_eq!(s.sqlite_size, Some(77824));
-        let down = Sample::parse_vm("state active activating\nrec\nauth  \nsize\n");
+        let down = Sample::parse_vm("@state\nactive\nactivating\n@rec\n@auth\n@size\n");
         assert_eq!((down.cache, down.auth, down.sqlite_size), (None, None, None));
     }
 

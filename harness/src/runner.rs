@@ -119,7 +119,7 @@ pub async fn run_scenario(inputs: &Inputs, index: usize, planned: &(Scenario, Re
         config: inputs.config.clone(),
         zone: inputs.zone.clone(),
         run_id: lab_run_id.clone(),
-        with_client: scenario.uses_role(Role::Client),
+        roles: LabSpec::booting([Role::Workstation, Role::Client].into_iter().filter(|r| scenario.uses_role(*r)).collect()),
     };
     // Until steady state, a boot holds one of the CPU's slots; the scenario then waits freely.
     let boot_slot = inputs.boots.clone().acquire_owned().await.expect("the boot semaphore is never closed");
@@ -382,8 +382,22 @@ async fn step(ctx: &mut Ctx<'_>, phase: Phase, table: StepTable, st: &Step, inje
             }
             return Ok(holds);
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        tokio::time::sleep(poll_interval(st, start.elapsed())).await;
     }
+}
+
+/// How long to wait before asking again. A probe from the harness costs a datagram; a command
+/// costs the engine a runc process, and the CPU a waiting scenario takes is a boot's, so
+/// commands are asked less often the longer the wait (a held expectation is seen at most one
+/// interval late: 0.2 s in the first 2 s, 1 s after 10 s).
+fn poll_interval(st: &Step, waited: Duration) -> Duration {
+    let ms = match waited.as_secs() {
+        _ if st.probe.is_some() => 200,
+        0..2 => 200,
+        2..10 => 500,
+        _ => 1000,
+    };
+    Duration::from_millis(ms)
 }
 
 /// What the harness failed at, rather than what the daemons did: never judged as a symptom.

@@ -37,6 +37,8 @@ pub enum Role {
 
 impl Role {
     pub const ALL: [Role; 4] = [Role::Internet, Role::PdnsVm, Role::Workstation, Role::Client];
+    /// What every lab boots: the VM and the stand-in internet its recursor resolves from.
+    pub const CORE: [Role; 2] = [Role::Internet, Role::PdnsVm];
     pub fn as_str(self) -> &'static str {
         match self {
             Role::PdnsVm => "pdns-vm",
@@ -63,8 +65,21 @@ pub struct LabSpec {
     pub config: ConfigDir,
     pub zone: ZoneInput,
     pub run_id: String,
-    /// Boot the lab client too (only scenarios that act on it need one).
-    pub with_client: bool,
+    /// The roles this lab boots: [`Role::CORE`] and the ones its scenario acts on (each
+    /// container is a systemd boot, and boots are what the host's CPUs limit).
+    pub roles: Vec<Role>,
+}
+
+impl LabSpec {
+    /// `roles` with the core ones and what they depend on added: a lab client's app is on
+    /// the workstation.
+    pub fn booting(mut roles: Vec<Role>) -> Vec<Role> {
+        roles.extend(Role::CORE);
+        if roles.contains(&Role::Client) {
+            roles.push(Role::Workstation);
+        }
+        Role::ALL.into_iter().filter(|r| roles.contains(r)).collect()
+    }
 }
 
 pub struct Lab {
@@ -128,7 +143,7 @@ impl Lab {
         let disk = lab.vm_disk();
         lab.engine.create_volume(&disk, &run, VM_VAR_SIZE).await?;
         // The containers are independent until they boot: create, lay files and start them all at once.
-        let roles: Vec<Role> = Role::ALL.into_iter().filter(|r| *r != Role::Client || lab.spec.with_client).collect();
+        let roles = LabSpec::booting(lab.spec.roles.clone());
         futures_util::future::try_join_all(roles.iter().map(|r| lab.create_role(*r, (None, None)))).await?;
         progress("booting systemd in every container");
         futures_util::future::try_join_all(roles.iter().map(|r| lab.engine.start_owned(lab.name(*r)))).await?;
@@ -182,6 +197,10 @@ impl Lab {
             Role::Client => (&self.lab_net, p.client, provision::client(p), vec![]),
         };
         let name = self.name(role);
+        let mut files = files;
+        if self.plain(role) {
+            files.push(provision::plain_init(role == Role::Internet, role == Role::Internet && !p.external_forwarders.is_empty()));
+        }
         let image = if role == Role::PdnsVm { self.vm_build().image } else { self.spec.image.clone() };
         let spec = ContainerSpec {
             name: name.clone(),
@@ -192,6 +211,7 @@ impl Lab {
             ipv4: Some(ip),
             mac: macs.0,
             volumes,
+            cmd: self.plain(role).then(|| vec![provision::PLAIN_INIT_PATH.to_string()]),
         };
         self.engine.create_container(&spec).await?;
         if role == Role::PdnsVm {
@@ -238,6 +258,7 @@ impl Lab {
                     ipv4: None,
                     mac: None,
                     volumes: vec![(next.clone(), "/srv/vm-disk".into())],
+                    cmd: None,
                 })
                 .await?;
             self.engine.start(&helper).await?;
@@ -262,12 +283,34 @@ impl Lab {
         self.engine.state(&self.name(role)).await
     }
 
+    /// Whether `role` runs without systemd: the stand-in internet, and the workstation when no
+    /// lab client needs its socket-activated app. Neither is under test and no step asks their
+    /// systemd; a systemd boot is most of what a container costs the CPU.
+    pub fn plain(&self, role: Role) -> bool {
+        match role {
+            Role::Internet => true,
+            Role::Workstation => !self.spec.roles.contains(&Role::Client),
+            Role::PdnsVm | Role::Client => false,
+        }
+    }
+
     /// Waits until systemd in `role` has finished booting (running, or degraded when a unit
-    /// failed): commands run earlier would find no bus.
+    /// failed): commands run earlier would find no bus. A plain role: until its init has
+    /// provisioned it and started its daemons.
     pub async fn wait_booted(&self, role: Role) -> Result<()> {
         let start = tokio::time::Instant::now();
+        if self.plain(role) {
+            let script = format!("until [ -e {} ]; do sleep 0.05; done", provision::PLAIN_READY);
+            let o = self.sh(role, &script, BOOT_DEADLINE).await?;
+            anyhow::ensure!(o.success(), "{} did not provision within {BOOT_DEADLINE:?} ({})", role.as_str(), o.summary(200));
+            return Ok(());
+        }
         loop {
-            let o = self.sh(role, "systemctl is-system-running", Duration::from_secs(10)).await;
+            // `--wait` blocks until the boot is over: one exec instead of one every poll (each
+            // costs the engine a runc process, and boots are CPU-bound). Before systemd's bus is
+            // up it answers `offline` at once, and we ask again.
+            let left = BOOT_DEADLINE.saturating_sub(start.elapsed()).max(Duration::from_secs(1));
+            let o = self.sh(role, "systemctl is-system-running --wait", left).await;
             let state = match &o {
                 Ok(o) => o.stdout.trim().to_string(),
                 Err(e) => format!("no exec: {e:#}"),

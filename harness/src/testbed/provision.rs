@@ -36,6 +36,27 @@ if [ -d /etc/pdns-drill/zones ] && [ ! -e "$db" ]; then
 fi
 "#;
 
+/// PID 1 of a role that runs no systemd (see `Lab::plain`).
+pub const PLAIN_INIT_PATH: &str = "/usr/lib/pdns-drill/plain-init";
+/// Written by the plain init once the role is provisioned and its daemons started.
+pub const PLAIN_READY: &str = "/run/drill-ready";
+
+/// The plain init: the provisioning script, then the stand-in internet's daemons as their
+/// packaged units start them (foreground, no syslog), then nothing.
+pub fn plain_init(internet: bool, resolver: bool) -> FileEntry {
+    let mut s = String::from("#!/bin/sh\n# pdns-drill: a role without systemd (not under test).\n/usr/lib/pdns-drill/provision\n");
+    if internet {
+        s.push_str("mkdir -p /run/pdns && chown pdns:pdns /run/pdns\n");
+        s.push_str("/usr/sbin/pdns_server --guardian=no --daemon=no --disable-syslog --log-timestamp=no --write-pid=no >/var/log/drill-pdns.log 2>&1 &\n");
+    }
+    if resolver {
+        s.push_str("mkdir -p /run/pdns-recursor\n");
+        s.push_str("/usr/sbin/pdns_recursor --daemon=no --write-pid=no --disable-syslog --log-timestamp=no >/var/log/drill-recursor.log 2>&1 &\n");
+    }
+    s.push_str(&format!("touch {PLAIN_READY}\nexec sleep infinity\n"));
+    FileEntry::File { path: PLAIN_INIT_PATH.into(), mode: 0o755, uid: 0, gid: 0, content: s.into() }
+}
+
 const PROVISION_UNIT: &str = "[Unit]
 Description=pdns-drill lab provisioning (addresses, resolver, first-boot zone load)
 After=local-fs.target
@@ -215,17 +236,23 @@ outgoing:
         files.push(FileEntry::file("/etc/powerdns/drill-root.hints", root_hints(plan)));
         files.push(enable("pdns-recursor.service", "multi-user.target", "/lib/systemd/system"));
     }
+    // The bind backend serves the zone files as they are: no database to create and load at
+    // every boot (the stand-in is not under test; the VM keeps the operators' gsqlite3).
     files.push(FileEntry::file(
         "/etc/powerdns/pdns.conf",
         format!(
-            "# pdns-drill stand-in internet\nlaunch=gsqlite3\ngsqlite3-database=/var/lib/powerdns/pdns.sqlite3\nlocal-address={}\nsecurity-poll-suffix=\nsetuid=pdns\nsetgid=pdns\n",
+            "# pdns-drill stand-in internet\nlaunch=bind\nbind-config=/etc/powerdns/drill-zones.conf\nlocal-address={}\nsecurity-poll-suffix=\nsetuid=pdns\nsetgid=pdns\n",
             plan.internet
         ),
     ));
+    let mut named = String::new();
     for (name, text) in internet_zones(zones_txt, plan, lab_zone) {
         let file = if name == "." { "root".to_string() } else { name.clone() };
-        files.push(FileEntry::file(format!("/etc/pdns-drill/zones/{file}.zone"), text));
+        let path = format!("/etc/powerdns/drill-zones/{file}.zone");
+        named.push_str(&format!("zone \"{name}\" {{ type master; file \"{path}\"; }};\n"));
+        files.push(FileEntry::file(path, text));
     }
+    files.push(FileEntry::file("/etc/powerdns/drill-zones.conf", named));
     files.push(enable("pdns.service", "multi-user.target", "/lib/systemd/system"));
     files
 }

@@ -54,7 +54,7 @@ pub async fn lab() -> Lab {
     let engine = engine().await;
     let image = image(&engine).await;
     let (config, zone) = inputs();
-    let spec = LabSpec { image, config, zone, run_id: format!("{}-t", new_run_id()), with_client: true };
+    let spec = LabSpec { image, config, zone, run_id: format!("{}-t", new_run_id()), roles: pdns_drill::testbed::Role::ALL.to_vec() };
     let run = spec.run_id.clone();
     let lab = match Lab::up(engine.clone(), spec, &|_: &str| {}).await {
         Ok(l) => l,
