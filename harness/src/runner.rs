@@ -119,7 +119,7 @@ pub async fn run_scenario(inputs: &Inputs, index: usize, planned: &(Scenario, Re
         config: inputs.config.clone(),
         zone: inputs.zone.clone(),
         run_id: lab_run_id.clone(),
-        roles: LabSpec::booting([Role::Workstation, Role::Client].into_iter().filter(|r| scenario.uses_role(*r)).collect()),
+        roles: [Role::Workstation, Role::Client].into_iter().filter(|r| scenario.uses_role(*r)).collect(),
     };
     // Until steady state, a boot holds one of the CPU's slots; the scenario then waits freely.
     let boot_slot = inputs.boots.clone().acquire_owned().await.expect("the boot semaphore is never closed");

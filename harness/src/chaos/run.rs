@@ -105,7 +105,7 @@ pub async fn run(ctx: &Ctx, seed: u64, seq: &[Drawn], lab_run_id: &str, progress
         }
     };
     let engine = &ctx.lab.engine;
-    let spec = LabSpec { image: ctx.lab.image.clone(), config: ctx.lab.config.clone(), zone: ctx.lab.zone.clone(), run_id: lab_run_id.to_string(), roles: LabSpec::booting(vec![crate::testbed::Role::Workstation]) };
+    let spec = LabSpec { image: ctx.lab.image.clone(), config: ctx.lab.config.clone(), zone: ctx.lab.zone.clone(), run_id: lab_run_id.to_string(), roles: vec![crate::testbed::Role::Workstation] };
     let lab = match Lab::up(engine.clone(), spec, progress).await {
         Ok(l) => l,
         Err(e) => {

@@ -70,7 +70,7 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
 
     // 3. The operators' lab must stand on its own before any fault is judged on it.
     let pb = spinner("preflight");
-    let spec = LabSpec { image: image.clone(), config: config.clone(), zone: zone.clone(), run_id: format!("{run_id}-00"), roles: LabSpec::booting(vec![]) };
+    let spec = LabSpec { image: image.clone(), config: config.clone(), zone: zone.clone(), run_id: format!("{run_id}-00"), roles: vec![] };
     let show = |m: &str| pb.set_message(m.to_string());
     let pre = tokio::select! {
         r = pdns_drill::steady::preflight(&engine, spec, &show) => r,

@@ -108,7 +108,7 @@ pub async fn restore(inp: Inputs, progress: Box<dyn Fn(&str) + Send + Sync>) -> 
     let mut results: Vec<BackupResult> = Vec::new();
     let mut extra_inputs: Vec<Input> = Vec::new();
     let (body, versions, docker_version) = if inp.take_own_backup || !inp.backups.is_empty() {
-        let spec = LabSpec { image: inp.image.clone(), config: inp.config.clone(), zone: inp.zone.clone(), run_id: inp.run_id.clone(), roles: LabSpec::booting(vec![]) };
+        let spec = LabSpec { image: inp.image.clone(), config: inp.config.clone(), zone: inp.zone.clone(), run_id: inp.run_id.clone(), roles: vec![] };
         rec.push("lab", "harness", format!("lab {} from image {}", inp.run_id, inp.image), "creating", true);
         let lab = match Lab::up(inp.engine.clone(), spec, &|m: &str| rec.say(m)).await {
             Ok(l) => l,

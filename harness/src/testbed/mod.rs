@@ -65,8 +65,8 @@ pub struct LabSpec {
     pub config: ConfigDir,
     pub zone: ZoneInput,
     pub run_id: String,
-    /// The roles this lab boots: [`Role::CORE`] and the ones its scenario acts on (each
-    /// container is a systemd boot, and boots are what the host's CPUs limit).
+    /// The roles the lab's user acts on; [`Lab::up`] adds [`Role::CORE`] and what they depend
+    /// on (each container is a boot, and boots are what the host's CPUs limit).
     pub roles: Vec<Role>,
 }
 
@@ -115,7 +115,8 @@ impl Lab {
     }
 
     /// Creates networks and containers and boots them; callers wait for steady state.
-    pub async fn up(engine: Engine, spec: LabSpec, progress: &(dyn Fn(&str) + Sync)) -> Result<Lab> {
+    pub async fn up(engine: Engine, mut spec: LabSpec, progress: &(dyn Fn(&str) + Sync)) -> Result<Lab> {
+        spec.roles = LabSpec::booting(std::mem::take(&mut spec.roles));
         let run = spec.run_id.clone();
         let la = spec.config.addresses.clone();
         progress("creating internal networks");
@@ -143,9 +144,9 @@ impl Lab {
         let disk = lab.vm_disk();
         lab.engine.create_volume(&disk, &run, VM_VAR_SIZE).await?;
         // The containers are independent until they boot: create, lay files and start them all at once.
-        let roles = LabSpec::booting(lab.spec.roles.clone());
+        let roles = lab.spec.roles.clone();
         futures_util::future::try_join_all(roles.iter().map(|r| lab.create_role(*r, (None, None)))).await?;
-        progress("booting systemd in every container");
+        progress("booting the containers (systemd in the VM and the client)");
         futures_util::future::try_join_all(roles.iter().map(|r| lab.engine.start_owned(lab.name(*r)))).await?;
         Ok(lab)
     }
@@ -193,14 +194,10 @@ impl Lab {
                 ),
                 vec![(self.vm_disk(), "/var".to_string())],
             ),
-            Role::Workstation => (&self.lab_net, p.workstation, provision::workstation(p), vec![]),
+            Role::Workstation => (&self.lab_net, p.workstation, provision::workstation(p, self.plain(role)), vec![]),
             Role::Client => (&self.lab_net, p.client, provision::client(p), vec![]),
         };
         let name = self.name(role);
-        let mut files = files;
-        if self.plain(role) {
-            files.push(provision::plain_init(role == Role::Internet, role == Role::Internet && !p.external_forwarders.is_empty()));
-        }
         let image = if role == Role::PdnsVm { self.vm_build().image } else { self.spec.image.clone() };
         let spec = ContainerSpec {
             name: name.clone(),

@@ -43,7 +43,7 @@ pub const PLAIN_READY: &str = "/run/drill-ready";
 
 /// The plain init: the provisioning script, then the stand-in internet's daemons as their
 /// packaged units start them (foreground, no syslog), then nothing.
-pub fn plain_init(internet: bool, resolver: bool) -> FileEntry {
+fn plain_init(internet: bool, resolver: bool) -> FileEntry {
     let mut s = String::from("#!/bin/sh\n# pdns-drill: a role without systemd (not under test).\n/usr/lib/pdns-drill/provision\n");
     if internet {
         s.push_str("mkdir -p /run/pdns && chown pdns:pdns /run/pdns\n");
@@ -234,7 +234,6 @@ outgoing:
             ),
         ));
         files.push(FileEntry::file("/etc/powerdns/drill-root.hints", root_hints(plan)));
-        files.push(enable("pdns-recursor.service", "multi-user.target", "/lib/systemd/system"));
     }
     // The bind backend serves the zone files as they are: no database to create and load at
     // every boot (the stand-in is not under test; the VM keeps the operators' gsqlite3).
@@ -253,7 +252,8 @@ outgoing:
         files.push(FileEntry::file(path, text));
     }
     files.push(FileEntry::file("/etc/powerdns/drill-zones.conf", named));
-    files.push(enable("pdns.service", "multi-user.target", "/lib/systemd/system"));
+    // Not under test: no systemd, its init starts the daemons (see `Lab::plain`).
+    files.push(plain_init(true, upstream));
     files
 }
 
@@ -300,8 +300,12 @@ pub fn internet_zones(zones_txt: &str, plan: &Plan, lab_zone: &crate::zone::jour
     out
 }
 
-pub fn workstation(plan: &Plan) -> Vec<FileEntry> {
+/// `plain`: no systemd (no lab client needs its socket-activated app).
+pub fn workstation(plan: &Plan, plain: bool) -> Vec<FileEntry> {
     let mut files = base(plan.workstation, &[format!("{}/{}", plan.app, plan.lab.prefix_len())], &plan.recursor.to_string(), DEFAULT_DB);
+    if plain {
+        files.push(plain_init(false, false));
+    }
     files.push(FileEntry::file("/etc/systemd/system/drill-echo.socket", ECHO_SOCKET));
     files.push(FileEntry::file("/etc/systemd/system/drill-echo@.service", ECHO_SERVICE));
     files.push(enable("drill-echo.socket", "sockets.target", "/etc/systemd/system"));
