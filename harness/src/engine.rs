@@ -30,6 +30,7 @@ pub struct Engine {
     docker: Docker,
     /// Value of the owner label: this process's pid, or "kept" for a lab left up on purpose.
     owner: String,
+    consoles: crate::console::Consoles,
 }
 
 /// What a command run inside a container returned.
@@ -134,7 +135,7 @@ impl Engine {
             .await
             .context("cannot reach the Docker Engine (is it running, and is DOCKER_HOST right?)")?;
         docker.ping().await.context("the Docker Engine did not answer a ping")?;
-        Ok(Engine { docker, owner: std::process::id().to_string() })
+        Ok(Engine { docker, owner: std::process::id().to_string(), consoles: Default::default() })
     }
 
     /// Resources created from now on belong to no process: only `down` removes them.
@@ -383,16 +384,19 @@ impl Engine {
     }
 
     pub async fn stop(&self, container: &str, grace: Duration) -> Result<()> {
+        self.consoles.forget(container);
         let opts = StopContainerOptionsBuilder::new().t(grace.as_secs() as i32).build();
         self.docker.stop_container(container, Some(opts)).await.with_context(|| format!("stopping {container}"))
     }
 
     pub async fn kill(&self, container: &str) -> Result<()> {
+        self.consoles.forget(container);
         let opts = KillContainerOptionsBuilder::new().signal("SIGKILL").build();
         self.docker.kill_container(container, Some(opts)).await.with_context(|| format!("killing {container}"))
     }
 
     pub async fn remove(&self, container: &str) -> Result<()> {
+        self.consoles.forget(container);
         let opts = RemoveContainerOptionsBuilder::new().force(true).v(true).build();
         match self.docker.remove_container(container, Some(opts)).await {
             Ok(()) => Ok(()),
@@ -461,8 +465,72 @@ impl Engine {
             .filter(|m| !m.is_empty()))
     }
 
-    /// Runs `argv` in the container and waits up to `deadline` for it.
+    /// Runs `argv` in the container and waits up to `deadline` for it: in a console (see
+    /// [`crate::console`]), or in an exec of its own when it runs as another user.
     pub async fn exec(&self, container: &str, argv: &[&str], user: Option<&str>, deadline: Duration) -> Result<ExecOutput> {
+        if user.is_some() {
+            return self.exec_once(container, argv, user, deadline).await;
+        }
+        tracing::debug!(target: "exec", container, console = true, cmd = %argv.last().copied().unwrap_or_default().chars().take(50).collect::<String>());
+        let nonce = format!("{:032x}", rand::random::<u128>());
+        let line = crate::console::command_line(argv, &nonce).with_context(|| format!("exec in {container}: {}", argv.join(" ")))?;
+        let started = tokio::time::Instant::now();
+        // A console from the pool may have lost its shell (the container stopped since): one
+        // that ends before the command's start mark never ran it, and a fresh one is tried.
+        loop {
+            let (mut console, reused) = match self.consoles.take(container) {
+                Some(c) => (c, true),
+                None => (self.open_console(container).await.with_context(|| format!("exec in {container}: {}", argv.join(" ")))?, false),
+            };
+            let mut frame = crate::console::Frame::default();
+            let run = async {
+                crate::console::send(&mut console, &line).await?;
+                crate::console::receive(&mut console, &nonce, &mut frame).await
+            };
+            let left = deadline.saturating_sub(started.elapsed());
+            let outcome = tokio::time::timeout(left, run).await;
+            let started_cmd = frame.state(&nonce).map_or(true, |s| s != crate::console::Framed::NotStarted);
+            match outcome {
+                Ok(Ok(crate::console::Framed::Done(code, stdout, stderr))) => {
+                    self.consoles.put_back(container, console);
+                    return Ok(ExecOutput { exit_code: Some(code), stdout, stderr });
+                }
+                Ok(_) if reused && !started_cmd => continue,
+                Ok(_) if !started_cmd => bail!("exec in {container}: {}: its console ended before the command ran", argv.join(" ")),
+                Ok(Err(e)) => return Err(e.context(format!("exec in {container}: {}", argv.join(" ")))),
+                Ok(Ok(_)) => {
+                    // The shell died under the command (the container stopped): its exit is the command's.
+                    let (stdout, stderr) = frame.partial(&nonce);
+                    let exit_code = self.docker.inspect_exec(&console.exec_id).await.ok().and_then(|e| e.exit_code);
+                    return Ok(ExecOutput { exit_code, stdout, stderr });
+                }
+                Err(_) => {
+                    // Still running: the console goes with it, as an exec would be left running.
+                    let (stdout, stderr) = frame.partial(&nonce);
+                    return Ok(ExecOutput { exit_code: None, stdout, stderr });
+                }
+            }
+        }
+    }
+
+    async fn open_console(&self, container: &str) -> Result<crate::console::Console> {
+        tracing::debug!(target: "exec", container, cmd = "console: /bin/sh");
+        let cfg = CreateExecOptions::<String> {
+            cmd: Some(vec!["/bin/sh".into()]),
+            attach_stdin: Some(true),
+            attach_stdout: Some(true),
+            attach_stderr: Some(true),
+            ..Default::default()
+        };
+        let exec_id = self.docker.create_exec(container, cfg).await?.id;
+        let StartExecResults::Attached { output, input } = self.docker.start_exec(&exec_id, None).await? else {
+            bail!("console in {container} did not attach");
+        };
+        Ok(crate::console::Console { exec_id, input, output })
+    }
+
+    /// An exec of its own: a runc process per command.
+    async fn exec_once(&self, container: &str, argv: &[&str], user: Option<&str>, deadline: Duration) -> Result<ExecOutput> {
         // Every exec costs the engine a runc process: `PDNS_DRILL_LOG=exec=debug` counts them.
         tracing::debug!(target: "exec", container, cmd = %argv.last().copied().unwrap_or_default().chars().take(50).collect::<String>());
         let cfg = CreateExecOptions {
@@ -516,6 +584,7 @@ impl Engine {
     /// Removes every container, network and volume labelled with `run_id`, or with any run id.
     /// Returns how many of each were removed.
     pub async fn sweep(&self, run_id: Option<&str>) -> Result<(usize, usize, usize)> {
+        self.consoles.forget(&format!("pdns-drill-{}", run_id.unwrap_or_default()));
         let filters = label_filter(run_id);
         let containers = self
             .docker

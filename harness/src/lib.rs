@@ -25,6 +25,7 @@ pub mod probe;
 pub mod triage;
 
 // The testbed.
+pub mod console;
 pub mod engine;
 pub mod image;
 pub mod mirror;
