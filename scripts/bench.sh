@@ -5,7 +5,9 @@
 #   3. the full suite at the default settings, BENCH_RUNS times (default 3): wall time, lab
 #      boots, time booting / queued for a boot slot / inside scenarios, the longest scenario
 #      (the critical path), peak memory (host and pdns-drill itself), and whether the verdicts
-#      of every run are identical (`pdns-drill compare` against the first)   [<= 90 s wall]
+#      of every run are identical (`pdns-drill compare` against the first), and the busy
+#      CPU-seconds of the whole machine (on 2 cores the suite is CPU-bound: wall >= busy / 2)
+#                                                                           [<= 90 s wall]
 #   4. with --jobs-1, the same once at --jobs 1 for comparison (about 25 minutes)
 # Usage: scripts/bench.sh [--skip-build] [--skip-suite] [--jobs-1]
 # Exit 1 when the verdicts of the runs differ (a flaky verdict fails the benchmark).
@@ -17,7 +19,7 @@ for a in "$@"; do
     --skip-build) skip_build=1 ;;
     --skip-suite) skip_suite=1 ;;
     --jobs-1) jobs1=1 ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "bench: unknown option $a (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -41,6 +43,8 @@ for i in 1 2 3; do
   printf 'bench up-to-steady-state #%d: %s (target <= 2 s)\n' "$i" "$(echo "$line" | sed 's/.*in //')"
 done
 
+# CPU-seconds the whole machine has spent busy since boot (user, nice, system, irq, softirq).
+busy_cpu() { awk '/^cpu / {printf "%.2f\n", ($2 + $3 + $4 + $7 + $8) / 100}' /proc/stat; }
 # Host memory in use (MiB), sampled every 0.5 s into $1 while a suite runs.
 mem_used() { awk '/^MemTotal:/ {t=$2} /^MemAvailable:/ {a=$2} END {print int((t-a)/1024)}' /proc/meminfo; }
 sample_memory() { while :; do mem_used >>"$1"; sleep 0.5; done; }
@@ -52,12 +56,14 @@ suite() {
   mkdir -p "$dir"
   before=$(mem_used)
   sample_memory "$dir/mem" & sampler=$!
+  b0=$(busy_cpu)
   t0=$(date +%s.%N)
   /usr/bin/time -f '%M' -o "$dir/maxrss" $bin run "$@" --report-dir "$dir" --format json >"$dir/stdout" 2>"$dir/stderr" || true
   t1=$(date +%s.%N)
+  b1=$(busy_cpu)
   kill "$sampler" 2>/dev/null || true; wait "$sampler" 2>/dev/null || true
   peak=$(sort -n "$dir/mem" | tail -1)
-  printf 'bench full-suite %s: %.1f s wall (target <= 90 s)\n' "$label" "$(echo "$t1 - $t0" | bc)"
+  printf 'bench full-suite %s: %.1f s wall (target <= 90 s), %.0f busy CPU-seconds on %d cores\n' "$label" "$(echo "$t1 - $t0" | bc)" "$(echo "$b1 - $b0" | bc)" "$(nproc)"
   python3 - "$dir"/*/report.json "$label" "$before" "$peak" "$(tail -1 "$dir/maxrss")" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1])); label = sys.argv[2]
@@ -76,6 +82,9 @@ print(f"bench   {label}: {len(sc)} scenarios, {boots} lab boots; summed over sce
       f"{queued:.1f} s queued for a boot slot, {inside:.1f} s inside scenarios (steps and waits)")
 print(f"bench   {label}: critical path {longest['name']} {longest['wall_ms']/1000:.1f} s; "
       f"peak memory {peak} MiB host ({peak - before:+d} MiB over the {before} MiB before), pdns-drill max RSS {rss // 1024} MiB")
+cpu = [(t.get("cpu_ms") or 0, s["name"]) for s, t in zip(sc, tl)]
+top = ", ".join(f"{n} {c/1000:.1f}" for c, n in sorted(cpu, reverse=True)[:3])
+print(f"bench   {label}: CPU inside the labs' containers {sum(c for c, _ in cpu)/1000:.1f} s (most: {top})")
 print(f"bench   {label}: verdicts " + ", ".join(f"{n} {k}" for k, n in sorted(v.items())))
 PY
 }

@@ -400,7 +400,7 @@ mod tests {
         let mut r = ScenarioRun::new(info(claims), "r".into());
         r.records = records;
         r.error = error.map(String::from);
-        r.timeline = Timeline { booted_ms: Some(50), queued_ms: Some(0), fault_injected_ms: Some(100), first_symptom_ms: Some(400), recovery_started_ms: Some(500), steady_ms: Some(1500), end_ms: 2000 };
+        r.timeline = Timeline { booted_ms: Some(50), queued_ms: Some(0), fault_injected_ms: Some(100), first_symptom_ms: Some(400), recovery_started_ms: Some(500), steady_ms: Some(1500), end_ms: 2000, cpu_ms: None };
         r
     }
 

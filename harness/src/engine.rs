@@ -379,6 +379,14 @@ impl Engine {
         self.start(&container).await
     }
 
+    /// CPU time the container has used since it started, from its cgroup on this host (the
+    /// engine's own stats either wait a second for a second sample or, one-shot, return a stale
+    /// one). None where the host lays its cgroups out otherwise.
+    pub async fn cpu_time(&self, container: &str) -> Option<Duration> {
+        let id = self.docker.inspect_container(container, None).await.ok()?.id?;
+        cgroup_paths(&id).iter().find_map(|p| std::fs::read_to_string(p).ok().and_then(|t| parse_cpu_usage(p, &t)))
+    }
+
     pub async fn start(&self, container: &str) -> Result<()> {
         self.docker.start_container(container, None).await.with_context(|| format!("starting {container}"))
     }
@@ -753,9 +761,34 @@ pub fn build_tar(files: &[FileEntry]) -> Result<Vec<u8>> {
     Ok(b.into_inner()?)
 }
 
+
+/// Where a container's CPU counter is: cgroup v1 (cgroupfs), v2 with systemd, v2 with cgroupfs.
+fn cgroup_paths(id: &str) -> [String; 3] {
+    [
+        format!("/sys/fs/cgroup/cpuacct/docker/{id}/cpuacct.usage"),
+        format!("/sys/fs/cgroup/system.slice/docker-{id}.scope/cpu.stat"),
+        format!("/sys/fs/cgroup/docker/{id}/cpu.stat"),
+    ]
+}
+
+/// `cpuacct.usage` holds nanoseconds; v2's `cpu.stat` a `usage_usec` line.
+fn parse_cpu_usage(path: &str, text: &str) -> Option<Duration> {
+    if path.ends_with("cpuacct.usage") {
+        return text.trim().parse().ok().map(Duration::from_nanos);
+    }
+    text.lines().find_map(|l| l.strip_prefix("usage_usec ")).and_then(|v| v.trim().parse().ok()).map(Duration::from_micros)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cpu_usage_is_read_from_either_cgroup_version() {
+        assert_eq!(parse_cpu_usage("/x/cpuacct.usage", "1500000000\n"), Some(Duration::from_millis(1500)));
+        assert_eq!(parse_cpu_usage("/x/cpu.stat", "usage_usec 2500000\nuser_usec 2000000\n"), Some(Duration::from_millis(2500)));
+        assert_eq!(parse_cpu_usage("/x/cpu.stat", "user_usec 1\n"), None);
+    }
 
     #[test]
     fn tar_holds_files_links_and_dirs() {

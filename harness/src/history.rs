@@ -52,6 +52,11 @@ pub struct Timeline {
     pub recovery_started_ms: Option<u64>,
     pub steady_ms: Option<u64>,
     pub end_ms: u64,
+    /// CPU time the lab's containers used (as the engine counts it, read before teardown; a
+    /// VM rebuilt mid-scenario counts from its rebuild): on a CPU-bound host, what a scenario
+    /// costs the others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_ms: Option<u64>,
 }
 
 /// One thing done or asked, and what came back.

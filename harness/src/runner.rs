@@ -168,6 +168,7 @@ pub async fn run_scenario(inputs: &Inputs, index: usize, planned: &(Scenario, Re
     }
     run.timeline.end_ms = t0.elapsed().as_millis() as u64;
     run.wall_ms = run.timeline.end_ms;
+    run.timeline.cpu_ms = Some(lab.cpu_time().await.as_millis() as u64);
     if inputs.keep_on_failure && run.anything_failed() {
         run.kept = true;
     } else {

@@ -278,6 +278,18 @@ fn time_spent(o: &mut String, r: &Report) {
         cell(&longest.name),
         fmt_ms(Some(longest.wall_ms))
     );
+    // On a CPU-bound host a scenario's CPU is other scenarios' wall time.
+    let mut by_cpu: Vec<_> = ran.iter().filter_map(|s| s.timeline.cpu_ms.map(|c| (c, s.name.as_str()))).collect();
+    if !by_cpu.is_empty() {
+        by_cpu.sort_by_key(|c| std::cmp::Reverse(c.0));
+        let most: Vec<String> = by_cpu.iter().take(5).map(|(c, n)| format!("`{}` {}", cell(n), fmt_ms(Some(*c)))).collect();
+        let _ = writeln!(
+            o,
+            "CPU inside the labs' containers: {} in all (the engine's own per-container and per-command work comes on top). Most: {}.\n",
+            fmt_ms(Some(by_cpu.iter().map(|(c, _)| c).sum())),
+            most.join(", ")
+        );
+    }
 }
 
 fn parts_summary_of(parts: &[crate::report::model::PartResult]) -> String {
@@ -320,6 +332,25 @@ mod tests {
         assert!(render(&r).contains("INCOMPLETE"));
         r.run.complete = true;
         assert!(!render(&r).contains("INCOMPLETE"));
+    }
+
+    #[test]
+    fn time_spent_names_the_longest_scenario_and_the_costliest_in_cpu() {
+        let mut r = sample_report();
+        let mut o = String::new();
+        time_spent(&mut o, &r);
+        assert!(o.is_empty(), "no scenario booted a lab in the fixture: nothing to say");
+        for (i, s) in r.scenarios.iter_mut().enumerate() {
+            s.timeline.queued_ms = Some(100);
+            s.timeline.booted_ms = Some(2_100);
+            s.wall_ms = 10_000 * (i as u64 + 1);
+            s.timeline.cpu_ms = Some(if i == 0 { 9_000 } else { 1_000 });
+        }
+        time_spent(&mut o, &r);
+        let first = r.scenarios[0].name.clone();
+        let last = r.scenarios.last().unwrap().name.clone();
+        assert!(o.contains(&format!("Longest: `{last}`")), "{o}");
+        assert!(o.contains(&format!("Most: `{first}` 9.0")), "{o}");
     }
 
     #[test]

@@ -264,6 +264,12 @@ impl Lab {
 
     }
 
+    /// CPU time the lab's containers have used, summed over those still running.
+    pub async fn cpu_time(&self) -> Duration {
+        let times = futures_util::future::join_all(self.spec.roles.iter().map(|r| async move { self.engine.cpu_time(&self.name(*r)).await })).await;
+        times.into_iter().flatten().sum()
+    }
+
     pub async fn down(&self) -> Result<()> {
         self.engine.sweep(Some(&self.spec.run_id)).await.map(|_| ())
     }
