@@ -4,5 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")/.."
 bash scripts/setup-host.sh
-cargo build --quiet
-cargo test --workspace "$@"
+# The release profile: CI builds it for the drill anyway, so the tests share its compile.
+cargo build --release --quiet
+cargo test --release --workspace "$@"
