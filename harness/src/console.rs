@@ -82,21 +82,21 @@ impl Frame {
         find(&self.stdout, start.as_bytes()).map(|i| &self.stdout[i + start.len()..])
     }
 
-    pub fn state(&self, nonce: &str) -> Result<Framed> {
+    pub fn state(&self, nonce: &str) -> Framed {
         let Some(body) = self.body(nonce) else {
-            return Ok(Framed::NotStarted);
+            return Framed::NotStarted;
         };
         let end_out = format!("\n{nonce}-e ");
         let end_err = format!("\n{nonce}-e\n");
         let (Some(o), true) = (find(body, end_out.as_bytes()), self.stderr.ends_with(end_err.as_bytes())) else {
-            return Ok(Framed::Running);
+            return Framed::Running;
         };
         let tail = &body[o + end_out.len()..];
         let Some(code) = tail.strip_suffix(b"\n").and_then(|t| std::str::from_utf8(t).ok()).and_then(|t| t.parse().ok()) else {
-            return Ok(Framed::Running);
+            return Framed::Running;
         };
         let err = &self.stderr[..self.stderr.len() - end_err.len()];
-        Ok(Framed::Done(code, String::from_utf8_lossy(&body[..o]).into_owned(), String::from_utf8_lossy(err).into_owned()))
+        Framed::Done(code, String::from_utf8_lossy(&body[..o]).into_owned(), String::from_utf8_lossy(err).into_owned())
     }
 
     /// What arrived so far, for a command that timed out or lost its shell (without the frame).
@@ -120,11 +120,11 @@ pub async fn send(c: &mut Console, line: &str) -> std::io::Result<()> {
 pub async fn receive(c: &mut Console, nonce: &str, frame: &mut Frame) -> Result<Framed> {
     while let Some(chunk) = c.output.next().await {
         frame.push(chunk?);
-        if let s @ Framed::Done(..) = frame.state(nonce)? {
+        if let s @ Framed::Done(..) = frame.state(nonce) {
             return Ok(s);
         }
     }
-    frame.state(nonce)
+    Ok(frame.state(nonce))
 }
 
 #[cfg(test)]
@@ -150,27 +150,27 @@ mod tests {
     #[test]
     fn a_frame_yields_the_commands_output_exit_code_and_stderr_exactly() {
         let mut f = Frame::default();
-        assert_eq!(f.state("N").unwrap(), Framed::NotStarted);
+        assert_eq!(f.state("N"), Framed::NotStarted);
         f.push(out("N-s\nno newline"));
-        assert_eq!(f.state("N").unwrap(), Framed::Running);
+        assert_eq!(f.state("N"), Framed::Running);
         f.push(out("\nN-e 3\n"));
-        assert_eq!(f.state("N").unwrap(), Framed::Running, "stderr's end mark not yet seen");
+        assert_eq!(f.state("N"), Framed::Running, "stderr's end mark not yet seen");
         f.push(err("oops\n"));
         f.push(err("\nN-e\n"));
-        assert_eq!(f.state("N").unwrap(), Framed::Done(3, "no newline".into(), "oops\n".into()));
+        assert_eq!(f.state("N"), Framed::Done(3, "no newline".into(), "oops\n".into()));
     }
 
     #[test]
     fn a_frame_cut_short_keeps_what_arrived() {
         let mut f = Frame::default();
         f.push(out("N-s\npartial"));
-        assert_eq!(f.state("N").unwrap(), Framed::Running);
+        assert_eq!(f.state("N"), Framed::Running);
         assert_eq!(f.partial("N"), ("partial".into(), String::new()));
         let mut g = Frame::default();
         g.push(out("left by a daemon an earlier command started\n"));
-        assert_eq!(g.state("N").unwrap(), Framed::NotStarted);
+        assert_eq!(g.state("N"), Framed::NotStarted);
         g.push(out("N-s\nmine\n\nN-e 0\n"));
         g.push(err("\nN-e\n"));
-        assert_eq!(g.state("N").unwrap(), Framed::Done(0, "mine\n".into(), String::new()));
+        assert_eq!(g.state("N"), Framed::Done(0, "mine\n".into(), String::new()));
     }
 }

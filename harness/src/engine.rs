@@ -480,15 +480,16 @@ impl Engine {
             return self.exec_once(container, argv, user, deadline).await;
         }
         tracing::debug!(target: "exec", container, console = true, cmd = %argv.last().copied().unwrap_or_default().chars().take(50).collect::<String>());
+        let what = || format!("exec in {container}: {}", argv.join(" "));
         let nonce = format!("{:032x}", rand::random::<u128>());
-        let line = crate::console::command_line(argv, &nonce).with_context(|| format!("exec in {container}: {}", argv.join(" ")))?;
+        let line = crate::console::command_line(argv, &nonce).with_context(what)?;
         let started = tokio::time::Instant::now();
         // A console from the pool may have lost its shell (the container stopped since): one
         // that ends before the command's start mark never ran it, and a fresh one is tried.
         loop {
             let (mut console, reused) = match self.consoles.take(container) {
                 Some(c) => (c, true),
-                None => (self.open_console(container).await.with_context(|| format!("exec in {container}: {}", argv.join(" ")))?, false),
+                None => (self.open_console(container).await.with_context(what)?, false),
             };
             let mut frame = crate::console::Frame::default();
             let run = async {
@@ -497,15 +498,15 @@ impl Engine {
             };
             let left = deadline.saturating_sub(started.elapsed());
             let outcome = tokio::time::timeout(left, run).await;
-            let started_cmd = frame.state(&nonce).map_or(true, |s| s != crate::console::Framed::NotStarted);
+            let started_cmd = frame.state(&nonce) != crate::console::Framed::NotStarted;
             match outcome {
                 Ok(Ok(crate::console::Framed::Done(code, stdout, stderr))) => {
                     self.consoles.put_back(container, console);
                     return Ok(ExecOutput { exit_code: Some(code), stdout, stderr });
                 }
                 Ok(_) if reused && !started_cmd => continue,
-                Ok(_) if !started_cmd => bail!("exec in {container}: {}: its console ended before the command ran", argv.join(" ")),
-                Ok(Err(e)) => return Err(e.context(format!("exec in {container}: {}", argv.join(" ")))),
+                Ok(Err(e)) => return Err(e.context(what())),
+                Ok(Ok(_)) if !started_cmd => bail!("{}: its console ended before the command ran", what()),
                 Ok(Ok(_)) => {
                     // The shell died under the command (the container stopped): its exit is the command's.
                     let (stdout, stderr) = frame.partial(&nonce);
@@ -760,7 +761,6 @@ pub fn build_tar(files: &[FileEntry]) -> Result<Vec<u8>> {
     }
     Ok(b.into_inner()?)
 }
-
 
 /// Where a container's CPU counter is: cgroup v1 (cgroupfs), v2 with systemd, v2 with cgroupfs.
 fn cgroup_paths(id: &str) -> [String; 3] {

@@ -309,9 +309,9 @@ impl Lab {
             return Ok(());
         }
         loop {
-            // `--wait` blocks until the boot is over: one exec instead of one every poll (each
-            // costs the engine a runc process, and boots are CPU-bound). Before systemd's bus is
-            // up it answers `offline` at once, and we ask again.
+            // `--wait` blocks until the boot is over: one command instead of one every poll
+            // (boots are CPU-bound). Before systemd's bus is up it answers `offline` at once,
+            // and we ask again.
             let left = BOOT_DEADLINE.saturating_sub(start.elapsed()).max(Duration::from_secs(1));
             let o = self.sh(role, "systemctl is-system-running --wait", left).await;
             let state = match &o {
