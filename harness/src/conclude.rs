@@ -258,7 +258,7 @@ fn claim_result(id: ClaimId, runs: &[ScenarioRun]) -> ClaimResult {
     let t = &lead.timeline;
     result.detect_ms = t.first_symptom_ms.zip(t.fault_injected_ms).map(|(s, f)| s.saturating_sub(f));
     result.recover_ms = t.steady_ms.zip(t.recovery_started_ms).map(|(s, r)| s.saturating_sub(r));
-    result.correction = ran.iter().find_map(|(r, _)| r.corrections.iter().find(|k| k.claim == id)).map(|k| Correction {
+    result.correction = ran.iter().find_map(|(r, _)| r.corrections.iter().find(|k| k.claim == id && k.not_run.is_none())).map(|k| Correction {
         summary: k.summary.clone(),
         verified: verified(k),
         evidence: k.records.iter().map(evidence).collect(),
@@ -578,9 +578,32 @@ mod tests {
     #[test]
     fn a_correction_is_verified_only_when_every_expectation_in_it_held() {
         let mut r = run(&["DAE-AUTH"], vec![], None);
-        r.corrections = vec![CorrectionRun { claim: "DAE-AUTH".parse().unwrap(), summary: "x".into(), records: vec![obs(Phase::Correction, &[], None, true, None)] }];
+        r.corrections = vec![CorrectionRun { claim: "DAE-AUTH".parse().unwrap(), summary: "x".into(), records: vec![obs(Phase::Correction, &[], None, true, None)], not_run: None }];
         assert!(verified(&r.corrections[0]));
         r.corrections[0].records.push(obs(Phase::Correction, &[], None, true, Some("steady state not reached")));
         assert!(!verified(&r.corrections[0]));
+    }
+
+    #[test]
+    fn a_correction_is_for_a_scenario_that_contradicted_its_claim() {
+        let id: crate::claims::ClaimId = "NET-FW".parse().unwrap();
+        let held = vec![obs(Phase::Symptom, &["NET-FW"], Some(Symptom), true, None)];
+        assert!(!crate::history::contradicts(&held, &id));
+        let evidence_only = vec![obs(Phase::Symptom, &["NET-FW"], None, false, Some("x"))];
+        assert!(!crate::history::contradicts(&evidence_only, &id), "evidence confirms and contradicts nothing");
+        let other = vec![obs(Phase::Symptom, &["NET-ALLOW"], Some(Symptom), true, Some("x"))];
+        assert!(!crate::history::contradicts(&other, &id));
+        let failed = vec![obs(Phase::Symptom, &["NET-FW"], Some(Symptom), true, Some("x"))];
+        assert!(crate::history::contradicts(&failed, &id));
+
+        // A correction that was not run is not the claim's correction, even when listed first.
+        let mut a = run(&["NET-FW"], held, None);
+        a.corrections = vec![CorrectionRun { claim: id.clone(), summary: "skipped".into(), records: vec![], not_run: Some("held".into()) }];
+        assert_eq!(result(&claim_results(std::slice::from_ref(&a)), "NET-FW").correction, None);
+        let mut b = run(&["NET-FW"], failed, None);
+        b.scenario.name = "b".into();
+        b.corrections = vec![CorrectionRun { claim: id, summary: "ran".into(), records: vec![obs(Phase::Correction, &[], None, true, None)], not_run: None }];
+        let c = claim_results(&[a, b]);
+        assert_eq!(result(&c, "NET-FW").correction.as_ref().map(|k| k.summary.as_str()), Some("ran"));
     }
 }

@@ -110,6 +110,35 @@ impl FileEntry {
     }
 }
 
+/// The lab image's command (its systemd, once /var is seeded).
+pub const IMAGE_INIT: &str = "/usr/lib/pdns-drill/init";
+
+/// Where a container notes that its first start laid its files (a restart must not lay them
+/// again over what the lab changed since).
+const LAID_MARK: &str = "/usr/lib/pdns-drill/laid";
+
+/// The longest base64 tar [`laying_cmd`] carries: one argument, which the kernel caps at 128 KiB.
+const LAID_MAX: usize = 96 * 1024;
+
+/// A command for a container's PID 1 that lays `files` at its first start, then execs `then`:
+/// the files travel in the container's command instead of an archive upload (which costs the
+/// engine a mount of the container's root and a re-exec of itself). None when they are too
+/// large for one argument.
+pub fn laying_cmd(files: &[FileEntry], then: &[String]) -> Result<Option<Vec<String>>> {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(build_tar(files)?);
+    if b64.len() > LAID_MAX {
+        return Ok(None);
+    }
+    let script = format!("b=$1; shift; [ -e {LAID_MARK} ] || {{ printf %s \"$b\" | base64 -d | tar -x -f - -C / && touch {LAID_MARK}; }} || exit 1; unset b; exec \"$@\"");
+    let mut cmd = vec!["/bin/sh".to_string(), "-c".into(), script, "pdns-drill-lay".into(), b64];
+    cmd.extend(then.iter().cloned());
+    Ok(Some(cmd))
+}
+
+/// How long a file copy through a console may take.
+const FILE_DEADLINE: Duration = Duration::from_secs(60);
+
 /// Owner process of a run's resources, so a later run can tell a dead run's leftovers from a
 /// live parallel run's.
 pub const PID_LABEL: &str = "pdns-drill.pid";
@@ -162,7 +191,7 @@ impl Engine {
         let stream = tokio_util::io::ReaderStream::with_capacity(file, 1 << 20);
         let mut opts = CreateImageOptionsBuilder::new().from_src("-").repo(repo).tag(tag).build();
         opts.changes = vec![
-            r#"CMD ["/usr/lib/pdns-drill/init"]"#.to_string(),
+            format!(r#"CMD ["{IMAGE_INIT}"]"#),
             "ENV container=docker".to_string(),
             "LABEL org.opencontainers.image.title=pdns-drill-lab".to_string(),
         ];
@@ -347,8 +376,24 @@ impl Engine {
             .with_context(|| format!("disconnecting {container} from {network}"))
     }
 
-    /// Lays files into a container (created or running) as one tar at `/`.
+    /// Lays files into a container: through its console when it runs and they are small (see
+    /// [`crate::console::files_script`]), else with the archive API.
     pub async fn upload(&self, container: &str, files: &[FileEntry]) -> Result<()> {
+        if let Some(script) = crate::console::files_script(files) {
+            match self.sh(container, &script, FILE_DEADLINE).await {
+                Ok(o) if o.success() => return Ok(()),
+                Ok(o) => bail!("writing files into {container}: {}", o.summary(300)),
+                // Not running (no console): the archive API writes into a stopped container too.
+                Err(e) => tracing::debug!("console in {container}: {e:#}; using the archive API"),
+            }
+        }
+        self.upload_archive(container, files).await
+    }
+
+    /// Lays files into a container (created or running) as one tar at `/`. Each call costs the
+    /// engine a mount of the container's root and a re-exec of itself: before a container
+    /// starts it is the only way.
+    pub async fn upload_archive(&self, container: &str, files: &[FileEntry]) -> Result<()> {
         let tar = build_tar(files)?;
         let opts = UploadToContainerOptionsBuilder::new().path("/").build();
         self.docker
@@ -357,8 +402,21 @@ impl Engine {
             .with_context(|| format!("copying files into {container}"))
     }
 
-    /// Reads one regular file out of a container (via the archive API).
+    /// Reads one regular file out of a container: base64 through its console when it runs,
+    /// else with the archive API (a mount and a re-exec in the engine).
     pub async fn download(&self, container: &str, path: &str) -> Result<Vec<u8>> {
+        match self.exec(container, &["base64", "-w0", "--", path], None, FILE_DEADLINE).await {
+            Ok(o) if o.success() => {
+                use base64::Engine as _;
+                return base64::engine::general_purpose::STANDARD.decode(o.stdout.trim()).with_context(|| format!("copying {path} out of {container}: not base64"));
+            }
+            Ok(o) => bail!("copying {path} out of {container}: {}", o.summary(300)),
+            Err(e) => tracing::debug!("console in {container}: {e:#}; using the archive API"),
+        }
+        self.download_archive(container, path).await
+    }
+
+    async fn download_archive(&self, container: &str, path: &str) -> Result<Vec<u8>> {
         let opts = bollard::query_parameters::DownloadFromContainerOptionsBuilder::new().path(path).build();
         let chunks: Vec<bytes::Bytes> = self
             .docker

@@ -110,6 +110,14 @@ pub struct CorrectionRun {
     pub claim: ClaimId,
     pub summary: String,
     pub records: Vec<Observation>,
+    /// Why it was not run (the scenario did not contradict its claim on this lab).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_run: Option<String>,
+}
+
+/// Whether an expectation on `claim` failed among `records`: what a correction is for.
+pub fn contradicts(records: &[Observation], claim: &ClaimId) -> bool {
+    records.iter().any(|o| o.checks() && !o.held() && o.claims.contains(claim))
 }
 
 /// The scenario as the run knew it: enough for verdicts and reports without its file.

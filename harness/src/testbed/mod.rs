@@ -199,6 +199,8 @@ impl Lab {
         };
         let name = self.name(role);
         let image = if role == Role::PdnsVm { self.vm_build().image } else { self.spec.image.clone() };
+        let init = if self.plain(role) { provision::PLAIN_INIT_PATH } else { crate::engine::IMAGE_INIT };
+        let laying = crate::engine::laying_cmd(&files, &[init.to_string()])?;
         let spec = ContainerSpec {
             name: name.clone(),
             hostname: role.as_str().to_string(),
@@ -208,13 +210,15 @@ impl Lab {
             ipv4: Some(ip),
             mac: macs.0,
             volumes,
-            cmd: self.plain(role).then(|| vec![provision::PLAIN_INIT_PATH.to_string()]),
+            cmd: Some(laying.clone().unwrap_or_else(|| vec![init.to_string()])),
         };
         self.engine.create_container(&spec).await?;
         if role == Role::PdnsVm {
             self.engine.connect_network(&self.public_net, &name, Some(p.vm_public), macs.1, "pdns-vm").await?;
         }
-        self.engine.upload(&name, &files).await?;
+        if laying.is_none() {
+            self.engine.upload_archive(&name, &files).await?;
+        }
         Ok(())
     }
 
@@ -255,7 +259,8 @@ impl Lab {
                     ipv4: None,
                     mac: None,
                     volumes: vec![(next.clone(), "/srv/vm-disk".into())],
-                    cmd: None,
+                    // It only holds the mount: no systemd to boot.
+                    cmd: Some(vec!["sleep".into(), "infinity".into()]),
                 })
                 .await?;
             self.engine.start(&helper).await?;
