@@ -842,6 +842,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn provisioning_rides_in_the_command_unless_too_large_for_one_argument() {
+        use base64::Engine as _;
+        let then = vec![IMAGE_INIT.to_string()];
+        let files = [FileEntry::file("/etc/x.conf", "a=1\n")];
+        let cmd = laying_cmd(&files, &then).unwrap().unwrap();
+        assert_eq!(&cmd[..2], &["/bin/sh", "-c"]);
+        assert_eq!(cmd.last(), then.last(), "then the container's own init");
+        let tar = base64::engine::general_purpose::STANDARD.decode(&cmd[4]).unwrap();
+        let mut a = tar::Archive::new(tar.as_slice());
+        let names: Vec<String> = a.entries().unwrap().map(|e| e.unwrap().path().unwrap().display().to_string()).collect();
+        assert_eq!(names, ["etc/x.conf"]);
+        assert!(cmd[2].contains(&format!("[ -e {LAID_MARK} ] ||")), "a restart does not lay them again");
+        let big = [FileEntry::file("/zone.md", vec![b'x'; LAID_MAX])];
+        assert!(laying_cmd(&big, &then).unwrap().is_none(), "too large: the archive API lays them");
+    }
+
+    #[test]
     fn cpu_usage_is_read_from_either_cgroup_version() {
         assert_eq!(parse_cpu_usage("/x/cpuacct.usage", "1500000000\n"), Some(Duration::from_millis(1500)));
         assert_eq!(parse_cpu_usage("/x/cpu.stat", "usage_usec 2500000\nuser_usec 2000000\n"), Some(Duration::from_millis(2500)));
