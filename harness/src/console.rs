@@ -49,40 +49,6 @@ pub fn command_line(argv: &[&str], nonce: &str) -> Result<String> {
     Ok(format!("printf '%s\\n' {nonce}-s; {cmd} </dev/null; printf '\\n%s %s\\n' {nonce}-e $?; printf '\\n%s\\n' {nonce}-e >&2\n"))
 }
 
-/// The longest script [`files_script`] writes: it is one argument of `sh -c`, which the kernel
-/// caps at 128 KiB.
-const FILES_SCRIPT_MAX: usize = 96 * 1024;
-
-/// A `sh` script that lays `files` as the archive API would (parents created, mode and owner
-/// set, an existing file replaced by a new one), the contents in base64: a file copy through
-/// a console instead of a mount of the container's root and a re-exec of the engine. None
-/// when the files are too large for one script.
-pub fn files_script(files: &[crate::engine::FileEntry]) -> Option<String> {
-    use base64::Engine as _;
-    use crate::engine::FileEntry;
-    let q = |p: &str| shlex::try_quote(p).ok().map(|c| c.into_owned());
-    let mut s = String::from("set -e\n");
-    for f in files {
-        match f {
-            FileEntry::File { path, mode, uid, gid, content } => {
-                let (p, new) = (q(path)?, q(&format!("{path}.drill-new"))?);
-                let dir = std::path::Path::new(path).parent().and_then(|d| d.to_str()).filter(|d| !d.is_empty()).unwrap_or("/");
-                let b64 = base64::engine::general_purpose::STANDARD.encode(content);
-                s.push_str(&format!("mkdir -p {}\nprintf %s '{b64}' | base64 -d > {new}\nchown {uid}:{gid} {new}\nchmod {mode:o} {new}\nmv -f {new} {p}\n", q(dir)?));
-            }
-            FileEntry::Dir { path, mode, uid, gid } => {
-                let p = q(path)?;
-                s.push_str(&format!("mkdir -p {p}\nchown {uid}:{gid} {p}\nchmod {mode:o} {p}\n"));
-            }
-            FileEntry::Symlink { path, target } => s.push_str(&format!("ln -sfn {} {}\n", q(target)?, q(path)?)),
-        }
-        if s.len() > FILES_SCRIPT_MAX {
-            return None;
-        }
-    }
-    Some(s)
-}
-
 /// What a console returned for one command, as it arrives.
 #[derive(Default, Debug)]
 pub struct Frame {
@@ -164,38 +130,6 @@ pub async fn receive(c: &mut Console, nonce: &str, frame: &mut Frame) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
-
-
-    #[test]
-    fn files_are_laid_by_a_script_as_the_archive_api_would() {
-        use crate::engine::FileEntry;
-        use std::os::unix::fs::{MetadataExt, PermissionsExt};
-        let dir = tempfile::tempdir().unwrap();
-        let me = std::fs::metadata(dir.path()).unwrap();
-        let (uid, gid) = (me.uid() as u64, me.gid() as u64);
-        let at = |p: &str| format!("{}/{p}", dir.path().display());
-        std::fs::write(at("old"), "replaced").unwrap();
-        let bytes: Vec<u8> = (0u8..=255).chain(b"it's \"quoted\" $HOME `x`\n".iter().copied()).collect();
-        let files = [
-            FileEntry::File { path: at("new/sub/f.bin"), mode: 0o640, uid, gid, content: bytes.clone() },
-            FileEntry::File { path: at("old"), mode: 0o600, uid, gid, content: b"no newline".to_vec() },
-            FileEntry::Dir { path: at("d"), mode: 0o750, uid, gid },
-            FileEntry::Symlink { path: at("l"), target: "new/sub/f.bin".into() },
-        ];
-        let script = files_script(&files).unwrap();
-        let o = std::process::Command::new("/bin/sh").args(["-c", &script]).output().unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        assert_eq!(std::fs::read(at("new/sub/f.bin")).unwrap(), bytes);
-        assert_eq!(std::fs::metadata(at("new/sub/f.bin")).unwrap().permissions().mode() & 0o7777, 0o640);
-        assert_eq!(std::fs::read(at("old")).unwrap(), b"no newline");
-        assert_eq!(std::fs::metadata(at("old")).unwrap().permissions().mode() & 0o7777, 0o600);
-        assert_eq!(std::fs::metadata(at("d")).unwrap().permissions().mode() & 0o7777, 0o750);
-        assert_eq!(std::fs::read(at("l")).unwrap(), bytes, "the link points at the file");
-        assert!(!std::path::Path::new(&at("old.drill-new")).exists(), "nothing left behind");
-
-        let big = [FileEntry::file("/x", vec![0u8; FILES_SCRIPT_MAX])];
-        assert!(files_script(&big).is_none(), "too large for one argument: the archive API");
-    }
 
     fn out(s: &str) -> LogOutput {
         LogOutput::StdOut { message: s.as_bytes().to_vec().into() }

@@ -117,20 +117,33 @@ pub const IMAGE_INIT: &str = "/usr/lib/pdns-drill/init";
 /// again over what the lab changed since).
 const LAID_MARK: &str = "/usr/lib/pdns-drill/laid";
 
-/// The longest base64 tar [`laying_cmd`] carries: one argument, which the kernel caps at 128 KiB.
-const LAID_MAX: usize = 96 * 1024;
+/// The longest base64 tar carried in one command argument, which the kernel caps at 128 KiB.
+const CARRIED_MAX: usize = 96 * 1024;
 
-/// A command for a container's PID 1 that lays `files` at its first start, then execs `then`:
-/// the files travel in the container's command instead of an archive upload (which costs the
-/// engine a mount of the container's root and a re-exec of itself). None when they are too
-/// large for one argument.
-pub fn laying_cmd(files: &[FileEntry], then: &[String]) -> Result<Option<Vec<String>>> {
+/// `sh` that lays the base64 tar in `$1` at `/` as the archive API would: owners and modes
+/// from the tar, parents created, an existing file replaced by a new one.
+const LAY_CARRIED: &str = r#"printf %s "$1" | base64 -d | tar -x -p -f - -C /"#;
+
+/// `files` as a base64 tar, when it fits in one command argument. Carried in a command, files
+/// cost the engine nothing; its archive API costs a mount of the container's root and a
+/// re-exec of itself per call.
+fn carried(files: &[FileEntry]) -> Result<Option<String>> {
     use base64::Engine as _;
     let b64 = base64::engine::general_purpose::STANDARD.encode(build_tar(files)?);
-    if b64.len() > LAID_MAX {
-        return Ok(None);
-    }
-    let script = format!("b=$1; shift; [ -e {LAID_MARK} ] || {{ printf %s \"$b\" | base64 -d | tar -x -f - -C / && touch {LAID_MARK}; }} || exit 1; unset b; exec \"$@\"");
+    Ok((b64.len() <= CARRIED_MAX).then_some(b64))
+}
+
+/// The argv that lays `files` in a running container (through its console). None when too
+/// large for one argument.
+pub fn laying_argv(files: &[FileEntry]) -> Result<Option<Vec<String>>> {
+    Ok(carried(files)?.map(|b64| vec!["/bin/sh".to_string(), "-c".into(), LAY_CARRIED.into(), "pdns-drill-lay".into(), b64]))
+}
+
+/// A command for a container's PID 1 that lays `files` at its first start, then execs `then`.
+/// None when they are too large for one argument.
+pub fn laying_cmd(files: &[FileEntry], then: &[String]) -> Result<Option<Vec<String>>> {
+    let Some(b64) = carried(files)? else { return Ok(None) };
+    let script = format!("[ -e {LAID_MARK} ] || {{ {LAY_CARRIED} && touch {LAID_MARK}; }} || exit 1; shift; exec \"$@\"");
     let mut cmd = vec!["/bin/sh".to_string(), "-c".into(), script, "pdns-drill-lay".into(), b64];
     cmd.extend(then.iter().cloned());
     Ok(Some(cmd))
@@ -377,10 +390,11 @@ impl Engine {
     }
 
     /// Lays files into a container: through its console when it runs and they are small (see
-    /// [`crate::console::files_script`]), else with the archive API.
+    /// [`laying_argv`]), else with the archive API.
     pub async fn upload(&self, container: &str, files: &[FileEntry]) -> Result<()> {
-        if let Some(script) = crate::console::files_script(files) {
-            match self.sh(container, &script, FILE_DEADLINE).await {
+        if let Some(argv) = laying_argv(files)? {
+            let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+            match self.exec(container, &argv, None, FILE_DEADLINE).await {
                 Ok(o) if o.success() => return Ok(()),
                 Ok(o) => bail!("writing files into {container}: {}", o.summary(300)),
                 // Not running (no console): the archive API writes into a stopped container too.
@@ -854,8 +868,38 @@ mod tests {
         let names: Vec<String> = a.entries().unwrap().map(|e| e.unwrap().path().unwrap().display().to_string()).collect();
         assert_eq!(names, ["etc/x.conf"]);
         assert!(cmd[2].contains(&format!("[ -e {LAID_MARK} ] ||")), "a restart does not lay them again");
-        let big = [FileEntry::file("/zone.md", vec![b'x'; LAID_MAX])];
+        let big = [FileEntry::file("/zone.md", vec![b'x'; CARRIED_MAX])];
         assert!(laying_cmd(&big, &then).unwrap().is_none(), "too large: the archive API lays them");
+        assert!(laying_argv(&big).unwrap().is_none(), "too large for one argument: the archive API");
+    }
+
+    #[test]
+    fn files_are_laid_as_the_archive_api_would() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let dir = tempfile::tempdir().unwrap();
+        let me = std::fs::metadata(dir.path()).unwrap();
+        let (uid, gid) = (me.uid() as u64, me.gid() as u64);
+        let at = |p: &str| format!("{}/{p}", dir.path().display());
+        std::fs::write(at("old"), "replaced").unwrap();
+        let bytes: Vec<u8> = (0u8..=255).chain(b"it's \"quoted\" $HOME `x`\n".iter().copied()).collect();
+        let files = [
+            FileEntry::File { path: at("new/sub/f.bin"), mode: 0o640, uid, gid, content: bytes.clone() },
+            FileEntry::File { path: at("old"), mode: 0o600, uid, gid, content: b"no newline".to_vec() },
+            FileEntry::Dir { path: at("d"), mode: 0o750, uid, gid },
+            FileEntry::Symlink { path: at("l"), target: "new/sub/f.bin".into() },
+        ];
+        let argv = laying_argv(&files).unwrap().unwrap();
+        let o = std::process::Command::new(&argv[0]).args(&argv[1..]).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(std::fs::read(at("new/sub/f.bin")).unwrap(), bytes);
+        assert_eq!(std::fs::metadata(at("new/sub/f.bin")).unwrap().permissions().mode() & 0o7777, 0o640);
+        assert_eq!(std::fs::read(at("old")).unwrap(), b"no newline");
+        assert_eq!(std::fs::metadata(at("old")).unwrap().permissions().mode() & 0o7777, 0o600);
+        assert_eq!(std::fs::metadata(at("d")).unwrap().permissions().mode() & 0o7777, 0o750);
+        assert_eq!(std::fs::read(at("l")).unwrap(), bytes, "the link points at the file");
+        let mut left: Vec<String> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        left.sort();
+        assert_eq!(left, ["d", "l", "new", "old"], "nothing else left behind");
     }
 
     #[test]

@@ -415,8 +415,9 @@ async fn step(ctx: &mut Ctx<'_>, phase: Phase, table: StepTable, st: &Step, inje
 
 /// How long to wait before asking again. A probe from the harness costs a datagram; a command
 /// costs processes in the container (and, through its console, the engine's stream), and the
-/// CPU a waiting scenario takes is a boot's, so commands are asked less often the longer the wait (a held expectation is seen at most one
-/// interval late: 0.2 s in the first 2 s, 1 s after 10 s).
+/// CPU a waiting scenario takes is a boot's, so commands are asked less often the longer the
+/// wait (a held expectation is seen at most one interval late: 0.2 s in the first 2 s, 1 s
+/// after 10 s).
 fn poll_interval(st: &Step, waited: Duration) -> Duration {
     let ms = match waited.as_secs() {
         _ if st.probe.is_some() => 200,

@@ -229,8 +229,8 @@ impl Lab {
     pub async fn wait_steady_asking(&self, deadline: Duration, scope: Scope) -> Result<crate::steady::SteadyReport, NotSteady> {
         let start = tokio::time::Instant::now();
         let restarts_at_start = self.daemon_restarts().await;
-        // Asking systemd costs a command in the VM: every 2 s still sees a loop (3 restarts) well within
-        // the shortest wait.
+        // Asking systemd costs a command in the VM: every 2 s still sees a loop (3 restarts)
+        // well within the shortest wait.
         let mut next_restart_check = start + RESTART_CHECK_EVERY;
         loop {
             let r = crate::steady::check(self, scope).await;

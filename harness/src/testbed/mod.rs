@@ -200,7 +200,9 @@ impl Lab {
         let name = self.name(role);
         let image = if role == Role::PdnsVm { self.vm_build().image } else { self.spec.image.clone() };
         let init = if self.plain(role) { provision::PLAIN_INIT_PATH } else { crate::engine::IMAGE_INIT };
+        // The files ride in PID 1's command; too large for it, they are uploaded before the start.
         let laying = crate::engine::laying_cmd(&files, &[init.to_string()])?;
+        let upload = laying.is_none();
         let spec = ContainerSpec {
             name: name.clone(),
             hostname: role.as_str().to_string(),
@@ -210,13 +212,13 @@ impl Lab {
             ipv4: Some(ip),
             mac: macs.0,
             volumes,
-            cmd: Some(laying.clone().unwrap_or_else(|| vec![init.to_string()])),
+            cmd: Some(laying.unwrap_or_else(|| vec![init.to_string()])),
         };
         self.engine.create_container(&spec).await?;
         if role == Role::PdnsVm {
             self.engine.connect_network(&self.public_net, &name, Some(p.vm_public), macs.1, "pdns-vm").await?;
         }
-        if laying.is_none() {
+        if upload {
             self.engine.upload_archive(&name, &files).await?;
         }
         Ok(())
