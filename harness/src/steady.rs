@@ -245,10 +245,24 @@ impl Lab {
                 false
             };
             if looping || start.elapsed() > deadline {
-                return Err(NotSteady { waited: start.elapsed(), last: r, daemon_log: crate::steady::inactive_units(self).await });
+                return Err(NotSteady { waited: start.elapsed(), last: r, daemon_log: crate::steady::inactive_units(self).await, crash_loop: looping });
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// After a missed deadline: asks the steady-state check every `every` until it holds (how
+    /// long that took) or `bound` passes (None). Slower than `wait_steady`'s poll, as a
+    /// monitor would ask: this only dates a recovery, it does not hurry one.
+    pub async fn watch_late(&self, bound: Duration, every: Duration) -> Option<Duration> {
+        let start = tokio::time::Instant::now();
+        while start.elapsed() < bound {
+            tokio::time::sleep(every).await;
+            if crate::steady::check(self, Scope::EveryName).await.ok() {
+                return Some(start.elapsed());
+            }
+        }
+        None
     }
 
     /// systemd's restart counters of pdns and pdns-recursor (0 when unknown).
@@ -269,6 +283,42 @@ pub struct NotSteady {
     pub waited: Duration,
     pub last: crate::steady::SteadyReport,
     pub daemon_log: Vec<String>,
+    /// A daemon kept being restarted by systemd while we waited.
+    pub crash_loop: bool,
+}
+
+impl NotSteady {
+    /// The first failing check, as one line.
+    pub fn first_failing(&self) -> String {
+        self.last.failing().first().map(|c| format!("✗ {} {} → {} (expected {})", c.name, c.query, c.observed, c.expected)).unwrap_or_else(|| "steady state not reached".into())
+    }
+
+    /// A steady state missed after a recovery, judged: what was observed, the mismatch and a
+    /// severity where it is not the claim part's own. `late` is Ok(how much longer it took)
+    /// when it came back by itself while watched every `poll`, Err(how long it was watched
+    /// in vain) otherwise.
+    pub fn after_recovery(&self, late: Result<Duration, Duration>, poll: Duration) -> (String, String, Option<crate::claims::Severity>) {
+        let first = self.first_failing();
+        let missed = self.waited.as_secs();
+        match late {
+            // Service came back without anyone acting: slower, not failed.
+            Ok(more) => {
+                let when = format!("back by itself only {:.0} s after the recovery (not within {missed} s; the names asked every {} s)", (self.waited + more).as_secs_f64(), poll.as_secs());
+                (format!("{when}; at {missed} s: {first}"), format!("steady state after recovery {when}; at {missed} s: {first}"), Some(crate::claims::Severity::SlowerRecovery))
+            }
+            Err(watched) if !watched.is_zero() => {
+                let still = (self.waited + watched).as_secs();
+                (format!("{first}; still failing {still} s after the recovery"), format!("steady state after recovery: {first} (still failing {still} s after the recovery)"), None)
+            }
+            Err(_) => (first.clone(), format!("steady state after recovery: {first}"), None),
+        }
+    }
+
+    /// Every daemon is up and none is looping: what fails is answers, which may still come
+    /// back by themselves (caches and throttles expire).
+    pub fn daemons_up(&self) -> bool {
+        self.daemon_log.is_empty() && !self.crash_loop
+    }
 }
 
 impl std::fmt::Display for NotSteady {
@@ -317,6 +367,37 @@ pub async fn preflight(engine: &Engine, spec: LabSpec, progress: &(dyn Fn(&str) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn missed(daemon_log: Vec<String>) -> NotSteady {
+        let failing = Check { name: "lab names via recursor", query: "every journal name".into(), expected: "NOERROR", observed: "1 of 21 fail: ns1. A → SERVFAIL".into(), ok: false };
+        let held = Check { name: "authoritative SOA", query: "SOA".into(), expected: "NOERROR aa", observed: "NOERROR aa".into(), ok: true };
+        NotSteady { waited: Duration::from_secs(45), last: SteadyReport { checks: vec![held, failing] }, daemon_log, crash_loop: false }
+    }
+
+    #[test]
+    fn a_late_recovery_is_slower_not_failed_and_says_when_and_how_it_was_asked() {
+        let e = missed(vec![]);
+        assert!(e.daemons_up());
+        let (observed, mismatch, severity) = e.after_recovery(Ok(Duration::from_secs(15)), Duration::from_secs(5));
+        assert_eq!(severity, Some(crate::claims::Severity::SlowerRecovery));
+        assert!(mismatch.contains("only 60 s after the recovery") && mismatch.contains("every 5 s"), "{mismatch}");
+        assert!(observed.contains("at 45 s: ✗ lab names via recursor") && observed.contains("SERVFAIL"), "{observed}");
+    }
+
+    #[test]
+    fn a_recovery_that_never_came_back_keeps_the_parts_own_severity() {
+        let (observed, mismatch, severity) = missed(vec![]).after_recovery(Err(Duration::from_secs(150)), Duration::from_secs(5));
+        assert_eq!(severity, None);
+        assert!(mismatch.contains("still failing 195 s after the recovery"), "{mismatch}");
+        assert!(observed.starts_with("✗ lab names via recursor"), "{observed}");
+        // A daemon down is not watched: nothing was waited past the deadline.
+        let down = missed(vec!["pdns is failed".into()]);
+        assert!(!down.daemons_up());
+        let (_, mismatch, severity) = down.after_recovery(Err(Duration::ZERO), Duration::from_secs(5));
+        assert_eq!((mismatch.as_str(), severity), ("steady state after recovery: ✗ lab names via recursor every journal name → 1 of 21 fail: ns1. A → SERVFAIL (expected NOERROR)", None));
+        let looping = NotSteady { crash_loop: true, ..missed(vec![]) };
+        assert!(!looping.daemons_up());
+    }
 
     /// As pdns-recursor 5.2 logs refusing old-style settings (each line twice: with and
     /// without its own timestamp), restarting in a loop.
