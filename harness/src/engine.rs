@@ -31,6 +31,8 @@ pub struct Engine {
     /// Value of the owner label: this process's pid, or "kept" for a lab left up on purpose.
     owner: String,
     consoles: crate::console::Consoles,
+    /// Held while a network's subnet is picked and the network created.
+    net_lock: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 /// What a command run inside a container returned.
@@ -177,7 +179,7 @@ impl Engine {
             .await
             .context("cannot reach the Docker Engine (is it running, and is DOCKER_HOST right?)")?;
         docker.ping().await.context("the Docker Engine did not answer a ping")?;
-        Ok(Engine { docker, owner: std::process::id().to_string(), consoles: Default::default() })
+        Ok(Engine { docker, owner: std::process::id().to_string(), consoles: Default::default(), net_lock: Default::default() })
     }
 
     /// Resources created from now on belong to no process: only `down` removes them.
@@ -223,78 +225,64 @@ impl Engine {
         run_id: &str,
         reserve: &(dyn Fn(ipnet::Ipv4Net) -> Vec<(String, Ipv4Addr)> + Sync),
     ) -> Result<NetworkInfo> {
-        for attempt in 0..5 {
-            let probe = NetworkCreateRequest {
-                name: name.to_string(),
-                internal: Some(true),
-                labels: Some(self.labels(run_id)),
-                ..Default::default()
-            };
-            self.create_network_when_a_pool_frees(probe).await.with_context(|| format!("creating network {name}"))?;
-            let (subnet, gateway) = self.network_subnet(name).await?;
-            self.docker.remove_network(name).await.ok();
-            let aux: HashMap<String, String> =
-                reserve(subnet).into_iter().map(|(k, ip)| (k, ip.to_string())).collect();
-            let req = NetworkCreateRequest {
-                name: name.to_string(),
-                internal: Some(true),
-                labels: Some(self.labels(run_id)),
-                ipam: Some(Ipam {
-                    driver: Some("default".into()),
-                    config: Some(vec![IpamConfig {
-                        subnet: Some(subnet.to_string()),
-                        gateway: Some(gateway.to_string()),
-                        auxiliary_addresses: Some(aux),
-                        ..Default::default()
-                    }]),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            };
-            match self.docker.create_network(req).await {
-                Ok(r) => return Ok(NetworkInfo { id: r.id, name: name.to_string(), subnet, gateway }),
-                // Another run took the subnet between the two calls: try again.
-                Err(e) if attempt < 4 => tracing::debug!("network {name}: {e}; retrying"),
-                Err(e) => return Err(e).with_context(|| format!("creating network {name} on {subnet}")),
-            }
-        }
-        unreachable!()
-    }
-
-    /// Docker hands each network a subnet from its address pools (31 by default: about 15
-    /// labs at once). With every subnet in use, a lab waits for another lab to give one back
-    /// rather than fail; past the deadline the error says why.
-    async fn create_network_when_a_pool_frees(&self, req: NetworkCreateRequest) -> Result<()> {
+        // Labs of this process pick one at a time; another process's pick shows up as the
+        // engine refusing an overlapping pool, and the next free one is tried.
+        let _one_at_a_time = self.net_lock.lock().await;
         const WAIT: Duration = Duration::from_secs(600);
         let deadline = tokio::time::Instant::now() + WAIT;
         loop {
-            match self.docker.create_network(req.clone()).await {
-                Ok(_) => return Ok(()),
-                Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, message }) if message.contains("non-overlapping IPv4 address pool") => {
-                    if tokio::time::Instant::now() >= deadline {
-                        bail!("every subnet of Docker's address pools stayed in use for {WAIT:?}, other labs or networks holding them (fewer --jobs, or `docker network prune`): {message}");
+            let mut taken = crate::subnets::host_routes();
+            taken.extend(self.network_subnets().await?);
+            let mut last = None;
+            for subnet in crate::subnets::free(&taken) {
+                let gateway = subnet.hosts().next().ok_or_else(|| anyhow!("empty subnet {subnet}"))?;
+                let aux: HashMap<String, String> = reserve(subnet).into_iter().map(|(k, ip)| (k, ip.to_string())).collect();
+                let req = NetworkCreateRequest {
+                    name: name.to_string(),
+                    internal: Some(true),
+                    labels: Some(self.labels(run_id)),
+                    ipam: Some(Ipam {
+                        driver: Some("default".into()),
+                        config: Some(vec![IpamConfig {
+                            subnet: Some(subnet.to_string()),
+                            gateway: Some(gateway.to_string()),
+                            auxiliary_addresses: Some(aux),
+                            ..Default::default()
+                        }]),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                };
+                match self.docker.create_network(req).await {
+                    Ok(r) => return Ok(NetworkInfo { id: r.id, name: name.to_string(), subnet, gateway }),
+                    Err(bollard::errors::Error::DockerResponseServerError { message, .. }) if message.contains("overlaps") => {
+                        tracing::debug!("network {name} on {subnet}: {message}; trying the next");
+                        last = Some(message);
                     }
-                    tracing::debug!("{message}; waiting for a subnet to be given back");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    Err(e) => return Err(e).with_context(|| format!("creating network {name} on {subnet}")),
                 }
-                Err(e) => return Err(e.into()),
             }
+            // With every pool in use, a lab waits for another lab to give one back rather than
+            // fail; past the deadline the error says why.
+            if tokio::time::Instant::now() >= deadline {
+                bail!(
+                    "creating network {name}: every subnet of Docker's default address pools stayed in use for {WAIT:?}, other labs, networks or host routes holding them (fewer --jobs, or `docker network prune`){}",
+                    last.map(|m| format!(": {m}")).unwrap_or_default()
+                );
+            }
+            tracing::debug!("network {name}: no free subnet; waiting for one to be given back");
+            tokio::time::sleep(Duration::from_secs(1)).await;
         }
     }
 
-    async fn network_subnet(&self, name: &str) -> Result<(ipnet::Ipv4Net, Ipv4Addr)> {
-        let n = self.docker.inspect_network(name, None).await?;
-        let cfg = n
-            .ipam
-            .and_then(|i| i.config)
-            .and_then(|c| c.into_iter().find(|c| c.subnet.as_deref().is_some_and(|s| s.contains('.'))))
-            .ok_or_else(|| anyhow!("network {name} has no IPv4 subnet"))?;
-        let subnet: ipnet::Ipv4Net = cfg.subnet.unwrap().parse()?;
-        let gateway = match cfg.gateway {
-            Some(g) => g.parse()?,
-            None => subnet.hosts().next().ok_or_else(|| anyhow!("empty subnet"))?,
-        };
-        Ok((subnet, gateway))
+    /// The IPv4 subnets of every network the engine has.
+    async fn network_subnets(&self) -> Result<Vec<ipnet::Ipv4Net>> {
+        let nets = self.docker.list_networks(None::<bollard::query_parameters::ListNetworksOptions>).await.context("listing networks")?;
+        Ok(nets
+            .into_iter()
+            .flat_map(|n| n.ipam.and_then(|i| i.config).unwrap_or_default())
+            .filter_map(|c| c.subnet.and_then(|s| s.parse().ok()))
+            .collect())
     }
 
     pub async fn create_volume(&self, name: &str, run_id: &str, tmpfs_size: &str) -> Result<()> {
@@ -329,7 +317,9 @@ impl Engine {
             cgroupns_mode: Some(HostConfigCgroupnsModeEnum::HOST),
             binds: Some(
                 std::iter::once("/sys/fs/cgroup:/sys/fs/cgroup:rw".to_string())
-                    .chain(spec.volumes.iter().map(|(v, m)| format!("{v}:{m}")))
+                    // No copy of the image's content into an empty volume: on this engine that
+                    // costs a mount of the image and ~0.35 s per VM; its init lays /var's seed.
+                    .chain(spec.volumes.iter().map(|(v, m)| format!("{v}:{m}:nocopy")))
                     .collect(),
             ),
             tmpfs: Some(HashMap::from([

@@ -27,6 +27,7 @@ pub mod triage;
 // The testbed.
 pub mod console;
 pub mod engine;
+pub mod subnets;
 pub mod image;
 pub mod mirror;
 pub mod testbed;

@@ -143,7 +143,9 @@ pub async fn up(a: &LabArgs, check: bool) -> Result<ExitCode> {
     let (engine, config, zone, image) = prepare(a).await?;
     let run_id = testbed::new_run_id();
     let engine = if check { engine } else { engine.kept() };
-    let spec = LabSpec { image, config, zone, run_id: run_id.clone(), roles: testbed::Role::ALL.to_vec() };
+    // The VM, its stand-in internet and the workstation the triage runs from; the lab client
+    // (a systemd of its own, and one for the workstation's app) is for scenarios.
+    let spec = LabSpec { image, config, zone, run_id: run_id.clone(), roles: vec![testbed::Role::Workstation] };
     let pb = spinner("up");
     let t0 = std::time::Instant::now();
     let show = |m: &str| pb.set_message(m.to_string());
