@@ -246,15 +246,16 @@ async fn drive(ctx: &mut Ctx<'_>, run: &mut ScenarioRun, steady: crate::steady::
                     // tells "slower recovery" from "recovery fails".
                     let late = if e.daemons_up() {
                         ctx.progress("steady state missed its deadline with the daemons up: watching for a late recovery");
-                        ctx.lab.watch_late(LATE_RECOVERY_BOUND, LATE_POLL).await.ok_or(LATE_RECOVERY_BOUND)
+                        ctx.lab.watch_late(LATE_RECOVERY_BOUND, LATE_POLL).await
                     } else {
-                        Err(Duration::ZERO)
+                        crate::steady::Late::NotWatched
                     };
                     let (observed, mismatch, severity) = e.after_recovery(late, LATE_POLL);
-                    if late.is_ok() {
+                    let back = matches!(late, crate::steady::Late::Back(_));
+                    if back {
                         run.timeline.steady_ms = Some(ctx.ms());
                     }
-                    ctx.lab_unsettled = late.is_err().then(|| "the scenario's recovery did not bring steady state back".to_string());
+                    ctx.lab_unsettled = (!back).then(|| "the scenario's recovery did not bring steady state back".to_string());
                     ctx.record(Phase::SteadyAfter, "harness", "steady-state check".into(), observed, Some("steady state".into()), Some(mismatch), claims, Some(Part::Recovery), severity);
                 }
             }

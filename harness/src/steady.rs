@@ -251,18 +251,18 @@ impl Lab {
         }
     }
 
-    /// After a missed deadline: asks the steady-state check every `every` until it holds (how
-    /// long that took) or `bound` passes (None). Slower than `wait_steady`'s poll, as a
+    /// After a missed deadline: asks the steady-state check every `every` until it holds or
+    /// `bound` passes. Slower than `wait_steady`'s poll, as a
     /// monitor would ask: this only dates a recovery, it does not hurry one.
-    pub async fn watch_late(&self, bound: Duration, every: Duration) -> Option<Duration> {
+    pub async fn watch_late(&self, bound: Duration, every: Duration) -> Late {
         let start = tokio::time::Instant::now();
         while start.elapsed() < bound {
             tokio::time::sleep(every).await;
             if crate::steady::check(self, Scope::EveryName).await.ok() {
-                return Some(start.elapsed());
+                return Late::Back(start.elapsed());
             }
         }
-        None
+        Late::StillFailing(start.elapsed())
     }
 
     /// systemd's restart counters of pdns and pdns-recursor (0 when unknown).
@@ -274,6 +274,17 @@ impl Lab {
         [n.next().unwrap_or(0), n.next().unwrap_or(0)]
     }
 
+}
+
+/// What watching past a missed deadline found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Late {
+    /// Steady state came back by itself, this long after the deadline.
+    Back(Duration),
+    /// Still not back after watching this long.
+    StillFailing(Duration),
+    /// Not watched: a daemon was down or looping.
+    NotWatched,
 }
 
 /// The lab did not reach steady state: the failing checks and the daemons' reasons.
@@ -294,23 +305,21 @@ impl NotSteady {
     }
 
     /// A steady state missed after a recovery, judged: what was observed, the mismatch and a
-    /// severity where it is not the claim part's own. `late` is Ok(how much longer it took)
-    /// when it came back by itself while watched every `poll`, Err(how long it was watched
-    /// in vain) otherwise.
-    pub fn after_recovery(&self, late: Result<Duration, Duration>, poll: Duration) -> (String, String, Option<crate::claims::Severity>) {
+    /// severity where it is not the claim part's own. `poll`: how often `late` asked.
+    pub fn after_recovery(&self, late: Late, poll: Duration) -> (String, String, Option<crate::claims::Severity>) {
         let first = self.first_failing();
         let missed = self.waited.as_secs();
         match late {
             // Service came back without anyone acting: slower, not failed.
-            Ok(more) => {
+            Late::Back(more) => {
                 let when = format!("back by itself only {:.0} s after the recovery (not within {missed} s; the names asked every {} s)", (self.waited + more).as_secs_f64(), poll.as_secs());
                 (format!("{when}; at {missed} s: {first}"), format!("steady state after recovery {when}; at {missed} s: {first}"), Some(crate::claims::Severity::SlowerRecovery))
             }
-            Err(watched) if !watched.is_zero() => {
+            Late::StillFailing(watched) => {
                 let still = (self.waited + watched).as_secs();
                 (format!("{first}; still failing {still} s after the recovery"), format!("steady state after recovery: {first} (still failing {still} s after the recovery)"), None)
             }
-            Err(_) => (first.clone(), format!("steady state after recovery: {first}"), None),
+            Late::NotWatched => (first.clone(), format!("steady state after recovery: {first}"), None),
         }
     }
 
@@ -378,7 +387,7 @@ mod tests {
     fn a_late_recovery_is_slower_not_failed_and_says_when_and_how_it_was_asked() {
         let e = missed(vec![]);
         assert!(e.daemons_up());
-        let (observed, mismatch, severity) = e.after_recovery(Ok(Duration::from_secs(15)), Duration::from_secs(5));
+        let (observed, mismatch, severity) = e.after_recovery(Late::Back(Duration::from_secs(15)), Duration::from_secs(5));
         assert_eq!(severity, Some(crate::claims::Severity::SlowerRecovery));
         assert!(mismatch.contains("only 60 s after the recovery") && mismatch.contains("every 5 s"), "{mismatch}");
         assert!(observed.contains("at 45 s: ✗ lab names via recursor") && observed.contains("SERVFAIL"), "{observed}");
@@ -386,14 +395,14 @@ mod tests {
 
     #[test]
     fn a_recovery_that_never_came_back_keeps_the_parts_own_severity() {
-        let (observed, mismatch, severity) = missed(vec![]).after_recovery(Err(Duration::from_secs(150)), Duration::from_secs(5));
+        let (observed, mismatch, severity) = missed(vec![]).after_recovery(Late::StillFailing(Duration::from_secs(150)), Duration::from_secs(5));
         assert_eq!(severity, None);
         assert!(mismatch.contains("still failing 195 s after the recovery"), "{mismatch}");
         assert!(observed.starts_with("✗ lab names via recursor"), "{observed}");
         // A daemon down is not watched: nothing was waited past the deadline.
         let down = missed(vec!["pdns is failed".into()]);
         assert!(!down.daemons_up());
-        let (_, mismatch, severity) = down.after_recovery(Err(Duration::ZERO), Duration::from_secs(5));
+        let (_, mismatch, severity) = down.after_recovery(Late::NotWatched, Duration::from_secs(5));
         assert_eq!((mismatch.as_str(), severity), ("steady state after recovery: ✗ lab names via recursor every journal name → 1 of 21 fail: ns1. A → SERVFAIL (expected NOERROR)", None));
         let looping = NotSteady { crash_loop: true, ..missed(vec![]) };
         assert!(!looping.daemons_up());
