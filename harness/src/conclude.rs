@@ -13,54 +13,19 @@ pub const NO_SCENARIO: &str = "no scenario in this run decides it (filtered out,
 
 /// The report a run's histories make.
 pub fn report(run: RunInfo, runs: &[ScenarioRun]) -> Report {
-    Report { schema: SCHEMA, run, claims: claim_results(runs), scenarios: scenario_results(runs), preflight: None }
+    Report { schema: SCHEMA, run, claims: claim_results(runs), scenarios: scenario_results(runs), preflight: None, gate: None }
 }
 
-/// The CI gate against an approved baseline: the changes, and whether any of them fails it.
-pub struct Gate {
-    pub changes: Vec<crate::report::snapshot::Change>,
-    pub differ: bool,
-}
-
-/// Compares a run with its baseline; `only`: the claims a filtered run decides in full.
-pub fn gate(report: &Report, baseline: &crate::report::snapshot::Snapshot, only: Option<&std::collections::BTreeSet<String>>) -> Gate {
-    let mut approved = baseline.clone();
-    let mut actual = crate::report::snapshot::from_report(report);
-    if let Some(only) = only {
-        approved.claims.retain(|k, _| only.contains(k));
-        actual.claims.retain(|k, _| only.contains(k));
+/// The report when the lab did not reach steady state on its own: no scenario ran, and every
+/// claim is errored by that finding.
+pub fn preflight_report(run: RunInfo, preflight: crate::report::model::Preflight) -> Report {
+    let mut report = report(run, &[]);
+    for c in report.claims.iter_mut() {
+        c.verdict = Verdict::Errored;
+        c.reason = Some("preflight: the lab does not reach steady state without any fault (see the preflight section)".into());
     }
-    let changes = crate::report::snapshot::diff(&approved, &actual);
-    let differ = crate::report::snapshot::gate_fails(&changes);
-    Gate { changes, differ }
-}
-
-/// How the run ends, and why: the exit code is `exit_code()`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RunOutcome {
-    pub failed: bool,
-    pub reasons: Vec<String>,
-}
-
-impl RunOutcome {
-    pub fn exit_code(&self) -> u8 {
-        u8::from(self.failed)
-    }
-}
-
-/// A run fails when a scenario could not be carried out (merged verdicts must not hide it), and,
-/// with a baseline, when a verdict differs from it; without one, when a claim is contradicted or
-/// errored.
-pub fn run_outcome(report: &Report, runs: &[ScenarioRun], gate: Option<&Gate>) -> RunOutcome {
-    let mut reasons: Vec<String> = runs.iter().filter_map(|r| r.error.as_ref().map(|e| format!("scenario {} errored: {e}", r.scenario.name))).collect();
-    match gate {
-        Some(g) if g.differ => reasons.push("verdicts differ from the approved baseline".into()),
-        Some(_) => {}
-        None => reasons.extend(
-            report.claims.iter().filter(|c| matches!(c.verdict, Verdict::Contradicted | Verdict::Errored)).map(|c| format!("{} {}", c.id, c.verdict)),
-        ),
-    }
-    RunOutcome { failed: !reasons.is_empty(), reasons }
+    report.preflight = Some(preflight);
+    report
 }
 
 /// A report written while the run goes on: claims that a scenario still to finish decides are
@@ -535,21 +500,6 @@ mod tests {
         assert!(synth.first_mismatch.as_deref().unwrap().contains("did not notice"), "{synth:?}");
         // A monitor the plan does not expect to notice decides nothing.
         assert_eq!(result(&c, "MON-SIZE").verdict, Verdict::NotSimulated);
-    }
-
-    #[test]
-    fn the_run_fails_on_a_harness_error_even_when_the_baseline_matches() {
-        let runs = vec![run(&["NET-FW"], vec![], Some("fault did not take effect: x"))];
-        let rep = report(crate::report::fixture::sample_report().run, &runs);
-        let approved = crate::report::snapshot::from_report(&rep);
-        let g = gate(&rep, &approved, None);
-        assert!(!g.differ);
-        let o = run_outcome(&rep, &runs, Some(&g));
-        assert!(o.failed);
-        assert_eq!(o.reasons, ["scenario s errored: fault did not take effect: x"]);
-        assert_eq!(o.exit_code(), 1);
-        let ok = run(&["DAE-REC"], vec![], None);
-        assert!(!run_outcome(&report(rep.run.clone(), std::slice::from_ref(&ok)), std::slice::from_ref(&ok), Some(&g)).failed);
     }
 
     #[test]

@@ -17,3 +17,24 @@ pub enum Event {
     RunFinished { failed: bool, reasons: Vec<String> },
     Interrupted { signal: String },
 }
+
+impl Event {
+    /// The event with the operators' secrets masked: what every reporter, log line and stored
+    /// history is made from.
+    pub fn redacted(&self, secrets: &crate::secrets::Secrets) -> Event {
+        if secrets.is_empty() {
+            return self.clone();
+        }
+        match self {
+            Event::Progress { scenario, message } => Event::Progress { scenario: scenario.clone(), message: secrets.text(message) },
+            Event::Observed { scenario, ok, line } => Event::Observed { scenario: scenario.clone(), ok: *ok, line: secrets.text(line) },
+            Event::ScenarioFinished { run } => match secrets.value(&**run) {
+                Ok(r) => Event::ScenarioFinished { run: Box::new(r) },
+                // A history that does not read back as itself cannot be shown safely at all.
+                Err(e) => Event::Progress { scenario: run.scenario.name.clone(), message: format!("finished; its record could not be redacted: {e}") },
+            },
+            Event::RunFinished { failed, reasons } => Event::RunFinished { failed: *failed, reasons: reasons.iter().map(|r| secrets.text(r)).collect() },
+            e => e.clone(),
+        }
+    }
+}

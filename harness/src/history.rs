@@ -253,6 +253,27 @@ pub struct RunInfo {
     /// How the operators' lab was mapped onto the testbed (addresses, forwarders, loopback).
     #[serde(default)]
     pub mappings: Vec<String>,
+    /// The pdns-drill that ran it: "0.1.0 (commit 1a2b3c4d5e6f)".
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub tool: String,
+    /// This run's share of the selection ("slice:1/2"), when the run is one shard of several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<String>,
+    /// Every scenario the whole selection holds (all shards together), by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub selection: Vec<String>,
+    /// The claims this run decides in full, when filters or a partition left some scenarios out
+    /// (None: all): only these are held to a baseline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<Vec<String>>,
+    /// The same for the whole selection (all shards together): what a merge is held to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selection_scope: Option<Vec<String>>,
+}
+
+/// The version and commit of this pdns-drill, as run info records it.
+pub fn tool_version() -> String {
+    format!("{} (commit {})", env!("CARGO_PKG_VERSION"), option_env!("PDNS_DRILL_COMMIT").unwrap_or("unknown"))
 }
 
 /// `history.json`: the scenarios of one run, in file order.
@@ -261,6 +282,9 @@ pub struct RunHistory {
     pub schema: u32,
     pub run: RunInfo,
     pub scenarios: Vec<ScenarioRun>,
+    /// Set when the lab failed its preflight: then no scenario ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preflight: Option<crate::report::model::Preflight>,
 }
 
 impl RunHistory {

@@ -18,6 +18,7 @@ pub mod text;
 
 // The lab's inputs: the daemons' settings, the zone journal and the SQLite it lands in.
 pub mod settings;
+pub mod secrets;
 pub mod zone;
 
 // DNS on the wire.
@@ -45,6 +46,7 @@ pub mod runner;
 pub mod history;
 pub mod events;
 pub mod conclude;
+pub mod gate;
 pub mod report;
 
 // The restore drill on the lab's own backups.

@@ -1,6 +1,6 @@
-//! `pdns-drill`: the command line. Exit codes: 0 as expected, 1 a claim contradicted or errored
-//! (or, for `triage`, any row but "DNS is fine"), 2 bad arguments, bad input, no Docker, image
-//! build failure.
+//! `pdns-drill`: the command line. Exit codes (run, merge, conclude): 0 the gate passed, 1 it
+//! failed, 2 bad arguments or input, no Docker, image build failure, 3 undecided (the harness
+//! could not decide every claim: retrying may help), 130/143/129 stopped by a signal.
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
@@ -13,8 +13,13 @@ use std::process::ExitCode;
     name = "pdns-drill",
     version,
     about = "Proves or refutes a PowerDNS lab runbook against the real daemons, in containers",
-    after_help = "Exit codes: 0 every verdict as expected; 1 a claim contradicted or errored (triage: not \"DNS is fine\"); \
-2 bad arguments, bad scenario or config, no Docker, image build failure.\n\
+    after_help = "Exit codes of run, merge and conclude (the gate's outcome, also in gate.json):\n  \
+0  pass: every verdict as approved by --baseline (without one: every decided claim confirmed)\n  \
+1  fail: a verdict or part changed from the baseline, a new contradiction, or the lab failed its preflight\n  \
+2  bad input: arguments, a scenario, config or zone file, a baseline; no Docker; image build failure\n  \
+3  undecided: a scenario errored or the engine failed mid-run (nothing says the change is wrong; retry)\n  \
+130/143/129  stopped by SIGINT/SIGTERM/SIGHUP (partial reports marked incomplete, labs removed)\n\
+triage exits 0 only for \"DNS is fine\"; compare 0 when the verdicts are the same.\n\
 Every container, network and volume carries the label pdns-drill.run=<run id>; `pdns-drill down --all` removes them all."
 )]
 struct Cli {
@@ -56,14 +61,20 @@ enum Command {
     },
     /// Run scenarios (all, or those whose name or claim ID contains a FILTER) and write reports.
     Run(cli::RunArgs),
-    /// Recompute a run's verdicts and reports from its history.json alone (no containers).
+    /// Recompute a run's verdicts, gate and reports from its history.json alone (no containers).
     Conclude {
         /// The run's report directory (holding history.json).
         dir: PathBuf,
         /// Report formats to write there, comma-separated: md,json,junit,html.
         #[arg(long, default_value = "md,json,junit,html")]
         format: String,
+        /// Hold the run to this approved baseline, as `run --baseline`.
+        #[arg(long)]
+        baseline: Option<PathBuf>,
     },
+    /// Join the run directories of a partitioned run's shards into one history, report, JUnit and
+    /// gate (what the whole run would have written); exit codes as `run`.
+    Merge(cli::MergeArgs),
     /// Zone data tools: verify a SQLite backup, diff a database against the journal.
     Zone {
         #[command(subcommand)]
@@ -203,7 +214,8 @@ async fn dispatch(cmd: Command) -> Result<ExitCode> {
         Command::Triage(a) => cli::triage(&a).await,
         Command::List { scenarios } => cli::list(&scenarios),
         Command::Run(a) => cli::run(&a).await,
-        Command::Conclude { dir, format } => cli::conclude(&dir, &format),
+        Command::Conclude { dir, format, baseline } => cli::conclude(&dir, &format, baseline.as_deref()),
+        Command::Merge(a) => cli::merge(&a),
         Command::Zone { command: ZoneCommand::Verify { file, zone } } => cli::zone_verify(&file, &zone),
         Command::Zone { command: ZoneCommand::Diff { db, journal } } => cli::zone_diff(&db, &journal),
         Command::Compare(a) => cli::compare(&a),

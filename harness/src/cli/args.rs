@@ -82,15 +82,22 @@ pub struct RunArgs {
     /// Leave a failed scenario's lab up and print how to reach it.
     #[arg(long)]
     pub keep_on_failure: bool,
-    /// Where reports go (a run id subdirectory is created).
-    #[arg(long, default_value = "reports")]
-    pub report_dir: PathBuf,
-    /// Report formats, comma-separated: md,json,junit,html.
+    /// Write the run's artefacts (history.json, report.*, junit.xml, gate.json) into DIR itself
+    /// [default: reports/<run id>/, with reports/latest pointing at the newest].
+    #[arg(long, value_name = "DIR")]
+    pub report_dir: Option<PathBuf>,
+    /// Report formats, comma-separated: md,json,junit,html (history.json and gate.json always).
     #[arg(long, default_value = "md,json,junit,html")]
     pub format: String,
-    /// Approved verdict snapshot: exit 1 when any verdict differs from it.
+    /// Approved verdict snapshot: the gate fails (exit 1) when a verdict or part differs from it;
+    /// JUnit then passes what is as approved and fails what changed.
     #[arg(long)]
     pub baseline: Option<PathBuf>,
+    /// Run one share of the selected scenarios, for a CI job matrix: slice:M/N (1 <= M <= N),
+    /// balanced by expected duration, the same on every machine. Join the shares' run
+    /// directories with `pdns-drill merge`.
+    #[arg(long, value_name = "slice:M/N")]
+    pub partition: Option<pdns_drill::scenario::partition::Partition>,
     /// How progress shows: bars on a terminal, plain lines in a CI log, or every event as a JSON
     /// line on stdout.
     #[arg(long, value_enum, default_value = "auto")]
@@ -138,4 +145,20 @@ pub struct ChaosArgs {
     /// Where the campaign's directory (chaos-<run id>) goes.
     #[arg(long, default_value = "reports")]
     pub report_dir: PathBuf,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct MergeArgs {
+    /// The run directories of every shard (`run --partition slice:M/N --report-dir DIR`).
+    #[arg(required = true, value_name = "RUN_DIR")]
+    pub run_dirs: Vec<PathBuf>,
+    /// Where the merged history, reports, JUnit and gate go (the directory itself).
+    #[arg(long, value_name = "DIR")]
+    pub report_dir: PathBuf,
+    /// Approved verdict snapshot the merged run is held to, as `run --baseline`.
+    #[arg(long)]
+    pub baseline: Option<PathBuf>,
+    /// Report formats, comma-separated: md,json,junit,html.
+    #[arg(long, default_value = "md,json,junit,html")]
+    pub format: String,
 }

@@ -3,11 +3,13 @@
 
 mod args;
 mod chaos;
+mod merge;
 mod reporters;
 mod run;
 
 pub use args::*;
 pub use chaos::chaos;
+pub use merge::{conclude, merge};
 pub use run::run;
 
 /// Exit code for "something was contradicted or errored" (also: baseline differs).
@@ -335,20 +337,6 @@ pub fn list(dir: &Path) -> Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
-
-/// `pdns-drill conclude DIR`: the verdicts again from `DIR/history.json` alone.
-pub fn conclude(dir: &Path, format: &str) -> Result<ExitCode> {
-    let formats = pdns_drill::report::write::parse_formats(format).map_err(anyhow::Error::msg)?;
-    let h = pdns_drill::history::RunHistory::load(&dir.join(pdns_drill::history::HISTORY_FILE))?;
-    let report = pdns_drill::conclude::report(h.run, &h.scenarios);
-    let written = pdns_drill::report::write::write_all(&report, dir, &formats)?;
-    print_verdicts(&report);
-    for p in &written {
-        eprintln!("wrote {}", p.display());
-    }
-    Ok(ExitCode::from(pdns_drill::conclude::run_outcome(&report, &h.scenarios, None).exit_code()))
-}
-
 
 pub fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()

@@ -5,9 +5,9 @@ use super::spinner;
 use anyhow::Result;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use pdns_drill::events::Event;
-use pdns_drill::history::{RunHistory, RunInfo, ScenarioRun, HISTORY_FILE, HISTORY_SCHEMA};
-use pdns_drill::report::model::ScenarioOutcome;
-use pdns_drill::report::write::{self, Format};
+use pdns_drill::history::{RunHistory, RunInfo, ScenarioRun, HISTORY_SCHEMA};
+use pdns_drill::report::model::{Preflight, Report, ScenarioOutcome};
+use pdns_drill::report::run_dir::RunDir;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -130,8 +130,7 @@ impl Reporter for JsonLines {
 /// Rewrites `history.json` and the reports after every scenario, so a run stopped at any point
 /// leaves valid reports (marked incomplete).
 pub struct PartialReports {
-    pub dir: PathBuf,
-    pub formats: Vec<Format>,
+    pub out: RunDir,
     pub run: RunInfo,
     pub finished: Vec<ScenarioRun>,
     /// Every scenario of the run, so claims still to be decided read `pending`.
@@ -139,17 +138,25 @@ pub struct PartialReports {
 }
 
 impl PartialReports {
-    /// Writes the history and every report format; the run info as given.
+    fn history(&self, run: RunInfo, preflight: Option<Preflight>) -> RunHistory {
+        RunHistory { schema: HISTORY_SCHEMA, run, scenarios: self.finished.clone(), preflight }
+    }
+
+    /// The history and every report while the run goes on; claims still to be decided pending.
     pub fn write(&self, run: RunInfo) -> Result<Vec<PathBuf>> {
-        let h = RunHistory { schema: HISTORY_SCHEMA, run: run.clone(), scenarios: self.finished.clone() };
-        write::write_atomic(&self.dir.join(HISTORY_FILE), &serde_json::to_vec_pretty(&h)?)?;
-        let still: Vec<_> = if run.complete {
-            vec![]
-        } else {
-            self.planned.iter().filter(|p| !self.finished.iter().any(|f| f.scenario.name == p.name)).cloned().collect()
-        };
-        let report = pdns_drill::conclude::partial_report(run, &self.finished, &still);
-        write::write_all(&report, &self.dir, &self.formats)
+        let still: Vec<_> = self.planned.iter().filter(|p| !self.finished.iter().any(|f| f.scenario.name == p.name)).cloned().collect();
+        let report = pdns_drill::conclude::partial_report(run.clone(), &self.finished, &still);
+        self.out.write(&self.history(run, None), &report)
+    }
+
+    /// The history and `report` as concluded (its gate decided).
+    pub fn write_report(&self, report: &Report) -> Result<Vec<PathBuf>> {
+        self.out.write(&self.history(report.run.clone(), None), report)
+    }
+
+    /// The history of a run whose lab failed its preflight, and its report.
+    pub fn write_preflight(&self, report: &Report, p: Preflight) -> Result<Vec<PathBuf>> {
+        self.out.write(&self.history(report.run.clone(), Some(p)), report)
     }
 
     /// The run info with what the scenarios so far tell (versions, drop-ins).

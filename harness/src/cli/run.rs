@@ -1,17 +1,25 @@
-//! `pdns-drill run`, in the order it happens: inputs checked, scenarios planned against the lab,
-//! the preflight, the scenarios scheduled (longest waits first, boots limited), their events
-//! handed to the reporters, the verdicts concluded, the baseline gate, the exit code.
+//! `pdns-drill run`, in the order it happens: inputs checked, scenarios planned against the lab
+//! (and this shard's share taken), the preflight, the scenarios scheduled (longest waits first,
+//! boots limited), their events handed to the reporters, the verdicts and the gate decided, the
+//! artefacts written, the exit code.
+//!
+//! Exit codes: 2 before any container starts (bad input, no Docker, no image); after that the
+//! gate's (0 pass, 1 fail, 3 undecided), 130/143/129 for a signal.
 
 use super::reporters::{Bars, JsonLines, Lines, PartialReports, Progress, Reporter};
 use super::{load_inputs, now_rfc3339, prepare_engine, print_verdicts, spinner, RunArgs};
 use anyhow::{bail, Context, Result};
 use futures_util::StreamExt;
 use pdns_drill::events::Event;
-use pdns_drill::report::model::RunInfo;
+use pdns_drill::gate::Baseline;
+use pdns_drill::report::model::{GateOutcome, Report, RunInfo};
+use pdns_drill::report::run_dir::{self, RunDir};
 use pdns_drill::report::write;
 use pdns_drill::runner::{self, Inputs};
+use pdns_drill::scenario::partition;
 use pdns_drill::scenario::plan::{self, Resolved};
 use pdns_drill::scenario::{self, Scenario};
+use pdns_drill::secrets::Secrets;
 use pdns_drill::testbed::{self, LabSpec};
 use std::process::ExitCode;
 
@@ -19,72 +27,99 @@ use std::process::ExitCode;
 /// waits on the daemons (the boots are what is limited).
 const AUTO_JOBS: usize = 8;
 
+/// Where reports go without `--report-dir`: a directory per run, and `latest` beside them.
+pub const DEFAULT_REPORT_DIR: &str = "reports";
+
 pub async fn run(a: &RunArgs) -> Result<ExitCode> {
     // 1. Everything that can be wrong with the input is found before any container starts.
     let formats = write::parse_formats(&a.format).map_err(anyhow::Error::msg)?;
     let all = scenario::load_dir(&a.scenarios)?;
-    let selected: Vec<Scenario> = all.iter().filter(|s| s.selected_by(&a.filters)).cloned().collect();
-    if selected.is_empty() {
+    let wanted: Vec<Scenario> = all.iter().filter(|s| s.selected_by(&a.filters)).cloned().collect();
+    if wanted.is_empty() {
         bail!("no scenario matches {:?} (see `pdns-drill list`)", a.filters);
     }
-    let baseline = a.baseline.as_deref().map(pdns_drill::report::snapshot::load).transpose()?;
+    let selected = match a.partition {
+        Some(p) => partition::select(&wanted, p),
+        None => wanted.clone(),
+    };
+    let baseline = a.baseline.as_deref().map(Baseline::load).transpose()?;
     let (config, zone) = load_inputs(&a.lab)?;
+    let secrets = Secrets::from_dir(&config.path);
 
     // 2. Each scenario resolved against this lab once.
     let facts = pdns_drill::scenario::facts::LabFacts::read(&config, &zone.journal)?;
     let planned: Vec<(Scenario, Resolved)> = selected.iter().map(|s| (s.clone(), plan::resolve(s, &facts))).collect();
     for (s, r) in &planned {
         if let Resolved::NotSimulated(why) = r {
-            eprintln!("plan: {} not-simulated on this lab: {why}", s.name);
+            eprintln!("plan: {} not-simulated on this lab: {}", s.name, secrets.text(why));
         }
     }
+    // The claims the gate holds to the baseline: those this run (or this shard) decides in full.
+    let whole_scope = (!a.filters.is_empty()).then(|| scenario::decided_in_full(&all, &a.filters));
+    let scope = match a.partition {
+        Some(_) => Some(scenario::decided_in_full_by(&all, |s| selected.iter().any(|x| x.name == s.name))),
+        None => whole_scope.clone(),
+    };
 
     let (engine, image) = prepare_engine(&a.lab.image).await?;
     super::ensure_rebuild_images(&engine, &a.lab.image, &planned).await?;
     let run_id = testbed::new_run_id();
-    let dir = a.report_dir.join(&run_id);
+    let dir = match &a.report_dir {
+        Some(d) => d.clone(),
+        None => std::path::Path::new(DEFAULT_REPORT_DIR).join(&run_id),
+    };
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    if a.report_dir.is_none() {
+        run_dir::link_latest(&dir)?;
+    }
+    let info = RunInfo {
+        id: run_id.clone(),
+        started_at: now_rfc3339(),
+        finished_at: None,
+        complete: false,
+        image_tag: image.clone(),
+        suite: a.lab.image.suite.as_str().to_string(),
+        pdns_version: None,
+        recursor_version: None,
+        config_dir: config.path.display().to_string(),
+        config_dir_hash: config.hash.clone(),
+        zone_file: zone.path.display().to_string(),
+        zone_hash: zone.hash.clone(),
+        dropins: vec![],
+        filters: a.filters.clone(),
+        mappings: pdns_drill::testbed::mapping::describe(&config),
+        tool: pdns_drill::history::tool_version(),
+        partition: a.partition.map(|p| p.to_string()),
+        selection: wanted.iter().map(|s| s.name.clone()).collect(),
+        scope: scope.clone().map(|s| s.into_iter().collect()),
+        selection_scope: whole_scope.map(|s| s.into_iter().collect()),
+    };
     let mut partial = PartialReports {
-        dir: dir.clone(),
-        formats: formats.clone(),
-        run: RunInfo {
-            id: run_id.clone(),
-            started_at: now_rfc3339(),
-            finished_at: None,
-            complete: false,
-            image_tag: image.clone(),
-            suite: a.lab.image.suite.as_str().to_string(),
-            pdns_version: None,
-            recursor_version: None,
-            config_dir: config.path.display().to_string(),
-            config_dir_hash: config.hash.clone(),
-            zone_file: zone.path.display().to_string(),
-            zone_hash: zone.hash.clone(),
-            dropins: vec![],
-            filters: a.filters.clone(),
-            mappings: pdns_drill::testbed::mapping::describe(&config),
-        },
+        out: RunDir { path: dir.clone(), formats, secrets: secrets.clone() },
+        run: info,
         finished: vec![],
         planned: planned.iter().map(|(s, _)| pdns_drill::history::ScenarioInfo::from(s)).collect(),
     };
 
-    // 3. The operators' lab must stand on its own before any fault is judged on it.
+    // 3. The operators' lab must stand on its own before any fault is judged on it. From here
+    // on, a failure of the engine or the harness leaves the gate undecided (exit 3), not "bad input".
     let pb = spinner("preflight");
     let spec = LabSpec { image: image.clone(), config: config.clone(), zone: zone.clone(), run_id: format!("{run_id}-00"), roles: vec![] };
-    let show = |m: &str| pb.set_message(m.to_string());
+    let show = |m: &str| pb.set_message(secrets.text(m));
     let pre = tokio::select! {
         r = pdns_drill::steady::preflight(&engine, spec, &show) => r,
         sig = pdns_drill::signals::stopped() => {
             pb.finish_and_clear();
             super::sweep_mine(&engine).await;
             eprintln!("{}: stopped during the preflight; its lab was removed", sig.name());
-            return Ok(ExitCode::from(sig.exit_code()));
+            return interrupted(&partial, baseline.as_ref(), sig);
         }
     };
     pb.finish_and_clear();
-    match pre? {
-        Ok(t) => eprintln!("preflight: the lab reached steady state in {:.1} s", t.as_secs_f64()),
-        Err(p) => return preflight_failed(&partial, p),
+    match pre {
+        Ok(Ok(t)) => eprintln!("preflight: the lab reached steady state in {:.1} s", t.as_secs_f64()),
+        Ok(Err(p)) => return preflight_failed(&partial, baseline.as_ref(), p),
+        Err(e) => return undecided(&engine, &partial, baseline.as_ref(), &format!("{:#}", e.context("the preflight could not run"))).await,
     }
 
     // 4. The scenarios, scheduled by resource: boots limited to the CPUs, longest waits first.
@@ -94,7 +129,7 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
     // Labs past what the host's inotify pool holds would never finish booting.
     if let Some(cap) = pdns_drill::testbed::host::capacity() {
         if cap.labs == 0 {
-            bail!("no lab can boot: {}", cap.advice());
+            return undecided(&engine, &partial, baseline.as_ref(), &format!("no lab can boot: {}", cap.advice())).await;
         }
         if cap.labs < jobs {
             eprintln!("running {} scenario(s) at a time, not {jobs}: {}", cap.labs, cap.advice());
@@ -118,10 +153,14 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
     let json = a.progress.resolve() == Progress::Json;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
     let started = Event::RunStarted { run_id: run_id.clone(), scenarios: planned.len(), jobs, boots, report_dir: dir.display().to_string() };
-    eprintln!("run {run_id}: {} scenario(s), {jobs} at a time, {boots} lab boot(s) at a time; reports in {}", planned.len(), dir.display());
-    display.event(&started)?;
+    let share = a.partition.map(|p| format!(" (share {p} of {} selected)", wanted.len())).unwrap_or_default();
+    eprintln!("run {run_id}: {} scenario(s){share}, {jobs} at a time, {boots} lab boot(s) at a time; reports in {}", planned.len(), dir.display());
+    show_event(display.as_mut(), &started);
     let mut work = {
-        let mut order: Vec<(usize, (Scenario, Resolved))> = planned.iter().cloned().enumerate().collect();
+        // Numbered by their place in the whole selection, so a shard's labs are named as the
+        // whole run's would be.
+        let mut order: Vec<(usize, (Scenario, Resolved))> =
+            planned.iter().cloned().map(|p| (wanted.iter().position(|w| w.name == p.0.name).unwrap_or(0), p)).collect();
         order.sort_by_key(|(_, (s, _))| std::cmp::Reverse(s.expected_wait()));
         tokio::spawn(async move {
             futures_util::stream::iter(order)
@@ -137,76 +176,88 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
     };
     let stop = pdns_drill::signals::stopped();
     tokio::pin!(stop);
-    let interrupted = loop {
+    let interrupted_by = loop {
         tokio::select! {
             ev = rx.recv() => match ev {
                 Some(ev) => {
-                    display.event(&ev)?;
-                    partial.event(&ev)?;
+                    // Secrets are masked once, here: every reporter and the history get the same.
+                    let ev = ev.redacted(&secrets);
+                    show_event(display.as_mut(), &ev);
+                    if let Err(e) = partial.event(&ev) {
+                        eprintln!("could not write the partial reports (the run goes on): {e:#}");
+                    }
                 }
                 None => break None,
             },
             sig = &mut stop => break Some(sig),
         }
     };
-    if let Some(sig) = interrupted {
+    if let Some(sig) = interrupted_by {
         // Cancel what is being created first, then sweep by the run's label.
         work.abort();
         let _ = (&mut work).await;
-        display.event(&Event::Interrupted { signal: sig.name().into() })?;
+        show_event(display.as_mut(), &Event::Interrupted { signal: sig.name().into() });
         eprintln!("{}: removing this run's containers, networks and volumes", sig.name());
         super::sweep_mine(&engine).await;
-        partial.write(partial.info(false))?;
-        eprintln!("partial report (marked incomplete) in {}", dir.display());
-        return Ok(ExitCode::from(sig.exit_code()));
+        return interrupted(&partial, baseline.as_ref(), sig);
     }
-    work.await.context("scenario runner panicked")?;
+    if let Err(e) = work.await {
+        return undecided(&engine, &partial, baseline.as_ref(), &format!("the scenario runner failed: {e}")).await;
+    }
 
-    // 5. The verdicts, the gate, the exit code. Report order follows the files.
+    // 5. The verdicts and the gate, then every artefact. Report order follows the files.
     partial.finished.sort_by_key(|r| selected.iter().position(|s| s.name == r.scenario.name));
-    let written = partial.write(partial.info(true))?;
-    let report = pdns_drill::conclude::report(partial.info(true), &partial.finished);
-    if json {
-        // stdout carries the events: the people's table goes to stderr.
-        eprint!("{}", super::verdict_table(&report));
-    } else {
-        print_verdicts(&report);
+    let mut report = pdns_drill::conclude::report(partial.info(true), &partial.finished);
+    report.gate = Some(pdns_drill::gate::decide(&report, &partial.finished, baseline.as_ref(), scope.as_ref()));
+    let written = partial.write_report(&report)?;
+    let report = secrets.value(&report)?;
+    announce(&report, &written, json);
+    let g = report.gate.as_ref().expect("decided above");
+    show_event(display.as_mut(), &Event::RunFinished { failed: g.outcome != GateOutcome::Pass, reasons: g.reasons.clone() });
+    Ok(ExitCode::from(g.exit_code))
+}
+
+/// A reporter that fails is said, never a reason to stop the run or skip its cleanup.
+fn show_event(display: &mut dyn Reporter, ev: &Event) {
+    if let Err(e) = display.event(ev) {
+        eprintln!("progress display failed (the run goes on): {e:#}");
     }
-    for p in &written {
+}
+
+/// The verdict table, the gate's finding and where the artefacts are: on stdout, unless stdout
+/// carries events (`--progress json`), then on stderr.
+pub fn announce(report: &Report, written: &[std::path::PathBuf], json: bool) {
+    let mut lines: Vec<String> = vec![];
+    if let Some(g) = &report.gate {
+        if let Some(b) = &g.baseline {
+            lines.extend(g.changes.iter().map(|c| format!("baseline: {}", c.line)));
+            lines.extend(g.warnings.iter().map(|c| format!("baseline: {}", c.line)));
+            let differ = g.changes.iter().any(|c| c.after.as_deref() != Some("errored"));
+            lines.push(format!("baseline {}: {}", b.path, if differ { "verdicts DIFFER" } else { "verdicts as approved" }));
+        }
+        lines.push(format!("gate: {} (exit {})", g.outcome.as_str(), g.exit_code));
+        lines.extend(g.reasons.iter().map(|r| format!("  {r}")));
+    }
+    if json {
+        eprint!("{}", super::verdict_table(report));
+        lines.iter().for_each(|l| eprintln!("{l}"));
+    } else {
+        print_verdicts(report);
+        lines.iter().for_each(|l| println!("{l}"));
+    }
+    for p in written {
         eprintln!("wrote {}", p.display());
     }
-    let only = (!a.filters.is_empty()).then(|| scenario::decided_in_full(&all, &a.filters));
-    let gate = baseline.as_ref().map(|b| pdns_drill::conclude::gate(&report, b, only.as_ref()));
-    if let (Some(g), Some(path)) = (&gate, &a.baseline) {
-        // The gate's finding goes beside the verdict table (stdout, unless stdout carries events).
-        let mut lines: Vec<String> = g.changes.iter().map(|c| format!("baseline: {c}")).collect();
-        lines.push(format!("baseline {}: {}", path.display(), if g.differ { "verdicts DIFFER" } else { "verdicts as approved" }));
-        for l in lines {
-            if json {
-                eprintln!("{l}");
-            } else {
-                println!("{l}");
-            }
-        }
-    }
-    let outcome = pdns_drill::conclude::run_outcome(&report, &partial.finished, gate.as_ref());
-    for r in outcome.reasons.iter().filter(|r| r.starts_with("scenario ")) {
-        eprintln!("{r}");
-    }
-    display.event(&Event::RunFinished { failed: outcome.failed, reasons: outcome.reasons.clone() })?;
-    Ok(ExitCode::from(outcome.exit_code()))
 }
 
 /// The gate's finding when the lab does not reach steady state on its own: one short report,
 /// the failing checks and the daemons' reasons, exit 1, no scenario run.
-fn preflight_failed(partial: &PartialReports, p: pdns_drill::report::model::Preflight) -> Result<ExitCode> {
-    let mut report = pdns_drill::conclude::report(partial.info(false), &[]);
-    for c in report.claims.iter_mut() {
-        c.verdict = pdns_drill::verdict::Verdict::Errored;
-        c.reason = Some("preflight: the lab does not reach steady state without any fault (see the preflight section)".into());
-    }
-    report.preflight = Some(p.clone());
-    let written = write::write_all(&report, &partial.dir, &partial.formats)?;
+fn preflight_failed(partial: &PartialReports, baseline: Option<&Baseline>, p: pdns_drill::report::model::Preflight) -> Result<ExitCode> {
+    let mut report = pdns_drill::conclude::preflight_report(partial.info(true), p.clone());
+    report.gate = Some(pdns_drill::gate::decide(&report, &[], baseline, None));
+    let written = partial.write_preflight(&report, p)?;
+    let report = partial.out.secrets.value(&report)?;
+    let p = report.preflight.as_ref().expect("a preflight report");
     println!("PREFLIGHT FAILED: the lab does not reach steady state ({:.1} s); no scenario ran.", p.waited_ms as f64 / 1000.0);
     for l in p.failing.iter().chain(&p.daemons) {
         println!("  {l}");
@@ -214,5 +265,31 @@ fn preflight_failed(partial: &PartialReports, p: pdns_drill::report::model::Pref
     for w in written {
         eprintln!("wrote {}", w.display());
     }
-    Ok(ExitCode::from(1))
+    Ok(ExitCode::from(report.gate.as_ref().map_or(1, |g| g.exit_code)))
+}
+
+/// A run stopped by a signal: the partial reports, marked incomplete, with an interrupted gate.
+fn interrupted(partial: &PartialReports, baseline: Option<&Baseline>, sig: pdns_drill::signals::Stop) -> Result<ExitCode> {
+    let mut report = pdns_drill::conclude::report(partial.info(false), &partial.finished);
+    let why = format!("stopped by {} before every scenario finished; the reports are partial", sig.name());
+    report.gate = Some(pdns_drill::gate::unfinished(&report, baseline, GateOutcome::Interrupted, sig.exit_code(), why));
+    partial.write_report(&report)?;
+    eprintln!("partial report (marked incomplete) in {}", partial.out.path.display());
+    Ok(ExitCode::from(sig.exit_code()))
+}
+
+/// The engine or the harness failed once containers were involved: nothing was decided, a retry
+/// may help. Whatever the run created is removed.
+async fn undecided(engine: &pdns_drill::engine::Engine, partial: &PartialReports, baseline: Option<&Baseline>, why: &str) -> Result<ExitCode> {
+    super::sweep_mine(engine).await;
+    let why = partial.out.secrets.text(why);
+    let mut report = pdns_drill::conclude::report(partial.info(false), &partial.finished);
+    let code = GateOutcome::Undecided.exit_code();
+    report.gate = Some(pdns_drill::gate::unfinished(&report, baseline, GateOutcome::Undecided, code, format!("the harness could not finish the run: {why}")));
+    if let Err(e) = partial.write_report(&report) {
+        eprintln!("could not write the reports: {e:#}");
+    }
+    eprintln!("error: {why}");
+    eprintln!("gate: undecided (exit {code}): the harness could not finish the run; retrying may help");
+    Ok(ExitCode::from(code))
 }

@@ -54,6 +54,22 @@ pub fn claim_scenario<'a>(r: &'a Report, c: &ClaimResult) -> Option<&'a Scenario
 }
 
 /// A hash shortened for people: algorithm prefix dropped, 12 hex digits kept.
+/// The gate's outcome in one line, as report.md and report.html open with it.
+pub fn gate_headline(g: &super::model::Gate) -> String {
+    use super::model::GateOutcome;
+    let against = match &g.baseline {
+        Some(b) => format!("the baseline {} (sha256 {})", b.path, short_hash(&b.sha256)),
+        None => "no baseline: every decided claim must be confirmed".into(),
+    };
+    let what = match g.outcome {
+        GateOutcome::Pass => "GATE PASSED: every verdict as approved",
+        GateOutcome::Fail => "GATE FAILED",
+        GateOutcome::Undecided => "GATE UNDECIDED: the harness could not decide every claim (a retry may help)",
+        GateOutcome::Interrupted => "GATE INTERRUPTED",
+    };
+    format!("{what} — {against}; exit {}", g.exit_code)
+}
+
 pub fn short_hash(h: &str) -> &str {
     let h = h.rsplit(':').next().unwrap_or(h);
     match h.char_indices().nth(12) {

@@ -292,9 +292,15 @@ pub fn sample_report() -> Report {
             dropins: vec!["pdns.service: PrivateDevices=no".into(), "pdns-recursor.service: ProtectClock=no".into()],
             mappings: vec!["lab-network 10.10.0.0/16 → the testbed's lab subnet, host parts kept".into()],
             filters: vec![],
+            tool: String::new(),
+            partition: None,
+            selection: vec![],
+            scope: None,
+            selection_scope: None,
         },
         claims,
         scenarios,
         preflight: None,
+        gate: None,
     }
 }

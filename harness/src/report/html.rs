@@ -76,6 +76,20 @@ fn summary(o: &mut String, r: &Report) {
         o.push_str(r#"<div class="banner">INCOMPLETE RUN — the run is still going or was interrupted; verdicts are partial.</div>"#);
         o.push('\n');
     }
+    if let Some(g) = r.gate.as_ref().filter(|g| g.baseline.is_some()) {
+        let colour = if g.outcome == super::model::GateOutcome::Pass { "#2e7d32" } else { "#c62828" };
+        let _ = write!(o, r#"<div class="banner" style="border-color:{colour}"><strong>{}</strong>"#, escape_xml(&gate_headline(g)));
+        let lines: Vec<String> = g
+            .changes
+            .iter()
+            .map(|c| format!("<code>{}</code>{}", escape_xml(&c.line), c.evidence.as_deref().map(|e| format!(": {}", escape_xml(e))).unwrap_or_default()))
+            .chain(g.reasons.iter().filter(|r| !r.starts_with("verdict changed: ")).map(|r| escape_xml(r)))
+            .collect();
+        if !lines.is_empty() {
+            let _ = write!(o, "<ul>{}</ul>", lines.iter().map(|l| format!("<li>{l}</li>")).collect::<String>());
+        }
+        o.push_str("</div>\n");
+    }
     o.push_str(r#"<div class="cards">"#);
     for (v, n) in verdict_counts(r) {
         let _ = write!(o, r#"<div class="card" style="background:{}"><span class="n">{n}</span>{v}</div>"#, verdict_colour(v));

@@ -1,11 +1,16 @@
 //! `junit.xml`: one testsuite "pdns-drill", one testcase per claim ID, so CI dashboards track
 //! each runbook claim by its stable name.
 //!
-//! confirmed → success; contradicted / errored → failure (type says which); not-simulated →
-//! skipped with the reason.
+//! Without a baseline: confirmed → success; contradicted → failure; errored → error;
+//! not-simulated, unchecked, pending → skipped with the reason.
+//!
+//! Under a baseline the cases follow the gate, so a green gate is green here too: a verdict as
+//! approved passes (an approved contradiction says so in a property and its output, like an
+//! expected failure), a changed verdict or part is a failure naming before → after, errored is
+//! an error, a claim the gate did not hold to the baseline (outside a filter or shard) is skipped.
 
 use super::common::evidence_line;
-use super::model::{ClaimResult, Report};
+use super::model::{ClaimResult, Gate, Report};
 use crate::verdict::Verdict;
 use quick_junit::{NonSuccessKind, Property, Report as JReport, TestCase, TestCaseStatus, TestSuite};
 use std::time::Duration;
@@ -29,28 +34,67 @@ fn failure_body(c: &ClaimResult) -> String {
     body
 }
 
-fn test_case(c: &ClaimResult) -> TestCase {
-    let status = match c.verdict {
+fn non_success(kind: NonSuccessKind, message: &str, type_: &str, body: String) -> TestCaseStatus {
+    let mut s = TestCaseStatus::non_success(kind);
+    s.set_message(message).set_type(type_);
+    if !body.is_empty() {
+        s.set_description(body);
+    }
+    s
+}
+
+fn skipped(c: &ClaimResult, default: &str) -> TestCaseStatus {
+    let mut s = TestCaseStatus::skipped();
+    s.set_message(c.reason.as_deref().unwrap_or(default)).set_type(c.verdict.as_str());
+    s
+}
+
+/// The status a claim gets without a baseline: its verdict.
+fn by_verdict(c: &ClaimResult) -> TestCaseStatus {
+    let message = || c.first_mismatch.as_deref().or(c.reason.as_deref()).unwrap_or(c.verdict.as_str()).to_string();
+    match c.verdict {
         Verdict::Confirmed => TestCaseStatus::success(),
-        Verdict::Contradicted | Verdict::Errored => {
-            let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-            let message = c.first_mismatch.as_deref().or(c.reason.as_deref()).unwrap_or(c.verdict.as_str());
-            s.set_message(message).set_type(c.verdict.as_str());
-            let body = failure_body(c);
-            if !body.is_empty() {
-                s.set_description(body);
-            }
-            s
-        }
+        Verdict::Contradicted => non_success(NonSuccessKind::Failure, &message(), c.verdict.as_str(), failure_body(c)),
+        Verdict::Errored => non_success(NonSuccessKind::Error, &message(), c.verdict.as_str(), failure_body(c)),
         // Nothing failed, nothing confirmed it either: reported, not passed.
-        Verdict::NotSimulated | Verdict::Unchecked | Verdict::Pending => {
-            let mut s = TestCaseStatus::skipped();
-            s.set_message(c.reason.as_deref().unwrap_or("not simulated (no reason given)")).set_type(c.verdict.as_str());
-            s
-        }
+        Verdict::NotSimulated | Verdict::Unchecked | Verdict::Pending => skipped(c, "not simulated (no reason given)"),
+    }
+}
+
+/// The status a claim gets under a baseline: what the gate made of it.
+fn by_gate(c: &ClaimResult, gate: &Gate) -> TestCaseStatus {
+    if c.verdict == Verdict::Errored {
+        return by_verdict(c);
+    }
+    if let Some(ch) = gate.change_for(&c.id) {
+        let body = [ch.evidence.clone(), Some(failure_body(c))].into_iter().flatten().filter(|b| !b.is_empty()).collect::<Vec<_>>().join("\n");
+        return non_success(NonSuccessKind::Failure, &format!("changed from the baseline: {}", ch.line), "changed", body);
+    }
+    if !gate.in_scope(&c.id) {
+        let mut s = TestCaseStatus::skipped();
+        s.set_message("not held to the baseline: scenarios this run did not select also decide it").set_type("not-compared");
+        return s;
+    }
+    match c.verdict {
+        Verdict::NotSimulated | Verdict::Unchecked | Verdict::Pending => skipped(c, "not simulated (no reason given)"),
+        _ => TestCaseStatus::success(),
+    }
+}
+
+fn test_case(c: &ClaimResult, gate: Option<&Gate>) -> TestCase {
+    let status = match gate {
+        Some(g) if g.baseline.is_some() => by_gate(c, g),
+        _ => by_verdict(c),
     };
+    let approved_contradiction = gate.is_some_and(|g| g.baseline.is_some()) && matches!(status, TestCaseStatus::Success { .. }) && c.verdict == Verdict::Contradicted;
     let mut tc = TestCase::new(c.id.as_str(), status);
     tc.set_classname(c.scenario.as_deref().unwrap_or("unassigned"));
+    tc.add_property(Property::new("verdict", c.verdict.as_str()));
+    if approved_contradiction {
+        // An expected failure: the runbook is wrong here, and that is approved.
+        tc.add_property(Property::new("approved", "contradicted"));
+        tc.set_system_out(format!("approved contradiction: {}", c.finding.as_deref().or(c.first_mismatch.as_deref()).unwrap_or("see the report")));
+    }
     if let Some(t) = claim_time(c) {
         tc.set_time(t);
     }
@@ -65,7 +109,10 @@ pub fn render(r: &Report) -> anyhow::Result<String> {
         Property::new("image", r.run.image_tag.as_str()),
         Property::new("suite", r.run.suite.as_str()),
     ]);
-    suite.add_test_cases(r.claims.iter().map(test_case));
+    if let Some(g) = &r.gate {
+        suite.add_property(Property::new("gate", g.outcome.as_str()));
+    }
+    suite.add_test_cases(r.claims.iter().map(|c| test_case(c, r.gate.as_ref())));
     let mut report = JReport::new(SUITE);
     report.add_test_suite(suite);
     Ok(report.to_string()?)
@@ -92,7 +139,8 @@ mod tests {
             assert_eq!(tc.classname.as_ref().map(|s| s.as_str()), Some(c.scenario.as_deref().unwrap_or("unassigned")));
             match (&c.verdict, &tc.status) {
                 (Verdict::Confirmed, TestCaseStatus::Success { .. }) => {}
-                (Verdict::Contradicted | Verdict::Errored, TestCaseStatus::NonSuccess { kind: NonSuccessKind::Failure, message, .. }) => {
+                (Verdict::Contradicted, TestCaseStatus::NonSuccess { kind: NonSuccessKind::Failure, message, .. })
+                | (Verdict::Errored, TestCaseStatus::NonSuccess { kind: NonSuccessKind::Error, message, .. }) => {
                     let want = c.first_mismatch.as_deref().or(c.reason.as_deref()).unwrap();
                     assert_eq!(message.as_ref().unwrap().as_str(), want);
                 }
@@ -111,6 +159,54 @@ mod tests {
         assert!(xml.contains("sudo: sqlite3: command not found"));
         // passing evidence of a contradicted claim is not in the body
         assert!(!xml.contains("systemctl stop pdns"));
+    }
+
+    fn gated(r: &Report, changed: Option<&str>) -> Report {
+        let b = crate::gate::Baseline { snapshot: crate::report::snapshot::from_report(r), reference: super::super::model::BaselineRef { path: "b".into(), sha256: "0".into() } };
+        let mut now = r.clone();
+        if let Some(id) = changed {
+            let c = now.claims.iter_mut().find(|c| c.id == id).unwrap();
+            c.verdict = Verdict::Contradicted;
+            c.first_mismatch = Some("step 3: recursor probe expected NOERROR, got SERVFAIL".into());
+        }
+        now.gate = Some(crate::gate::decide(&now, &[], Some(&b), None));
+        now
+    }
+
+    fn cases(xml: &str) -> Vec<TestCase> {
+        quick_junit::Report::deserialize_from_str(xml).unwrap().test_suites.remove(0).test_cases
+    }
+
+    #[test]
+    fn under_an_approved_baseline_nothing_fails_and_contradictions_say_they_are_approved() {
+        let r = gated(&sample_report(), None);
+        let xml = render(&r).unwrap();
+        for tc in cases(&xml) {
+            let c = r.claims.iter().find(|c| c.id == tc.name.as_str()).unwrap();
+            match (&c.verdict, &tc.status) {
+                (Verdict::Errored, TestCaseStatus::NonSuccess { kind: NonSuccessKind::Error, .. }) => {}
+                (_, TestCaseStatus::NonSuccess { .. }) => panic!("{}: {:?} failed under an approved baseline", c.id, c.verdict),
+                (Verdict::Contradicted, TestCaseStatus::Success { .. }) => {
+                    assert!(tc.properties.iter().any(|p| p.name.as_str() == "approved" && p.value.as_str() == "contradicted"), "{}", c.id);
+                }
+                _ => {}
+            }
+        }
+        assert!(!xml.contains("<failure"), "{xml}");
+    }
+
+    #[test]
+    fn under_a_baseline_a_changed_verdict_is_the_failure_and_names_before_and_after() {
+        let base = sample_report();
+        let id = base.claims.iter().find(|c| c.verdict == Verdict::Confirmed).unwrap().id.clone();
+        let r = gated(&base, Some(&id));
+        let xml = render(&r).unwrap();
+        let failures: Vec<TestCase> = cases(&xml).into_iter().filter(|t| matches!(t.status, TestCaseStatus::NonSuccess { kind: NonSuccessKind::Failure, .. })).collect();
+        assert_eq!(failures.len(), 1, "{xml}");
+        assert_eq!(failures[0].name.as_str(), id);
+        let TestCaseStatus::NonSuccess { message, description, .. } = &failures[0].status else { unreachable!() };
+        assert_eq!(message.as_ref().unwrap().as_str(), format!("changed from the baseline: {id}: confirmed → contradicted"));
+        assert!(description.as_ref().unwrap().as_str().contains("got SERVFAIL"));
     }
 
     #[test]

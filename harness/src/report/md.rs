@@ -57,6 +57,16 @@ fn summary(o: &mut String, r: &Report) {
     if !run.complete {
         o.push_str("> **INCOMPLETE RUN** — the run is still going or was interrupted; verdicts below are partial.\n\n");
     }
+    if let Some(g) = r.gate.as_ref().filter(|g| g.baseline.is_some()) {
+        let _ = writeln!(o, "> **{}**", inline(&gate_headline(g)));
+        for c in &g.changes {
+            let _ = writeln!(o, "> - `{}`{}", c.line.replace('`', "'"), c.evidence.as_deref().map(|e| format!(": {}", inline(e))).unwrap_or_default());
+        }
+        for reason in g.reasons.iter().filter(|r| !r.starts_with("verdict changed: ")) {
+            let _ = writeln!(o, "> - {}", inline(reason));
+        }
+        o.push('\n');
+    }
     let counts = verdict_counts(r);
     let counts: Vec<String> = counts.iter().map(|(v, n)| format!("**{n}** {v}")).collect();
     let _ = writeln!(o, "{} claims: {}\n", r.claims.len(), counts.join(" · "));

@@ -8,6 +8,7 @@ pub mod fixture;
 pub mod html;
 pub mod junit;
 pub mod md;
+pub mod run_dir;
 pub mod snapshot;
 pub mod svg;
 pub mod write;

@@ -24,6 +24,115 @@ pub struct Report {
     /// scenario ran, and this is the finding.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preflight: Option<Preflight>,
+    /// How the run ends for the CI around it (also written alone as `gate.json`); absent in a
+    /// report still being written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gate: Option<Gate>,
+}
+
+/// Version of `gate.json`.
+pub const GATE_SCHEMA: u32 = 1;
+
+/// Its name in a run's report directory.
+pub const GATE_FILE: &str = "gate.json";
+
+/// `gate.json`: the run's outcome as a CI system acts on it, beside the reports.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Gate {
+    pub schema: u32,
+    pub run: String,
+    pub outcome: GateOutcome,
+    /// What the process exits with (see `GateOutcome`).
+    pub exit_code: u8,
+    /// The approved verdicts the run was held to; absent: every claim must be confirmed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineRef>,
+    /// Claims held to the baseline when the run decided only some (filters, a shard); absent:
+    /// all of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<Vec<String>>,
+    /// What fails the gate: a verdict or part that changed, a claim added or removed.
+    pub changes: Vec<GateChange>,
+    /// What changed without failing it (the deciding scenario, evidence lines).
+    #[serde(default)]
+    pub warnings: Vec<GateChange>,
+    /// Why the outcome is what it is, one line each.
+    pub reasons: Vec<String>,
+}
+
+/// The gate's verdict on a run, and its exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GateOutcome {
+    /// 0: every verdict as approved (without a baseline: every decided claim confirmed).
+    Pass,
+    /// 1: a verdict or part changed, a new contradiction, or the lab failed its preflight: what
+    /// the change did to DNS.
+    Fail,
+    /// 3: the harness could not decide (a scenario errored, the engine failed mid-run): a retry
+    /// may help; nothing here says the change is wrong.
+    Undecided,
+    /// 130/143/129: stopped by SIGINT/SIGTERM/SIGHUP before the end.
+    Interrupted,
+}
+
+impl GateOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GateOutcome::Pass => "pass",
+            GateOutcome::Fail => "fail",
+            GateOutcome::Undecided => "undecided",
+            GateOutcome::Interrupted => "interrupted",
+        }
+    }
+
+    /// The exit code, for every outcome but an interruption (whose code is the signal's).
+    pub fn exit_code(self) -> u8 {
+        match self {
+            GateOutcome::Pass => 0,
+            GateOutcome::Fail => 1,
+            GateOutcome::Undecided => 3,
+            GateOutcome::Interrupted => 130,
+        }
+    }
+}
+
+/// The baseline file, by path and content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BaselineRef {
+    pub path: String,
+    pub sha256: String,
+}
+
+/// One difference from the baseline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GateChange {
+    pub claim: String,
+    /// verdict, part, added, removed, scenario, evidence.
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// This run's evidence for it: the first mismatch, else the reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<String>,
+    /// As printed: "NET-ALLOW: confirmed → contradicted".
+    pub line: String,
+}
+
+impl Gate {
+    /// The gating change on `claim`, if any.
+    pub fn change_for(&self, claim: &str) -> Option<&GateChange> {
+        self.changes.iter().find(|c| c.claim == claim)
+    }
+
+    /// Whether `claim` was held to the baseline.
+    pub fn in_scope(&self, claim: &str) -> bool {
+        self.baseline.is_some() && self.scope.as_ref().is_none_or(|s| s.iter().any(|c| c == claim))
+    }
 }
 
 /// The operators' lab did not reach steady state on its own.

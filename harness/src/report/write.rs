@@ -104,7 +104,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
 }
 
 /// Renders `report` in each format into `dir` (created if needed) and returns the paths
-/// written, timelines included. Markdown and HTML also get `timelines/<scenario>.svg`.
+/// written, timelines included. Markdown and HTML also get `timelines/<scenario>.svg`; a
+/// report with its gate decided also gets `gate.json`.
 pub fn write_all(report: &Report, dir: &Path, formats: &[Format]) -> anyhow::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating report directory {}", dir.display()))?;
     let mut written = Vec::new();
@@ -133,6 +134,12 @@ pub fn write_all(report: &Report, dir: &Path, formats: &[Format]) -> anyhow::Res
             Format::Html => html::render(report).into_bytes(),
         };
         put(f.file_name(), &bytes)?;
+    }
+
+    if let Some(g) = &report.gate {
+        let mut text = serde_json::to_string_pretty(g).context("serialising gate.json")?;
+        text.push('\n');
+        put(super::model::GATE_FILE, text.as_bytes())?;
     }
 
     if ordered.iter().any(|f| matches!(f, Format::Md | Format::Html)) && !report.scenarios.is_empty() {

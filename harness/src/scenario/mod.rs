@@ -19,6 +19,7 @@
 //! ```
 
 pub mod facts;
+pub mod partition;
 pub mod plan;
 
 use crate::claims::{ClaimId, Part, Severity};
@@ -753,9 +754,14 @@ impl HarnessAction {
 /// The claims a filtered selection decides in full: those no unselected scenario also decides
 /// (a filtered run is compared with its baseline on these only).
 pub fn decided_in_full(all: &[Scenario], filters: &[String]) -> std::collections::BTreeSet<String> {
+    decided_in_full_by(all, |s| s.selected_by(filters))
+}
+
+/// The claims the scenarios `selected` picks decide in full (a shard's, a filter's).
+pub fn decided_in_full_by(all: &[Scenario], selected: impl Fn(&Scenario) -> bool) -> std::collections::BTreeSet<String> {
     let partly: std::collections::BTreeSet<String> =
-        all.iter().filter(|s| !s.selected_by(filters)).flat_map(|s| s.claims.iter().map(|c| c.to_string())).collect();
-    all.iter().filter(|s| s.selected_by(filters)).flat_map(|s| s.claims.iter().map(|c| c.to_string())).filter(|c| !partly.contains(c)).collect()
+        all.iter().filter(|s| !selected(s)).flat_map(|s| s.claims.iter().map(|c| c.to_string())).collect();
+    all.iter().filter(|s| selected(s)).flat_map(|s| s.claims.iter().map(|c| c.to_string())).filter(|c| !partly.contains(c)).collect()
 }
 
 /// Every `*.toml` in `dir`, sorted by name; all files are checked before anything runs.
