@@ -56,6 +56,17 @@ enum Command {
     },
     /// Run scenarios (all, or those whose name or claim ID contains a FILTER) and write reports.
     Run(cli::RunArgs),
+    /// Validate the lab inputs and plan the scenarios as `run` would, without Docker: for a
+    /// config repository's lint job.
+    #[command(long_about = "Validate the lab inputs and plan the scenarios exactly as `run` does before it starts \
+anything: the scenario files, the config dir and its drill.toml, the zone journal, the --recursor-settings option, \
+settings the testbed cannot honour, and each selected scenario (all, or those whose name or claim ID contains a \
+FILTER) resolved against the lab. Never connects to Docker.\n\n\
+Prints the inputs with their hashes, the address mapping, each scenario as would-run or not-simulated (with the \
+reason) and a summary; --json prints the same as one JSON document. Problems go to stderr as `file:line: ...` \
+wherever the line is known.\n\n\
+Exit codes: 0 every input valid; 2 bad input or bad arguments.")]
+    Check(cli::CheckArgs),
     /// Recompute a run's verdicts and reports from its history.json alone (no containers).
     Conclude {
         /// The run's report directory (holding history.json).
@@ -203,6 +214,7 @@ async fn dispatch(cmd: Command) -> Result<ExitCode> {
         Command::Triage(a) => cli::triage(&a).await,
         Command::List { scenarios } => cli::list(&scenarios),
         Command::Run(a) => cli::run(&a).await,
+        Command::Check(a) => cli::check(&a),
         Command::Conclude { dir, format } => cli::conclude(&dir, &format),
         Command::Zone { command: ZoneCommand::Verify { file, zone } } => cli::zone_verify(&file, &zone),
         Command::Zone { command: ZoneCommand::Diff { db, journal } } => cli::zone_diff(&db, &journal),

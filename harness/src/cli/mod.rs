@@ -3,11 +3,13 @@
 
 mod args;
 mod chaos;
+mod check;
 mod reporters;
 mod run;
 
 pub use args::*;
 pub use chaos::chaos;
+pub use check::check;
 pub use run::run;
 
 /// Exit code for "something was contradicted or errored" (also: baseline differs).
