@@ -61,6 +61,17 @@ enum Command {
     },
     /// Run scenarios (all, or those whose name or claim ID contains a FILTER) and write reports.
     Run(cli::RunArgs),
+    /// Validate the lab inputs and plan the scenarios as `run` would, without Docker: for a
+    /// config repository's lint job.
+    #[command(long_about = "Validate the lab inputs and plan the scenarios exactly as `run` does before it starts \
+anything: the scenario files, the config dir and its drill.toml, the zone journal, the --recursor-settings option, \
+settings the testbed cannot honour, and each selected scenario (all, or those whose name or claim ID contains a \
+FILTER) resolved against the lab. Never connects to Docker.\n\n\
+Prints the inputs with their hashes, the address mapping, each scenario as would-run or not-simulated (with the \
+reason) and a summary; --json prints the same as one JSON document. Problems go to stderr as `file:line: ...` \
+wherever the line is known.\n\n\
+Exit codes: 0 every input valid; 2 bad input or bad arguments.")]
+    Check(cli::CheckArgs),
     /// Recompute a run's verdicts, gate and reports from its history.json alone (no containers).
     Conclude {
         /// The run's report directory (holding history.json).
@@ -216,6 +227,7 @@ async fn dispatch(cmd: Command) -> Result<ExitCode> {
         Command::Run(a) => cli::run(&a).await,
         Command::Conclude { dir, format, baseline } => cli::conclude(&dir, &format, baseline.as_deref()),
         Command::Merge(a) => cli::merge(&a),
+        Command::Check(a) => cli::check(&a),
         Command::Zone { command: ZoneCommand::Verify { file, zone } } => cli::zone_verify(&file, &zone),
         Command::Zone { command: ZoneCommand::Diff { db, journal } } => cli::zone_diff(&db, &journal),
         Command::Compare(a) => cli::compare(&a),

@@ -117,6 +117,23 @@ pub struct Settings {
     pub keys: BTreeMap<String, Setting>,
     /// `include-dir` points outside the config dir: those files are not known here.
     pub include_dir_outside: Option<String>,
+    /// Lines the daemon would refuse (or silently skip), in reading order.
+    pub malformed: Vec<Malformed>,
+}
+
+/// A setting line that cannot be what its author meant.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Malformed {
+    /// File relative to the config dir.
+    pub file: String,
+    pub line: usize,
+    pub why: String,
+}
+
+impl fmt::Display for Malformed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.file, self.line, self.why)
+    }
 }
 
 impl Settings {
@@ -152,6 +169,10 @@ impl Settings {
     fn absorb(&mut self, file: &str, text: &str) {
         self.files.push(file.to_string());
         for (line, var, value, append) in parse_lines(text) {
+            if let Some(why) = bad_key(&var) {
+                self.malformed.push(Malformed { file: file.to_string(), line, why });
+                continue;
+            }
             self.keys.entry(var).or_default().assignments.push(Assignment { file: file.to_string(), line, value, append });
         }
     }
@@ -199,6 +220,18 @@ pub fn parse_lines(text: &str) -> Vec<(usize, String, String, bool)> {
         out.push((start, var.trim().to_string(), value.trim_start().to_string(), append));
     }
     out
+}
+
+/// Why `key` cannot name a setting. PowerDNS takes the text before `=` as the name and refuses
+/// an unknown one at start-up ("Trying to set unknown setting"); names are letters, digits, `-`
+/// and `_` (backend instances), so anything else is a typo such as `key value` or `key: value`.
+/// An empty name is skipped by the daemon: the line sets nothing.
+fn bad_key(key: &str) -> Option<String> {
+    if key.is_empty() {
+        return Some("the line sets nothing: no setting name before `=`".into());
+    }
+    let ok = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    (!key.chars().all(ok)).then(|| format!("`{key}` is not a setting name; write name=value"))
 }
 
 /// The items of a list setting ("127.0.0.1, ::1 10.0.0.53" → three items).
@@ -305,6 +338,24 @@ mod tests {
         let removed = rewrite(text, "allow-from", None, None, false);
         assert_eq!(removed, "# head\nallow-from+=10.1.0.0/16\nquiet=yes");
         assert_eq!(rewrite(text, "nope", None, Some("x"), true), text);
+    }
+
+    #[test]
+    fn lines_that_are_not_name_value_are_reported_with_file_and_line() {
+        let f = files(&[
+            ("recursor.conf", "include-dir=/etc/powerdns/recursor.d\nquiet\n"),
+            ("recursor.d/10-a.conf", "# ok\nlocal-address 127.0.0.1\nallow-from: 10.0.0.0/8\n= 10.0.0.1\ngsqlite3-my_db-database=/x\n"),
+        ]);
+        let s = Settings::read(Daemon::Recursor, &f, "/etc/powerdns");
+        let shown: Vec<String> = s.malformed.iter().map(ToString::to_string).collect();
+        assert_eq!(shown.len(), 3, "{shown:?}");
+        assert!(shown[0].starts_with("recursor.d/10-a.conf:2: `local-address 127.0.0.1` is not a setting name"), "{}", shown[0]);
+        assert!(shown[1].starts_with("recursor.d/10-a.conf:3: `allow-from:"), "{}", shown[1]);
+        assert!(shown[2].starts_with("recursor.d/10-a.conf:4: the line sets nothing"), "{}", shown[2]);
+        // A malformed line sets nothing, and a key alone is a valid empty setting.
+        assert_eq!(s.get("local-address"), None);
+        assert_eq!(s.get("quiet").as_deref(), Some(""));
+        assert_eq!(s.get("gsqlite3-my_db-database").as_deref(), Some("/x"));
     }
 
     #[test]

@@ -1,21 +1,11 @@
 //! The CI gate: a config change that breaks a claim makes `run --baseline` fail with a
 //! readable diff against the committed baseline.
 
+mod common;
+
+use common::copy_dir;
 use std::path::Path;
 use std::process::Command;
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dst = to.join(e.file_name());
-        if e.path().is_dir() {
-            copy_dir(&e.path(), &dst);
-        } else {
-            std::fs::copy(e.path(), dst).unwrap();
-        }
-    }
-}
 
 #[test]
 fn recursor_without_loopback_flips_dae_rec_and_fails_the_gate() {

@@ -105,6 +105,20 @@ pub struct RunArgs {
 }
 
 #[derive(Args, Debug, Clone)]
+pub struct CheckArgs {
+    /// Scenario names or claim IDs (substring match); none = all.
+    pub filters: Vec<String>,
+    #[command(flatten)]
+    pub lab: LabArgs,
+    /// Scenario directory.
+    #[arg(long, default_value = "scenarios")]
+    pub scenarios: PathBuf,
+    /// Print one JSON document (inputs, mappings, scenarios, problems) instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug, Clone)]
 pub struct CompareArgs {
     /// The first run's report.json (A).
     pub a: PathBuf,

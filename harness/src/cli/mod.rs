@@ -3,12 +3,14 @@
 
 mod args;
 mod chaos;
+mod check;
 mod merge;
 mod reporters;
 mod run;
 
 pub use args::*;
 pub use chaos::chaos;
+pub use check::check;
 pub use merge::{conclude, merge};
 pub use run::run;
 

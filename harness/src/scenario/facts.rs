@@ -101,6 +101,10 @@ impl LabFacts {
                     config.path.join(d.main_file()).display()
                 );
             }
+            if !s.malformed.is_empty() {
+                let lines: Vec<String> = s.malformed.iter().map(|m| format!("{}:{}: {}", config.path.join(&m.file).display(), m.line, m.why)).collect();
+                bail!("{} malformed setting line(s) for {}:\n{}", lines.len(), d.unit(), lines.join("\n"));
+            }
             settings.insert(d, s);
         }
         let auth = &settings[&Daemon::Auth];
@@ -300,6 +304,8 @@ mod tests {
         assert!(bind.to_string().contains("does not load gsqlite3"), "{bind}");
         let outside = LabFacts::read(&config(&[("pdns.conf", AUTH), ("recursor.conf", "include-dir=/srv/rec.d\n")]), &j).unwrap_err();
         assert!(outside.to_string().contains("outside /etc/powerdns"), "{outside}");
+        let typo = LabFacts::read(&config(&[("pdns.conf", AUTH), ("recursor.conf", "quiet=yes\nlocal-address 10.10.0.53\n")]), &j).unwrap_err();
+        assert!(typo.to_string().contains("/cfg/recursor.conf:2: `local-address 10.10.0.53`"), "{typo}");
     }
 
     #[test]

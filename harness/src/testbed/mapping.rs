@@ -77,14 +77,14 @@ pub fn not_honoured(config: &ConfigDir) -> Vec<String> {
     for d in Daemon::ALL {
         let s = settings_of(config, d);
         let listen = d_listen_ok(la, d);
-        if let Some(st) = s.setting("local-address") {
-            let at = st.base().map(|a| format!("{}:{}", a.file, a.line)).unwrap_or_default();
+        if s.setting("local-address").is_some() {
+            let set_at = at(&s, "local-address");
             for item in s.get("local-address").map(|v| settings::items(&v)).unwrap_or_default() {
                 let (addr, _) = split_port(&item);
                 match addr.parse::<IpAddr>() {
                     Ok(ip) if listen(ip) => {}
                     Ok(ip) => out.push(format!(
-                        "{at}: {} local-address {ip} is not an address of the VM in drill.toml (vm, recursor, auth, public-auth), loopback or a wildcard; add it to drill.toml or drop it",
+                        "{set_at}: {} local-address {ip} is not an address of the VM in drill.toml (vm, recursor, auth, public-auth), loopback or a wildcard; add it to drill.toml or drop it",
                         d.unit()
                     )),
                     Err(_) => {}
@@ -98,10 +98,11 @@ pub fn not_honoured(config: &ConfigDir) -> Vec<String> {
                     IpAddr::V6(_) => true,
                 };
                 if f.addr.is_ipv6() {
-                    out.push(format!("{}: forwarder {} for {} is IPv6; the testbed's networks are IPv4 only", f.key, f.addr, f.zone));
+                    out.push(format!("{}: {}: forwarder {} for {} is IPv6; the testbed's networks are IPv4 only", at(&s, f.key), f.key, f.addr, f.zone));
                 } else if external && f.port.is_some_and(|p| p != 53) {
                     out.push(format!(
-                        "{}: forwarder {}:{} for {} is outside the lab on a port other than 53; the stand-in resolver answers on 53 only",
+                        "{}: {}: forwarder {}:{} for {} is outside the lab on a port other than 53; the stand-in resolver answers on 53 only",
+                        at(&s, f.key),
                         f.key,
                         f.addr,
                         f.port.unwrap(),
@@ -110,11 +111,16 @@ pub fn not_honoured(config: &ConfigDir) -> Vec<String> {
                 }
             }
             if s.get("forward-zones-file").is_some() {
-                out.push("forward-zones-file: its upstreams are not mapped onto the testbed; put them in forward-zones".into());
+                out.push(format!("{}: forward-zones-file: its upstreams are not mapped onto the testbed; put them in forward-zones", at(&s, "forward-zones-file")));
             }
         }
     }
     out
+}
+
+/// `file:line` of the line that sets `key`'s value: where the operator edits it.
+fn at(s: &Settings, key: &str) -> String {
+    s.setting(key).and_then(|st| st.base()).map(|a| format!("{}:{}", a.file, a.line)).unwrap_or_else(|| key.to_string())
 }
 
 fn d_listen_ok(la: &LabAddresses, _d: Daemon) -> impl Fn(IpAddr) -> bool + '_ {
@@ -176,7 +182,7 @@ mod tests {
         let n = not_honoured(&c);
         assert_eq!(n.len(), 2, "{n:?}");
         assert!(n[0].contains("recursor.conf:1") && n[0].contains("10.10.0.99"), "{}", n[0]);
-        assert!(n[1].contains("9.9.9.9:5353"), "{}", n[1]);
+        assert!(n[1].starts_with("recursor.conf:2: forward-zones-recurse: forwarder 9.9.9.9:5353"), "{}", n[1]);
     }
 
     #[test]

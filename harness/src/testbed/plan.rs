@@ -24,15 +24,28 @@ pub struct LabAddresses {
 }
 
 impl LabAddresses {
+    /// Errors start `label:line:` where the line is known (`label:` for a missing key).
     pub fn parse(label: &str, text: &str) -> Result<Self> {
-        let a: LabAddresses = toml::from_str(text).with_context(|| format!("{label}: invalid address map"))?;
+        let a: LabAddresses = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|r| text[..r.start.min(text.len())].matches('\n').count() + 1);
+            anyhow::anyhow!("{}: invalid address map: {}", at(label, line), e.message().trim_end())
+        })?;
         for (name, ip) in [("vm", a.vm), ("recursor", a.recursor), ("auth", a.auth), ("workstation", a.workstation), ("client", a.client), ("app", a.app)] {
             if !a.lab_network.contains(&ip) {
-                bail!("{label}: `{name}` = {ip} is outside lab-network {}", a.lab_network);
+                bail!("{}: `{name}` = {ip} is outside lab-network {}", at(label, key_line(text, name)), a.lab_network);
             }
         }
         Ok(a)
     }
+}
+
+fn at(label: &str, line: Option<usize>) -> String {
+    line.map_or_else(|| label.to_string(), |l| format!("{label}:{l}"))
+}
+
+/// The 1-based line of a top-level `key = …` (serde does not keep where a value came from).
+fn key_line(text: &str, key: &str) -> Option<usize> {
+    text.lines().position(|l| l.split_once('=').is_some_and(|(k, _)| k.trim().trim_matches('"') == key)).map(|i| i + 1)
 }
 
 /// Testbed addresses, derived from the subnets Docker handed out.
@@ -180,6 +193,17 @@ mod tests {
     #[test]
     fn address_outside_lab_network_is_rejected() {
         let e = LabAddresses::parse("x", &include_str!("../../../lab/etc-powerdns/drill.toml").replace("vm = \"10.10.0.10\"", "vm = \"10.99.0.10\"")).unwrap_err();
-        assert!(e.to_string().contains("`vm`"), "{e}");
+        assert!(e.to_string().starts_with("x:8: `vm`"), "{e}");
+    }
+
+    #[test]
+    fn syntax_errors_and_unknown_keys_name_the_line() {
+        let shipped = include_str!("../../../lab/etc-powerdns/drill.toml");
+        let bare = LabAddresses::parse("d.toml", &shipped.replace("vm = \"10.10.0.10\"", "vm = 10.10.0.10")).unwrap_err().to_string();
+        assert!(bare.starts_with("d.toml:8: invalid address map: "), "{bare}");
+        let unknown = LabAddresses::parse("d.toml", &format!("{shipped}bogus = 1\n")).unwrap_err().to_string();
+        assert!(unknown.starts_with("d.toml:16: invalid address map: unknown field `bogus`"), "{unknown}");
+        let missing = LabAddresses::parse("d.toml", &shipped.replace("zone = ", "# zone = ")).unwrap_err().to_string();
+        assert!(missing.contains("missing field `zone`"), "{missing}");
     }
 }

@@ -95,3 +95,17 @@ pub async fn run_scenario(s: pdns_drill::scenario::Scenario, image: String, (con
     assert_eq!(leftovers(&engine, &format!("{run_id}-01")).await, 0, "scenario lab left behind");
     run
 }
+
+/// A copy of a directory tree (a config dir to break one file of).
+pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dst = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &dst);
+        } else {
+            std::fs::copy(e.path(), dst).unwrap();
+        }
+    }
+}
