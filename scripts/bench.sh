@@ -64,7 +64,7 @@ suite() {
   kill "$sampler" 2>/dev/null || true; wait "$sampler" 2>/dev/null || true
   peak=$(sort -n "$dir/mem" | tail -1)
   printf 'bench full-suite %s: %.1f s wall (target <= 90 s), %.0f busy CPU-seconds on %d cores\n' "$label" "$(echo "$t1 - $t0" | bc)" "$(echo "$b1 - $b0" | bc)" "$(nproc)"
-  python3 - "$dir"/*/report.json "$label" "$before" "$peak" "$(tail -1 "$dir/maxrss")" <<'PY'
+  python3 - "$dir"/report.json "$label" "$before" "$peak" "$(tail -1 "$dir/maxrss")" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1])); label = sys.argv[2]
 before, peak, rss = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
@@ -95,7 +95,7 @@ if [ "$skip_suite" = 0 ]; then
   for i in $(seq 1 "$runs"); do
     suite "default-$i"
     if [ "$i" -gt 1 ]; then
-      if $bin compare "$out"/default-1/*/report.json "$out/default-$i"/*/report.json >"$out/compare-$i.md" 2>&1; then
+      if $bin compare "$out"/default-1/report.json "$out/default-$i"/report.json >"$out/compare-$i.md" 2>&1; then
         echo "bench   default-$i: verdicts identical to default-1"
       else
         echo "bench   default-$i: VERDICTS DIFFER from default-1:"; grep -E '→|differ' "$out/compare-$i.md" | head -20

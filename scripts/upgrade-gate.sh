@@ -40,7 +40,7 @@ suite_run() { # name suite baseline-or-empty config-dir zone
   $bin "${args[@]}" >"$out/$name.log" 2>&1 || rc=$?
   echo "upgrade-gate: $name: exit $rc in $(( $(date +%s) - t )) s ($(grep -E '^[0-9]+ confirmed' "$out/$name.log" || echo 'no verdicts'))" >&2
   grep -E '^baseline' "$out/$name.log" >&2 || true
-  ls -td "$out/$name"/*/ | head -1 | sed 's|/$|/report.json|'
+  echo "$out/$name/report.json"
   return "$rc"
 }
 

@@ -142,9 +142,12 @@ enum ZoneCommand {
     /// Verify a SQLite file: integrity, schema, record count, SOA serial.
     Verify {
         file: PathBuf,
-        /// Zone whose SOA serial to read.
-        #[arg(long, default_value = "sub.comptech-lab.com")]
-        zone: String,
+        /// Zone whose SOA serial to read [default: the zone of --journal].
+        #[arg(long)]
+        zone: Option<String>,
+        /// The dns-records journal the backup belongs to [default: lab/zone/dns-records.md].
+        #[arg(long, value_name = "FILE")]
+        journal: Option<PathBuf>,
     },
     /// Records in the database missing from the journal, and the other way round.
     Diff {
@@ -228,7 +231,7 @@ async fn dispatch(cmd: Command) -> Result<ExitCode> {
         Command::Conclude { dir, format, baseline } => cli::conclude(&dir, &format, baseline.as_deref()),
         Command::Merge(a) => cli::merge(&a),
         Command::Check(a) => cli::check(&a),
-        Command::Zone { command: ZoneCommand::Verify { file, zone } } => cli::zone_verify(&file, &zone),
+        Command::Zone { command: ZoneCommand::Verify { file, zone, journal } } => cli::zone_verify(&file, zone.as_deref(), journal.as_deref()),
         Command::Zone { command: ZoneCommand::Diff { db, journal } } => cli::zone_diff(&db, &journal),
         Command::Compare(a) => cli::compare(&a),
         Command::Chaos(a) => cli::chaos(&a).await,

@@ -35,6 +35,50 @@ fn recursor_without_loopback_flips_dae_rec_and_fails_the_gate() {
     assert_eq!(out.status.code(), Some(1), "gate must fail\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("DAE-REC: confirmed → contradicted"), "{stdout}");
     assert!(stdout.contains("verdicts DIFFER"), "{stdout}");
+    // The gate is an artefact where the CI looks: gate.json and the JUnit failure name the change.
+    let reports = d.path().join("reports");
+    let gate: serde_json::Value = serde_json::from_slice(&std::fs::read(reports.join("gate.json")).unwrap()).unwrap();
+    assert_eq!((gate["outcome"].as_str(), gate["exit_code"].as_i64()), (Some("fail"), Some(1)), "{gate}");
+    let change = gate["changes"].as_array().unwrap().iter().find(|c| c["claim"] == "DAE-REC").unwrap_or_else(|| panic!("{gate}"));
+    assert_eq!((change["before"].as_str(), change["after"].as_str()), (Some("confirmed"), Some("contradicted")), "{gate}");
+    assert!(change["evidence"].as_str().is_some_and(|e| !e.is_empty()), "the change carries this run's evidence: {gate}");
+    assert_eq!(gate["baseline"]["path"].as_str(), Some(baseline.to_str().unwrap()));
+    let junit = std::fs::read_to_string(reports.join("junit.xml")).unwrap();
+    let failures: Vec<&str> = junit.split("<testcase ").skip(1).filter(|c| c.contains("<failure")).collect();
+    assert_eq!(failures.len(), 1, "only the changed verdict fails in the test view:\n{junit}");
+    assert!(failures[0].starts_with("name=\"DAE-REC\"") && failures[0].contains("DAE-REC: confirmed → contradicted"), "{junit}");
+}
+
+/// With every verdict as approved the gate is green in every view: exit 0, gate.json `pass`, no
+/// JUnit failure (approved contradictions pass, marked as approved).
+#[test]
+fn as_approved_is_green_in_every_view() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let d = tempfile::tempdir().unwrap();
+    let run = |dir: &str, baseline: Option<&Path>| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_pdns-drill"));
+        c.current_dir(&root).args(["run", "recursor-down", "conf-recursor-syntax", "--format", "json,junit", "--report-dir"]).arg(d.path().join(dir));
+        if let Some(b) = baseline {
+            c.arg("--baseline").arg(b);
+        }
+        c.output().unwrap()
+    };
+    let first = run("first", None);
+    assert!(first.status.code().is_some_and(|c| c <= 1), "{}", String::from_utf8_lossy(&first.stderr));
+    let b = d.path().join("baseline.json");
+    let accept = Command::new(env!("CARGO_BIN_EXE_pdns-drill")).current_dir(&root).args(["baseline", "accept", "--from"]).arg(d.path().join("first/report.json")).arg("--to").arg(&b).output().unwrap();
+    assert!(accept.status.success(), "{}", String::from_utf8_lossy(&accept.stderr));
+    let again = run("again", Some(&b));
+    let out = String::from_utf8_lossy(&again.stdout);
+    assert_eq!(again.status.code(), Some(0), "{out}\n{}", String::from_utf8_lossy(&again.stderr));
+    let gate: serde_json::Value = serde_json::from_slice(&std::fs::read(d.path().join("again/gate.json")).unwrap()).unwrap();
+    assert_eq!(gate["outcome"], "pass", "{gate}");
+    let junit = std::fs::read_to_string(d.path().join("again/junit.xml")).unwrap();
+    assert!(!junit.contains("<failure") && !junit.contains("<error"), "{junit}");
+    let first_junit = std::fs::read_to_string(d.path().join("first/junit.xml")).unwrap();
+    if first_junit.contains("<failure") {
+        assert!(junit.contains("name=\"approved\" value=\"contradicted\""), "an approved contradiction says so:\n{junit}");
+    }
 }
 
 /// A config the daemons refuse never reaches a scenario: the preflight is the finding, with the
@@ -67,9 +111,10 @@ fn a_lab_that_does_not_settle_fails_the_preflight_with_the_daemons_reason() {
     assert!(!stderr.contains("start  recursor-down") && !stdout.contains("recursor-down"), "no scenario may run: {stdout}\n{stderr}");
     // A crash loop ends the wait early, not at the 60 s deadline.
     assert!(started.elapsed() < std::time::Duration::from_secs(50), "took {:?}", started.elapsed());
-    let report = std::fs::read_dir(d.path().join("reports")).unwrap().next().unwrap().unwrap().path().join("report.md");
-    let md = std::fs::read_to_string(report).unwrap();
+    let md = std::fs::read_to_string(d.path().join("reports/report.md")).unwrap();
     assert!(md.contains("Preflight failed"), "{md}");
+    let gate = std::fs::read_to_string(d.path().join("reports/gate.json")).unwrap();
+    assert!(gate.contains("\"outcome\": \"fail\"") && gate.contains("preflight"), "{gate}");
 }
 
 /// Verdicts are a pure function of the history: `pdns-drill conclude` on a run's directory
@@ -89,7 +134,7 @@ fn conclude_reproduces_a_runs_verdicts_from_its_history_alone() {
     // Not a terminal (a CI log): one plain line when the scenario starts and one when it ends.
     assert!(stderr.lines().any(|l| l == "   start  recursor-down"), "{stderr}");
     assert!(stderr.lines().any(|l| l.starts_with("    held  recursor-down")), "{stderr}");
-    let run_dir = std::fs::read_dir(d.path()).unwrap().next().unwrap().unwrap().path();
+    let run_dir = d.path().to_path_buf();
     let before: serde_json::Value = serde_json::from_slice(&std::fs::read(run_dir.join("report.json")).unwrap()).unwrap();
     std::fs::remove_file(run_dir.join("report.json")).unwrap();
     let again = Command::new(env!("CARGO_BIN_EXE_pdns-drill")).args(["conclude", "--format", "json"]).arg(&run_dir).output().unwrap();

@@ -59,9 +59,9 @@ fn stop_run(signal: &str, wait_for: &str, nth: usize, after: Duration, dir: &Pat
     (child.wait().unwrap().code(), log, pid)
 }
 
-fn report_json(dir: &Path) -> Option<serde_json::Value> {
-    let run = std::fs::read_dir(dir).ok()?.next()?.ok()?.path();
-    Some(serde_json::from_slice(&std::fs::read(run.join("report.json")).ok()?).unwrap())
+/// `--report-dir DIR` writes into DIR itself.
+fn read_json(dir: &Path, file: &str) -> Option<serde_json::Value> {
+    Some(serde_json::from_slice(&std::fs::read(dir.join(file)).ok()?).unwrap())
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -85,8 +85,11 @@ async fn signals_at_several_points_leave_nothing_and_an_incomplete_report() {
         assert_eq!(got, Some(code), "SIG{signal} after `{wait_for}` #{nth}:\n{log}");
         assert_eq!(owned_by(pid).await, 0, "SIG{signal} after `{wait_for}` #{nth} left containers, networks or volumes:\n{log}");
         if report {
-            let r = report_json(d.path()).unwrap_or_else(|| panic!("no report after SIG{signal}:\n{log}"));
+            let r = read_json(d.path(), "report.json").unwrap_or_else(|| panic!("no report after SIG{signal}:\n{log}"));
             assert_eq!(r["run"]["complete"], false, "{log}");
+            // The gate says so too, with the signal's exit code: a CI can tell it from a failure.
+            let g = read_json(d.path(), "gate.json").unwrap_or_else(|| panic!("no gate.json after SIG{signal}:\n{log}"));
+            assert_eq!((g["outcome"].as_str(), g["exit_code"].as_i64()), (Some("interrupted"), Some(code as i64)), "{log}");
         }
     }
 }

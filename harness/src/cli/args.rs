@@ -55,9 +55,12 @@ pub struct TriageArgs {
     /// Command whose exit 0 means "the VM is running" (e.g. "virsh domstate pdns | grep -q running").
     #[arg(long)]
     pub vm_state_cmd: Option<String>,
-    /// Zone whose SOA the authoritative probe asks for.
-    #[arg(long, default_value = "sub.comptech-lab.com")]
-    pub zone_name: String,
+    /// Zone whose SOA the authoritative probe asks for [default: the zone of --zone's journal].
+    #[arg(long)]
+    pub zone_name: Option<String>,
+    /// The dns-records journal whose zone the probes ask for [default: lab/zone/dns-records.md].
+    #[arg(long, value_name = "FILE")]
+    pub zone: Option<PathBuf>,
     /// Print the four outcomes and the row as JSON.
     #[arg(long)]
     pub json: bool,

@@ -55,9 +55,6 @@ fn finish(out: &RunDir, h: RunHistory, baseline: Option<&Baseline>, shards: usiz
 /// The shards as one run: the same inputs, each scenario of the selection exactly once.
 fn join(mut shards: Vec<(PathBuf, RunHistory)>) -> Result<RunHistory> {
     let Some((first_dir, first)) = shards.first().cloned() else { bail!("no run directory given") };
-    if shards.len() == 1 {
-        return Ok(first);
-    }
     for (dir, h) in &shards[1..] {
         for (field, a, b) in [
             ("config dir hash", &first.run.config_dir_hash, &h.run.config_dir_hash),

@@ -297,7 +297,10 @@ pub fn print_triage(t: &triage_probes::TriageRun) {
 
 pub async fn triage(a: &TriageArgs) -> Result<ExitCode> {
     let t = match (a.recursor, a.auth, a.vm) {
-        (Some(r), Some(au), Some(vm)) => triage_probes::against(r, au, vm, &a.zone_name, a.vm_state_cmd.as_deref()).await?,
+        (Some(r), Some(au), Some(vm)) => {
+            let zone = zone_name(a.zone_name.as_deref(), a.zone.as_deref())?;
+            triage_probes::against(r, au, vm, &zone, a.vm_state_cmd.as_deref()).await?
+        }
         _ => {
             let k = load_kept(a.run.as_deref())?;
             let engine = connect().await?;
@@ -392,8 +395,22 @@ pub fn print_verdicts(r: &pdns_drill::report::model::Report) {
     print!("{}", verdict_table(r));
 }
 
-pub fn zone_verify(file: &Path, zone: &str) -> Result<ExitCode> {
-    let v = pdns_drill::zone::verify::verify(file, zone)?;
+/// The zone a command asks about: the one named, else the zone of the journal given (or of the
+/// shipped lab's), never a constant.
+pub fn zone_name(name: Option<&str>, journal: Option<&Path>) -> Result<String> {
+    if let Some(n) = name {
+        return Ok(n.to_string());
+    }
+    let path = match journal {
+        Some(j) => j.to_path_buf(),
+        None => config::default_zone()?,
+    };
+    Ok(pdns_drill::zone::journal::Journal::load(&path)?.zone)
+}
+
+pub fn zone_verify(file: &Path, zone: Option<&str>, journal: Option<&Path>) -> Result<ExitCode> {
+    let zone = zone_name(zone, journal)?;
+    let v = pdns_drill::zone::verify::verify(file, &zone)?;
     println!("{}", serde_json::to_string_pretty(&v)?);
     Ok(if v.integrity == "ok" && v.schema_ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
