@@ -330,19 +330,9 @@ mod tests {
     use crate::scenario::Timing;
 
     fn info(claims: &[&str]) -> ScenarioInfo {
-        ScenarioInfo {
-            name: "s".into(),
-            file: "s.toml".into(),
-            section: "x".into(),
-            claims: claims.iter().map(|c| c.parse().unwrap()).collect(),
-            not_simulated: vec![],
-            parts_not_simulated: vec![],
-            condition: None,
-            condition_for: None,
-            timings: vec![],
-            facts: vec![],
-            monitors: vec![],
-        }
+        let mut i = ScenarioInfo::named("s", claims.iter().map(|c| c.parse().unwrap()).collect());
+        i.section = "x".into();
+        i
     }
 
     fn obs(phase: Phase, claims: &[&str], part: Option<Part>, expected: bool, mismatch: Option<&str>) -> Observation {

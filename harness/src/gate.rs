@@ -142,20 +142,7 @@ mod tests {
     }
 
     fn errored_run(name: &str) -> ScenarioRun {
-        let info = crate::history::ScenarioInfo {
-            name: name.into(),
-            file: format!("{name}.toml"),
-            section: "s".into(),
-            claims: vec![],
-            not_simulated: vec![],
-            parts_not_simulated: vec![],
-            condition: None,
-            condition_for: None,
-            timings: vec![],
-            facts: vec![],
-            monitors: vec![],
-        };
-        let mut r = ScenarioRun::new(info, "lab".into());
+        let mut r = ScenarioRun::new(crate::history::ScenarioInfo::named(name, vec![]), "lab".into());
         r.error = Some("fault did not take effect: x".into());
         r
     }

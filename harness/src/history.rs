@@ -150,6 +150,25 @@ pub struct ScenarioInfo {
     pub monitors: Vec<crate::monitors::Monitor>,
 }
 
+impl ScenarioInfo {
+    /// A scenario known by name and claims only (what a test needs).
+    pub fn named(name: &str, claims: Vec<ClaimId>) -> ScenarioInfo {
+        ScenarioInfo {
+            name: name.into(),
+            file: format!("{name}.toml"),
+            section: String::new(),
+            claims,
+            not_simulated: vec![],
+            parts_not_simulated: vec![],
+            condition: None,
+            condition_for: None,
+            timings: vec![],
+            facts: vec![],
+            monitors: vec![],
+        }
+    }
+}
+
 impl From<&crate::scenario::Scenario> for ScenarioInfo {
     fn from(s: &crate::scenario::Scenario) -> Self {
         ScenarioInfo {

@@ -23,7 +23,7 @@ fn recursor_without_loopback_flips_dae_rec_and_fails_the_gate() {
     std::fs::write(&fwd, text).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_pdns-drill"))
         .current_dir(&root)
-        .args(["run", "recursor-down", "--format", "json", "--baseline"])
+        .args(["run", "recursor-down", "--format", "json,junit", "--baseline"])
         .arg(&baseline)
         .arg("--config-dir")
         .arg(&conf)
@@ -50,14 +50,15 @@ fn recursor_without_loopback_flips_dae_rec_and_fails_the_gate() {
 }
 
 /// With every verdict as approved the gate is green in every view: exit 0, gate.json `pass`, no
-/// JUnit failure (approved contradictions pass, marked as approved).
+/// JUnit failure (approved contradictions pass, marked as approved). The two conf-*-syntax
+/// scenarios decide CAUSE-CONF between them, and contradict it on the shipped lab.
 #[test]
 fn as_approved_is_green_in_every_view() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let d = tempfile::tempdir().unwrap();
     let run = |dir: &str, baseline: Option<&Path>| {
         let mut c = Command::new(env!("CARGO_BIN_EXE_pdns-drill"));
-        c.current_dir(&root).args(["run", "recursor-down", "conf-recursor-syntax", "--format", "json,junit", "--report-dir"]).arg(d.path().join(dir));
+        c.current_dir(&root).args(["run", "conf-pdns-syntax", "conf-recursor-syntax", "--format", "json,junit", "--report-dir"]).arg(d.path().join(dir));
         if let Some(b) = baseline {
             c.arg("--baseline").arg(b);
         }
@@ -75,10 +76,11 @@ fn as_approved_is_green_in_every_view() {
     assert_eq!(gate["outcome"], "pass", "{gate}");
     let junit = std::fs::read_to_string(d.path().join("again/junit.xml")).unwrap();
     assert!(!junit.contains("<failure") && !junit.contains("<error"), "{junit}");
-    let first_junit = std::fs::read_to_string(d.path().join("first/junit.xml")).unwrap();
-    if first_junit.contains("<failure") {
-        assert!(junit.contains("name=\"approved\" value=\"contradicted\""), "an approved contradiction says so:\n{junit}");
-    }
+    let first: serde_json::Value = serde_json::from_slice(&std::fs::read(d.path().join("first/report.json")).unwrap()).unwrap();
+    let cause_conf = first["claims"].as_array().unwrap().iter().find(|c| c["id"] == "CAUSE-CONF").unwrap();
+    assert_eq!(cause_conf["verdict"], "contradicted", "the premise of this test: {cause_conf}");
+    let case = junit.split("<testcase ").find(|c| c.starts_with("name=\"CAUSE-CONF\"")).unwrap();
+    assert!(case.contains("name=\"approved\" value=\"contradicted\"") && case.contains("approved contradiction"), "an approved contradiction says so:\n{case}");
 }
 
 /// A config the daemons refuse never reaches a scenario: the preflight is the finding, with the
