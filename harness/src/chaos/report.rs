@@ -386,9 +386,11 @@ pub fn junit(r: &ChaosReport) -> anyhow::Result<String> {
     Ok(report.to_string()?)
 }
 
-/// Writes chaos.json, chaos.md and junit.xml into `dir`.
-pub fn write(r: &ChaosReport, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+/// Writes chaos.json, chaos.md and junit.xml into `dir`, the operators' secrets masked.
+pub fn write(r: &ChaosReport, dir: &Path, secrets: &crate::secrets::Secrets) -> anyhow::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
+    let masked = secrets.value(r)?;
+    let r = &masked;
     let mut json = serde_json::to_string_pretty(r)?;
     json.push('\n');
     let files = [("chaos.json", json), ("chaos.md", markdown(r)), ("junit.xml", junit(r)?)];

@@ -21,6 +21,7 @@ pub async fn chaos(a: &ChaosArgs) -> Result<ExitCode> {
         shrink_runs: a.shrink_runs,
         verify: !a.no_verify,
     };
+    let secrets = pdns_drill::secrets::Secrets::from_dir(&config.path);
     let mut report = ChaosReport::new(chaos::report::CampaignInfo {
         id: run_id.clone(),
         started_at: now_rfc3339(),
@@ -62,7 +63,7 @@ pub async fn chaos(a: &ChaosArgs) -> Result<ExitCode> {
                         Event::Planned { not_simulated, .. } => for n in not_simulated { say(format!("not simulated on this lab: {n}")) },
                     }
                     if report.apply(&ev) {
-                        chaos::report::write(&report, &dir)?;
+                        chaos::report::write(&report, &dir, &secrets)?;
                     }
                 }
                 None => break None,
@@ -77,13 +78,13 @@ pub async fn chaos(a: &ChaosArgs) -> Result<ExitCode> {
         eprintln!("{}: removing this campaign's containers, networks and volumes", sig.name());
         super::sweep_mine(&engine).await;
         report.finish(false, Some(sig.name()));
-        chaos::report::write(&report, &dir)?;
+        chaos::report::write(&report, &dir, &secrets)?;
         eprintln!("partial report (marked incomplete) in {}", dir.display());
         return Ok(ExitCode::from(sig.exit_code()));
     }
     work.await.context("the chaos campaign panicked")??;
     report.finish(true, None);
-    for p in chaos::report::write(&report, &dir)? {
+    for p in chaos::report::write(&report, &dir, &secrets)? {
         eprintln!("wrote {}", p.display());
     }
     print!("{}", chaos::report::summary_text(&report));

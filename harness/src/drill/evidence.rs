@@ -78,13 +78,15 @@ pub fn sha256_file(path: &Path) -> std::io::Result<String> {
     Ok(hex::encode(Sha256::digest(std::fs::read(path)?)))
 }
 
-/// Writes the directory; returns the path of `evidence.md`.
-pub fn write(dir: &Path, e: &Evidence) -> anyhow::Result<PathBuf> {
+/// Writes the directory, the operators' secrets masked before anything is hashed; returns the
+/// path of `evidence.md`.
+pub fn write(dir: &Path, e: &Evidence, secrets: &crate::secrets::Secrets) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(dir)?;
-    let json = serde_json::to_vec_pretty(e)?;
+    let json = secrets.json(serde_json::to_value(e)?);
+    let json = serde_json::to_vec_pretty(&json)?;
     write_atomic(&dir.join("evidence.json"), &json)?;
     // Checkable with `head -n -1 evidence.md | sha256sum`.
-    let above = format!("{}\n", markdown(e));
+    let above = format!("{}\n", secrets.text(&markdown(e)));
     let json_sha = hex::encode(Sha256::digest(&json));
     let above_sha = hex::encode(Sha256::digest(above.as_bytes()));
     let md = format!("{above}sha256: evidence.json {json_sha} · evidence.md above this line {above_sha}\n");
@@ -291,7 +293,7 @@ mod tests {
         };
         assert!(!e.passed());
         let d = tempfile::tempdir().unwrap();
-        let md = std::fs::read_to_string(write(d.path(), &e).unwrap()).unwrap();
+        let md = std::fs::read_to_string(write(d.path(), &e, &crate::secrets::Secrets::default()).unwrap()).unwrap();
         let (above, last) = md.trim_end_matches('\n').rsplit_once('\n').unwrap();
         let json = sha256_file(&d.path().join("evidence.json")).unwrap();
         let above_sha = hex::encode(Sha256::digest(format!("{above}\n").as_bytes()));

@@ -165,7 +165,7 @@ pub async fn restore(inp: Inputs, progress: Box<dyn Fn(&str) + Send + Sync>) -> 
         steps: rec.steps,
         error: body.err().map(|e| format!("{e:#}")),
     };
-    evidence::write(&dir, &ev)?;
+    evidence::write(&dir, &ev, &crate::secrets::Secrets::from_dir(&inp.config.path))?;
     Ok((dir, ev))
 }
 
