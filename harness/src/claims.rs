@@ -2,12 +2,13 @@
 //! IDs mirror `shared/runbook-claims.md`; a unit test keeps the two in step when it is present.
 
 use serde::{Deserialize, Serialize};
+use schemars::JsonSchema;
 use std::fmt;
 
 /// What a claim says, split the way an operator follows it: what they see, what they run to
 /// diagnose, what they do, how they know it worked, how long it takes. Each part gets its own
 /// verdict; a claim is confirmed only when every part it states was checked and held.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Part {
     /// What the fault looks like from outside (a lookup fails, a unit is failed).
@@ -52,7 +53,7 @@ impl fmt::Display for Part {
 }
 
 /// How much a contradiction costs an operator who follows the runbook; ordered worst first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Severity {
     /// A backup or restore silently loses records.
@@ -182,7 +183,7 @@ pub fn is_finding(id: &str) -> bool {
 }
 
 /// A claim ID known to the catalogue.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[serde(try_from = "String", into = "String")]
 pub struct ClaimId(String);
 

@@ -4,8 +4,9 @@
 
 use crate::history::ScenarioRun;
 use serde::Serialize;
+use schemars::JsonSchema;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(tag = "event", rename_all = "kebab-case")]
 pub enum Event {
     RunStarted { run_id: String, scenarios: usize, jobs: usize, boots: usize, report_dir: String },

@@ -5,6 +5,7 @@
 
 use crate::claims::{ClaimId, Part, Severity};
 use serde::{Deserialize, Serialize};
+use schemars::JsonSchema;
 
 /// Version of `history.json`.
 pub const HISTORY_SCHEMA: u32 = 1;
@@ -12,7 +13,7 @@ pub const HISTORY_SCHEMA: u32 = 1;
 /// Its name in a run's report directory.
 pub const HISTORY_FILE: &str = "history.json";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Phase {
     SteadyBefore,
@@ -39,7 +40,7 @@ impl Phase {
 }
 
 /// Milliseconds since scenario start of each milestone, where reached.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Timeline {
     /// The lab up and at steady state (the boot).
     #[serde(default)]
@@ -60,7 +61,7 @@ pub struct Timeline {
 }
 
 /// One thing done or asked, and what came back.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Observation {
     pub phase: Phase,
     /// 1-based step number within the scenario.
@@ -105,7 +106,7 @@ pub trait TimingSpanExt {
 }
 
 /// An alternative procedure tried for a contradicted claim.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CorrectionRun {
     pub claim: ClaimId,
     pub summary: String,
@@ -121,7 +122,7 @@ pub fn contradicts(records: &[Observation], claim: &ClaimId) -> bool {
 }
 
 /// The scenario as the run knew it: enough for verdicts and reports without its file.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ScenarioInfo {
     pub name: String,
     pub file: String,
@@ -188,7 +189,7 @@ impl From<&crate::scenario::Scenario> for ScenarioInfo {
 }
 
 /// Everything a scenario left behind.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ScenarioRun {
     pub scenario: ScenarioInfo,
     pub records: Vec<Observation>,
@@ -248,7 +249,7 @@ impl ScenarioRun {
 }
 
 /// The run: what ran, on what, from which inputs.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RunInfo {
     pub id: String,
     /// RFC 3339, UTC.
@@ -296,7 +297,7 @@ pub fn tool_version() -> String {
 }
 
 /// `history.json`: the scenarios of one run, in file order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RunHistory {
     pub schema: u32,
     pub run: RunInfo,

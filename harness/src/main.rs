@@ -122,6 +122,12 @@ Run i of a campaign has seed SEED+i: `pdns-drill chaos --seed SEED+i --runs 1` r
 Exit codes: 0 every property held; 1 a property was violated; 2 bad input, no Docker; 130/143/129 stopped by \
 SIGINT/SIGTERM/SIGHUP (every lab of the campaign removed, the partial report marked incomplete).")]
     Chaos(cli::ChaosArgs),
+    /// Print the JSON Schema of a document pdns-drill writes (report.json, history.json, one
+    /// `--progress json` event, a baseline), derived from the types that write it.
+    Schema {
+        #[arg(value_parser = cli::schema_kind_parser())]
+        kind: pdns_drill::report::schema::SchemaKind,
+    },
     /// End-to-end drills that leave dated evidence.
     Drill {
         #[command(subcommand)]
@@ -238,6 +244,7 @@ async fn dispatch(cmd: Command) -> Result<ExitCode> {
         Command::Baseline { command: BaselineCommand::Accept { from, to } } => {
             cli::baseline_accept(from.as_deref(), &to).context("accepting the baseline")
         }
+        Command::Schema { kind } => cli::schema(kind),
         Command::Drill { command: DrillCommand::Restore(mut a) } => {
             if let Some(j) = a.journal.take() {
                 a.lab.zone = Some(j);

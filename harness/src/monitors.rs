@@ -3,9 +3,10 @@
 //! noticing (an exporter that stops answering raises its own alert).
 
 use serde::{Deserialize, Serialize};
+use schemars::JsonSchema;
 use std::fmt;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Monitor {
     /// systemctl state of pdns and pdns-recursor (MON-STATE).
@@ -137,7 +138,7 @@ pub fn alerts(m: Monitor, base: &Sample, prev: Option<&Sample>, s: &Sample) -> O
 }
 
 /// What one monitor made of one fault.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Detection {
     pub monitor: Monitor,
     /// ms after the fault of the first sample it alerted on; None: it stayed quiet.

@@ -1,9 +1,10 @@
 //! Verdicts: what a run concluded about one claim.
 
 use serde::{Deserialize, Serialize};
+use schemars::JsonSchema;
 use std::fmt;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
     /// Fault injected, documented symptom seen, documented recovery restored steady state.

@@ -7,12 +7,14 @@ mod check;
 mod merge;
 mod reporters;
 mod run;
+mod schema;
 
 pub use args::*;
 pub use chaos::chaos;
 pub use check::check;
 pub use merge::{conclude, merge};
 pub use run::run;
+pub use schema::{schema, schema_kind_parser};
 
 /// Exit code for "something was contradicted or errored" (also: baseline differs).
 const FAILED: u8 = 1;

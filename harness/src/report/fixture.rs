@@ -304,3 +304,115 @@ pub fn sample_report() -> Report {
         gate: None,
     }
 }
+
+/// `sample_report()`'s run as its `history.json` would record it: each scenario's evidence as
+/// observations on the claims it decides, with a timing, a correction, a detection, the
+/// not-simulated reasons and the interrupted and errored scenarios, so every field of the
+/// history appears at least once.
+#[doc(hidden)]
+pub fn sample_history() -> crate::history::RunHistory {
+    use crate::claims::{ClaimId, Part, Severity};
+    use crate::history::*;
+    use crate::monitors::{Detection, Monitor};
+    use crate::scenario::{Timing, TimingSpan};
+
+    let report = sample_report();
+    let id = |s: &str| -> ClaimId { s.parse().unwrap() };
+    let obs = |e: &Evidence, claims: &[ClaimId]| {
+        let part = match e.phase {
+            Phase::Symptom if e.on == "harness" => Some(Part::Check),
+            Phase::Symptom => Some(Part::Symptom),
+            Phase::Recovery => Some(Part::Recovery),
+            Phase::SteadyAfter | Phase::Correction => Some(Part::Verification),
+            _ => None,
+        }
+        .filter(|_| e.expected.is_some());
+        Observation {
+            phase: e.phase,
+            step: e.step,
+            on: e.on.clone(),
+            action: e.action.clone(),
+            observed: e.observed.clone(),
+            expected: e.expected.clone(),
+            mismatch: (!e.ok).then(|| format!("step {}: expected {}, got {}", e.step, e.expected.as_deref().unwrap_or("-"), e.observed.lines().next().unwrap_or(""))),
+            at_ms: e.at_ms,
+            claims: claims.to_vec(),
+            part,
+            severity: (!e.ok).then_some(Severity::FalseAllClear),
+        }
+    };
+    let scenarios = report
+        .scenarios
+        .iter()
+        .map(|s| {
+            let claims: Vec<ClaimId> = s.claims.iter().map(|c| id(c)).collect();
+            // The longest evidence among its claims is the scenario's whole record.
+            let deciding = report.claims.iter().filter(|c| c.scenario.as_deref() == Some(s.name.as_str()));
+            let evidence = deciding.clone().map(|c| &c.evidence).max_by_key(|e| e.len()).cloned().unwrap_or_default();
+            let mut info = ScenarioInfo {
+                name: s.name.clone(),
+                file: s.file.clone(),
+                section: s.section.clone(),
+                claims: claims.clone(),
+                not_simulated: vec![],
+                parts_not_simulated: vec![],
+                condition: None,
+                condition_for: None,
+                timings: vec![],
+                facts: vec!["{name.a} = www.sub.comptech-lab.com. (dns-records.md:12)".into()],
+                monitors: vec![Monitor::State, Monitor::Synthetic],
+            };
+            let mut run = ScenarioRun::new(info.clone(), format!("{}-{}", report.run.id, s.name));
+            run.records = evidence.iter().map(|e| obs(e, &claims)).collect();
+            run.timeline = s.timeline.clone();
+            run.wall_ms = s.wall_ms;
+            run.triage_row = s.triage_row.clone();
+            run.versions = (report.run.pdns_version.clone(), report.run.recursor_version.clone());
+            run.dropins = report.run.dropins.clone();
+            match s.name.as_str() {
+                "recursor-down" => {
+                    info.timings = vec![Timing { claim: id("DAE-REC"), span: TimingSpan::Recovery, at_most: std::time::Duration::from_secs(600), note: Some("\"back within 10 minutes\"".into()) }];
+                    run.detections = vec![
+                        Detection { monitor: Monitor::State, first_ms: Some(1100), evidence: Some("pdns-recursor failed".into()), samples: 4 },
+                        Detection { monitor: Monitor::SqliteSize, first_ms: None, evidence: None, samples: 4 },
+                    ];
+                }
+                "auth-down" => {
+                    info.condition = Some("the zone's SOA is in the recursor's cache".into());
+                    info.condition_for = Some(vec![id("DAE-AUTH")]);
+                    info.parts_not_simulated = vec![(id("DAE-AUTH"), Part::Timing, "the runbook's figure is for a real VM's boot".into())];
+                    let fix = deciding.filter_map(|c| c.correction.as_ref()).next().unwrap();
+                    run.corrections = vec![
+                        CorrectionRun { claim: id("DAE-AUTH"), summary: fix.summary.clone(), records: fix.evidence.iter().map(|e| obs(e, &[id("DAE-AUTH")])).collect(), not_run: None },
+                        CorrectionRun { claim: id("TRI-3"), summary: "ask the authoritative on its public address".into(), records: vec![], not_run: Some("TRI-3 held on this lab".into()) },
+                    ];
+                }
+                "vm-rebuild" => run.error = Some("lab image build failed: apt-get install pdns-server exited 100 (mirror unreachable)".into()),
+                "sql-corrupt" => run.interrupted = true,
+                _ => {}
+            }
+            run.scenario = info;
+            run
+        })
+        .collect();
+    let mut not_simulated = ScenarioRun::new(
+        ScenarioInfo {
+            name: "vm-scratch".into(),
+            file: "scenarios/vm-scratch.toml".into(),
+            section: "VM rebuilt from scratch".into(),
+            claims: vec![id("VM-SCRATCH")],
+            not_simulated: vec![(id("VM-SCRATCH"), "containers get their MAC from the engine's network".into())],
+            parts_not_simulated: vec![],
+            condition: None,
+            condition_for: None,
+            timings: vec![],
+            facts: vec![],
+            monitors: vec![],
+        },
+        format!("{}-vm-scratch", report.run.id),
+    );
+    not_simulated.not_simulated = Some("the lab has no client address in drill.toml".into());
+    let mut scenarios: Vec<ScenarioRun> = scenarios;
+    scenarios.push(not_simulated);
+    RunHistory { schema: HISTORY_SCHEMA, run: report.run, scenarios, preflight: None }
+}

@@ -9,6 +9,7 @@ pub mod html;
 pub mod junit;
 pub mod md;
 pub mod run_dir;
+pub mod schema;
 pub mod snapshot;
 pub mod svg;
 pub mod write;

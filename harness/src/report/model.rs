@@ -4,6 +4,7 @@
 use crate::claims::{Part, Severity};
 use crate::verdict::Verdict;
 use serde::{Deserialize, Serialize};
+use schemars::JsonSchema;
 
 pub use crate::history::{Phase, RunInfo, Timeline};
 
@@ -11,7 +12,7 @@ pub use crate::history::{Phase, RunInfo, Timeline};
 /// `unchecked`. Baselines from schema 1 must be re-approved (`pdns-drill baseline accept`).
 pub const SCHEMA: u32 = 2;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Report {
     pub schema: u32,
     pub run: RunInfo,
@@ -37,7 +38,7 @@ pub const GATE_SCHEMA: u32 = 1;
 pub const GATE_FILE: &str = "gate.json";
 
 /// `gate.json`: the run's outcome as a CI system acts on it, beside the reports.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Gate {
     pub schema: u32,
     pub run: String,
@@ -61,7 +62,7 @@ pub struct Gate {
 }
 
 /// The gate's verdict on a run, and its exit code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum GateOutcome {
     /// 0: every verdict as approved (without a baseline: every decided claim confirmed).
@@ -98,14 +99,14 @@ impl GateOutcome {
 }
 
 /// The baseline file, by path and content.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct BaselineRef {
     pub path: String,
     pub sha256: String,
 }
 
 /// One difference from the baseline.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct GateChange {
     pub claim: String,
     /// verdict, part, added, removed, scenario, evidence.
@@ -136,7 +137,7 @@ impl Gate {
 }
 
 /// The operators' lab did not reach steady state on its own.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Preflight {
     pub waited_ms: u64,
     /// Each steady-state check that failed: "✗ name query → observed (expected …)".
@@ -145,7 +146,7 @@ pub struct Preflight {
     pub daemons: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ClaimResult {
     pub id: String,
     pub verdict: Verdict,
@@ -203,7 +204,7 @@ impl ClaimResult {
 }
 
 /// One part of a claim, judged.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PartResult {
     pub part: Part,
     pub verdict: Verdict,
@@ -217,7 +218,7 @@ pub struct PartResult {
 }
 
 /// A claim under one condition, as one scenario decided it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct VariantResult {
     pub condition: String,
     pub scenario: String,
@@ -225,7 +226,7 @@ pub struct VariantResult {
     pub parts: Vec<PartResult>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Correction {
     pub summary: String,
     pub verified: bool,
@@ -233,7 +234,7 @@ pub struct Correction {
 }
 
 /// One observation: what was done or asked, what came back, what was expected.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Evidence {
     pub phase: Phase,
     /// 1-based step number within the scenario.
@@ -253,7 +254,7 @@ pub struct Evidence {
     pub at_ms: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ScenarioResult {
     pub name: String,
     pub file: String,
@@ -281,7 +282,7 @@ pub struct ScenarioResult {
     pub monitors_expected: Vec<crate::monitors::Monitor>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum ScenarioOutcome {
     /// Every expectation held.

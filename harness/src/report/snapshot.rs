@@ -10,6 +10,7 @@ use crate::verdict::Verdict;
 use anyhow::Context;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
+use schemars::JsonSchema;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -20,13 +21,13 @@ use std::sync::LazyLock;
 /// refused: re-approve it from a new run with `pdns-drill baseline accept`.
 pub const SNAPSHOT_SCHEMA: u32 = 2;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Snapshot {
     pub schema: u32,
     pub claims: BTreeMap<String, SnapClaim>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct SnapClaim {
     pub verdict: Verdict,
     /// Verdict per claim part ("recovery" → contradicted).

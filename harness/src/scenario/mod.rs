@@ -28,6 +28,7 @@ use crate::settings::Daemon;
 use crate::testbed::Role;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
+use schemars::JsonSchema;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -116,7 +117,7 @@ pub struct NotSimulated {
 }
 
 /// A duration the runbook states: the span of the scenario's timeline it bounds.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Timing {
     pub claim: ClaimId,
@@ -125,12 +126,13 @@ pub struct Timing {
     pub span: TimingSpan,
     /// The runbook's figure ("10m").
     #[serde(rename = "at-most", with = "duration")]
+    #[schemars(with = "String")]
     pub at_most: Duration,
     #[serde(default)]
     pub note: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum TimingSpan {
     Recovery,
