@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Host prerequisites for pdns-drill on a fresh Debian/Ubuntu machine: debootstrap (the lab image
-# is built offline from the Debian mirror named in this machine's apt sources) and a reachable
-# Docker Engine, and room for many systemd containers. Idempotent; needs root (apt, sysctl).
+# is built offline from the Debian mirror named in this machine's apt sources), a reachable Docker
+# Engine, room for many systemd containers, and check-jsonschema for the CI template tests.
+# Idempotent; needs root (apt, sysctl).
 set -euo pipefail
 need=()
 command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] || need+=(debootstrap)
@@ -20,6 +21,13 @@ if [ "$have" -lt "$want" ]; then
   echo "setup-host: fs.inotify.max_user_instances $have -> $want (lab containers each boot a systemd)" >&2
   sysctl -qw fs.inotify.max_user_instances=$want
   mkdir -p /etc/sysctl.d && echo "fs.inotify.max_user_instances = $want" >/etc/sysctl.d/60-pdns-drill.conf
+fi
+# The CI template tests validate ci/*.yml with check-jsonschema (it vendors both CI schemas).
+if ! command -v check-jsonschema >/dev/null 2>&1; then
+  echo "setup-host: installing check-jsonschema (pip)" >&2
+  pip=(pip); command -v pip >/dev/null 2>&1 || pip=(python3 -m pip)
+  "${pip[@]}" install --quiet --root-user-action=ignore check-jsonschema
+  if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi
 fi
 if ! docker info >/dev/null 2>&1; then
   echo "setup-host: the Docker Engine is not reachable (docker info failed); start it and retry" >&2
