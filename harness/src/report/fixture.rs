@@ -350,17 +350,11 @@ pub fn sample_history() -> crate::history::RunHistory {
             let deciding = report.claims.iter().filter(|c| c.scenario.as_deref() == Some(s.name.as_str()));
             let evidence = deciding.clone().map(|c| &c.evidence).max_by_key(|e| e.len()).cloned().unwrap_or_default();
             let mut info = ScenarioInfo {
-                name: s.name.clone(),
                 file: s.file.clone(),
                 section: s.section.clone(),
-                claims: claims.clone(),
-                not_simulated: vec![],
-                parts_not_simulated: vec![],
-                condition: None,
-                condition_for: None,
-                timings: vec![],
                 facts: vec!["{name.a} = www.sub.comptech-lab.com. (dns-records.md:12)".into()],
                 monitors: vec![Monitor::State, Monitor::Synthetic],
+                ..ScenarioInfo::named(&s.name, claims.clone())
             };
             let mut run = ScenarioRun::new(info.clone(), format!("{}-{}", report.run.id, s.name));
             run.records = evidence.iter().map(|e| obs(e, &claims)).collect();
@@ -397,17 +391,10 @@ pub fn sample_history() -> crate::history::RunHistory {
         .collect();
     let mut not_simulated = ScenarioRun::new(
         ScenarioInfo {
-            name: "vm-scratch".into(),
             file: "scenarios/vm-scratch.toml".into(),
             section: "VM rebuilt from scratch".into(),
-            claims: vec![id("VM-SCRATCH")],
             not_simulated: vec![(id("VM-SCRATCH"), "containers get their MAC from the engine's network".into())],
-            parts_not_simulated: vec![],
-            condition: None,
-            condition_for: None,
-            timings: vec![],
-            facts: vec![],
-            monitors: vec![],
+            ..ScenarioInfo::named("vm-scratch", vec![id("VM-SCRATCH")])
         },
         format!("{}-vm-scratch", report.run.id),
     );
