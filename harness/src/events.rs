@@ -14,8 +14,8 @@ pub enum Event {
     Progress { scenario: String, message: String },
     Observed { scenario: String, ok: bool, line: String },
     ScenarioFinished { run: Box<ScenarioRun> },
-    /// The reports are written; `failed` and `reasons` as the exit code will say.
-    RunFinished { failed: bool, reasons: Vec<String> },
+    /// The reports are written; the gate's outcome, the exit code it makes, and why.
+    RunFinished { outcome: crate::report::model::GateOutcome, exit_code: u8, failed: bool, reasons: Vec<String> },
     Interrupted { signal: String },
 }
 
@@ -34,7 +34,9 @@ impl Event {
                 // A history that does not read back as itself cannot be shown safely at all.
                 Err(e) => Event::Progress { scenario: run.scenario.name.clone(), message: format!("finished; its record could not be redacted: {e}") },
             },
-            Event::RunFinished { failed, reasons } => Event::RunFinished { failed: *failed, reasons: reasons.iter().map(|r| secrets.text(r)).collect() },
+            Event::RunFinished { outcome, exit_code, failed, reasons } => {
+                Event::RunFinished { outcome: *outcome, exit_code: *exit_code, failed: *failed, reasons: reasons.iter().map(|r| secrets.text(r)).collect() }
+            }
             e => e.clone(),
         }
     }

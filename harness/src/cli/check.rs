@@ -85,7 +85,7 @@ fn inspect(a: &CheckArgs) -> Checked {
 }
 
 fn selected(a: &CheckArgs) -> Result<Vec<Scenario>> {
-    let all = scenario::load_dir(&a.scenarios)?;
+    let all = scenario::load_dir(&pdns_drill::testbed::config::scenarios_dir(&a.scenarios))?;
     let chosen: Vec<Scenario> = all.into_iter().filter(|s| s.selected_by(&a.filters)).collect();
     if chosen.is_empty() {
         anyhow::bail!("no scenario in {} matches {:?}", a.scenarios.display(), a.filters);

@@ -332,7 +332,7 @@ async fn triage_in_kept(engine: &Engine, k: &KeptLab) -> Result<triage_probes::T
 }
 
 pub fn list(dir: &Path) -> Result<ExitCode> {
-    let scenarios = pdns_drill::scenario::load_dir(dir)?;
+    let scenarios = pdns_drill::scenario::load_dir(&config::scenarios_dir(dir))?;
     println!("{:<28} {:<38} RUNBOOK SECTION", "SCENARIO", "CLAIMS");
     for s in &scenarios {
         println!("{:<28} {:<38} {}", s.name, s.claims.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(","), s.section);

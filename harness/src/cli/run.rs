@@ -33,7 +33,7 @@ pub const DEFAULT_REPORT_DIR: &str = "reports";
 pub async fn run(a: &RunArgs) -> Result<ExitCode> {
     // 1. Everything that can be wrong with the input is found before any container starts.
     let formats = write::parse_formats(&a.format).map_err(anyhow::Error::msg)?;
-    let all = scenario::load_dir(&a.scenarios)?;
+    let all = scenario::load_dir(&pdns_drill::testbed::config::scenarios_dir(&a.scenarios))?;
     let wanted: Vec<Scenario> = all.iter().filter(|s| s.selected_by(&a.filters)).cloned().collect();
     if wanted.is_empty() {
         bail!("no scenario matches {:?} (see `pdns-drill list`)", a.filters);
@@ -213,7 +213,7 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
     let report = secrets.value(&report)?;
     announce(&report, &written, json);
     let g = report.gate.as_ref().expect("decided above");
-    show_event(display.as_mut(), &Event::RunFinished { failed: g.outcome != GateOutcome::Pass, reasons: g.reasons.clone() });
+    show_event(display.as_mut(), &Event::RunFinished { outcome: g.outcome, exit_code: g.exit_code, failed: g.outcome != GateOutcome::Pass, reasons: g.reasons.clone() });
     Ok(ExitCode::from(g.exit_code))
 }
 

@@ -38,6 +38,7 @@ macro_rules! schema_kinds {
 schema_kinds! {
     Report => "report", crate::report::model::Report;
     History => "history", crate::history::RunHistory;
+    Gate => "gate", crate::report::model::Gate;
     // One line of `--progress json` (JSON Lines: one event per line).
     Events => "events", crate::events::Event;
     Baseline => "baseline", crate::report::snapshot::Snapshot;
@@ -89,7 +90,7 @@ mod tests {
             assert_eq!(k.name().parse::<SchemaKind>().unwrap(), k);
         }
         let err = "gates".parse::<SchemaKind>().unwrap_err();
-        assert!(err.contains("report, history, events, baseline"), "{err}");
+        assert!(err.contains("report, history, gate, events, baseline"), "{err}");
     }
 
     #[test]
@@ -106,11 +107,20 @@ mod tests {
         assert_valid(SchemaKind::Report, &serde_json::to_value(sample_report()).unwrap());
         assert_valid(SchemaKind::History, &serde_json::to_value(sample_history()).unwrap());
         assert_valid(SchemaKind::Baseline, &serde_json::to_value(snapshot::from_report(&sample_report())).unwrap());
+        // gate.json as a changed verdict writes it, and inside the report it belongs to.
+        let mut r = sample_report();
+        let b = crate::gate::Baseline { snapshot: snapshot::from_report(&r), reference: crate::report::model::BaselineRef { path: "b.json".into(), sha256: "0".into() } };
+        r.claims[0].verdict = crate::verdict::Verdict::Contradicted;
+        let g = crate::gate::decide(&r, &[], Some(&b), None);
+        assert!(!g.changes.is_empty());
+        assert_valid(SchemaKind::Gate, &serde_json::to_value(&g).unwrap());
+        r.gate = Some(g);
+        assert_valid(SchemaKind::Report, &serde_json::to_value(&r).unwrap());
         let run = Box::new(sample_history().scenarios.remove(1));
         for e in [
             Event::RunStarted { run_id: "r".into(), scenarios: 6, jobs: 2, boots: 2, report_dir: "out".into() },
             Event::ScenarioFinished { run },
-            Event::RunFinished { failed: true, reasons: vec!["DAE-AUTH: contradicted".into()] },
+            Event::RunFinished { outcome: crate::report::model::GateOutcome::Fail, exit_code: 1, failed: true, reasons: vec!["DAE-AUTH: contradicted".into()] },
             Event::Interrupted { signal: "SIGINT".into() },
         ] {
             assert_valid(SchemaKind::Events, &serde_json::to_value(e).unwrap());

@@ -122,6 +122,16 @@ pub fn repo_root() -> Option<PathBuf> {
         .find(|p| p.join(DEFAULT_CONFIG_DIR).join("pdns.conf").is_file())
 }
 
+/// The scenario directory: as given, except that the default (`scenarios`, relative) falls back
+/// to the one beside the shipped lab when the working directory has none, so an installed
+/// binary (`cargo install`) finds the scenarios of the checkout it was built from.
+pub fn scenarios_dir(given: &Path) -> PathBuf {
+    if given != Path::new("scenarios") || given.is_dir() {
+        return given.to_path_buf();
+    }
+    repo_root().map(|r| r.join("scenarios")).filter(|d| d.is_dir()).unwrap_or_else(|| given.to_path_buf())
+}
+
 pub fn default_config_dir() -> Result<PathBuf> {
     repo_root().map(|r| r.join(DEFAULT_CONFIG_DIR)).context("cannot find the shipped lab/etc-powerdns; pass --config-dir")
 }
