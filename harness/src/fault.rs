@@ -170,11 +170,73 @@ pub fn yaml_source(t: &SettingTarget) -> (SettingTarget, Vec<String>) {
         line: t.line,
         appends: t.appends.iter().map(moved).collect(),
         daemon_files: t.daemon_files.iter().map(moved).collect(),
+        forward_file: t.forward_file,
     };
     (moved_target, yaml)
 }
 
+/// A forward the lab keeps in its forward-zones-file: that line edited in place, the recursor
+/// restarted as for `forward-zones` (it reads the file at start), and the journal of the new
+/// process must show the file read.
+async fn inject_forward_line(lab: &Lab, key: &str, edit: &SettingEdit, restart: bool, t: &SettingTarget) -> Result<Injected> {
+    let vm = Role::PdnsVm;
+    let line = t.line.ok_or_else(|| anyhow!("forward-zones-file edit of {key} was planned without a line"))?;
+    let orig = read_original(lab, vm, &t.file).await?.ok_or_else(|| NotInEffect(format!("{} is not on the VM", t.file)))?;
+    let text = String::from_utf8_lossy(&orig.bytes).into_owned();
+    let (entries, _) = settings::parse_forward_file(&text);
+    let old = entries.iter().find(|e| e.line == line).map(|e| e.entry()).ok_or_else(|| NotInEffect(format!("{}:{line} holds no forward", t.file)))?;
+    let new = edit.apply(key, Some(&old)).map_err(NotInEffect)?;
+    let out = settings::rewrite_forward_line(&text, line, new.as_deref()).into_bytes();
+    write_like(lab, vm, &t.file, out.clone(), Some(&orig)).await?;
+    let unit = Daemon::Recursor.unit();
+    let undo = Undo::RestoreFiles { on: vm, files: vec![(t.file.clone(), Some(orig))], restart: restart.then(|| unit.to_string()) };
+    let description = format!(
+        "{unit} forward-zones-file {}:{line} ({key}): `{old}` → {}{}",
+        t.file,
+        new.as_deref().map_or("line removed".to_string(), |n| format!("`{n}`")),
+        if restart { format!("; systemctl restart {unit}") } else { String::new() }
+    );
+    let proof = async {
+        let mut proof = vec![read_back(lab, vm, &t.file, &out).await?];
+        if restart {
+            proof.push(restart_reading(lab, &t.file).await?);
+        }
+        Ok::<String, anyhow::Error>(proof.join("; "))
+    }
+    .await;
+    settle(lab, undo, description, proof).await
+}
+
+/// Restarts the recursor and shows that the new process read `file` (its journal names it).
+async fn restart_reading(lab: &Lab, file: &str) -> Result<String> {
+    let vm = Role::PdnsVm;
+    let unit = Daemon::Recursor.unit();
+    // The restart may fail: that is often the symptom under test.
+    lab.sh(vm, &format!("systemctl restart {unit}"), DEADLINE).await?;
+    let script = format!("journalctl -u {unit} _PID=$(systemctl show -p MainPID --value {unit}) --no-pager -o cat | grep -F '{file}' | tail -1");
+    prove(|| async {
+        let o = lab.sh(vm, &script, DEADLINE).await?;
+        let seen = o.stdout.trim();
+        Ok(if seen.is_empty() { Err(format!("the restarted {unit} does not log reading {file}")) } else { Ok(format!("the restarted {unit} read it: {seen}")) })
+    })
+    .await
+}
+
+/// The injected fault, or (its proof failed) the fault healed and the error.
+async fn settle(lab: &Lab, undo: Undo, description: String, proof: Result<String>) -> Result<Injected> {
+    match proof {
+        Ok(proof) => Ok(Injected { undo, description, proof }),
+        Err(e) => {
+            heal(lab, &Injected { undo, description: description.clone(), proof: String::new() }).await.ok();
+            Err(e.context(description))
+        }
+    }
+}
+
 async fn inject_setting(lab: &Lab, d: Daemon, key: &str, edit: &SettingEdit, restart: bool, planned: &SettingTarget) -> Result<Injected> {
+    if planned.forward_file {
+        return inject_forward_line(lab, key, edit, restart, planned).await;
+    }
     let vm = Role::PdnsVm;
     let yaml = d == Daemon::Recursor && lab.vm_build().recursor_settings == RecursorSettings::Yaml;
     let (target, yaml_files) = if yaml { yaml_source(planned) } else { (planned.clone(), vec![]) };
@@ -271,13 +333,7 @@ async fn inject_setting(lab: &Lab, d: Daemon, key: &str, edit: &SettingEdit, res
         Ok::<String, anyhow::Error>(proof.join("; "))
     }
     .await;
-    match proof {
-        Ok(proof) => Ok(Injected { undo, description, proof }),
-        Err(e) => {
-            heal(lab, &Injected { undo, description: description.clone(), proof: String::new() }).await.ok();
-            Err(e.context(description))
-        }
-    }
+    settle(lab, undo, description, proof).await
 }
 
 /// Injects `f` and proves it took effect. On a failed proof the fault is healed and the error
@@ -520,6 +576,7 @@ mod tests {
             line: Some(3),
             appends: vec!["/etc/powerdns/recursor.d/20-more.conf".into()],
             daemon_files: vec!["/etc/powerdns/recursor.conf".into(), "/etc/powerdns/recursor.d/10-lab-forwarder.conf".into(), "/etc/powerdns/recursor.d/20-more.conf".into()],
+            forward_file: false,
         };
         let (moved, yaml) = yaml_source(&t);
         assert_eq!(moved.file, "/etc/pdns-drill/recursor-old-style/recursor.d/10-lab-forwarder.conf");

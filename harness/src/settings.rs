@@ -119,6 +119,106 @@ pub struct Settings {
     pub include_dir_outside: Option<String>,
     /// Lines the daemon would refuse (or silently skip), in reading order.
     pub malformed: Vec<Malformed>,
+    /// The recursor's `forward-zones-file`, when it is a file of the config dir.
+    pub forward_file: Option<ForwardFile>,
+}
+
+/// The setting that names a file of forwards, one zone per line.
+pub const FORWARD_FILE_KEY: &str = "forward-zones-file";
+
+/// A `forward-zones-file` as pdns-recursor reads it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ForwardFile {
+    /// Relative to the config dir.
+    pub file: String,
+    pub entries: Vec<ForwardEntry>,
+}
+
+/// One zone of a `forward-zones-file`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ForwardEntry {
+    pub line: usize,
+    /// `+zone=`: recursion desired, as `forward-zones-recurse`.
+    pub recurse: bool,
+    pub zone: String,
+    /// The servers as written (`,`, `;` or spaces between them).
+    pub servers: String,
+}
+
+impl ForwardEntry {
+    /// The entry as a `forward-zones` item would say it (`zone=servers`).
+    pub fn entry(&self) -> String {
+        format!("{}={}", self.zone, self.servers)
+    }
+
+    /// The setting whose meaning the line carries.
+    pub fn key(&self) -> &'static str {
+        if self.recurse {
+            "forward-zones-recurse"
+        } else {
+            "forward-zones"
+        }
+    }
+}
+
+impl ForwardFile {
+    /// `zone=servers, …` of the lines standing for `key`, as that setting would hold them.
+    pub fn value_as(&self, key: &str) -> Option<String> {
+        let v: Vec<String> = self.entries.iter().filter(|e| e.key() == key).map(ForwardEntry::entry).collect();
+        (!v.is_empty()).then(|| v.join(", "))
+    }
+
+    /// `file:line` of every line standing for `key`.
+    pub fn lines_of(&self, key: &str) -> Vec<String> {
+        self.entries.iter().filter(|e| e.key() == key).map(|e| format!("{}:{}", self.file, e.line)).collect()
+    }
+}
+
+/// The lines of a forward-zones-file, pdns-recursor's rules: each line trimmed, `#` at its
+/// start a comment, the zone before the first `=`, a `#` after it ending the servers, blank
+/// lines skipped, `+` before the zone for recursion desired. Lines the recursor refuses at
+/// start-up come back as (line, why).
+pub fn parse_forward_file(text: &str) -> (Vec<ForwardEntry>, Vec<(usize, String)>) {
+    let mut entries = Vec::new();
+    let mut bad = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (zone, servers) = line.split_once('=').unwrap_or((line, ""));
+        let servers = servers.split('#').next().unwrap_or("").trim();
+        let (recurse, zone) = match zone.trim().strip_prefix('+') {
+            Some(z) => (true, z.trim()),
+            None => (false, zone.trim()),
+        };
+        if zone.is_empty() || servers.is_empty() {
+            bad.push((i + 1, format!("`{line}` is not zone=server[,server…] (the recursor refuses the file)")));
+            continue;
+        }
+        entries.push(ForwardEntry { line: i + 1, recurse, zone: zone.to_string(), servers: servers.to_string() });
+    }
+    (entries, bad)
+}
+
+/// `text` with line `line` (1-based) holding `entry` instead (`+` and a trailing comment
+/// kept), or gone when `entry` is None; every other byte kept.
+pub fn rewrite_forward_line(text: &str, line: usize, entry: Option<&str>) -> String {
+    let mut out = String::with_capacity(text.len());
+    for (i, raw) in text.split_inclusive('\n').enumerate() {
+        if i + 1 != line {
+            out.push_str(raw);
+            continue;
+        }
+        let Some(entry) = entry else { continue };
+        let body = raw.trim_end_matches(['\n', '\r']);
+        let eol = &raw[body.len()..];
+        let plus = if body.trim_start().starts_with('+') { "+" } else { "" };
+        let comment = body.split_once('=').and_then(|(_, rest)| rest.find('#').map(|p| &rest[p..])).unwrap_or("");
+        let gap = if comment.is_empty() { "" } else { " " };
+        out.push_str(&format!("{plus}{entry}{gap}{comment}{eol}"));
+    }
+    out
 }
 
 /// A setting line that cannot be what its author meant.
@@ -143,13 +243,21 @@ impl Settings {
         let mut s = Settings::default();
         let Some((_, main)) = files.iter().find(|(p, _)| p == daemon.main_file()) else { return s };
         s.absorb(daemon.main_file(), main);
-        let Some(dir) = s.get("include-dir").filter(|d| !d.is_empty()) else { return s };
+        s.absorb_include_dir(files, etc);
+        s.read_forward_file(files, etc);
+        s
+    }
+
+    /// The `*.conf` files of `include-dir`, in the daemon's order.
+    fn absorb_include_dir(&mut self, files: &[(String, String)], etc: &str) {
+        let s = self;
+        let Some(dir) = s.get("include-dir").filter(|d| !d.is_empty()) else { return };
         let etc = etc.trim_end_matches('/');
         let rel = match dir.trim_end_matches('/').strip_prefix(etc) {
             Some(r) => r.trim_start_matches('/').to_string(),
             None => {
                 s.include_dir_outside = Some(dir);
-                return s;
+                return;
             }
         };
         let mut included: Vec<&(String, String)> = files
@@ -163,7 +271,34 @@ impl Settings {
         for (p, text) in included {
             s.absorb(p, text);
         }
-        s
+    }
+
+    /// Reads the file `forward-zones-file` names when it is in the config dir (one elsewhere is
+    /// not known here: [`Settings::forward_file_outside`]).
+    fn read_forward_file(&mut self, files: &[(String, String)], etc: &str) {
+        let Some(rel) = self.forward_file_rel(etc) else { return };
+        let Some((_, text)) = files.iter().find(|(p, _)| *p == rel) else { return };
+        let (entries, bad) = parse_forward_file(text);
+        self.malformed.extend(bad.into_iter().map(|(line, why)| Malformed { file: rel.clone(), line, why }));
+        self.forward_file = Some(ForwardFile { file: rel, entries });
+    }
+
+    /// The forward-zones-file relative to the config dir, when it lies inside it.
+    fn forward_file_rel(&self, etc: &str) -> Option<String> {
+        let path = self.get(FORWARD_FILE_KEY).filter(|p| !p.trim().is_empty())?;
+        let rel = path.trim().strip_prefix(etc.trim_end_matches('/'))?.strip_prefix('/')?;
+        Some(rel.to_string())
+    }
+
+    /// Why the testbed cannot lay the forward-zones-file the recursor reads: outside the config
+    /// dir, or not in it.
+    pub fn forward_file_problem(&self, etc: &str) -> Option<String> {
+        let path = self.get(FORWARD_FILE_KEY).filter(|p| !p.trim().is_empty())?;
+        match (self.forward_file_rel(etc), &self.forward_file) {
+            (None, _) => Some(format!("{path} is outside {etc}; the config dir must hold every file the recursor reads (put it under {etc})")),
+            (Some(rel), None) => Some(format!("{path} is not in the config dir ({rel} is missing); the recursor would not start without it")),
+            _ => None,
+        }
     }
 
     fn absorb(&mut self, file: &str, text: &str) {
@@ -356,6 +491,41 @@ mod tests {
         assert_eq!(s.get("local-address"), None);
         assert_eq!(s.get("quiet").as_deref(), Some(""));
         assert_eq!(s.get("gsqlite3-my_db-database").as_deref(), Some("/x"));
+    }
+
+    #[test]
+    fn a_forward_zones_file_is_read_as_the_recursor_reads_it() {
+        let text = "# lab forwards\n\nlab.test=10.0.0.54:53, 10.0.0.55 # next door\n+.=9.9.9.9;1.1.1.1\n  other.test = 10.0.0.56\nbroken.test\n+=10.0.0.1\n";
+        let f = files(&[("recursor.conf", "forward-zones-file=/etc/powerdns/fwd.zones\n"), ("fwd.zones", text)]);
+        let s = Settings::read(Daemon::Recursor, &f, "/etc/powerdns");
+        let ff = s.forward_file.as_ref().unwrap();
+        assert_eq!(ff.file, "fwd.zones");
+        assert_eq!(ff.entries.len(), 3);
+        assert_eq!(ff.entries[0], ForwardEntry { line: 3, recurse: false, zone: "lab.test".into(), servers: "10.0.0.54:53, 10.0.0.55".into() });
+        assert_eq!(ff.entries[1].key(), "forward-zones-recurse");
+        assert_eq!(ff.value_as("forward-zones").as_deref(), Some("lab.test=10.0.0.54:53, 10.0.0.55, other.test=10.0.0.56"));
+        assert_eq!(ff.lines_of("forward-zones-recurse"), ["fwd.zones:4"]);
+        let bad: Vec<String> = s.malformed.iter().map(ToString::to_string).collect();
+        assert_eq!(bad.len(), 2, "{bad:?}");
+        assert!(bad[0].starts_with("fwd.zones:6: `broken.test`") && bad[1].starts_with("fwd.zones:7:"), "{bad:?}");
+        assert_eq!(s.forward_file_problem("/etc/powerdns"), None);
+    }
+
+    #[test]
+    fn a_forward_zones_file_elsewhere_or_missing_is_a_problem() {
+        let outside = Settings::read(Daemon::Recursor, &files(&[("recursor.conf", "forward-zones-file=/srv/fwd\n")]), "/etc/powerdns");
+        assert!(outside.forward_file_problem("/etc/powerdns").unwrap().contains("/srv/fwd is outside /etc/powerdns"));
+        let missing = Settings::read(Daemon::Recursor, &files(&[("recursor.conf", "forward-zones-file=/etc/powerdns/fwd\n")]), "/etc/powerdns");
+        assert!(missing.forward_file_problem("/etc/powerdns").unwrap().contains("fwd is missing"));
+    }
+
+    #[test]
+    fn a_forward_line_is_rewritten_in_place() {
+        let text = "# head\r\n+lab.test=10.0.0.54;10.0.0.55 # next door\r\nother.test=10.0.0.9\n";
+        let out = rewrite_forward_line(text, 2, Some("lab.test=10.0.0.53;10.0.0.55"));
+        assert_eq!(out, "# head\r\n+lab.test=10.0.0.53;10.0.0.55 # next door\r\nother.test=10.0.0.9\n");
+        assert_eq!(rewrite_forward_line(text, 3, None), "# head\r\n+lab.test=10.0.0.54;10.0.0.55 # next door\r\n");
+        assert_eq!(rewrite_forward_line(text, 9, Some("x=1")), text);
     }
 
     #[test]

@@ -103,3 +103,17 @@ fn broken_drill_toml_is_exit_2_with_file_and_line() {
     let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert!(doc["problems"][0].as_str().is_some_and(|p| p.contains("drill.toml:")), "{doc}");
 }
+
+#[test]
+fn two_roles_on_one_address_is_exit_2_naming_both_keys() {
+    let d = tempfile::tempdir().unwrap();
+    let conf = shipped_copy(d.path());
+    let map = std::fs::read_to_string(conf.join("drill.toml")).unwrap();
+    let vm = map.lines().find_map(|l| l.strip_prefix("vm =")).expect("drill.toml sets vm").trim().to_string();
+    let line = break_line(&conf.join("drill.toml"), "auth =", &format!("auth = {vm}"));
+    let o = check(&["--config-dir", conf.to_str().unwrap()]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains(&format!("drill.toml:{line}: `auth` = {} is also `vm`", vm.trim_matches('"'))), "{err}");
+    assert!(err.contains("its own address on the lab network"), "{err}");
+}

@@ -340,6 +340,9 @@ pub struct SettingTarget {
     pub appends: Vec<String>,
     /// Every file the daemon reads, in order, for reading back the effective value.
     pub daemon_files: Vec<String>,
+    /// `file` is the recursor's forward-zones-file and `line` the forward to edit (the lab
+    /// keeps the forwards of `key` there, not in the setting).
+    pub forward_file: bool,
 }
 
 impl Fault {

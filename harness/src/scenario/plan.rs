@@ -7,7 +7,7 @@
 
 use super::facts::{LabFacts, NameRole, ETC};
 use super::{Fault, Scenario, SettingEdit, SettingTarget};
-use crate::settings::Daemon;
+use crate::settings::{Daemon, Settings};
 use crate::testbed::provision::RecursorSettings;
 
 /// The lab's addresses (drill.toml), filled in the plan.
@@ -133,6 +133,9 @@ pub fn fill(name: &str, f: &LabFacts) -> Fill {
         "new" => found(f.fresh_label(key).ok_or_else(|| "a wildcard at the apex covers every new name".to_string())),
         "recursor" | "auth" | "recursor-file" | "auth-file" => {
             let d = if ns.starts_with("recursor") { Daemon::Recursor } else { Daemon::Auth };
+            if let Some(v) = forward_file_fill(ns.ends_with("-file"), key, f.settings(d)) {
+                return Fill::Value(v);
+            }
             let st = f.settings(d).setting(key);
             let unit = d.unit();
             found(match (ns.ends_with("-file"), st) {
@@ -144,6 +147,14 @@ pub fn fill(name: &str, f: &LabFacts) -> Fill {
         }
         _ => Fill::Unknown,
     }
+}
+
+/// A forwards setting the lab does not set but says in its forward-zones-file: the value as the
+/// setting would hold it, or (`file`) that file.
+fn forward_file_fill(file: bool, key: &str, s: &Settings) -> Option<String> {
+    let ff = s.forward_file.as_ref().filter(|_| s.setting(key).is_none())?;
+    let value = ff.value_as(key)?;
+    Some(if file { format!("{ETC}/{}", ff.file) } else { value })
 }
 
 /// Why a step naming the old-style file that sets a recursor key cannot run on a recursor that
@@ -234,7 +245,12 @@ pub fn facts_used(s: &Scenario, f: &LabFacts) -> Vec<String> {
         out.push(match setting {
             Some((ns, key)) => {
                 let d = if ns == "recursor" { Daemon::Recursor } else { Daemon::Auth };
-                match f.settings(d).setting(key) {
+                let s = f.settings(d);
+                match s.setting(key) {
+                    None if forward_file_fill(false, key, s).is_some() => {
+                        let ff = s.forward_file.as_ref().expect("filled from it");
+                        format!("{} {key} = {} (in forward-zones-file {ETC}/{}: {})", d.unit(), ff.value_as(key).unwrap_or_default(), ff.file, ff.lines_of(key).join(", "))
+                    }
                     Some(st) => {
                         let at: Vec<String> = st.assignments.iter().map(|a| format!("{}:{}", a.file, a.line)).collect();
                         format!("{} {key} = {} ({})", d.unit(), st.value().unwrap_or_else(|| "<built-in default> + appended".into()), at.join(", "))
@@ -256,6 +272,9 @@ pub fn facts_used(s: &Scenario, f: &LabFacts) -> Vec<String> {
 /// later `+=` lines that would otherwise extend the new value.
 pub fn setting_target(d: Daemon, key: &str, edit: &SettingEdit, f: &LabFacts) -> Result<SettingTarget, String> {
     let settings = f.settings(d);
+    if let Some(t) = forward_file_target(key, edit, settings)? {
+        return Ok(t);
+    }
     let st = settings.setting(key);
     if st.is_none() && !matches!(edit, SettingEdit::Set(_)) {
         return Err(format!("no file of the config dir sets {key} for {}, so there is nothing to edit", d.unit()));
@@ -267,6 +286,7 @@ pub fn setting_target(d: Daemon, key: &str, edit: &SettingEdit, f: &LabFacts) ->
             line: Some(base.line),
             appends: st.unwrap().appends_after_base().iter().map(|a| format!("{ETC}/{}", a.file)).collect(),
             daemon_files: settings.files.iter().map(|p| format!("{ETC}/{p}")).collect(),
+            forward_file: false,
         }),
         None if matches!(edit, SettingEdit::Set(_)) => {
             // Unset (or only appended to): a line in the last file the daemon reads wins.
@@ -276,9 +296,31 @@ pub fn setting_target(d: Daemon, key: &str, edit: &SettingEdit, f: &LabFacts) ->
                 line: None,
                 appends: st.map(|s| s.assignments.iter().map(|a| format!("{ETC}/{}", a.file)).collect()).unwrap_or_default(),
                 daemon_files: settings.files.iter().map(|p| format!("{ETC}/{p}")).collect(),
+                forward_file: false,
             })
         }
         None => Err(format!("no file of the config dir sets {key} for {}, so there is nothing to edit", d.unit())),
+    }
+}
+
+/// Where an edit of `key`'s forwards goes when the lab keeps them in its forward-zones-file
+/// (and not in the setting): the first line standing for `key` that takes the edit. None when
+/// the setting holds them, or the edit sets the setting outright (that needs no line).
+fn forward_file_target(key: &str, edit: &SettingEdit, s: &Settings) -> Result<Option<SettingTarget>, String> {
+    let Some(ff) = s.forward_file.as_ref().filter(|_| s.setting(key).is_none() && !matches!(edit, SettingEdit::Set(_))) else { return Ok(None) };
+    let mut why = None;
+    for e in ff.entries.iter().filter(|e| e.key() == key) {
+        match edit.apply(key, Some(&e.entry())) {
+            Ok(_) => {
+                let daemon_files = s.files.iter().map(|p| format!("{ETC}/{p}")).collect();
+                return Ok(Some(SettingTarget { file: format!("{ETC}/{}", ff.file), line: Some(e.line), appends: vec![], daemon_files, forward_file: true }));
+            }
+            Err(w) => why = Some(w),
+        }
+    }
+    match why {
+        Some(w) => Err(format!("the lab's {key} forwards are in forward-zones-file {ETC}/{}, and no line of it takes the edit ({w})", ff.file)),
+        None => Ok(None),
     }
 }
 
@@ -322,16 +364,19 @@ mod tests {
     use crate::scenario::Scenario;
 
     fn facts(rows: &str, recursor_conf: &str) -> LabFacts {
+        facts_with(rows, &[("recursor.conf", recursor_conf)])
+    }
+
+    /// Facts of a lab with the test authoritative and these other files.
+    fn facts_with(rows: &str, files: &[(&str, &str)]) -> LabFacts {
         let journal = crate::zone::journal::Journal::parse(
             "j.md",
             &format!("zone: example.test\nprimary-ns: ns.example.test.\nhostmaster: ops.example.net.\n\n| serial | name | type | content | ttl | date | note |\n|---|---|---|---|---|---|---|\n{rows}"),
         )
         .unwrap();
-        let config = crate::testbed::config::for_test(&[
-            ("pdns.conf", "launch=gsqlite3\ngsqlite3-database=/var/lib/powerdns/pdns.sqlite3\n"),
-            ("recursor.conf", recursor_conf),
-        ]);
-        LabFacts::read(&config, &journal).unwrap()
+        let mut all = vec![("pdns.conf", "launch=gsqlite3\ngsqlite3-database=/var/lib/powerdns/pdns.sqlite3\n")];
+        all.extend_from_slice(files);
+        LabFacts::read(&crate::testbed::config::for_test(&all), &journal).unwrap()
     }
 
     const ONE_A: &str = "| 2026010101 | web | A | 10.10.0.3 | 300 | 2026-01-01 | |\n";
@@ -415,6 +460,34 @@ mod tests {
         // Values and the setting faults still plan: the fault edits the kept old-style source.
         let v = scenario("[[fault]]\nkind = \"setting\"\ndaemon = \"recursor\"\nkey = \"allow-from\"\nset = \"127.0.0.1\"\n[[symptom]]\nrun = \"echo {recursor.allow-from}\"\non = \"pdns-vm\"\n");
         assert!(matches!(resolve(&v, &f), Resolved::Ready(_)));
+    }
+
+    fn facts_with_forward_file(fwd: &str) -> LabFacts {
+        facts_with(ONE_A, &[("recursor.conf", "forward-zones-file=/etc/powerdns/fwd.zones\n"), ("fwd.zones", fwd)])
+    }
+
+    const SWAP: &str = "[[fault]]\nkind = \"setting\"\ndaemon = \"recursor\"\nkey = \"forward-zones\"\nreplace = \"={auth}\"\nwith = \"={recursor}\"\n";
+
+    #[test]
+    fn forwards_in_a_forward_zones_file_are_edited_there_by_line() {
+        let f = facts_with_forward_file("# forwards\n+.=9.9.9.9\nother.test=10.10.0.99\nexample.test=10.10.0.54;10.10.0.55\n");
+        let s = scenario(&format!("{SWAP}[[symptom]]\nrun = \"echo {{recursor.forward-zones}} {{recursor-file.forward-zones}}\"\non = \"pdns-vm\"\n"));
+        let Resolved::Ready(r) = resolve(&s, &f) else { panic!("not ready") };
+        let Fault::Setting { target: Some(t), .. } = &r.faults[0] else { panic!() };
+        assert_eq!((t.file.as_str(), t.line, t.forward_file), ("/etc/powerdns/fwd.zones", Some(4), true));
+        assert_eq!(r.symptoms[0].run.as_deref(), Some("echo other.test=10.10.0.99, example.test=10.10.0.54;10.10.0.55 /etc/powerdns/fwd.zones"));
+        assert!(
+            r.facts_used.iter().any(|l| l == "pdns-recursor forward-zones = other.test=10.10.0.99, example.test=10.10.0.54;10.10.0.55 (in forward-zones-file /etc/powerdns/fwd.zones: fwd.zones:3, fwd.zones:4)"),
+            "{:?}",
+            r.facts_used
+        );
+    }
+
+    #[test]
+    fn a_forward_zones_file_without_the_forward_is_not_simulated_with_the_reason() {
+        let f = facts_with_forward_file("example.test=10.10.0.99\n");
+        let Resolved::NotSimulated(why) = resolve(&scenario(SWAP), &f) else { panic!("should not run") };
+        assert!(why.contains("forwards are in forward-zones-file /etc/powerdns/fwd.zones, and no line of it takes the edit"), "{why}");
     }
 
     #[test]

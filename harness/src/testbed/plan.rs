@@ -30,14 +30,57 @@ impl LabAddresses {
             let line = e.span().map(|r| text[..r.start.min(text.len())].matches('\n').count() + 1);
             anyhow::anyhow!("{}: invalid address map: {}", at(label, line), e.message().trim_end())
         })?;
-        for (name, ip) in [("vm", a.vm), ("recursor", a.recursor), ("auth", a.auth), ("workstation", a.workstation), ("client", a.client), ("app", a.app)] {
+        for (name, ip) in a.lab_roles() {
             if !a.lab_network.contains(&ip) {
                 bail!("{}: `{name}` = {ip} is outside lab-network {}", at(label, key_line(text, name)), a.lab_network);
             }
+            if let Some(why) = a.unbuildable(ip) {
+                bail!("{}: `{name}` = {ip} is {why}; the testbed cannot give a container that address", at(label, key_line(text, name)));
+            }
         }
+        a.distinct_roles(label, text)?;
         Ok(a)
     }
+
+    /// The roles that live on the lab network, as drill.toml names them.
+    fn lab_roles(&self) -> [(&'static str, Ipv4Addr); 6] {
+        [("vm", self.vm), ("recursor", self.recursor), ("auth", self.auth), ("workstation", self.workstation), ("client", self.client), ("app", self.app)]
+    }
+
+    /// Why a lab address cannot exist on the testbed: its host part is kept, so the network's
+    /// own address, its broadcast and host 1 (where Docker puts the network's gateway) are taken.
+    fn unbuildable(&self, ip: Ipv4Addr) -> Option<String> {
+        let net = self.lab_network;
+        if ip == net.network() {
+            Some(format!("lab-network {net}'s own address"))
+        } else if ip == net.broadcast() {
+            Some(format!("lab-network {net}'s broadcast address"))
+        } else if u32::from(ip) - u32::from(net.network()) == GATEWAY_HOST {
+            Some(format!("host {GATEWAY_HOST} of lab-network {net}, which becomes the testbed network's gateway (Docker takes it)"))
+        } else {
+            None
+        }
+    }
+
+    /// One address per role: the testbed gives each its own address (two roles on one address
+    /// would fail at container start with the engine's "Address already in use").
+    fn distinct_roles(&self, label: &str, text: &str) -> Result<()> {
+        let roles: Vec<(&str, Ipv4Addr)> = self.lab_roles().into_iter().chain([("public-auth", self.public_auth)]).collect();
+        for (i, (first, ip)) in roles.iter().enumerate() {
+            if let Some((second, _)) = roles[i + 1..].iter().find(|(_, other)| other == ip) {
+                bail!(
+                    "{}: `{second}` = {ip} is also `{first}` ({}); the testbed gives each role its own address on the lab network, so `{first}` and `{second}` need two addresses",
+                    at(label, key_line(text, second)),
+                    at(label, key_line(text, first))
+                );
+            }
+        }
+        Ok(())
+    }
 }
+
+/// The host part Docker takes for a network's gateway (the first host of the subnet).
+const GATEWAY_HOST: u32 = 1;
 
 fn at(label: &str, line: Option<usize>) -> String {
     line.map_or_else(|| label.to_string(), |l| format!("{label}:{l}"))
@@ -194,6 +237,25 @@ mod tests {
     fn address_outside_lab_network_is_rejected() {
         let e = LabAddresses::parse("x", &include_str!("../../../lab/etc-powerdns/drill.toml").replace("vm = \"10.10.0.10\"", "vm = \"10.99.0.10\"")).unwrap_err();
         assert!(e.to_string().starts_with("x:8: `vm`"), "{e}");
+    }
+
+    #[test]
+    fn two_roles_on_one_address_are_refused_naming_both_keys() {
+        let shipped = include_str!("../../../lab/etc-powerdns/drill.toml");
+        let e = LabAddresses::parse("d.toml", &shipped.replace("auth = \"10.10.0.54\"", "auth = \"10.10.0.10\"")).unwrap_err().to_string();
+        assert!(e.starts_with("d.toml:10: `auth` = 10.10.0.10 is also `vm` (d.toml:8)"), "{e}");
+        assert!(e.contains("each role its own address on the lab network"), "{e}");
+        let e = LabAddresses::parse("d.toml", &shipped.replace("app = \"10.10.0.40\"", "app = \"10.10.0.53\"")).unwrap_err().to_string();
+        assert!(e.contains("`app` = 10.10.0.53 is also `recursor`"), "{e}");
+    }
+
+    #[test]
+    fn addresses_the_testbed_cannot_build_are_refused() {
+        let shipped = include_str!("../../../lab/etc-powerdns/drill.toml");
+        for (ip, why) in [("10.10.0.0", "own address"), ("10.10.255.255", "broadcast"), ("10.10.0.1", "gateway")] {
+            let e = LabAddresses::parse("d.toml", &shipped.replace("client = \"10.10.0.30\"", &format!("client = \"{ip}\""))).unwrap_err().to_string();
+            assert!(e.starts_with(&format!("d.toml:12: `client` = {ip} is")) && e.contains(why), "{e}");
+        }
     }
 
     #[test]

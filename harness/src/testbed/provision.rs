@@ -371,6 +371,12 @@ impl RecursorSettings {
         }
         let texts: Vec<(String, String)> = config.files.iter().map(|(p, b)| (p.clone(), String::from_utf8_lossy(b).into_owned())).collect();
         let s = crate::settings::Settings::read(crate::settings::Daemon::Recursor, &texts, crate::settings::ETC);
+        if s.get(crate::settings::FORWARD_FILE_KEY).is_some() {
+            return Err(format!(
+                "--recursor-settings yaml: {}/recursor.conf sets forward-zones-file; the testbed does not carry that file over to a recursor reading YAML (the converter rewrites the settings, not the file); use --recursor-settings old-settings-flag, or --suite bookworm",
+                config.path.display()
+            ));
+        }
         match s.get("include-dir").filter(|d| !d.is_empty()) {
             Some(d) if d.trim_end_matches('/') != RECURSOR_INCLUDE_DIR => Err(format!(
                 "--recursor-settings yaml needs include-dir={RECURSOR_INCLUDE_DIR} (or none) in {}/recursor.conf, not {d}",
