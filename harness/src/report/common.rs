@@ -205,10 +205,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn trims_on_char_boundaries() {
-    }
-
-    #[test]
     fn timeline_names_stay_in_their_directory() {
         assert_eq!(timeline_file_stem("../etc/passwd"), "_etc_passwd");
         assert_eq!(timeline_file_stem("recursor-down"), "recursor-down");
