@@ -61,6 +61,12 @@ pub fn verified(c: &crate::history::CorrectionRun) -> bool {
     !c.records.is_empty() && c.records.iter().all(Observation::held)
 }
 
+/// Whether a planned monitor in this scenario's detection matrix missed the fault, which
+/// contradicts its claim as much as a failed step does (a correction for it then runs).
+pub fn matrix_contradicts(run: &ScenarioRun, id: &ClaimId) -> bool {
+    monitor_checks(run, id).iter().any(|o| !o.held())
+}
+
 /// One part of one claim in one scenario.
 fn part_in(run: &ScenarioRun, id: &ClaimId, part: Part) -> PartResult {
     let pr = PartResult { part, verdict: Verdict::Unchecked, first_mismatch: None, severity: None, reason: None };
@@ -490,6 +496,20 @@ mod tests {
         assert!(synth.first_mismatch.as_deref().unwrap().contains("did not notice"), "{synth:?}");
         // A monitor the plan does not expect to notice decides nothing.
         assert_eq!(result(&c, "MON-SIZE").verdict, Verdict::NotSimulated);
+    }
+
+    #[test]
+    fn a_monitor_that_missed_the_fault_calls_for_its_correction() {
+        use crate::monitors::{Detection, Monitor};
+        let det = |monitor, first_ms| Detection { monitor, first_ms, evidence: first_ms.map(|_| "x".into()), samples: 3 };
+        let mut r = run(&["MON-STATE", "MON-SYNTH", "MON-SIZE"], vec![], None);
+        r.scenario.monitors = vec![Monitor::State, Monitor::Synthetic];
+        r.detections = vec![det(Monitor::State, Some(800)), det(Monitor::Synthetic, None), det(Monitor::SqliteSize, None)];
+        let id = |s: &str| s.parse::<ClaimId>().unwrap();
+        assert!(matrix_contradicts(&r, &id("MON-SYNTH")));
+        assert!(!matrix_contradicts(&r, &id("MON-STATE")), "it noticed");
+        assert!(!matrix_contradicts(&r, &id("MON-SIZE")), "not a monitor the plan expects here");
+        assert!(!matrix_contradicts(&r, &id("DAE-AUTH")));
     }
 
     #[test]

@@ -269,7 +269,9 @@ async fn drive(ctx: &mut Ctx<'_>, run: &mut ScenarioRun, steady: crate::steady::
     for c in &s.corrections {
         // A correction mends a contradiction: where the runbook held on this lab there is
         // nothing to mend, and its steps would test a premise the lab does not share.
-        let cr = if crate::history::contradicts(&ctx.records, &c.claim) {
+        // The monitor claims are contradicted by the detection matrix, not by a step.
+        let contradicted = crate::history::contradicts(&ctx.records, &c.claim) || crate::conclude::matrix_contradicts(run, &c.claim);
+        let cr = if contradicted {
             correction(ctx, c).await
         } else {
             let why = format!("scenario {} did not contradict {} on this lab", s.name, c.claim);
