@@ -53,5 +53,5 @@ fn a_verdict_outside_the_vocabulary_fails() {
 fn an_unknown_kind_is_bad_input() {
     let out = Command::new(env!("CARGO_BIN_EXE_pdns-drill")).args(["schema", "reports"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("report, history, events, baseline"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("report, history, gate, events, baseline"));
 }
