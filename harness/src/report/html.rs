@@ -117,6 +117,11 @@ fn summary(o: &mut String, r: &Report) {
     for (k, v) in rows {
         let _ = writeln!(o, "<tr><th>{k}</th><td>{v}</td></tr>");
     }
+    for (k, v) in [("pdns-drill", &run.tool), ("partition", run.partition.as_ref().unwrap_or(&String::new()))] {
+        if !v.is_empty() {
+            let _ = writeln!(o, "<tr><th>{k}</th><td>{}</td></tr>", escape_xml(v));
+        }
+    }
     o.push_str("</tbody></table>\n");
     if let Some(p) = &r.preflight {
         o.push_str("<h2>Preflight failed: the lab does not reach steady state</h2>\n<p>No scenario ran. Fix these first:</p>\n<ul>\n");

@@ -93,6 +93,12 @@ fn summary(o: &mut String, r: &Report) {
     for (k, v) in rows {
         let _ = writeln!(o, "| {k} | {v} |");
     }
+    // Which pdns-drill made it, and the share of a partitioned run.
+    for (k, v) in [("pdns-drill", &run.tool), ("partition", run.partition.as_ref().unwrap_or(&String::new()))] {
+        if !v.is_empty() {
+            let _ = writeln!(o, "| {k} | {} |", cell(v));
+        }
+    }
     o.push('\n');
 }
 
@@ -330,6 +336,16 @@ pub fn render(r: &Report) -> String {
 mod tests {
     use super::*;
     use crate::report::fixture::sample_report;
+
+    #[test]
+    fn the_run_table_names_the_tool_and_the_share() {
+        let mut r = sample_report();
+        assert!(!render(&r).contains("| pdns-drill |"), "no row for what the run did not record");
+        r.run.tool = "0.1.0 (commit 1a2b3c4d5e6f)".into();
+        r.run.partition = Some("slice:1/2".into());
+        let md = render(&r);
+        assert!(md.contains("| pdns-drill | 0.1.0 (commit 1a2b3c4d5e6f) |") && md.contains("| partition | slice:1/2 |"), "{md}");
+    }
 
     #[test]
     fn cells_escape_pipes_and_newlines() {
