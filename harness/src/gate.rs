@@ -124,6 +124,11 @@ fn gate_change(change: &Change, claim: Option<&ClaimResult>) -> GateChange {
             let evidence = p.and_then(|p| p.first_mismatch.clone().or_else(|| p.reason.clone())).or_else(claim_evidence);
             ("part", Some(part.clone()), from.map(|v| v.to_string()), to.map(|v| v.to_string()), evidence)
         }
+        Change::CorrectionChanged { from, to, .. } => {
+            let evidence = claim.and_then(|c| c.correction.as_ref()).map(|k| k.summary.clone());
+            let v = |v: bool| if v { "verified" } else { "not verified" }.to_string();
+            ("correction", None, Some(v(*from)), to.map(v), evidence)
+        }
         Change::ClaimAdded { verdict, .. } => ("added", None, None, Some(verdict.to_string()), claim_evidence()),
         Change::ClaimRemoved { verdict, .. } => ("removed", None, Some(verdict.to_string()), None, None),
         Change::ScenarioChanged { from, to, .. } => ("scenario", None, from.clone(), to.clone(), None),

@@ -35,6 +35,10 @@ pub struct SnapClaim {
     pub parts: BTreeMap<String, Verdict>,
     pub scenario: Option<String>,
     pub evidence: Vec<String>,
+    /// Whether the claim's correction verified, where it has one: a correction that stops
+    /// verifying fails the gate like a verdict that changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correction: Option<bool>,
 }
 
 /// One difference between the approved snapshot and this run.
@@ -43,6 +47,8 @@ pub enum Change {
     VerdictChanged { id: String, from: Verdict, to: Verdict },
     /// One part of a claim changed verdict while the claim's did not.
     PartChanged { id: String, part: String, from: Option<Verdict>, to: Option<Verdict> },
+    /// The approved correction no longer verifies (or is no longer tried).
+    CorrectionChanged { id: String, from: bool, to: Option<bool> },
     ClaimAdded { id: String, verdict: Verdict },
     ClaimRemoved { id: String, verdict: Verdict },
     /// The claim is now judged in another scenario (a warning, like evidence drift).
@@ -62,6 +68,7 @@ impl Change {
         match self {
             Change::VerdictChanged { id, .. }
             | Change::PartChanged { id, .. }
+            | Change::CorrectionChanged { id, .. }
             | Change::ClaimAdded { id, .. }
             | Change::ClaimRemoved { id, .. }
             | Change::ScenarioChanged { id, .. }
@@ -71,7 +78,10 @@ impl Change {
 
     /// Whether this change fails the gate (as opposed to a printed warning).
     pub fn is_gating(&self) -> bool {
-        matches!(self, Change::VerdictChanged { .. } | Change::PartChanged { .. } | Change::ClaimAdded { .. } | Change::ClaimRemoved { .. })
+        matches!(
+            self,
+            Change::VerdictChanged { .. } | Change::PartChanged { .. } | Change::CorrectionChanged { .. } | Change::ClaimAdded { .. } | Change::ClaimRemoved { .. }
+        )
     }
 }
 
@@ -82,6 +92,14 @@ impl fmt::Display for Change {
             Change::PartChanged { id, part, from, to } => {
                 let v = |v: &Option<Verdict>| v.map_or("absent".to_string(), |v| v.to_string());
                 write!(f, "{id} {part}: {} → {}", v(from), v(to))
+            }
+            Change::CorrectionChanged { id, from, to } => {
+                let v = |v: Option<bool>| match v {
+                    Some(true) => "verified",
+                    Some(false) => "not verified",
+                    None => "not tried",
+                };
+                write!(f, "{id} correction: {} → {}", v(Some(*from)), v(*to))
             }
             Change::ClaimAdded { id, verdict } => write!(f, "{id}: added ({verdict})"),
             Change::ClaimRemoved { id, verdict } => write!(f, "{id}: removed (was {verdict})"),
@@ -173,7 +191,8 @@ pub fn from_report(r: &Report) -> Snapshot {
                 .filter_map(|e| evidence_key(e, &r.run.id))
                 .collect();
             let parts = c.parts.iter().map(|p| (p.part.as_str().to_string(), p.verdict)).collect();
-            (c.id.clone(), SnapClaim { verdict: c.verdict, parts, scenario: c.scenario.clone(), evidence })
+            let correction = c.correction.as_ref().map(|k| k.verified);
+            (c.id.clone(), SnapClaim { verdict: c.verdict, parts, scenario: c.scenario.clone(), evidence, correction })
         })
         .collect();
     Snapshot { schema: SNAPSHOT_SCHEMA, claims }
@@ -221,6 +240,10 @@ pub fn diff(approved: &Snapshot, actual: &Snapshot) -> Vec<Change> {
                     changes.push(Change::PartChanged { id: id.clone(), part: part.clone(), from, to });
                 }
             }
+        }
+        // A baseline approved before corrections were recorded holds none: nothing to compare.
+        if let Some(from) = a.correction.filter(|_| a.correction != b.correction) {
+            changes.push(Change::CorrectionChanged { id: id.clone(), from, to: b.correction });
         }
         if a.scenario != b.scenario {
             changes.push(Change::ScenarioChanged { id: id.clone(), from: a.scenario.clone(), to: b.scenario.clone() });
@@ -405,6 +428,23 @@ mod tests {
         let net = text.find("\"NET-ALLOW\"").unwrap();
         let (e, s, v) = (text[net..].find("\"evidence\""), text[net..].find("\"scenario\""), text[net..].find("\"verdict\""));
         assert!(e < s && s < v);
+    }
+
+    #[test]
+    fn a_correction_that_stops_verifying_fails_the_gate() {
+        let r = sample_report();
+        let id = r.claims.iter().find(|c| c.correction.as_ref().is_some_and(|k| k.verified)).expect("the fixture has a verified correction").id.clone();
+        let approved = from_report(&r);
+        assert_eq!(approved.claims[&id].correction, Some(true));
+        let mut now = r.clone();
+        now.claims.iter_mut().find(|c| c.id == id).unwrap().correction.as_mut().unwrap().verified = false;
+        let changes = diff(&approved, &from_report(&now));
+        assert!(gate_fails(&changes), "{changes:?}");
+        assert!(changes.iter().any(|c| c.to_string() == format!("{id} correction: verified → not verified")), "{changes:?}");
+        // A baseline from before corrections were approved compares nothing about them.
+        let mut old = approved.clone();
+        old.claims.values_mut().for_each(|c| c.correction = None);
+        assert!(!gate_fails(&diff(&old, &from_report(&now))));
     }
 
     #[test]
