@@ -56,6 +56,9 @@ pub fn outcome(r: &ScenarioRun) -> ScenarioOutcome {
     }
 }
 
+/// How the runner marks a correction it could not carry out.
+pub const CORRECTION_ERRORED: &str = "correction errored: ";
+
 /// A correction counts as verified when it ran and every expectation in it held.
 pub fn verified(c: &crate::history::CorrectionRun) -> bool {
     !c.records.is_empty() && c.records.iter().all(Observation::held)
@@ -233,6 +236,7 @@ fn claim_result(id: ClaimId, runs: &[ScenarioRun]) -> ClaimResult {
         summary: k.summary.clone(),
         verified: verified(k),
         evidence: k.records.iter().map(evidence).collect(),
+        error: k.records.iter().find_map(|o| o.mismatch.clone().filter(|m| m.starts_with(CORRECTION_ERRORED))),
     });
     let n = deciding.len();
     result.evidence = deciding

@@ -56,13 +56,15 @@ pub fn decide(report: &Report, runs: &[ScenarioRun], baseline: Option<&Baseline>
             actual.claims.retain(|k, _| only.contains(k));
         }
         for change in snapshot::diff(&approved, &actual) {
-            let entry = gate_change(&change, report.claims.iter().find(|c| c.id == change.claim()));
+            let claim = report.claims.iter().find(|c| c.id == change.claim());
+            let entry = gate_change(&change, claim);
             if !change.is_gating() {
                 gate.warnings.push(entry);
                 continue;
             }
-            // A claim the harness could not decide this time is undecided, not changed.
-            if becomes_errored(&change) {
+            // A claim (or correction) the harness could not carry out this time is undecided,
+            // not changed.
+            if becomes_errored(&change, claim) {
                 undecided.push(format!("not decided this time: {}", entry.line));
             } else {
                 failing.push(format!("verdict changed: {}", entry.line));
@@ -106,10 +108,11 @@ pub fn unfinished(report: &Report, baseline: Option<&Baseline>, outcome: GateOut
     }
 }
 
-fn becomes_errored(c: &Change) -> bool {
+fn becomes_errored(c: &Change, claim: Option<&ClaimResult>) -> bool {
     match c {
         Change::VerdictChanged { to, .. } => *to == Verdict::Errored,
         Change::ClaimAdded { verdict, .. } => *verdict == Verdict::Errored,
+        Change::CorrectionChanged { .. } => claim.and_then(|c| c.correction.as_ref()).is_some_and(|k| k.error.is_some()),
         _ => false,
     }
 }
@@ -225,6 +228,20 @@ mod tests {
         let g = decide(&now, &[], Some(&b), Some(&BTreeSet::from([changed.clone()])));
         assert_eq!(g.outcome, GateOutcome::Fail);
         assert!(g.in_scope(&changed) && !g.in_scope("NOT-IN-SCOPE"));
+    }
+
+    #[test]
+    fn a_correction_that_stops_verifying_fails_one_that_errored_is_undecided() {
+        let r = sample_report();
+        let b = baseline_of(&r);
+        let mut now = r.clone();
+        let k = now.claims.iter_mut().find_map(|c| c.correction.as_mut().filter(|k| k.verified)).expect("a verified correction in the fixture");
+        k.verified = false;
+        assert_eq!(decide(&now, &[], Some(&b), None).outcome, GateOutcome::Fail);
+        let k = now.claims.iter_mut().find_map(|c| c.correction.as_mut().filter(|k| !k.verified && k.error.is_none())).unwrap();
+        k.error = Some("correction errored: fault did not take effect".into());
+        let g = decide(&now, &[], Some(&b), None);
+        assert_eq!(g.outcome, GateOutcome::Undecided, "{g:?}");
     }
 
     #[test]

@@ -377,7 +377,7 @@ async fn correction(ctx: &mut Ctx<'_>, c: &crate::scenario::Correction) -> Corre
     .await;
     rollback(ctx, &mut injected).await;
     if let Err(e) = r {
-        let m = format!("correction errored: {e:#}");
+        let m = format!("{}{e:#}", crate::conclude::CORRECTION_ERRORED);
         ctx.record(Phase::Correction, "harness", "correction".into(), format!("error: {e:#}"), Some("the procedure runs".into()), Some(m), claims.clone(), None, None);
     }
     let steady = ctx.lab.wait_steady(STEADY_AFTER_DEADLINE).await.is_ok();

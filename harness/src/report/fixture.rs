@@ -96,6 +96,7 @@ fn auth_down_correction() -> Correction {
             ev(Fix, 10, "pdns-vm", "sudo -u pdns sqlite3 /var/lib/powerdns/pdns.sqlite3 \"select count(*) from records;\"", "42", Some("exit 0 and a count"), true, 11900),
             ev(Fix, 11, "pdns-vm", "sudo -u pdns pdnsutil list-all-zones", "sub.comptech-lab.com\nAll zonecount: 1", Some("sub.comptech-lab.com listed"), true, 12400),
         ],
+        error: None,
     }
 }
 

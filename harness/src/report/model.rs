@@ -231,6 +231,10 @@ pub struct Correction {
     pub summary: String,
     pub verified: bool,
     pub evidence: Vec<Evidence>,
+    /// Why the harness could not carry the correction out (a re-injected fault that did not
+    /// land): then "not verified" says nothing about the procedure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// One observation: what was done or asked, what came back, what was expected.
