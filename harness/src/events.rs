@@ -23,9 +23,6 @@ impl Event {
     /// The event with the operators' secrets masked: what every reporter, log line and stored
     /// history is made from.
     pub fn redacted(&self, secrets: &crate::secrets::Secrets) -> Event {
-        if secrets.is_empty() {
-            return self.clone();
-        }
         match self {
             Event::Progress { scenario, message } => Event::Progress { scenario: scenario.clone(), message: secrets.text(message) },
             Event::Observed { scenario, ok, line } => Event::Observed { scenario: scenario.clone(), ok: *ok, line: secrets.text(line) },

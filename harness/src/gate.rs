@@ -33,17 +33,8 @@ impl Baseline {
 /// only those are held to the baseline.
 pub fn decide(report: &Report, runs: &[ScenarioRun], baseline: Option<&Baseline>, scope: Option<&BTreeSet<String>>) -> Gate {
     let errored: Vec<String> = runs.iter().filter_map(|r| r.error.as_ref().map(|e| format!("scenario {} errored: {e}", r.scenario.name))).collect();
-    let mut gate = Gate {
-        schema: GATE_SCHEMA,
-        run: report.run.id.clone(),
-        outcome: GateOutcome::Pass,
-        exit_code: 0,
-        baseline: baseline.map(|b| b.reference.clone()),
-        scope: scope.map(|s| s.iter().cloned().collect()),
-        changes: vec![],
-        warnings: vec![],
-        reasons: vec![],
-    };
+    let mut gate = new_gate(report, baseline, GateOutcome::Pass, 0);
+    gate.scope = scope.map(|s| s.iter().cloned().collect());
     let mut failing: Vec<String> = vec![];
     let mut undecided: Vec<String> = errored;
     if report.preflight.is_some() {
@@ -57,17 +48,18 @@ pub fn decide(report: &Report, runs: &[ScenarioRun], baseline: Option<&Baseline>
         }
         for change in snapshot::diff(&approved, &actual) {
             let claim = report.claims.iter().find(|c| c.id == change.claim());
-            let entry = gate_change(&change, claim);
+            let mut entry = gate_change(&change, claim);
             if !change.is_gating() {
                 gate.warnings.push(entry);
                 continue;
             }
             // A claim (or correction) the harness could not carry out this time is undecided,
             // not changed.
-            if becomes_errored(&change, claim) {
+            entry.undecided = becomes_errored(&change, claim);
+            if entry.undecided {
                 undecided.push(format!("not decided this time: {}", entry.line));
             } else {
-                failing.push(format!("verdict changed: {}", entry.line));
+                failing.push(format!("{}{}", Gate::CHANGED, entry.line));
             }
             gate.changes.push(entry);
         }
@@ -78,8 +70,8 @@ pub fn decide(report: &Report, runs: &[ScenarioRun], baseline: Option<&Baseline>
     }
     // Under a baseline, an errored claim counts through its change (or its scenario's error).
     undecided.extend(report.claims.iter().filter(|c| c.verdict == Verdict::Errored && report.preflight.is_none() && baseline.is_none()).map(|c| {
-            format!("{} errored: {}", c.id, c.reason.as_deref().unwrap_or("the harness could not decide it"))
-        }));
+        format!("{} errored: {}", c.id, c.reason.as_deref().unwrap_or("the harness could not decide it"))
+    }));
     gate.outcome = if !failing.is_empty() {
         GateOutcome::Fail
     } else if !undecided.is_empty() {
@@ -95,6 +87,13 @@ pub fn decide(report: &Report, runs: &[ScenarioRun], baseline: Option<&Baseline>
 /// The gate of a run that did not finish (a signal, the engine failing mid-run): nothing was
 /// decided in full, so no verdict is compared.
 pub fn unfinished(report: &Report, baseline: Option<&Baseline>, outcome: GateOutcome, exit_code: u8, why: String) -> Gate {
+    let mut gate = new_gate(report, baseline, outcome, exit_code);
+    gate.reasons.push(why);
+    gate
+}
+
+/// A gate for `report` with nothing compared yet.
+fn new_gate(report: &Report, baseline: Option<&Baseline>, outcome: GateOutcome, exit_code: u8) -> Gate {
     Gate {
         schema: GATE_SCHEMA,
         run: report.run.id.clone(),
@@ -104,7 +103,7 @@ pub fn unfinished(report: &Report, baseline: Option<&Baseline>, outcome: GateOut
         scope: None,
         changes: vec![],
         warnings: vec![],
-        reasons: vec![why],
+        reasons: vec![],
     }
 }
 
@@ -137,7 +136,7 @@ fn gate_change(change: &Change, claim: Option<&ClaimResult>) -> GateChange {
         Change::ScenarioChanged { from, to, .. } => ("scenario", None, from.clone(), to.clone(), None),
         Change::EvidenceChanged { .. } => ("evidence", None, None, None, None),
     };
-    GateChange { claim: change.claim().to_string(), kind: kind.into(), part, before, after, evidence, line: change.to_string() }
+    GateChange { claim: change.claim().to_string(), kind: kind.into(), part, before, after, evidence, line: change.to_string(), undecided: false }
 }
 
 #[cfg(test)]
@@ -201,6 +200,7 @@ mod tests {
         let g = decide(&now, &[], Some(&b), None);
         assert_eq!(g.outcome, GateOutcome::Undecided, "{g:?}");
         assert_eq!(g.changes.len(), 1, "the change is listed all the same");
+        assert!(g.changes[0].undecided && !g.differs());
     }
 
     #[test]
@@ -242,6 +242,7 @@ mod tests {
         k.error = Some("correction errored: fault did not take effect".into());
         let g = decide(&now, &[], Some(&b), None);
         assert_eq!(g.outcome, GateOutcome::Undecided, "{g:?}");
+        assert!(g.changes.iter().all(|c| c.undecided) && !g.differs(), "{g:?}");
     }
 
     #[test]

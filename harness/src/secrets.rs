@@ -63,10 +63,6 @@ impl Secrets {
         Secrets { values }
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.values.is_empty()
-    }
-
     /// `text` with every secret masked.
     pub fn text(&self, text: &str) -> String {
         let mut out = text.to_string();

@@ -8,7 +8,7 @@ use super::MergeArgs;
 use anyhow::{bail, Context, Result};
 use pdns_drill::gate::Baseline;
 use pdns_drill::history::{RunHistory, HISTORY_FILE};
-use pdns_drill::report::model::{GateOutcome, Report};
+use pdns_drill::report::model::GateOutcome;
 use pdns_drill::report::run_dir::RunDir;
 use pdns_drill::report::write;
 use pdns_drill::secrets::Secrets;
@@ -46,10 +46,10 @@ fn finish(out: &RunDir, h: RunHistory, baseline: Option<&Baseline>, shards: usiz
         let why = format!("{} of {shards} run(s) did not finish (interrupted or failed mid-run); the verdicts are partial", if shards == 1 { "the run" } else { "a shard" });
         pdns_drill::gate::unfinished(&report, baseline, GateOutcome::Undecided, GateOutcome::Undecided.exit_code(), why)
     });
+    let code = report.gate.as_ref().map_or(2, |g| g.exit_code);
     let written = out.write(&h, &report)?;
-    let report: Report = out.secrets.value(&report)?;
-    announce(&report, &written, false);
-    Ok(ExitCode::from(report.gate.as_ref().map_or(2, |g| g.exit_code)))
+    announce(&written.report, &written.paths, false);
+    Ok(ExitCode::from(code))
 }
 
 /// The shards as one run: the same inputs, each scenario of the selection exactly once.

@@ -7,7 +7,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use pdns_drill::events::Event;
 use pdns_drill::history::{RunHistory, RunInfo, ScenarioRun, HISTORY_SCHEMA};
 use pdns_drill::report::model::{Preflight, Report, ScenarioOutcome};
-use pdns_drill::report::run_dir::RunDir;
+use pdns_drill::report::run_dir::{RunDir, Written};
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -146,17 +146,12 @@ impl PartialReports {
     pub fn write(&self, run: RunInfo) -> Result<Vec<PathBuf>> {
         let still: Vec<_> = self.planned.iter().filter(|p| !self.finished.iter().any(|f| f.scenario.name == p.name)).cloned().collect();
         let report = pdns_drill::conclude::partial_report(run.clone(), &self.finished, &still);
-        self.out.write(&self.history(run, None), &report)
+        Ok(self.out.write(&self.history(run, None), &report)?.paths)
     }
 
-    /// The history and `report` as concluded (its gate decided).
-    pub fn write_report(&self, report: &Report) -> Result<Vec<PathBuf>> {
-        self.out.write(&self.history(report.run.clone(), None), report)
-    }
-
-    /// The history of a run whose lab failed its preflight, and its report.
-    pub fn write_preflight(&self, report: &Report, p: Preflight) -> Result<Vec<PathBuf>> {
-        self.out.write(&self.history(report.run.clone(), Some(p)), report)
+    /// The history and `report` as concluded (its gate decided; its preflight, if it failed).
+    pub fn write_report(&self, report: &Report) -> Result<Written> {
+        self.out.write(&self.history(report.run.clone(), report.preflight.clone()), report)
     }
 
     /// The run info with what the scenarios so far tell (versions, drop-ins).

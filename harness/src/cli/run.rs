@@ -13,7 +13,7 @@ use futures_util::StreamExt;
 use pdns_drill::events::Event;
 use pdns_drill::gate::Baseline;
 use pdns_drill::report::model::{GateOutcome, Report, RunInfo};
-use pdns_drill::report::run_dir::{self, RunDir};
+use pdns_drill::report::run_dir::{self, RunDir, Written};
 use pdns_drill::report::write;
 use pdns_drill::runner::{self, Inputs};
 use pdns_drill::scenario::partition;
@@ -209,9 +209,8 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
     partial.finished.sort_by_key(|r| selected.iter().position(|s| s.name == r.scenario.name));
     let mut report = pdns_drill::conclude::report(partial.info(true), &partial.finished);
     report.gate = Some(pdns_drill::gate::decide(&report, &partial.finished, baseline.as_ref(), scope.as_ref()));
-    let written = partial.write_report(&report)?;
-    let report = secrets.value(&report)?;
-    announce(&report, &written, json);
+    let Written { paths, report } = partial.write_report(&report)?;
+    announce(&report, &paths, json);
     let g = report.gate.as_ref().expect("decided above");
     show_event(display.as_mut(), &Event::RunFinished { outcome: g.outcome, exit_code: g.exit_code, failed: g.outcome != GateOutcome::Pass, reasons: g.reasons.clone() });
     Ok(ExitCode::from(g.exit_code))
@@ -232,8 +231,7 @@ pub fn announce(report: &Report, written: &[std::path::PathBuf], json: bool) {
         if let Some(b) = &g.baseline {
             lines.extend(g.changes.iter().map(|c| format!("baseline: {}", c.line)));
             lines.extend(g.warnings.iter().map(|c| format!("baseline: {}", c.line)));
-            let differ = g.changes.iter().any(|c| c.after.as_deref() != Some("errored"));
-            lines.push(format!("baseline {}: {}", b.path, if differ { "verdicts DIFFER" } else { "verdicts as approved" }));
+            lines.push(format!("baseline {}: {}", b.path, if g.differs() { "verdicts DIFFER" } else { "verdicts as approved" }));
         }
         lines.push(format!("gate: {} (exit {})", g.outcome.as_str(), g.exit_code));
         lines.extend(g.reasons.iter().map(|r| format!("  {r}")));
@@ -255,25 +253,29 @@ pub fn announce(report: &Report, written: &[std::path::PathBuf], json: bool) {
 fn preflight_failed(partial: &PartialReports, baseline: Option<&Baseline>, p: pdns_drill::report::model::Preflight) -> Result<ExitCode> {
     let mut report = pdns_drill::conclude::preflight_report(partial.info(true), p.clone());
     report.gate = Some(pdns_drill::gate::decide(&report, &[], baseline, None));
-    let written = partial.write_preflight(&report, p)?;
-    let report = partial.out.secrets.value(&report)?;
+    let Written { paths, report } = partial.write_report(&report)?;
     let p = report.preflight.as_ref().expect("a preflight report");
     println!("PREFLIGHT FAILED: the lab does not reach steady state ({:.1} s); no scenario ran.", p.waited_ms as f64 / 1000.0);
     for l in p.failing.iter().chain(&p.daemons) {
         println!("  {l}");
     }
-    for w in written {
+    for w in paths {
         eprintln!("wrote {}", w.display());
     }
     Ok(ExitCode::from(report.gate.as_ref().map_or(1, |g| g.exit_code)))
 }
 
+/// The partial reports of a run that did not finish, marked incomplete, with its gate.
+fn write_unfinished(partial: &PartialReports, baseline: Option<&Baseline>, outcome: GateOutcome, code: u8, why: String) -> Result<Written> {
+    let mut report = pdns_drill::conclude::report(partial.info(false), &partial.finished);
+    report.gate = Some(pdns_drill::gate::unfinished(&report, baseline, outcome, code, why));
+    partial.write_report(&report)
+}
+
 /// A run stopped by a signal: the partial reports, marked incomplete, with an interrupted gate.
 fn interrupted(partial: &PartialReports, baseline: Option<&Baseline>, sig: pdns_drill::signals::Stop) -> Result<ExitCode> {
-    let mut report = pdns_drill::conclude::report(partial.info(false), &partial.finished);
     let why = format!("stopped by {} before every scenario finished; the reports are partial", sig.name());
-    report.gate = Some(pdns_drill::gate::unfinished(&report, baseline, GateOutcome::Interrupted, sig.exit_code(), why));
-    partial.write_report(&report)?;
+    write_unfinished(partial, baseline, GateOutcome::Interrupted, sig.exit_code(), why)?;
     eprintln!("partial report (marked incomplete) in {}", partial.out.path.display());
     Ok(ExitCode::from(sig.exit_code()))
 }
@@ -283,10 +285,8 @@ fn interrupted(partial: &PartialReports, baseline: Option<&Baseline>, sig: pdns_
 async fn undecided(engine: &pdns_drill::engine::Engine, partial: &PartialReports, baseline: Option<&Baseline>, why: &str) -> Result<ExitCode> {
     super::sweep_mine(engine).await;
     let why = partial.out.secrets.text(why);
-    let mut report = pdns_drill::conclude::report(partial.info(false), &partial.finished);
     let code = GateOutcome::Undecided.exit_code();
-    report.gate = Some(pdns_drill::gate::unfinished(&report, baseline, GateOutcome::Undecided, code, format!("the harness could not finish the run: {why}")));
-    if let Err(e) = partial.write_report(&report) {
+    if let Err(e) = write_unfinished(partial, baseline, GateOutcome::Undecided, code, format!("the harness could not finish the run: {why}")) {
         eprintln!("could not write the reports: {e:#}");
     }
     eprintln!("error: {why}");

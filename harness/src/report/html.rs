@@ -83,7 +83,7 @@ fn summary(o: &mut String, r: &Report) {
             .changes
             .iter()
             .map(|c| format!("<code>{}</code>{}", escape_xml(&c.line), c.evidence.as_deref().map(|e| format!(": {}", escape_xml(e))).unwrap_or_default()))
-            .chain(g.reasons.iter().filter(|r| !r.starts_with("verdict changed: ")).map(|r| escape_xml(r)))
+            .chain(g.other_reasons().map(|r| escape_xml(r)))
             .collect();
         if !lines.is_empty() {
             let _ = write!(o, "<ul>{}</ul>", lines.iter().map(|l| format!("<li>{l}</li>")).collect::<String>());

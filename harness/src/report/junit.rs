@@ -68,7 +68,11 @@ fn by_gate(c: &ClaimResult, gate: &Gate) -> TestCaseStatus {
     }
     if let Some(ch) = gate.change_for(&c.id) {
         let body = [ch.evidence.clone(), Some(failure_body(c))].into_iter().flatten().filter(|b| !b.is_empty()).collect::<Vec<_>>().join("\n");
-        return non_success(NonSuccessKind::Failure, &format!("changed from the baseline: {}", ch.line), "changed", body);
+        // As the gate counts it: a change the harness could not decide is an error, not a failure.
+        return match ch.undecided {
+            true => non_success(NonSuccessKind::Error, &format!("not decided this time: {}", ch.line), "undecided", body),
+            false => non_success(NonSuccessKind::Failure, &format!("changed from the baseline: {}", ch.line), "changed", body),
+        };
     }
     if !gate.in_scope(&c.id) {
         let mut s = TestCaseStatus::skipped();
@@ -207,6 +211,21 @@ mod tests {
         let TestCaseStatus::NonSuccess { message, description, .. } = &failures[0].status else { unreachable!() };
         assert_eq!(message.as_ref().unwrap().as_str(), format!("changed from the baseline: {id}: confirmed → contradicted"));
         assert!(description.as_ref().unwrap().as_str().contains("got SERVFAIL"));
+    }
+
+    #[test]
+    fn under_a_baseline_a_correction_the_harness_could_not_run_is_an_error_not_a_failure() {
+        let base = sample_report();
+        let b = crate::gate::Baseline { snapshot: crate::report::snapshot::from_report(&base), reference: super::super::model::BaselineRef { path: "b".into(), sha256: "0".into() } };
+        let mut now = base.clone();
+        let c = now.claims.iter_mut().find(|c| c.correction.is_some()).unwrap();
+        let id = c.id.clone();
+        let k = c.correction.as_mut().unwrap();
+        k.verified = false;
+        k.error = Some("correction errored: fault did not take effect".into());
+        now.gate = Some(crate::gate::decide(&now, &[], Some(&b), None));
+        let case = cases(&render(&now).unwrap()).into_iter().find(|t| t.name.as_str() == id).unwrap();
+        assert!(matches!(case.status, TestCaseStatus::NonSuccess { kind: NonSuccessKind::Error, .. }), "{:?}", case.status);
     }
 
     #[test]

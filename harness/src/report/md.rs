@@ -62,7 +62,7 @@ fn summary(o: &mut String, r: &Report) {
         for c in &g.changes {
             let _ = writeln!(o, "> - `{}`{}", c.line.replace('`', "'"), c.evidence.as_deref().map(|e| format!(": {}", inline(e))).unwrap_or_default());
         }
-        for reason in g.reasons.iter().filter(|r| !r.starts_with("verdict changed: ")) {
+        for reason in g.other_reasons() {
             let _ = writeln!(o, "> - {}", inline(reason));
         }
         o.push('\n');

@@ -122,9 +122,28 @@ pub struct GateChange {
     pub evidence: Option<String>,
     /// As printed: "NET-ALLOW: confirmed → contradicted".
     pub line: String,
+    /// The harness could not carry the claim (or its correction) out this time: the change
+    /// leaves the gate undecided instead of failing it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub undecided: bool,
 }
 
 impl Gate {
+    /// How a reason that restates a failing change begins (renderers list the changes
+    /// themselves and skip these).
+    pub const CHANGED: &'static str = "verdict changed: ";
+
+    /// The reasons that are not a failing change restated.
+    pub fn other_reasons(&self) -> impl Iterator<Item = &String> {
+        self.reasons.iter().filter(|r| !r.starts_with(Gate::CHANGED))
+    }
+
+    /// Whether a verdict, part or correction differs from the baseline in a way that fails the
+    /// gate (a change the harness could not decide leaves it undecided instead).
+    pub fn differs(&self) -> bool {
+        self.changes.iter().any(|c| !c.undecided)
+    }
+
     /// The gating change on `claim`, if any.
     pub fn change_for(&self, claim: &str) -> Option<&GateChange> {
         self.changes.iter().find(|c| c.claim == claim)

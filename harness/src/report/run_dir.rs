@@ -18,17 +18,24 @@ pub struct RunDir {
     pub secrets: Secrets,
 }
 
+/// What `RunDir::write` wrote: the files, and the report as written (secrets masked), for
+/// whatever prints it next.
+pub struct Written {
+    pub paths: Vec<PathBuf>,
+    pub report: Report,
+}
+
 impl RunDir {
-    /// Writes the history and every report (the gate too, when decided); returns what it wrote.
-    pub fn write(&self, history: &RunHistory, report: &Report) -> Result<Vec<PathBuf>> {
+    /// Writes the history and every report (the gate too, when decided).
+    pub fn write(&self, history: &RunHistory, report: &Report) -> Result<Written> {
         let history = self.secrets.value(history).context("masking secrets in history.json")?;
         let report = self.secrets.value(report).context("masking secrets in the report")?;
         std::fs::create_dir_all(&self.path).with_context(|| format!("creating {}", self.path.display()))?;
         let path = self.path.join(HISTORY_FILE);
         write::write_atomic(&path, &serde_json::to_vec_pretty(&history)?).with_context(|| format!("writing {}", path.display()))?;
-        let mut written = vec![path];
-        written.extend(write::write_all(&report, &self.path, &self.formats)?);
-        Ok(written)
+        let mut paths = vec![path];
+        paths.extend(write::write_all(&report, &self.path, &self.formats)?);
+        Ok(Written { paths, report })
     }
 }
 
@@ -58,8 +65,9 @@ mod tests {
         let history = RunHistory { schema: crate::history::HISTORY_SCHEMA, run: report.run.clone(), scenarios: vec![], preflight: None };
         let dir = RunDir { path: root.path().join("run-1"), formats: Format::ALL.to_vec(), secrets: Secrets::from_values(["Top-Secret-1".to_string()]) };
         let written = dir.write(&history, &report).unwrap();
-        assert!(written.iter().any(|p| p.ends_with("gate.json")));
-        for p in written {
+        assert!(written.paths.iter().any(|p| p.ends_with("gate.json")));
+        assert!(!serde_json::to_string(&written.report).unwrap().contains("Top-Secret-1"), "the report handed back is the one written");
+        for p in written.paths {
             let text = std::fs::read_to_string(&p).unwrap();
             assert!(!text.contains("Top-Secret-1"), "{} leaks the secret", p.display());
         }
