@@ -23,6 +23,7 @@ pub mod zone;
 
 // DNS on the wire.
 pub mod probe;
+pub mod dig;
 pub mod triage;
 
 // The testbed.

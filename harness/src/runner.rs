@@ -394,7 +394,15 @@ async fn step(ctx: &mut Ctx<'_>, phase: Phase, table: StepTable, st: &Step, inje
     let start = Instant::now();
     loop {
         let (on, action, observed) = act(ctx, st, injected).await?;
-        harness_failure(st, &action, &observed)?;
+        // What the harness could not ask yet (a VM still booting) is asked again while the
+        // step's window lasts; only at its end is it the harness failing.
+        if let Err(e) = harness_failure(st, &action, &observed) {
+            if start.elapsed() >= deadline {
+                return Err(e);
+            }
+            tokio::time::sleep(poll_interval(st, start.elapsed())).await;
+            continue;
+        }
         let expect = &st.expect;
         let verdict = matcher::check(expect, &observed);
         let holds = verdict.is_ok();
@@ -492,22 +500,28 @@ async fn act(ctx: &mut Ctx<'_>, st: &Step, injected: &mut Vec<Injected>) -> anyh
         return Ok((on.as_str().to_string(), cmd.clone(), Observed::Exec(out)));
     }
     if let Some(target) = &st.probe {
-        let addr = match target.as_str() {
-            "recursor" => lab.plan.recursor,
-            "auth" => lab.plan.auth,
-            "auth-public" => lab.plan.vm_public,
-            "internet" => lab.plan.internet,
-            other => other.parse().map_err(|_| anyhow::anyhow!("probe target `{other}` is not recursor, auth, auth-public, internet or an address"))?,
+        // The authoritative is asked where its own settings make it listen (inside the VM when
+        // only on loopback); everything else on port 53.
+        let server = match target.as_str() {
+            "recursor" => SocketAddr::from((lab.plan.recursor, 53)),
+            "auth" => lab.plan.auth_at,
+            "auth-public" => SocketAddr::from((lab.plan.vm_public, lab.plan.auth_public_port)),
+            "internet" => SocketAddr::from((lab.plan.internet, 53)),
+            other => SocketAddr::from((
+                other.parse::<std::net::IpAddr>().map_err(|_| anyhow::anyhow!("probe target `{other}` is not recursor, auth, auth-public, internet or an address"))?,
+                53,
+            )),
         };
         let qname = st.qname.clone().unwrap_or_else(|| ".".into());
         let rtype = st.qtype.unwrap_or(RType::A);
         let mut q = match st.transport.unwrap_or(Transport::Udp) {
-            Transport::Udp => Query::udp(SocketAddr::from((addr, 53)), &qname, rtype),
-            Transport::Tcp => Query::tcp(SocketAddr::from((addr, 53)), &qname, rtype),
+            Transport::Udp => Query::udp(server, &qname, rtype),
+            Transport::Tcp => Query::tcp(server, &qname, rtype),
         };
         q = q.with_timeout(Duration::from_secs(2));
-        let out = probe::probe(&q).await;
-        return Ok(("harness".into(), format!("{target}: {}", q.describe()), Observed::Probe(out)));
+        let out = lab.probe(&q).await;
+        let on = if q.server.ip().is_loopback() { "pdns-vm" } else { "harness" };
+        return Ok((on.into(), format!("{target}: {}", Lab::describe_probe(&q)), Observed::Probe(out)));
     }
     if let Some(c) = &st.copy {
         // A copy that fails is the harness failing (scp would have), never a symptom.

@@ -99,7 +99,7 @@ pub async fn check(lab: &Lab, scope: Scope) -> SteadyReport {
     let p = &lab.plan;
     let zone = format!("{}.", lab.spec.zone.journal.zone);
     let rec = SocketAddr::from((p.recursor, 53));
-    let auth = SocketAddr::from((p.auth, 53));
+    let auth = p.auth_at;
     let timeout = std::time::Duration::from_millis(1500);
     let mut checks = Vec::new();
     let mut run = |name: &'static str, q: Query, want: Want, expected: &'static str, o: Option<Outcome>| {
@@ -108,13 +108,13 @@ pub async fn check(lab: &Lab, scope: Scope) -> SteadyReport {
             Some(o) => (o.summary(), holds(want, &o)),
             None => ("not asked: an upstream is not answering yet".to_string(), false),
         };
-        checks.push(Check { name, query: q.describe(), expected, observed, ok });
+        checks.push(Check { name, query: Lab::describe_probe(&q), expected, observed, ok });
     };
     let soa_q = Query::udp(auth, &zone, RType::SOA).with_timeout(timeout);
-    let soa = probe::probe(&soa_q).await;
+    let soa = lab.probe(&soa_q).await;
     let auth_ready = holds(Want::AuthoritativeAnswer, &soa);
     let refuse_q = Query::udp(auth, "www.google.com.", RType::A).with_timeout(timeout);
-    let refused = probe::probe(&refuse_q).await;
+    let refused = lab.probe(&refuse_q).await;
     let internet_q = Query::udp(SocketAddr::from((p.internet, 53)), "www.google.com.", RType::A).with_timeout(timeout);
     let internet_ready = holds(Want::Answer, &probe::probe(&internet_q).await);
     let names = match scope {

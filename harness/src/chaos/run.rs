@@ -164,8 +164,8 @@ pub async fn run(ctx: &Ctx, seed: u64, seq: &[Drawn], lab_run_id: &str, progress
 /// Every journal record asked of the authoritative, when it answers at all.
 async fn zone_seen(lab: &Lab) -> Option<ZoneSeen> {
     let journal = lab.spec.zone.journal.map_content(&|e| lab.plan.map_text(&e.content));
-    crate::drill::restore::wait_answering(lab.plan.auth, &journal.zone, Duration::from_secs(3)).await?;
-    let w = crate::drill::restore::compare_over_wire(lab.plan.auth, &journal).await;
+    crate::drill::restore::wait_answering(lab, &journal.zone, Duration::from_secs(3)).await?;
+    let w = crate::drill::restore::compare_over_wire(lab, &journal).await;
     Some(ZoneSeen { rrsets_asked: w.rrsets_asked, rrsets_matching: w.rrsets_matching, missing: w.missing, soa_ok: w.soa_ok, soa_answered: w.soa_answered })
 }
 

@@ -8,7 +8,6 @@
 //! increase-serial` while pdns holds the file), then page 2 of the live file overwritten
 //! (integrity_check no longer ok).
 
-use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -17,7 +16,7 @@ use super::backup_check::BackupCheck;
 use super::replay::ReplayPlan;
 use crate::engine::FileEntry;
 use crate::zone::journal::Journal;
-use crate::probe::{self, Outcome, Query, RType, Rcode};
+use crate::probe::{Outcome, Query, RType, Rcode};
 use crate::testbed::{Lab, Role};
 use crate::zone::compare::{normalise_rdata, Rrset};
 
@@ -194,7 +193,7 @@ pub async fn upload_backup(lab: &Lab, name: &str, bytes: &[u8]) -> anyhow::Resul
 /// compares the answers with it.
 pub async fn attempt(lab: &Lab, rec: &mut Recorder, journal: &Journal, check: &BackupCheck, procedure: Procedure) -> anyhow::Result<Attempt> {
     let zone = journal.zone.clone();
-    let auth = lab.plan.auth;
+    let auth = lab;
     rec.procedure = Some(procedure);
     let reset = format!(
         "systemctl stop pdns; rm -f {DB} {DB}-wal {DB}-shm && sqlite3 {DB} < {SCHEMA} && pdnsutil load-zone {zone} {WORK}/live.zone >/dev/null && chown pdns:pdns /var/lib/powerdns {DB}* && systemctl reset-failed pdns; systemctl start pdns"
@@ -212,7 +211,7 @@ pub async fn attempt(lab: &Lab, rec: &mut Recorder, journal: &Journal, check: &B
         rec.vm_sh(lab, "restore", &cmd).await?;
     }
     let answering = wait_answering(auth, &zone, ANSWER_DEADLINE).await.map(since);
-    let q = format!("udp {auth}:53 {zone}. SOA (every 200 ms, up to {} s)", ANSWER_DEADLINE.as_secs());
+    let q = format!("udp {} {zone}. SOA (every 200 ms, up to {} s)", lab.plan.auth_at, ANSWER_DEADLINE.as_secs());
     let mut a = Attempt {
         procedure,
         answering_ms: answering,
@@ -254,7 +253,7 @@ pub async fn attempt(lab: &Lab, rec: &mut Recorder, journal: &Journal, check: &B
     rec.push(
         "over the wire",
         "harness",
-        format!("{} journal RRsets and the SOA asked of {auth}:53", wire.rrsets_asked),
+        format!("{} journal RRsets and the SOA asked of {}", wire.rrsets_asked, lab.plan.auth_at),
         wire_summary(&wire),
         wire.missing.is_empty() && wire.other.is_empty() && wire.soa_ok,
     );
@@ -321,7 +320,7 @@ fn shell_words(argv: &[String]) -> String {
 }
 
 /// Milliseconds until the authoritative gives an aa answer for the zone's SOA, polled.
-pub async fn wait_answering(auth: Ipv4Addr, zone: &str, deadline: Duration) -> Option<Instant> {
+pub async fn wait_answering(auth: &Lab, zone: &str, deadline: Duration) -> Option<Instant> {
     let start = Instant::now();
     loop {
         if let Outcome::Response(r) = ask(auth, zone, RType::SOA).await {
@@ -336,21 +335,22 @@ pub async fn wait_answering(auth: Ipv4Addr, zone: &str, deadline: Duration) -> O
     }
 }
 
-/// One question, asked again when nothing usable came back (UDP can drop).
-async fn ask(auth: Ipv4Addr, name: &str, t: RType) -> Outcome {
-    let q = Query::udp(SocketAddr::from((auth, 53)), name, t).with_timeout(Duration::from_secs(1));
-    let mut out = probe::probe(&q).await;
+/// One question to the lab's authoritative (where it listens), asked again when nothing
+/// usable came back (UDP can drop).
+async fn ask(lab: &Lab, name: &str, t: RType) -> Outcome {
+    let q = Query::udp(lab.plan.auth_at, name, t).with_timeout(Duration::from_secs(1));
+    let mut out = lab.probe(&q).await;
     for _ in 0..2 {
         if matches!(out, Outcome::Response(_)) {
             break;
         }
-        out = probe::probe(&q).await;
+        out = lab.probe(&q).await;
     }
     out
 }
 
 /// Asks the authoritative for every RRset the journal holds and the SOA at HEAD.
-pub async fn compare_over_wire(auth: Ipv4Addr, journal: &Journal) -> WireCheck {
+pub async fn compare_over_wire(auth: &Lab, journal: &Journal) -> WireCheck {
     let mut w = WireCheck::default();
     for want in journal.rrsets() {
         let Ok(t) = want.rtype.parse::<RType>() else {

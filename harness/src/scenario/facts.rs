@@ -82,6 +82,8 @@ pub struct LabFacts {
     pub db: String,
     /// The lab's own addresses (drill.toml).
     pub addresses: crate::testbed::plan::LabAddresses,
+    /// Where the authoritative answers, from its own listen settings.
+    pub auth: crate::testbed::listen::AuthEndpoint,
     /// Rows of the journal (records the zone is built from).
     pub journal_rows: usize,
     /// How the recursor gets its settings on this lab (converted to YAML, steps that edit the
@@ -141,6 +143,7 @@ impl LabFacts {
             settings,
             db,
             addresses: config.addresses.clone(),
+            auth: crate::testbed::listen::AuthEndpoint::of(config),
             journal_rows: journal.entries.len(),
             recursor_settings: config.recursor_settings,
         })

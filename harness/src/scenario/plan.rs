@@ -13,11 +13,17 @@ use crate::testbed::provision::RecursorSettings;
 /// The lab's addresses (drill.toml), filled in the plan.
 pub const ADDRESSES: &[&str] = &["recursor", "auth", "vm", "vm-public", "workstation", "client", "app", "lab-net", "lab-net-addr"];
 
+/// Where the authoritative answers, from its own `local-address`/`local-port`: `{auth}` is the
+/// address a step on the VM asks it at (its lab address, else the loopback it listens on),
+/// `{auth-port}` the port there, `{auth-lab}` its lab address, which a lab without one lacks
+/// (a scenario whose premise is a lab host asking the authoritative is not-simulated there).
+pub const AUTH_LISTEN: &[&str] = &["auth-port", "auth-lab"];
+
 /// Exists only on the testbed (the stand-in internet): filled when the lab is up.
 pub const TESTBED_ONLY: &[&str] = &["internet"];
 
 /// The placeholder vocabulary, for messages and the README.
-pub const VOCABULARY: &str = "addresses {recursor} {auth} {vm} {vm-public} {workstation} {client} {app} {lab-net} {lab-net-addr} {internet}; \
+pub const VOCABULARY: &str = "addresses {recursor} {auth} {auth-port} {auth-lab} {vm} {vm-public} {workstation} {client} {app} {lab-net} {lab-net-addr} {internet}; \
 zone {zone} {zone-parent} {lab-name} {soa} {soa.mname|rname|serial|ttl|refresh|retry|expire|minimum} {name.a|a2..a9|cname|multi-a|txt|nx} {content.<role>} {new.<label>}; \
 settings {recursor.<key>} {auth.<key>} {recursor-file.<key>} {auth-file.<key>}; paths {db}; journal {journal.rows} {journal.head} (HEAD after the scenario's journal rows)";
 
@@ -51,7 +57,7 @@ pub fn placeholders(text: &str) -> Vec<(usize, usize, &str)> {
 
 /// Whether a placeholder name belongs to the vocabulary (checked when a file is loaded).
 pub fn is_known(name: &str) -> bool {
-    if ADDRESSES.contains(&name) || TESTBED_ONLY.contains(&name) || ["zone", "zone-parent", "lab-name", "soa", "db"].contains(&name) {
+    if ADDRESSES.contains(&name) || TESTBED_ONLY.contains(&name) || AUTH_LISTEN.contains(&name) || ["zone", "zone-parent", "lab-name", "soa", "db"].contains(&name) {
         return true;
     }
     let Some((ns, key)) = name.split_once('.') else { return false };
@@ -73,7 +79,14 @@ pub fn fill(name: &str, f: &LabFacts) -> Fill {
     let la = &f.addresses;
     let addr = match name {
         "recursor" => Some(la.recursor.to_string()),
-        "auth" => Some(la.auth.to_string()),
+        "auth" => Some(f.auth.addr.to_string()),
+        "auth-port" => Some(f.auth.port.to_string()),
+        "auth-lab" => {
+            return match f.auth.lab {
+                Some(a) => Fill::Value(a.to_string()),
+                None => Fill::Missing(format!("the authoritative has no lab address: it listens at {} and the public address only", f.auth.listens())),
+            }
+        }
         "vm" => Some(la.vm.to_string()),
         "vm-public" => Some(la.public_auth.to_string()),
         "workstation" => Some(la.workstation.to_string()),
@@ -237,8 +250,20 @@ pub fn facts_used(s: &Scenario, f: &LabFacts) -> Vec<String> {
     }
     let mut seen = std::collections::BTreeSet::new();
     let mut out = Vec::new();
+    if names.iter().any(|n| n == "auth" || AUTH_LISTEN.contains(&n.as_str())) {
+        out.push(format!("pdns answers at {}", f.auth.describe().trim_start_matches("the authoritative at ")));
+    }
+    // The runbook's triage asks the authoritative's host from the workstation: without a lab
+    // address of its own, whoever answers there is not the authoritative.
+    let triage = s.symptoms.iter().chain(&s.recovery).chain(s.corrections.iter().flat_map(|c| &c.steps)).any(|st| st.triage);
+    if triage && f.auth.lab.is_none() {
+        let la = &f.addresses;
+        let host = if la.auth == la.vm { format!("{} (the VM)", la.auth) } else { la.auth.to_string() };
+        let who = if la.recursor == la.auth { ", where the recursor answers" } else { "" };
+        out.push(format!("the triage's authoritative probe asks drill.toml `auth` = {host}{who}: the authoritative has no lab address, it listens at {}", f.auth.listens()));
+    }
     for n in names {
-        if ADDRESSES.contains(&n.as_str()) || TESTBED_ONLY.contains(&n.as_str()) || !seen.insert(n.clone()) {
+        if ADDRESSES.contains(&n.as_str()) || TESTBED_ONLY.contains(&n.as_str()) || AUTH_LISTEN.contains(&n.as_str()) || !seen.insert(n.clone()) {
             continue;
         }
         let setting = n.split_once('.').filter(|(ns, _)| *ns == "recursor" || *ns == "auth");
@@ -380,6 +405,33 @@ mod tests {
     }
 
     const ONE_A: &str = "| 2026010101 | web | A | 10.10.0.3 | 300 | 2026-01-01 | |\n";
+
+    /// Facts of a lab whose authoritative listens where `listen` says.
+    fn facts_listening(listen: &str) -> LabFacts {
+        let journal = crate::zone::journal::Journal::parse(
+            "j.md",
+            &format!("zone: example.test\nprimary-ns: ns.example.test.\nhostmaster: ops.example.net.\n\n| serial | name | type | content | ttl | date | note |\n|---|---|---|---|---|---|---|\n{ONE_A}"),
+        )
+        .unwrap();
+        let pdns = format!("launch=gsqlite3\ngsqlite3-database=/var/lib/powerdns/pdns.sqlite3\n{listen}\n");
+        LabFacts::read(&crate::testbed::config::for_test(&[("pdns.conf", &pdns), ("recursor.conf", "")]), &journal).unwrap()
+    }
+
+    #[test]
+    fn the_authoritative_is_asked_where_it_listens() {
+        let s = scenario("[[symptom]]\nrun = \"dig @{auth} -p {auth-port} {zone} SOA\"\non = \"pdns-vm\"\n[[symptom]]\ntriage = true\nexpect = { row = \"TRI-1\" }\n");
+        let Resolved::Ready(r) = resolve(&s, &facts_listening("local-address=10.10.0.54, 203.0.113.53")) else { panic!("not ready") };
+        assert_eq!(r.symptoms[0].run.as_deref(), Some("dig @10.10.0.54 -p 53 example.test SOA"));
+        let lo = facts_listening("local-address=127.0.0.1:5300, 203.0.113.53");
+        let Resolved::Ready(r) = resolve(&s, &lo) else { panic!("not ready") };
+        assert_eq!(r.symptoms[0].run.as_deref(), Some("dig @127.0.0.1 -p 5300 example.test SOA"));
+        assert!(r.facts_used.iter().any(|f| f.starts_with("pdns answers at 127.0.0.1:5300 (pdns.conf:3 local-address), asked from inside the VM")), "{:?}", r.facts_used);
+        // The shipped drill.toml gives the authoritative an address of its own: not the VM's.
+        assert!(r.facts_used.iter().any(|f| f.contains("the triage's authoritative probe asks drill.toml `auth` = 10.10.0.54: the authoritative has no lab address")), "{:?}", r.facts_used);
+        let lab_host = scenario("[[symptom]]\nrun = \"dig @{auth-lab} {zone} SOA\"\non = \"workstation\"\n");
+        let Resolved::NotSimulated(why) = resolve(&lab_host, &lo) else { panic!("a lab host cannot ask a loopback-only authoritative") };
+        assert!(why.contains("{auth-lab}: the authoritative has no lab address: it listens at 127.0.0.1:5300 (pdns.conf:3 local-address)"), "{why}");
+    }
 
     fn scenario(body: &str) -> Scenario {
         Scenario::parse("s.toml", &format!("name = \"s\"\nsection = \"x\"\nclaims = [\"NET-ALLOW\"]\n{body}")).unwrap()

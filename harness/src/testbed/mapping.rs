@@ -3,6 +3,7 @@
 //! honour are named before anything starts (not discovered as a crash loop).
 
 use super::config::ConfigDir;
+use super::listen::split_port;
 use super::plan::LabAddresses;
 use crate::settings::{self, Daemon, Settings};
 use std::net::{IpAddr, Ipv4Addr};
@@ -57,17 +58,6 @@ fn servers_of(key: &'static str, zone: &str, servers: &str, seps: &[char], set_a
         .collect()
 }
 
-fn split_port(s: &str) -> (&str, Option<u16>) {
-    if let Some(rest) = s.strip_prefix('[') {
-        // [v6]:port
-        let (a, p) = rest.split_once(']').unwrap_or((rest, ""));
-        return (a, p.strip_prefix(':').and_then(|p| p.parse().ok()));
-    }
-    match s.rsplit_once(':') {
-        Some((a, p)) if !a.contains(':') => (a, p.parse().ok()),
-        _ => (s, None),
-    }
-}
 
 /// IPv4 upstreams outside the lab (and not the VM's public address): served by the stand-in
 /// resolver, which resolves from the stand-in root as public resolvers would.
@@ -218,7 +208,7 @@ mod tests {
         assert!(not_honoured(&c).is_empty(), "{:?}", not_honoured(&c));
         assert!(describe(&c).iter().any(|d| d.starts_with("forward-zones-file /etc/powerdns/fwd.zones")));
         // Laid on the VM mapped: lab addresses moved, public resolvers onto the stand-in resolver.
-        let plan = super::super::plan::Plan::new(&c.addresses, "172.19.0.0/16".parse().unwrap(), "172.20.0.0/16".parse().unwrap(), &external_forwarders(&c)).unwrap();
+        let plan = super::super::plan::Plan::new(&c.addresses, &super::super::listen::AuthEndpoint::of(&c), "172.19.0.0/16".parse().unwrap(), "172.20.0.0/16".parse().unwrap(), &external_forwarders(&c)).unwrap();
         let laid = super::super::provision::etc_powerdns(&plan, &c);
         let fwd = laid
             .iter()

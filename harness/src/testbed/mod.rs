@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod host;
+pub mod listen;
 pub mod mapping;
 pub mod plan;
 pub mod provision;
@@ -128,7 +129,7 @@ impl Lab {
             engine.create_network(&lab_net, &run, &lab_reserved),
             engine.create_network(&public_net, &run, &Plan::public_reserved)
         )?;
-        let plan = Plan::new(&la, lab_info.subnet, public_info.subnet, &mapping::external_forwarders(&spec.config))?;
+        let plan = Plan::new(&la, &listen::AuthEndpoint::of(&spec.config), lab_info.subnet, public_info.subnet, &mapping::external_forwarders(&spec.config))?;
         let build = VmBuild { image: spec.image.clone(), recursor_settings: spec.config.recursor_settings };
         let lab = Lab {
             engine,
@@ -283,6 +284,30 @@ impl Lab {
 
     pub async fn exec(&self, role: Role, argv: &[&str], deadline: Duration) -> Result<ExecOutput> {
         self.engine.exec(&self.name(role), argv, None, deadline).await
+    }
+
+    /// Asks `q` where it can be asked: a loopback server is the VM's own, asked with dig from
+    /// inside the VM (no packet from the harness reaches it); any other address natively from
+    /// the harness over the testbed's networks. A VM that cannot be asked is a harness error.
+    pub async fn probe(&self, q: &crate::probe::Query) -> crate::probe::Outcome {
+        if !q.server.ip().is_loopback() {
+            return crate::probe::probe(q).await;
+        }
+        let deadline = q.timeout + Duration::from_secs(10);
+        match self.sh(Role::PdnsVm, &crate::dig::command(q), deadline).await {
+            Ok(o) if o.exit_code.is_some() => crate::dig::outcome(&format!("{}{}", o.stdout, o.stderr)),
+            Ok(_) => crate::probe::Outcome::NetError(format!("dig inside the VM did not finish within {} s", deadline.as_secs())),
+            Err(e) => crate::probe::Outcome::NetError(format!("the VM could not be asked (dig inside it): {e:#}")),
+        }
+    }
+
+    /// A probe as the evidence names it: where it was asked from when not the harness.
+    pub fn describe_probe(q: &crate::probe::Query) -> String {
+        if q.server.ip().is_loopback() {
+            format!("{} (inside the VM: {})", q.describe(), crate::dig::command(q).trim_end_matches(" 2>&1"))
+        } else {
+            q.describe()
+        }
     }
 
     pub async fn sh(&self, role: Role, script: &str, deadline: Duration) -> Result<ExecOutput> {

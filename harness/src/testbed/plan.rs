@@ -5,16 +5,20 @@ use anyhow::{bail, Context, Result};
 use ipnet::Ipv4Net;
 use regex::Regex;
 use serde::Deserialize;
+use super::listen::AuthEndpoint;
 use std::net::Ipv4Addr;
 use std::sync::LazyLock;
 
 /// The lab as its operators know it: `drill.toml` in the config dir.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LabAddresses {
     pub lab_network: Ipv4Net,
     pub vm: Ipv4Addr,
+    /// The recursor's host on the lab network: its own address on the VM's NIC, or `vm`.
     pub recursor: Ipv4Addr,
+    /// The authoritative's host on the lab network: its own address on the VM's NIC, or `vm`
+    /// (also when drill.toml leaves it out: an authoritative on loopback and the public NIC
+    /// only). Where it answers comes from its own `local-address`/`local-port` ([`super::listen`]).
     pub auth: Ipv4Addr,
     pub workstation: Ipv4Addr,
     pub client: Ipv4Addr,
@@ -23,13 +27,39 @@ pub struct LabAddresses {
     pub zone: String,
 }
 
+/// drill.toml as written.
+#[derive(Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+struct Written {
+    lab_network: Ipv4Net,
+    vm: Ipv4Addr,
+    recursor: Ipv4Addr,
+    auth: Option<Ipv4Addr>,
+    workstation: Ipv4Addr,
+    client: Ipv4Addr,
+    app: Ipv4Addr,
+    public_auth: Ipv4Addr,
+    zone: String,
+}
+
 impl LabAddresses {
     /// Errors start `label:line:` where the line is known (`label:` for a missing key).
     pub fn parse(label: &str, text: &str) -> Result<Self> {
-        let a: LabAddresses = toml::from_str(text).map_err(|e| {
+        let w: Written = toml::from_str(text).map_err(|e| {
             let line = e.span().map(|r| text[..r.start.min(text.len())].matches('\n').count() + 1);
             anyhow::anyhow!("{}: invalid address map: {}", at(label, line), e.message().trim_end())
         })?;
+        let a = LabAddresses {
+            lab_network: w.lab_network,
+            vm: w.vm,
+            recursor: w.recursor,
+            auth: w.auth.unwrap_or(w.vm),
+            workstation: w.workstation,
+            client: w.client,
+            app: w.app,
+            public_auth: w.public_auth,
+            zone: w.zone,
+        };
         for (name, ip) in a.lab_roles() {
             if !a.lab_network.contains(&ip) {
                 bail!("{}: `{name}` = {ip} is outside lab-network {}", at(label, key_line(text, name)), a.lab_network);
@@ -62,14 +92,17 @@ impl LabAddresses {
         }
     }
 
-    /// One address per role: the testbed gives each its own address (two roles on one address
-    /// would fail at container start with the engine's "Address already in use").
+    /// The daemons live on the VM, so `recursor` and `auth` may share its address (or each
+    /// other's: two daemons on one address, told apart by port); every other role is a host
+    /// of its own and needs its own address (two containers on one address would fail at
+    /// start with the engine's "Address already in use").
     fn distinct_roles(&self, label: &str, text: &str) -> Result<()> {
         let roles: Vec<(&str, Ipv4Addr)> = self.lab_roles().into_iter().chain([("public-auth", self.public_auth)]).collect();
+        let on_vm = |k: &str| ["vm", "recursor", "auth"].contains(&k);
         for (i, (first, ip)) in roles.iter().enumerate() {
-            if let Some((second, _)) = roles[i + 1..].iter().find(|(_, other)| other == ip) {
+            if let Some((second, _)) = roles[i + 1..].iter().find(|(k, other)| other == ip && !(on_vm(first) && on_vm(k))) {
                 bail!(
-                    "{}: `{second}` = {ip} is also `{first}` ({}); the testbed gives each role its own address on the lab network, so `{first}` and `{second}` need two addresses",
+                    "{}: `{second}` = {ip} is also `{first}` ({}); the testbed gives each host its own address on the lab network (only `recursor` and `auth` may share the VM's), so `{first}` and `{second}` need two addresses",
                     at(label, key_line(text, second)),
                     at(label, key_line(text, first))
                 );
@@ -108,6 +141,11 @@ pub struct Plan {
     pub upstream: Ipv4Addr,
     /// The operators' forwarders outside the lab, all mapped onto `upstream`.
     pub external_forwarders: Vec<Ipv4Addr>,
+    /// Where the authoritative answers (moved onto the testbed), and from where it is asked.
+    pub auth_at: std::net::SocketAddr,
+    pub auth_vantage: super::listen::Vantage,
+    /// Its port on the public address (53 when it does not bind it: the delegation's port).
+    pub auth_public_port: u16,
     #[serde(skip)]
     pub lab_addresses: LabAddresses,
 }
@@ -118,10 +156,18 @@ const INTERNET_OFFSET: u32 = 100;
 const UPSTREAM_OFFSET: u32 = 101;
 
 impl Plan {
-    pub fn new(lab_addresses: &LabAddresses, lab: Ipv4Net, public: Ipv4Net, external_forwarders: &[Ipv4Addr]) -> Result<Plan> {
+    pub fn new(lab_addresses: &LabAddresses, auth: &AuthEndpoint, lab: Ipv4Net, public: Ipv4Net, external_forwarders: &[Ipv4Addr]) -> Result<Plan> {
         let map = |ip: Ipv4Addr| move_host(ip, lab_addresses.lab_network, lab);
         let on_public = |off: u32| -> Result<Ipv4Addr> { offset(public, off) };
+        let auth_ip = match auth.addr {
+            std::net::IpAddr::V4(a) if a == lab_addresses.public_auth => on_public(VM_PUBLIC_OFFSET)?.into(),
+            std::net::IpAddr::V4(a) if lab_addresses.lab_network.contains(&a) => map(a)?.into(),
+            other => other,
+        };
         Ok(Plan {
+            auth_at: std::net::SocketAddr::new(auth_ip, auth.port),
+            auth_vantage: auth.vantage,
+            auth_public_port: auth.public_port.unwrap_or(53),
             lab,
             public,
             vm: map(lab_addresses.vm)?,
@@ -141,10 +187,22 @@ impl Plan {
     /// Addresses Docker must never hand to a container: the two service addresses live on the
     /// VM's NIC and the app address on the workstation's, added from inside.
     pub fn lab_reserved(lab_addresses: &LabAddresses, lab: Ipv4Net) -> Vec<(String, Ipv4Addr)> {
-        [("recursor", lab_addresses.recursor), ("auth", lab_addresses.auth), ("app", lab_addresses.app)]
+        let la = lab_addresses;
+        let mut extra = vec![("recursor", la.recursor), ("auth", la.auth), ("app", la.app)];
+        extra.retain(|(_, ip)| *ip != la.vm);
+        extra.dedup_by_key(|(_, ip)| *ip);
+        extra
             .into_iter()
             .filter_map(|(k, ip)| move_host(ip, lab_addresses.lab_network, lab).ok().map(|ip| (k.to_string(), ip)))
             .collect()
+    }
+
+    /// The addresses the VM's lab NIC carries beyond its own: the daemons' where drill.toml
+    /// gives them one of their own.
+    pub fn vm_extra_addresses(&self) -> Vec<Ipv4Addr> {
+        let mut v: Vec<Ipv4Addr> = [self.recursor, self.auth].into_iter().filter(|a| *a != self.vm).collect();
+        v.dedup();
+        v
     }
 
     /// Nothing to reserve on the public network: every container there has a static address.
@@ -205,8 +263,12 @@ mod tests {
         LabAddresses::parse("drill.toml", include_str!("../../../lab/etc-powerdns/drill.toml")).unwrap()
     }
 
+    fn shipped_auth() -> AuthEndpoint {
+        AuthEndpoint::of(&crate::testbed::config::for_test(&[("pdns.conf", include_str!("../../../lab/etc-powerdns/pdns.conf")), ("recursor.conf", "")]))
+    }
+
     fn plan() -> Plan {
-        Plan::new(&lab(), "172.19.0.0/16".parse().unwrap(), "172.20.0.0/16".parse().unwrap(), &["9.9.9.9".parse().unwrap()]).unwrap()
+        Plan::new(&lab(), &shipped_auth(), "172.19.0.0/16".parse().unwrap(), "172.20.0.0/16".parse().unwrap(), &["9.9.9.9".parse().unwrap()]).unwrap()
     }
 
     #[test]
@@ -229,7 +291,7 @@ mod tests {
 
     #[test]
     fn subnet_too_small_is_an_error() {
-        let e = Plan::new(&lab(), "172.19.0.0/28".parse().unwrap(), "172.20.0.0/16".parse().unwrap(), &[]).unwrap_err();
+        let e = Plan::new(&lab(), &shipped_auth(), "172.19.0.0/28".parse().unwrap(), "172.20.0.0/16".parse().unwrap(), &[]).unwrap_err();
         assert!(format!("{e:#}").contains("does not fit"), "{e:#}");
     }
 
@@ -240,13 +302,28 @@ mod tests {
     }
 
     #[test]
-    fn two_roles_on_one_address_are_refused_naming_both_keys() {
+    fn two_hosts_on_one_address_are_refused_naming_both_keys() {
         let shipped = include_str!("../../../lab/etc-powerdns/drill.toml");
-        let e = LabAddresses::parse("d.toml", &shipped.replace("auth = \"10.10.0.54\"", "auth = \"10.10.0.10\"")).unwrap_err().to_string();
-        assert!(e.starts_with("d.toml:10: `auth` = 10.10.0.10 is also `vm` (d.toml:8)"), "{e}");
-        assert!(e.contains("each role its own address on the lab network"), "{e}");
+        let e = LabAddresses::parse("d.toml", &shipped.replace("workstation = \"10.10.0.20\"", "workstation = \"10.10.0.10\"")).unwrap_err().to_string();
+        assert!(e.starts_with("d.toml:11: `workstation` = 10.10.0.10 is also `vm` (d.toml:8)"), "{e}");
+        assert!(e.contains("only `recursor` and `auth` may share the VM's"), "{e}");
         let e = LabAddresses::parse("d.toml", &shipped.replace("app = \"10.10.0.40\"", "app = \"10.10.0.53\"")).unwrap_err().to_string();
         assert!(e.contains("`app` = 10.10.0.53 is also `recursor`"), "{e}");
+    }
+
+    #[test]
+    fn the_daemons_may_share_the_vms_address_or_leave_auth_out() {
+        let shipped = include_str!("../../../lab/etc-powerdns/drill.toml");
+        let on_vm = LabAddresses::parse("d.toml", &shipped.replace("auth = \"10.10.0.54\"", "auth = \"10.10.0.10\"")).unwrap();
+        let left_out = LabAddresses::parse("d.toml", &shipped.replace("auth = \"10.10.0.54\"", "")).unwrap();
+        assert_eq!(on_vm, left_out);
+        assert_eq!(left_out.auth, left_out.vm);
+        let p = Plan::new(&left_out, &shipped_auth(), "172.19.0.0/16".parse().unwrap(), "172.20.0.0/16".parse().unwrap(), &[]).unwrap();
+        assert_eq!(p.vm_extra_addresses(), vec!["172.19.0.53".parse::<Ipv4Addr>().unwrap()]);
+        assert!(!Plan::lab_reserved(&left_out, p.lab).iter().any(|(k, _)| k == "auth"));
+        let both = LabAddresses::parse("d.toml", &shipped.replace("auth = \"10.10.0.54\"", "auth = \"10.10.0.10\"").replace("recursor = \"10.10.0.53\"", "recursor = \"10.10.0.10\"")).unwrap();
+        let p = Plan::new(&both, &shipped_auth(), "172.19.0.0/16".parse().unwrap(), "172.20.0.0/16".parse().unwrap(), &[]).unwrap();
+        assert!(p.vm_extra_addresses().is_empty());
     }
 
     #[test]

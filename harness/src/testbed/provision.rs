@@ -154,7 +154,8 @@ pub fn root_hints(plan: &Plan) -> String {
 pub fn pdns_vm(plan: &Plan, config: &ConfigDir, zone: Option<&ZoneInput>, macs: &[(std::net::Ipv4Addr, String)]) -> Vec<FileEntry> {
     let prefix = plan.lab.prefix_len();
     let db = config.db_path();
-    let mut files = base_with_macs(plan.vm, &[format!("{}/{prefix}", plan.recursor), format!("{}/{prefix}", plan.auth)], "127.0.0.1", &db, macs);
+    let extra: Vec<String> = plan.vm_extra_addresses().iter().map(|a| format!("{a}/{prefix}")).collect();
+    let mut files = base_with_macs(plan.vm, &extra, "127.0.0.1", &db, macs);
     files.extend(etc_powerdns(plan, config));
     files.extend(recursor_settings_files(config.recursor_settings));
     if let Some(zone) = zone {
@@ -534,7 +535,7 @@ mod tests {
     fn lab(mode: RecursorSettings) -> (Plan, ConfigDir) {
         let mut config = ConfigDir::load(&default_config_dir().unwrap()).unwrap();
         config.recursor_settings = mode;
-        let plan = Plan::new(&config.addresses, "172.19.0.0/16".parse().unwrap(), "172.20.0.0/16".parse().unwrap(), &[]).unwrap();
+        let plan = Plan::new(&config.addresses, &crate::testbed::listen::AuthEndpoint::of(&config), "172.19.0.0/16".parse().unwrap(), "172.20.0.0/16".parse().unwrap(), &[]).unwrap();
         (plan, config)
     }
 
@@ -624,7 +625,7 @@ mod tests {
     #[test]
     fn the_stand_in_resolver_is_configured_for_either_recursor() {
         let (_, config) = lab(RecursorSettings::AsIs);
-        let plan = Plan::new(&config.addresses, "172.19.0.0/16".parse().unwrap(), "172.20.0.0/16".parse().unwrap(), &["9.9.9.9".parse().unwrap()]).unwrap();
+        let plan = Plan::new(&config.addresses, &crate::testbed::listen::AuthEndpoint::of(&config), "172.19.0.0/16".parse().unwrap(), "172.20.0.0/16".parse().unwrap(), &["9.9.9.9".parse().unwrap()]).unwrap();
         let journal = crate::zone::journal::Journal::load(&crate::testbed::config::default_zone().unwrap()).unwrap();
         let files = internet(&plan, "", &journal);
         assert!(file(&files, "/etc/powerdns/recursor.conf").unwrap().contains("local-address=172.20.0.101\n"));
