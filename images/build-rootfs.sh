@@ -12,7 +12,6 @@ cleanup() {
 }
 trap cleanup EXIT
 root=$work/root
-pkgs=$(grep -vE '^\s*(#|$)' "$here/packages.txt" | tr '\n' ',' | sed 's/,$//')
 
 echo "step: debootstrap $suite (minbase)"
 debootstrap --variant=minbase --include=ca-certificates "$suite" "$root" "$mirror" \
@@ -22,9 +21,12 @@ echo "step: install lab packages"
 mount -t proc proc "$root/proc"
 # Daemons must not start inside the chroot.
 printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"; chmod +x "$root/usr/sbin/policy-rc.d"
-chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-  $(echo "$pkgs" | tr ',' ' ') >"$work/apt.log" 2>&1 || { tail -50 "$work/apt.log"; exit 1; }
-rm -f "$root/usr/sbin/policy-rc.d"
+cp "$here/install-packages.sh" "$here/packages.txt" "$root/tmp/"
+chroot "$root" /bin/sh /tmp/install-packages.sh "$suite" /tmp/packages.txt \
+  >"$work/apt.log" 2>&1 || { tail -50 "$work/apt.log"; exit 1; }
+rm -f "$root/tmp/install-packages.sh" "$root/tmp/packages.txt" "$root/usr/sbin/policy-rc.d"
+. "$root/opt/pdns-drill/rebuild/download.env"
+echo "step: kept $debs .debs ($bytes bytes) for the VM rebuild: downloaded in $download_ms ms"
 
 echo "step: configure for containers"
 cp "$here/configure-rootfs.sh" "$root/tmp/configure-rootfs.sh"

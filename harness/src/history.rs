@@ -52,6 +52,14 @@ pub struct Timeline {
     pub first_symptom_ms: Option<u64>,
     pub recovery_started_ms: Option<u64>,
     pub steady_ms: Option<u64>,
+    /// A VM rebuilt from its packages: when it stood at its base image (booted, bare of the
+    /// PowerDNS packages), where that rebuild's clock starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_image_ms: Option<u64>,
+    /// The packages' download from the mirror, measured when the image was built (what the
+    /// testbed, offline, cannot time itself).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mirror_download_ms: Option<u64>,
     pub end_ms: u64,
     /// CPU time the lab's containers used (as the engine counts it, read before teardown; a
     /// VM rebuilt mid-scenario counts from its rebuild): on a CPU-bound host, what a scenario
@@ -103,6 +111,8 @@ impl Observation {
 pub trait TimingSpanExt {
     fn measure(&self, t: &Timeline) -> Option<u64>;
     fn label(&self) -> &'static str;
+    /// The measured `ms` and what it is made of.
+    fn took(&self, t: &Timeline, ms: u64) -> String;
 }
 
 /// An alternative procedure tried for a contradicted claim.

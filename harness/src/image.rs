@@ -13,6 +13,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 const BUILD_SCRIPT: &str = include_str!("../../images/build-rootfs.sh");
 const PACKAGES: &str = include_str!("../../images/packages.txt");
 const CONFIGURE: &str = include_str!("../../images/configure-rootfs.sh");
+const INSTALL: &str = include_str!("../../images/install-packages.sh");
 
 pub const REPO: &str = "pdns-drill-lab";
 
@@ -67,6 +68,8 @@ fn recipe_hash(suite: Suite) -> String {
     h.update(PACKAGES.as_bytes());
     h.update(b"\0");
     h.update(CONFIGURE.as_bytes());
+    h.update(b"\0");
+    h.update(INSTALL.as_bytes());
     h.update(b"\0");
     h.update(suite.as_str().as_bytes());
     hex::encode(&h.finalize()[..6])
@@ -137,6 +140,7 @@ async fn build_rootfs(opts: &BuildOptions, out: &Path, progress: Progress<'_>) -
     std::fs::write(dir.path().join("build-rootfs.sh"), BUILD_SCRIPT)?;
     std::fs::write(dir.path().join("packages.txt"), PACKAGES)?;
     std::fs::write(dir.path().join("configure-rootfs.sh"), CONFIGURE)?;
+    std::fs::write(dir.path().join("install-packages.sh"), INSTALL)?;
     progress(&format!("debootstrap {} (minbase + {} packages)", opts.suite.as_str(), package_count()));
     let mut child = tokio::process::Command::new("bash")
         .arg(dir.path().join("build-rootfs.sh"))

@@ -59,6 +59,11 @@ struct Ctx<'a> {
     heal_failed: Option<String>,
     /// Why the lab is known not to be in steady state after the scenario's recovery.
     lab_unsettled: Option<String>,
+    /// A VM rebuilt from packages: when it stood at its base image, and the download measured
+    /// at image build (the rebuild's timing), or why that timing could not be taken.
+    base_image_ms: Option<u64>,
+    mirror_download_ms: Option<u64>,
+    parts_not_simulated: Vec<(ClaimId, Part, String)>,
 }
 
 impl Ctx<'_> {
@@ -160,13 +165,16 @@ pub async fn run_scenario(inputs: &Inputs, index: usize, planned: &(Scenario, Re
     // The lab's own packages, before any step may rebuild the VM on another release.
     run.versions = lab.versions().await;
     let bound = lab.bind(scenario);
-    let mut ctx = Ctx { lab: &lab, scenario: &bound, t0, records: Vec::new(), events, step_no: 0, triage_row: None, heal_failed: None, lab_unsettled: None };
+    let mut ctx = Ctx { lab: &lab, scenario: &bound, t0, records: Vec::new(), events, step_no: 0, triage_row: None, heal_failed: None, lab_unsettled: None, base_image_ms: None, mirror_download_ms: None, parts_not_simulated: Vec::new() };
     let result = match steady {
         Ok(steady) => drive(&mut ctx, &mut run, steady).await,
         Err(e) => Err(e.context("the lab did not reach steady state before the fault")),
     };
     run.records = std::mem::take(&mut ctx.records);
     run.triage_row = ctx.triage_row.take();
+    run.timeline.base_image_ms = ctx.base_image_ms;
+    run.timeline.mirror_download_ms = ctx.mirror_download_ms;
+    run.scenario.parts_not_simulated.append(&mut ctx.parts_not_simulated);
     if run.versions.0.is_none() {
         run.versions = lab.versions().await;
     }
@@ -393,7 +401,7 @@ async fn step(ctx: &mut Ctx<'_>, phase: Phase, table: StepTable, st: &Step, inje
     let deadline = st.within.unwrap_or(Duration::ZERO);
     let start = Instant::now();
     loop {
-        let (on, action, observed) = act(ctx, st, injected).await?;
+        let (on, action, observed) = act(ctx, phase, st, injected).await?;
         // What the harness could not ask yet (a VM still booting) is asked again while the
         // step's window lasts; only at its end is it the harness failing.
         if let Err(e) = harness_failure(st, &action, &observed) {
@@ -491,7 +499,7 @@ fn observed_text(o: &Observed) -> String {
     }
 }
 
-async fn act(ctx: &mut Ctx<'_>, st: &Step, injected: &mut Vec<Injected>) -> anyhow::Result<(String, String, Observed)> {
+async fn act(ctx: &mut Ctx<'_>, phase: Phase, st: &Step, injected: &mut Vec<Injected>) -> anyhow::Result<(String, String, Observed)> {
     let lab = ctx.lab;
     if let Some(cmd) = &st.run {
         let on = st.on.unwrap_or(Role::PdnsVm);
@@ -572,6 +580,11 @@ async fn act(ctx: &mut Ctx<'_>, st: &Step, injected: &mut Vec<Injected>) -> anyh
             lab.recreate_vm(action == A::RebuildVm, build.clone()).await?;
             lab.engine.start(&vm).await?;
             lab.wait_booted(Role::PdnsVm).await?;
+            if st.from == Some(crate::scenario::RebuildFrom::Packages) {
+                let out = from_packages(ctx, phase, st).await?;
+                let what = format!("action: {} (from packages)", action.as_str());
+                return Ok(("harness".into(), what, Observed::Exec(out)));
+            }
             if let Some(b) = build {
                 // What the rebuilt VM runs, as its package database says.
                 let (pdns, rec) = lab.versions().await;
@@ -611,6 +624,42 @@ async fn act(ctx: &mut Ctx<'_>, st: &Step, injected: &mut Vec<Injected>) -> anyh
         }
     }
     Ok(("harness".into(), format!("action: {}", action.as_str()), Observed::Done))
+}
+
+/// The fresh VM stripped to its base image (untimed), then the runbook's install and configs: the
+/// rebuild's clock starts at the base image. An image that keeps no .debs leaves the VM with
+/// its packages, and the timing not simulated.
+async fn from_packages(ctx: &mut Ctx<'_>, phase: Phase, st: &Step) -> anyhow::Result<crate::engine::ExecOutput> {
+    let lab = ctx.lab;
+    let claims = ctx.scenario.step_claims(st).to_vec();
+    let done = |stdout: String| crate::engine::ExecOutput { exit_code: Some(0), stdout, stderr: String::new() };
+    let Some(kept) = lab.kept_debs().await? else {
+        let why = format!(
+            "the lab image {} keeps no PowerDNS .debs (built before the image build kept them, or from images/Dockerfile): the rebuilt VM came with the packages installed, so the rebuild could not be timed",
+            lab.vm_build().image
+        );
+        for t in ctx.scenario.timings.iter().filter(|t| t.span == crate::scenario::TimingSpan::Rebuild) {
+            ctx.parts_not_simulated.push((t.claim.clone(), Part::Timing, why.clone()));
+        }
+        return Ok(done(why));
+    };
+    let o = lab.strip_to_base(&kept).await?;
+    let purge = format!("its configs put aside; apt-get purge {}; rm -rf /etc/powerdns", kept.closure.join(" "));
+    ctx.note(phase, "pdns-vm", format!("the fresh VM stripped to the base image, before the clock starts (untimed): {purge}"), o.stdout.trim().to_string(), claims.clone());
+    let base = ctx.ms();
+    ctx.base_image_ms.get_or_insert(base);
+    ctx.mirror_download_ms.get_or_insert(kept.download_ms);
+    let t = Instant::now();
+    let o = lab.install_kept(&kept).await?;
+    let install_s = t.elapsed().as_secs_f64();
+    ctx.note(phase, "pdns-vm", kept.install_command(), format!("{install_s:.1} s: {}", o.stdout.trim()), claims.clone());
+    let t = Instant::now();
+    let o = lab.restore_configs().await?;
+    ctx.note(phase, "pdns-vm", "the configs dropped in (what the VM had under /etc/powerdns beyond the packages' own files); systemctl restart pdns-recursor pdns".into(), format!("{:.1} s: {}", t.elapsed().as_secs_f64(), o.stdout.trim()), claims);
+    Ok(done(format!(
+        "timed from the base image: install {install_s:.1} s, then the configs, the SQLite restore and settling until steady state; the packages' mirror download at image build ({}) is added",
+        kept.describe()
+    )))
 }
 
 async fn put_file(lab: &Lab, to: Role, path: &str, bytes: Vec<u8>) -> anyhow::Result<()> {

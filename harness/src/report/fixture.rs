@@ -259,7 +259,7 @@ pub fn sample_report() -> Report {
             monitors_expected: vec![],
         }
     };
-    let tl = |f, s, r, st, end| Timeline { booted_ms: None, queued_ms: None, fault_injected_ms: f, first_symptom_ms: s, recovery_started_ms: r, steady_ms: st, end_ms: end, cpu_ms: None };
+    let tl = |f, s, r, st, end| Timeline { booted_ms: None, queued_ms: None, fault_injected_ms: f, first_symptom_ms: s, recovery_started_ms: r, steady_ms: st, end_ms: end, ..Timeline::default() };
     let scenarios = vec![
         scenario(
             "recursor-down",

@@ -231,7 +231,7 @@ pub struct PartResult {
     pub first_mismatch: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub severity: Option<Severity>,
-    /// Why unchecked or errored.
+    /// Why unchecked, not simulated or errored; for a timing, what was measured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }

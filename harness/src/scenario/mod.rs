@@ -121,8 +121,8 @@ pub struct NotSimulated {
 #[serde(deny_unknown_fields)]
 pub struct Timing {
     pub claim: ClaimId,
-    /// recovery (recovery started → steady state), outage (fault → steady state) or
-    /// detect (fault → first symptom).
+    /// recovery (recovery started → steady state), outage (fault → steady state),
+    /// detect (fault → first symptom) or rebuild (base image → steady state + download).
     pub span: TimingSpan,
     /// The runbook's figure ("10m").
     #[serde(rename = "at-most", with = "duration")]
@@ -138,6 +138,19 @@ pub enum TimingSpan {
     Recovery,
     Outage,
     Detect,
+    /// A VM rebuilt `from = "packages"`: from the VM at its base image to steady state, plus
+    /// the packages' mirror download measured at image build.
+    Rebuild,
+}
+
+/// What `rebuild-vm` builds the new VM from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RebuildFrom {
+    /// The lab image, the PowerDNS packages installed in it.
+    Image,
+    /// The base image: the packages installed from the .debs the image build kept.
+    Packages,
 }
 
 /// An alternative procedure for a contradicted claim: the faults are injected again, these
@@ -404,6 +417,11 @@ pub struct Step {
     /// (as-is, yaml, old-settings-flag; default: as the VM had them).
     #[serde(default, rename = "recursor-settings")]
     pub recursor_settings: Option<crate::testbed::provision::RecursorSettings>,
+    /// With `rebuild-vm`: `packages` makes the new VM bare of the PowerDNS packages (untimed:
+    /// the base image) and installs them from the .debs the image build kept, as the runbook's
+    /// rebuild installs them from a mirror (default `image`: the lab image, packages in it).
+    #[serde(default)]
+    pub from: Option<RebuildFrom>,
     #[serde(default)]
     pub expect: Expect,
     /// Poll until the expectation holds, for at most this long ("10s", "500ms"); default once.
@@ -586,6 +604,9 @@ impl Scenario {
             if st.recursor_settings.is_some() && !matches!(st.action, Some(HarnessAction::RebuildVm | HarnessAction::RebuildVmScratch)) {
                 return Err(at("`recursor-settings` goes with `action = \"rebuild-vm\"` or `\"rebuild-vm-scratch\"`"));
             }
+            if st.from.is_some() && st.action != Some(HarnessAction::RebuildVm) {
+                return Err(at("`from` goes with `action = \"rebuild-vm\"`"));
+            }
             for re in [&st.expect.stdout_matches, &st.expect.output_matches].into_iter().flatten() {
                 // Placeholders become literal text before the regex is compiled.
                 let mut masked = re.clone();
@@ -649,6 +670,9 @@ impl Scenario {
         for t in &s.timings {
             if !s.claims.contains(&t.claim) || !t.claim.claim().parts.contains(&Part::Timing) {
                 return Err(err(format!("[[timing]] for {}: the scenario must decide it and the claim must state a timing", t.claim)));
+            }
+            if t.span == TimingSpan::Rebuild && !s.recovery.iter().any(|st| st.from == Some(RebuildFrom::Packages)) {
+                return Err(err(format!("[[timing]] for {}: span `rebuild` needs a [[recover]] step `action = \"rebuild-vm\"` with `from = \"packages\"`", t.claim)));
             }
         }
         if s.faults.is_empty() && s.symptoms.is_empty() && s.recovery.is_empty() && s.not_simulated.is_empty() {
@@ -951,6 +975,22 @@ expect = { exit = 0 }
         assert!(err(&with("stop-vm", "recursor-settings = \"yaml\"\n")).contains("`recursor-settings` goes with"));
         assert!(err(&with("rebuild-vm-scratch", "suite = \"sid\"\n")).contains("sid"));
         assert!(Scenario::parse("x.toml", OK).unwrap().suites().is_empty());
+    }
+
+    #[test]
+    fn a_rebuild_from_packages_and_its_timing() {
+        let with = |action: &str, extra: &str| OK.replace("[[recover]]\nrun = \"systemctl restart pdns-recursor\"\non = \"pdns-vm\"\nexpect = { exit = 0 }", &format!("[[recover]]\naction = \"{action}\"\n{extra}"));
+        let s = Scenario::parse("x.toml", &with("rebuild-vm", "from = \"packages\"\n")).unwrap();
+        assert_eq!(s.recovery[0].from, Some(RebuildFrom::Packages));
+        assert!(err(&with("rebuild-vm-scratch", "from = \"packages\"\n")).contains("`from` goes with `action = \"rebuild-vm\"`"));
+        assert!(err(&with("rebuild-vm", "from = \"mirror\"\n")).contains("mirror"));
+        // The rebuild span is read off a rebuild from packages only.
+        let timing = "\n[[timing]]\nclaim = \"DAE-REC\"\nspan = \"rebuild\"\nat-most = \"10m\"\n";
+        let claims = |t: String| t.replace("claims = [\"DAE-REC\", \"TRI-2\"]", "claims = [\"DAE-REC\", \"TRI-2\", \"VM-REBUILD\"]").replace("claim = \"DAE-REC\"\nspan", "claim = \"VM-REBUILD\"\nspan");
+        let e = err(&claims(format!("{}{timing}", with("rebuild-vm", ""))));
+        assert!(e.contains("span `rebuild` needs"), "{e}");
+        let s = Scenario::parse("x.toml", &claims(format!("{}{timing}", with("rebuild-vm", "from = \"packages\"\n")))).unwrap();
+        assert_eq!(s.timings[0].span, TimingSpan::Rebuild);
     }
 
     #[test]

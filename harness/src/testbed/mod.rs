@@ -7,6 +7,7 @@ pub mod listen;
 pub mod mapping;
 pub mod plan;
 pub mod provision;
+pub mod rebuild;
 
 use crate::engine::{ContainerSpec, Engine, ExecOutput, State};
 use anyhow::{Context, Result};
