@@ -6,7 +6,7 @@
 use crate::claims::{ClaimId, Part, Severity, CATALOGUE};
 use crate::history::{Observation, RunInfo, ScenarioRun, TimingSpanExt};
 use crate::report::model::{ClaimResult, Correction, Evidence, PartResult, Report, ScenarioOutcome, ScenarioResult, VariantResult, SCHEMA};
-use crate::verdict::Verdict;
+use crate::verdict::{Basis, Verdict};
 
 /// Why a claim no scenario decides is not simulated.
 pub const NO_SCENARIO: &str = "no scenario in this run decides it (filtered out, or not written yet)";
@@ -72,7 +72,7 @@ pub fn matrix_contradicts(run: &ScenarioRun, id: &ClaimId) -> bool {
 
 /// One part of one claim in one scenario.
 fn part_in(run: &ScenarioRun, id: &ClaimId, part: Part) -> PartResult {
-    let pr = PartResult { part, verdict: Verdict::Unchecked, first_mismatch: None, severity: None, reason: None };
+    let pr = PartResult { part, verdict: Verdict::Unchecked, first_mismatch: None, severity: None, reason: None, basis: None };
     let mut pr = if part == Part::Timing { timing_in(run, id, pr) } else { checked_part_in(run, id, pr) };
     // A part the scenario says the testbed cannot exercise, and that nothing checked.
     if pr.verdict == Verdict::Unchecked {
@@ -92,6 +92,7 @@ fn checked_part_in(run: &ScenarioRun, id: &ClaimId, mut pr: PartResult) -> PartR
     if let Some(miss) = checks.iter().find(|o| !o.held()) {
         pr.verdict = Verdict::Contradicted;
         pr.first_mismatch = miss.mismatch.as_ref().map(|m| format!("{id} {m}"));
+        pr.basis = Some(miss.interpretation.clone().map_or(Basis::AsWritten, Basis::Interpretation));
         pr.severity = checks.iter().filter(|o| !o.held()).map(|o| o.severity.unwrap_or(id.claim().severity_of(part))).min();
     } else if run.error.is_some() || run.interrupted {
         // What was checked held, but the harness could not finish the part.
@@ -128,6 +129,7 @@ fn monitor_checks(run: &ScenarioRun, id: &ClaimId) -> Vec<Observation> {
             claims: vec![id.clone()],
             part: Some(Part::Check),
             severity: None,
+            interpretation: Some(format!("{} (the runbook names the monitor, not when it alerts)", d.monitor.model())),
         })
         .collect()
 }
@@ -148,6 +150,7 @@ fn timing_in(run: &ScenarioRun, id: &ClaimId, mut pr: PartResult) -> PartResult 
                 pr.verdict = Verdict::Contradicted;
                 pr.severity = Some(Severity::SlowerRecovery);
                 pr.first_mismatch = Some(format!("{id} timing: {measured}"));
+                pr.basis = Some(Basis::AsWritten);
             }
         }
         None if run.error.is_some() => {
@@ -219,6 +222,8 @@ fn claim_result(id: ClaimId, runs: &[ScenarioRun]) -> ClaimResult {
     result.verdict = claim_verdict(&parts);
     result.severity = parts.iter().filter_map(|p| p.severity).min();
     result.first_mismatch = parts.iter().find_map(|p| p.first_mismatch.clone());
+    // The basis of the part the finding quotes first.
+    result.basis = if result.verdict == Verdict::Contradicted { parts.iter().find(|p| p.first_mismatch.is_some()).and_then(|p| p.basis.clone()) } else { None };
     result.reason = match result.verdict {
         Verdict::Errored => parts.iter().find_map(|p| (p.verdict == Verdict::Errored).then(|| p.reason.clone()).flatten()),
         Verdict::Unchecked => Some(unchecked_reason(&parts)),
@@ -376,6 +381,7 @@ mod tests {
             claims: claims.iter().map(|c| c.parse().unwrap()).collect(),
             part,
             severity: None,
+            interpretation: None,
         }
     }
 
@@ -392,6 +398,22 @@ mod tests {
     }
 
     use Part::*;
+
+    #[test]
+    fn a_contradiction_says_whether_it_rests_on_the_runbook_or_on_a_reading_of_the_harness() {
+        use crate::verdict::Basis;
+        let mut reading = obs(Phase::Symptom, &["MON-CACHE"], Some(Check), true, Some("step 6: ratio expected ≥ 80 %, got 0 %"));
+        reading.interpretation = Some("80 % is the harness's threshold".into());
+        let r = claim_results(&[run(&["MON-CACHE"], vec![reading], None)]);
+        assert_eq!(result(&r, "MON-CACHE").basis, Some(Basis::Interpretation("80 % is the harness's threshold".into())));
+        let as_written = obs(Phase::Recovery, &["DAE-REC"], Some(Recovery), true, Some("step 9: restart exit expected 0, got 1"));
+        let r = claim_results(&[run(&["DAE-REC"], vec![obs(Phase::Symptom, &["DAE-REC"], Some(Check), true, None), as_written], None)]);
+        let c = result(&r, "DAE-REC");
+        assert_eq!((c.verdict, c.basis.clone()), (Verdict::Contradicted, Some(Basis::AsWritten)));
+        // A verdict that is not a contradiction rests on nothing to weigh.
+        let held = claim_results(&[run(&["MON-CACHE"], vec![obs(Phase::Symptom, &["MON-CACHE"], Some(Check), true, None)], None)]);
+        assert_eq!(result(&held, "MON-CACHE").basis, None);
+    }
 
     #[test]
     fn every_catalogue_claim_gets_a_verdict() {

@@ -95,6 +95,10 @@ pub struct Observation {
     /// What it costs the operator when this expectation fails, where the step says.
     #[serde(default)]
     pub severity: Option<Severity>,
+    /// Where the expectation is the harness's reading rather than the runbook's: what it
+    /// assumes (see [`crate::verdict::Basis`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interpretation: Option<String>,
 }
 
 impl Observation {

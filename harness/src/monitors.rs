@@ -33,6 +33,17 @@ impl Monitor {
         }
     }
     /// The claim whose verdict this monitor's column decides.
+    /// The harness's model of the monitor the runbook's plan names: when it counts as alerting.
+    pub fn model(self) -> String {
+        match self {
+            Monitor::State => "the harness's state monitor: alerts when systemctl is-active is not active for pdns or pdns-recursor, sampled every second".into(),
+            Monitor::CacheRatio => "the harness's cache-ratio monitor: alerts only when the recursor's counters cannot be read".into(),
+            Monitor::AuthQps => format!("the harness's QPS/latency monitor: alerts at a pdns latency of {SLOW_LATENCY_US} µs or {FLOOD_QPS:.0} queries/s"),
+            Monitor::SqliteSize => "the harness's SQLite size monitor: alerts when the file is gone or smaller than before the fault".into(),
+            Monitor::Synthetic => "the harness's synthetic dig: alerts when a known lab name through the recursor gets no answer".into(),
+        }
+    }
+
     pub fn claim(self) -> &'static str {
         match self {
             Monitor::State => "MON-STATE",

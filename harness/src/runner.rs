@@ -84,10 +84,11 @@ impl Ctx<'_> {
         claims: Vec<ClaimId>,
         part: Option<Part>,
         severity: Option<Severity>,
+        interpretation: Option<String>,
     ) -> bool {
         self.step_no += 1;
         let ok = mismatch.is_none();
-        let o = Observation { phase, step: self.step_no, on: on.to_string(), action, observed, expected, mismatch, at_ms: self.ms(), claims, part, severity };
+        let o = Observation { phase, step: self.step_no, on: on.to_string(), action, observed, expected, mismatch, at_ms: self.ms(), claims, part, severity, interpretation };
         let _ = self.events.send(Event::Observed {
             scenario: self.scenario.name.clone(),
             ok,
@@ -99,7 +100,7 @@ impl Ctx<'_> {
 
     /// Context: no expectation, no part; checks nothing.
     fn note(&mut self, phase: Phase, on: &str, action: String, observed: String, claims: Vec<ClaimId>) {
-        self.record(phase, on, action, observed, None, None, claims, None, None);
+        self.record(phase, on, action, observed, None, None, claims, None, None, None);
     }
 
     fn progress(&self, m: &str) {
@@ -247,7 +248,7 @@ async fn drive(ctx: &mut Ctx<'_>, run: &mut ScenarioRun, steady: crate::steady::
                 // Service back after the documented recovery: what the recovery part promises.
                 Ok(_) => {
                     run.timeline.steady_ms = Some(ctx.ms());
-                    ctx.record(Phase::SteadyAfter, "harness", "steady-state check".into(), "all checks hold".into(), Some("steady state".into()), None, claims, Some(Part::Recovery), None);
+                    ctx.record(Phase::SteadyAfter, "harness", "steady-state check".into(), "all checks hold".into(), Some("steady state".into()), None, claims, Some(Part::Recovery), None, None);
                 }
                 Err(e) => {
                     // With every daemon up, answers may still come back by themselves: how late
@@ -264,7 +265,11 @@ async fn drive(ctx: &mut Ctx<'_>, run: &mut ScenarioRun, steady: crate::steady::
                         run.timeline.steady_ms = Some(ctx.ms());
                     }
                     ctx.lab_unsettled = (!back).then(|| "the scenario's recovery did not bring steady state back".to_string());
-                    ctx.record(Phase::SteadyAfter, "harness", "steady-state check".into(), observed, Some("steady state".into()), Some(mismatch), claims, Some(Part::Recovery), severity);
+                    // Late is judged against a deadline of the harness's: the runbook names none.
+                    let reading = back.then(|| {
+                        format!("steady state within {} s of the documented recovery (the harness's deadline; the runbook states no time, and service came back by itself later)", STEADY_AFTER_DEADLINE.as_secs())
+                    });
+                    ctx.record(Phase::SteadyAfter, "harness", "steady-state check".into(), observed, Some("steady state".into()), Some(mismatch), claims, Some(Part::Recovery), severity, reading);
                 }
             }
         }
@@ -386,12 +391,12 @@ async fn correction(ctx: &mut Ctx<'_>, c: &crate::scenario::Correction) -> Corre
     rollback(ctx, &mut injected).await;
     if let Err(e) = r {
         let m = format!("{}{e:#}", crate::conclude::CORRECTION_ERRORED);
-        ctx.record(Phase::Correction, "harness", "correction".into(), format!("error: {e:#}"), Some("the procedure runs".into()), Some(m), claims.clone(), None, None);
+        ctx.record(Phase::Correction, "harness", "correction".into(), format!("error: {e:#}"), Some("the procedure runs".into()), Some(m), claims.clone(), None, None, None);
     }
     let steady = ctx.lab.wait_steady(STEADY_AFTER_DEADLINE).await.is_ok();
     let observed = if steady { "all checks hold" } else { "not reached" };
     let mismatch = (!steady).then(|| "steady state not reached after the correction".to_string());
-    ctx.record(Phase::Correction, "harness", "steady-state check".into(), observed.into(), Some("steady state".into()), mismatch, claims, None, None);
+    ctx.record(Phase::Correction, "harness", "steady-state check".into(), observed.into(), Some("steady state".into()), mismatch, claims, None, None, None);
     let records = ctx.records.drain(first..).collect();
     CorrectionRun { claim: c.claim.clone(), summary: c.summary.clone(), records, not_run: None }
 }
@@ -441,7 +446,7 @@ async fn step(ctx: &mut Ctx<'_>, phase: Phase, table: StepTable, st: &Step, inje
             };
             let part = Scenario::step_part(st, table);
             let failed_precondition = st.precondition && mismatch.is_some();
-            ctx.record(phase, &on, label, text, expected, mismatch.clone(), claims, part, st.severity);
+            ctx.record(phase, &on, label, text, expected, mismatch.clone(), claims, part, st.severity, st.interpretation.clone());
             if failed_precondition {
                 anyhow::bail!("precondition did not hold, so nothing after it can be judged: {}", mismatch.unwrap_or_default());
             }

@@ -54,3 +54,30 @@ impl fmt::Display for Verdict {
         f.write_str(self.as_str())
     }
 }
+
+/// What a contradiction rests on: the runbook's own command and its stated outcome, or a
+/// reading of the harness's (a threshold, a deadline, a model of a monitor the runbook only
+/// names), said with its value and why. A reader weighs the two differently.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", content = "what", rename_all = "kebab-case")]
+pub enum Basis {
+    AsWritten,
+    Interpretation(String),
+}
+
+impl Basis {
+    pub fn label(&self) -> &'static str {
+        match self {
+            Basis::AsWritten => "as written",
+            Basis::Interpretation(_) => "interpretation",
+        }
+    }
+
+    /// "as written" or "interpretation: the harness's 45 s recovery deadline …".
+    pub fn describe(&self) -> String {
+        match self {
+            Basis::AsWritten => "as written: the runbook's own command and the outcome it states".into(),
+            Basis::Interpretation(what) => format!("interpretation: {what}"),
+        }
+    }
+}

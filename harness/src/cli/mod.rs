@@ -390,6 +390,10 @@ pub fn verdict_table(r: &pdns_drill::report::model::Report) -> String {
         count(Verdict::NotSimulated),
         count(Verdict::Errored)
     );
+    let interpreted = r.claims.iter().filter(|c| matches!(c.basis, Some(pdns_drill::verdict::Basis::Interpretation(_)))).count();
+    if count(Verdict::Contradicted) > 0 {
+        let _ = writeln!(o, "contradictions: {} on the runbook as written, {interpreted} on the harness's interpretation (report.md: Findings)", count(Verdict::Contradicted) - interpreted);
+    }
     o
 }
 

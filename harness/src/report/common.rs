@@ -171,6 +171,18 @@ pub fn findings(r: &Report) -> Vec<&ClaimResult> {
     f
 }
 
+/// Findings split by what they rest on: the runbook as written first, then the harness's
+/// interpretation (a contradiction with no basis recorded, from an older history, goes last).
+pub fn by_basis<'a>(findings: &[&'a ClaimResult]) -> [(&'static str, Vec<&'a ClaimResult>); 3] {
+    use crate::verdict::Basis;
+    let of = |want: fn(&Option<Basis>) -> bool| findings.iter().copied().filter(|c| want(&c.basis)).collect::<Vec<_>>();
+    [
+        ("The runbook as written", of(|b| matches!(b, Some(Basis::AsWritten)))),
+        ("The harness's interpretation", of(|b| matches!(b, Some(Basis::Interpretation(_))))),
+        ("Basis not recorded", of(|b| b.is_none())),
+    ]
+}
+
 /// A claim's parts in one short cell: "check ✓ · recovery ✗ · verification ?".
 pub fn parts_summary(c: &ClaimResult) -> String {
     c.parts

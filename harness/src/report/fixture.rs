@@ -190,6 +190,7 @@ pub fn sample_report() -> Report {
                     first_mismatch: m.map(String::from),
                     severity: m.map(|_| crate::claims::Severity::FalseAllClear),
                     reason: None,
+                    basis: m.map(|_| crate::verdict::Basis::AsWritten),
                 };
                 use crate::claims::Part;
                 r.parts = vec![
@@ -200,11 +201,13 @@ pub fn sample_report() -> Report {
                 r.severity = Some(crate::claims::Severity::FalseAllClear);
                 r.variants = vec![VariantResult { condition: "the zone's SOA is in the recursor's cache".into(), scenario: "auth-down".into(), verdict: Verdict::Contradicted, parts: r.parts.clone() }];
                 r.finding = Some("DAE-AUTH: check contradicted when the zone's SOA is in the recursor's cache".into());
+                r.basis = Some(crate::verdict::Basis::AsWritten);
             }
             "TRI-5" => {
                 r = claim(c.id, Verdict::Contradicted, Some("vm-uplink-down"));
                 r.reason = Some("with the VM's uplink broken the recursor answers SERVFAIL instead of staying silent; the probes match no triage row".into());
                 r.first_mismatch = Some("TRI-5 step 4: triage expected TRI-5, got recursor=SERVFAIL auth=ok ping=ok vm=running (no row)".into());
+                r.basis = Some(crate::verdict::Basis::Interpretation("SERVFAIL read as 'no reply' is the harness's reading of the runbook's ok / no reply column".into()));
                 r.evidence = uplink_evidence();
                 r.detect_ms = Some(2000);
                 r.recover_ms = Some(1200);
@@ -340,6 +343,7 @@ pub fn sample_history() -> crate::history::RunHistory {
             claims: claims.to_vec(),
             part,
             severity: (!e.ok).then_some(Severity::FalseAllClear),
+            interpretation: None,
         }
     };
     let scenarios = report

@@ -158,23 +158,32 @@ fn findings_table(o: &mut String, r: &Report) {
     if f.is_empty() {
         return;
     }
-    o.push_str("<h2>Findings, worst first</h2>\n<table><thead><tr><th>severity</th><th>claim</th><th>finding (with its condition)</th><th>correction</th></tr></thead><tbody>\n");
-    for c in f {
-        let fix = match &c.correction {
-            Some(k) => format!("{}{}", if k.verified { "verified: " } else { "<strong>not verified:</strong> " }, escape_xml(&k.summary)),
-            None => "—".into(),
-        };
-        let finding = c.finding.clone().or_else(|| c.first_mismatch.clone()).unwrap_or_default();
-        let _ = writeln!(
-            o,
-            r##"<tr><td>{}</td><td><a href="#claim-{1}">{1}</a></td><td>{2}</td><td>{3}</td></tr>"##,
-            c.severity.map_or("—", |s| s.as_str()),
-            escape_xml(&c.id),
-            escape_xml(&finding),
-            fix
-        );
+    o.push_str("<h2>Findings, worst first</h2>\n");
+    for (title, group) in by_basis(&f) {
+        if group.is_empty() {
+            continue;
+        }
+        let _ = writeln!(o, "<h3>{} ({})</h3>", escape_xml(title), group.len());
+        o.push_str("<table><thead><tr><th>severity</th><th>claim</th><th>finding (with its condition)</th><th>basis</th><th>correction</th></tr></thead><tbody>\n");
+        for c in group {
+            let fix = match &c.correction {
+                Some(k) => format!("{}{}", if k.verified { "verified: " } else { "<strong>not verified:</strong> " }, escape_xml(&k.summary)),
+                None => "—".into(),
+            };
+            let finding = c.finding.clone().or_else(|| c.first_mismatch.clone()).unwrap_or_default();
+            let basis = c.basis.as_ref().map_or("—".into(), |b| escape_xml(&b.describe()));
+            let _ = writeln!(
+                o,
+                r##"<tr><td>{}</td><td><a href="#claim-{1}">{1}</a></td><td>{2}</td><td>{3}</td><td>{4}</td></tr>"##,
+                c.severity.map_or("—", |s| s.as_str()),
+                escape_xml(&c.id),
+                escape_xml(&finding),
+                basis,
+                fix
+            );
+        }
+        o.push_str("</tbody></table>\n");
     }
-    o.push_str("</tbody></table>\n");
 }
 
 /// The detection matrix as a heat map: green noticed, red missed where the plan says it should

@@ -146,17 +146,24 @@ fn findings_section(o: &mut String, r: &Report) {
     if f.is_empty() {
         return;
     }
-    o.push_str("## Findings, worst first\n\n| severity | claim | finding (with its condition) | correction |\n|---|---|---|---|\n");
-    for c in f {
-        let fix = match &c.correction {
-            Some(k) if k.verified => format!("verified: {}", cell(&k.summary)),
-            Some(k) => format!("**not verified:** {}", cell(&k.summary)),
-            None => "—".into(),
-        };
-        let finding = c.finding.clone().or_else(|| c.first_mismatch.clone()).unwrap_or_default();
-        let _ = writeln!(o, "| {} | {} | {} | {} |", c.severity.map_or("—", |s| s.as_str()), cell(&c.id), cell(&finding), fix);
+    o.push_str("## Findings, worst first\n\n");
+    for (title, group) in by_basis(&f) {
+        if group.is_empty() {
+            continue;
+        }
+        let _ = writeln!(o, "### {title} ({})\n\n| severity | claim | finding (with its condition) | basis | correction |\n|---|---|---|---|---|", group.len());
+        for c in group {
+            let fix = match &c.correction {
+                Some(k) if k.verified => format!("verified: {}", cell(&k.summary)),
+                Some(k) => format!("**not verified:** {}", cell(&k.summary)),
+                None => "—".into(),
+            };
+            let finding = c.finding.clone().or_else(|| c.first_mismatch.clone()).unwrap_or_default();
+            let basis = c.basis.as_ref().map_or("—".into(), |b| cell(&b.describe()));
+            let _ = writeln!(o, "| {} | {} | {} | {basis} | {fix} |", c.severity.map_or("—", |s| s.as_str()), cell(&c.id), cell(&finding));
+        }
+        o.push('\n');
     }
-    o.push('\n');
 }
 
 fn verdicts(o: &mut String, r: &Report) {
@@ -221,6 +228,9 @@ fn claim(o: &mut String, r: &Report, c: &ClaimResult) {
     }
     if let Some(sev) = c.severity {
         let _ = writeln!(o, "- **Severity:** {sev}");
+    }
+    if let Some(b) = &c.basis {
+        let _ = writeln!(o, "- **Basis:** {}", inline(&b.describe()));
     }
     for p in &c.parts {
         let why = p.first_mismatch.as_deref().or(p.reason.as_deref()).map(|w| format!(": {}", inline(w))).unwrap_or_default();

@@ -198,6 +198,10 @@ pub struct ClaimResult {
     /// while pdns's negative cache holds the name; holds after it").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finding: Option<String>,
+    /// For a contradiction: the basis of the part that decided it (as written, or the
+    /// harness's interpretation with its value and why).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub basis: Option<crate::verdict::Basis>,
 }
 
 impl ClaimResult {
@@ -218,6 +222,7 @@ impl ClaimResult {
             severity: None,
             variants: vec![],
             finding: None,
+            basis: None,
         }
     }
 }
@@ -234,6 +239,9 @@ pub struct PartResult {
     /// Why unchecked, not simulated or errored; for a timing, what was measured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// For a contradicted part: what the contradiction rests on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub basis: Option<crate::verdict::Basis>,
 }
 
 /// A claim under one condition, as one scenario decided it.

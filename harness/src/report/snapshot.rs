@@ -377,7 +377,7 @@ mod tests {
     fn a_part_that_flips_fails_the_gate_even_when_the_claim_does_not() {
         use crate::claims::Part;
         use crate::report::model::PartResult;
-        let part = |verdict| PartResult { part: Part::Verification, verdict, first_mismatch: None, severity: None, reason: None };
+        let part = |verdict| PartResult { part: Part::Verification, verdict, first_mismatch: None, severity: None, reason: None, basis: None };
         let mut r = sample_report();
         r.claims.iter_mut().find(|c| c.id == "DAE-AUTH").unwrap().parts = vec![part(Verdict::Contradicted)];
         let approved = from_report(&r);

@@ -437,6 +437,11 @@ pub struct Step {
     /// What it costs the operator when this expectation fails (default: by part).
     #[serde(default)]
     pub severity: Option<Severity>,
+    /// The expectation is the harness's reading, not the runbook's own command and stated
+    /// outcome: what it assumes and why (a threshold, a deadline). A contradiction it decides
+    /// has this basis; without it, the basis is the runbook as written.
+    #[serde(default)]
+    pub interpretation: Option<String>,
     /// Set-up the scenario needs (a backup taken, changes made, a corruption written): when its
     /// expectation fails the scenario is errored, not judged; it checks no claim part.
     #[serde(default)]
