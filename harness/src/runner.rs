@@ -385,6 +385,12 @@ async fn correction(ctx: &mut Ctx<'_>, c: &crate::scenario::Correction) -> Corre
         for st in &c.steps {
             step(ctx, Phase::Correction, StepTable::Correction, st, &mut injected).await?;
         }
+        // The lab must serve again by the correction's own steps, before the harness undoes
+        // anything it re-injected: checked after the rollback, it would show the rollback worked.
+        let steady = ctx.lab.wait_steady(STEADY_AFTER_DEADLINE).await.is_ok();
+        let observed = if steady { "all checks hold" } else { "not reached" };
+        let mismatch = (!steady).then(|| "steady state not reached by the correction's own steps (checked before the harness rolls back its faults)".to_string());
+        ctx.record(Phase::Correction, "harness", "steady-state check, before the rollback".into(), observed.into(), Some("steady state".into()), mismatch, claims.clone(), None, None, None);
         anyhow::Ok(())
     }
     .await;
@@ -393,10 +399,6 @@ async fn correction(ctx: &mut Ctx<'_>, c: &crate::scenario::Correction) -> Corre
         let m = format!("{}{e:#}", crate::conclude::CORRECTION_ERRORED);
         ctx.record(Phase::Correction, "harness", "correction".into(), format!("error: {e:#}"), Some("the procedure runs".into()), Some(m), claims.clone(), None, None, None);
     }
-    let steady = ctx.lab.wait_steady(STEADY_AFTER_DEADLINE).await.is_ok();
-    let observed = if steady { "all checks hold" } else { "not reached" };
-    let mismatch = (!steady).then(|| "steady state not reached after the correction".to_string());
-    ctx.record(Phase::Correction, "harness", "steady-state check".into(), observed.into(), Some("steady state".into()), mismatch, claims, None, None, None);
     let records = ctx.records.drain(first..).collect();
     CorrectionRun { claim: c.claim.clone(), summary: c.summary.clone(), records, not_run: None }
 }
