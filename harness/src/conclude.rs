@@ -229,6 +229,12 @@ fn claim_result(id: ClaimId, runs: &[ScenarioRun]) -> ClaimResult {
         Verdict::Unchecked => Some(unchecked_reason(&parts)),
         _ => None,
     };
+    // A verdict from some of its scenarios says which this lab could not run: a variant that
+    // contradicts elsewhere may be among them.
+    let skipped: Vec<String> = judged.iter().filter_map(|(r, p)| p.as_ref().err().map(|why| format!("{}: {why}", r.scenario.name))).collect();
+    if !skipped.is_empty() && matches!(result.verdict, Verdict::Confirmed | Verdict::Contradicted) && result.reason.is_none() {
+        result.reason = Some(format!("decided by the scenarios this lab can run; not simulated here: {}", skipped.join("; ")));
+    }
     result.variants = ran
         .iter()
         .filter_map(|(r, p)| {
@@ -413,6 +419,18 @@ mod tests {
         // A verdict that is not a contradiction rests on nothing to weigh.
         let held = claim_results(&[run(&["MON-CACHE"], vec![obs(Phase::Symptom, &["MON-CACHE"], Some(Check), true, None)], None)]);
         assert_eq!(result(&held, "MON-CACHE").basis, None);
+    }
+
+    #[test]
+    fn a_verdict_from_part_of_its_scenarios_names_the_ones_this_lab_could_not_run() {
+        let ran = run(&["MON-QPS"], vec![obs(Phase::Symptom, &["MON-QPS"], Some(Check), true, None)], None);
+        let mut skipped = run(&["MON-QPS"], vec![], None);
+        skipped.scenario.name = "slow".into();
+        skipped.not_simulated = Some("the authoritative has no lab address".into());
+        let r = claim_results(&[ran, skipped]);
+        let c = result(&r, "MON-QPS");
+        assert_eq!(c.verdict, Verdict::Confirmed);
+        assert_eq!(c.reason.as_deref(), Some("decided by the scenarios this lab can run; not simulated here: slow: the authoritative has no lab address"));
     }
 
     #[test]

@@ -148,3 +148,44 @@ fn conclude_reproduces_a_runs_verdicts_from_its_history_alone() {
     assert_eq!(verdicts(&before), verdicts(&after));
     assert!(verdicts(&after).iter().any(|(id, v, _)| id == "\"DAE-REC\"" && v == "\"confirmed\""), "{:?}", verdicts(&after));
 }
+
+/// A correction is verified by its own steps, judged before the harness rolls back the faults it
+/// re-injected. NET-FW's correction with its repair cut off (it only shows the rules and their
+/// hits) leaves the firewall in place: the rollback would restore the lab, but the check before
+/// it does not hold, so the correction no longer verifies and the gate fails on exactly that.
+#[test]
+fn a_correction_that_does_not_restore_the_lab_fails_the_gate() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let d = tempfile::tempdir().unwrap();
+    // The whole directory, so the filter leaves out what else decides MON-SYNTH: NET-FW alone
+    // is held to the baseline.
+    let scenarios = d.path().join("scenarios");
+    copy_dir(&root.join("scenarios"), &scenarios);
+    let file = scenarios.join("42-net-fw-iptables.toml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let repair = text.find("[[correction.step]]\nrun = \"iptables -D INPUT").expect("the correction's repair step");
+    std::fs::write(&file, &text[..repair]).unwrap();
+    let baseline = root.join("reports/baseline.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_pdns-drill"))
+        .current_dir(&root)
+        .args(["run", "net-fw-iptables", "net-fw-ufw", "--format", "json", "--scenarios"])
+        .arg(&scenarios)
+        .arg("--baseline")
+        .arg(&baseline)
+        .arg("--report-dir")
+        .arg(d.path().join("reports"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let gate: serde_json::Value = serde_json::from_slice(&std::fs::read(d.path().join("reports/gate.json")).unwrap()).unwrap();
+    let changes = gate["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 1, "only the correction changed: {gate}");
+    assert_eq!(changes[0]["claim"], "NET-FW", "{gate}");
+    assert!(changes[0].to_string().contains("not verified"), "{gate}");
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(d.path().join("reports/report.json")).unwrap()).unwrap();
+    let history = std::fs::read_to_string(d.path().join("reports/history.json")).unwrap();
+    assert!(history.contains("steady state not reached by the correction's own steps"), "the check before the rollback is what failed");
+    let net_fw = report["claims"].as_array().unwrap().iter().find(|c| c["id"] == "NET-FW").unwrap();
+    assert_eq!(net_fw["verdict"], "contradicted", "the claim's own verdict is unchanged: {net_fw}");
+}
