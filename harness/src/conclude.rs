@@ -205,7 +205,8 @@ pub fn claim_results(runs: &[ScenarioRun]) -> Vec<ClaimResult> {
 fn claim_result(id: ClaimId, runs: &[ScenarioRun]) -> ClaimResult {
     let c = id.claim();
     let deciding: Vec<&ScenarioRun> = runs.iter().filter(|r| r.scenario.claims.contains(&id)).collect();
-    let mut result = ClaimResult { reason: Some(NO_SCENARIO.into()), ..ClaimResult::new(c.id, c.section, Verdict::NotSimulated) };
+    let why = crate::claims::OUT_OF_REACH.iter().find(|(i, _)| *i == c.id).map_or(NO_SCENARIO, |(_, why)| why);
+    let mut result = ClaimResult { reason: Some(why.into()), ..ClaimResult::new(c.id, c.section, Verdict::NotSimulated) };
     if deciding.is_empty() {
         return result;
     }
@@ -431,6 +432,16 @@ mod tests {
         let c = result(&r, "MON-QPS");
         assert_eq!(c.verdict, Verdict::Confirmed);
         assert_eq!(c.reason.as_deref(), Some("decided by the scenarios this lab can run; not simulated here: slow: the authoritative has no lab address"));
+    }
+
+    #[test]
+    fn a_catalogue_line_out_of_the_testbeds_reach_says_why_on_every_lab() {
+        let r = claim_results(&[]);
+        for (id, why) in crate::claims::OUT_OF_REACH {
+            let c = result(&r, id);
+            assert_eq!((c.verdict, c.reason.as_deref()), (Verdict::NotSimulated, Some(*why)));
+        }
+        assert!(crate::claims::OUT_OF_REACH.iter().all(|(id, _)| crate::claims::lookup(id).is_some()), "every out-of-reach line is a catalogue claim");
     }
 
     #[test]

@@ -138,7 +138,8 @@ async fn restore_drill_runs_every_stage_against_the_daemon() {
     let c = run.corrections.first().expect("the drill carries a corrected procedure");
     assert!(pdns_drill::conclude::verified(c), "corrected restore not verified: {:?}", c.records.iter().filter(|r| !r.held()).collect::<Vec<_>>());
     let claim = conclude::claim_results(std::slice::from_ref(&run)).into_iter().find(|c| c.id == "BAK-RESTORE").unwrap();
-    assert!(matches!(claim.verdict, Verdict::Confirmed | Verdict::Contradicted), "{claim:?}");
+    // As written, the runbook's journal replay fails here (data loss), as the baseline approves.
+    assert_eq!(claim.verdict, Verdict::Contradicted, "{claim:?}");
 }
 
 /// No scenario sees another's fault: three labs that close port 53 run side by side with three
