@@ -535,7 +535,7 @@ async fn act(ctx: &mut Ctx<'_>, phase: Phase, st: &Step, injected: &mut Vec<Inje
         };
         q = q.with_timeout(Duration::from_secs(2));
         let out = lab.probe(&q).await;
-        let on = if q.server.ip().is_loopback() { "pdns-vm" } else { "harness" };
+        let on = if crate::testbed::listen::inside_vm(q.server) { "pdns-vm" } else { "harness" };
         return Ok((on.into(), format!("{target}: {}", Lab::describe_probe(&q)), Observed::Probe(out)));
     }
     if let Some(c) = &st.copy {

@@ -17,14 +17,10 @@ pub struct Listener {
     pub port: u16,
 }
 
-/// From where an address of the daemon can be asked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Vantage {
-    /// From the harness, over the testbed's networks (the lab network or the public one).
-    Network,
-    /// From inside the VM: the daemon listens on loopback only.
-    InsideVm,
+/// Whether a server is asked from inside the VM: a loopback address is the VM's own, which no
+/// packet from the harness reaches; any other is asked over the testbed's networks.
+pub fn inside_vm(server: std::net::SocketAddr) -> bool {
+    server.ip().is_loopback()
 }
 
 /// Where the harness (and a scenario's steps on the VM) ask the authoritative.
@@ -33,7 +29,6 @@ pub struct AuthEndpoint {
     /// In the operators' address space (a lab address, loopback or the public address).
     pub addr: IpAddr,
     pub port: u16,
-    pub vantage: Vantage,
     /// Its lab-network address, when it has one.
     pub lab: Option<Ipv4Addr>,
     /// The port it answers on at the public address (the delegation's target), if it binds it.
@@ -90,7 +85,6 @@ impl AuthEndpoint {
         let network = |(a, port): (Ipv4Addr, u16), lab: Option<Ipv4Addr>| AuthEndpoint {
             addr: a.into(),
             port,
-            vantage: Vantage::Network,
             lab,
             public_port,
             set_at: set_at.clone(),
@@ -99,7 +93,7 @@ impl AuthEndpoint {
             return network(l, Some(l.0));
         }
         if let Some(l) = ls.iter().find(|l| l.addr.is_loopback()) {
-            return AuthEndpoint { addr: l.addr, port: l.port, vantage: Vantage::InsideVm, lab: None, public_port, set_at };
+            return AuthEndpoint { addr: l.addr, port: l.port, lab: None, public_port, set_at };
         }
         match public_port {
             Some(p) => network((la.public_auth, p), None),
@@ -119,9 +113,10 @@ impl AuthEndpoint {
 
     /// For evidence: where the authoritative was asked and why there.
     pub fn describe(&self) -> String {
-        match self.vantage {
-            Vantage::Network => format!("the authoritative at {}", self.listens()),
-            Vantage::InsideVm => format!("the authoritative at {}, asked from inside the VM: it has no lab address", self.listens()),
+        if inside_vm(std::net::SocketAddr::new(self.addr, self.port)) {
+            format!("the authoritative at {}, asked from inside the VM: it has no lab address", self.listens())
+        } else {
+            format!("the authoritative at {}", self.listens())
         }
     }
 }
@@ -138,23 +133,27 @@ mod tests {
     #[test]
     fn a_lab_address_is_asked_from_the_network() {
         let e = endpoint("local-address=10.10.0.54, 203.0.113.53\nlocal-port=53\n");
-        assert_eq!((e.addr, e.port, e.vantage, e.lab, e.public_port), ("10.10.0.54".parse().unwrap(), 53, Vantage::Network, Some("10.10.0.54".parse().unwrap()), Some(53)));
+        assert_eq!((e.addr, e.port, e.lab, e.public_port), ("10.10.0.54".parse().unwrap(), 53, Some("10.10.0.54".parse().unwrap()), Some(53)));
+        assert!(!inside_vm(std::net::SocketAddr::new(e.addr, e.port)));
         assert_eq!(e.set_at, "pdns.conf:1 local-address");
     }
 
     #[test]
     fn loopback_only_is_asked_from_inside_the_vm_on_its_port() {
         let e = endpoint("local-address=127.0.0.1:5300, 203.0.113.53\n");
-        assert_eq!((e.addr, e.port, e.vantage, e.lab, e.public_port), ("127.0.0.1".parse().unwrap(), 5300, Vantage::InsideVm, None, Some(53)));
+        assert_eq!((e.addr, e.port, e.lab, e.public_port), ("127.0.0.1".parse().unwrap(), 5300, None, Some(53)));
+        assert!(inside_vm(std::net::SocketAddr::new(e.addr, e.port)));
         let e = endpoint("local-address=127.0.0.1\nlocal-port=5300\n");
-        assert_eq!((e.port, e.vantage, e.public_port), (5300, Vantage::InsideVm, None));
+        assert_eq!((e.port, e.public_port), (5300, None));
+        assert!(inside_vm(std::net::SocketAddr::new(e.addr, e.port)));
         assert_eq!(e.describe(), "the authoritative at 127.0.0.1:5300 (pdns.conf:1 local-address), asked from inside the VM: it has no lab address");
     }
 
     #[test]
     fn the_default_binds_every_address_of_the_auth_host() {
         let e = endpoint("launch=gsqlite3\n");
-        assert_eq!((e.addr, e.port, e.vantage), ("10.10.0.54".parse().unwrap(), 53, Vantage::Network));
+        assert_eq!((e.addr, e.port), ("10.10.0.54".parse().unwrap(), 53));
+        assert!(!inside_vm(std::net::SocketAddr::new(e.addr, e.port)));
         assert!(e.set_at.starts_with("pdns's default"), "{}", e.set_at);
     }
 

@@ -291,7 +291,7 @@ impl Lab {
     /// inside the VM (no packet from the harness reaches it); any other address natively from
     /// the harness over the testbed's networks. A VM that cannot be asked is a harness error.
     pub async fn probe(&self, q: &crate::probe::Query) -> crate::probe::Outcome {
-        if !q.server.ip().is_loopback() {
+        if !listen::inside_vm(q.server) {
             return crate::probe::probe(q).await;
         }
         let deadline = q.timeout + Duration::from_secs(10);
@@ -304,7 +304,7 @@ impl Lab {
 
     /// A probe as the evidence names it: where it was asked from when not the harness.
     pub fn describe_probe(q: &crate::probe::Query) -> String {
-        if q.server.ip().is_loopback() {
+        if listen::inside_vm(q.server) {
             format!("{} (inside the VM: {})", q.describe(), crate::dig::command(q).trim_end_matches(" 2>&1"))
         } else {
             q.describe()

@@ -72,6 +72,15 @@ impl LabAddresses {
         Ok(a)
     }
 
+    /// The daemons' addresses the VM's lab NIC carries beyond its own, by role: those drill.toml
+    /// gives them apart from `vm`, one entry per address.
+    fn on_vm_nic(&self) -> Vec<(&'static str, Ipv4Addr)> {
+        let mut v = vec![("recursor", self.recursor), ("auth", self.auth)];
+        v.retain(|(_, ip)| *ip != self.vm);
+        v.dedup_by_key(|(_, ip)| *ip);
+        v
+    }
+
     /// The roles that live on the lab network, as drill.toml names them.
     fn lab_roles(&self) -> [(&'static str, Ipv4Addr); 6] {
         [("vm", self.vm), ("recursor", self.recursor), ("auth", self.auth), ("workstation", self.workstation), ("client", self.client), ("app", self.app)]
@@ -141,9 +150,9 @@ pub struct Plan {
     pub upstream: Ipv4Addr,
     /// The operators' forwarders outside the lab, all mapped onto `upstream`.
     pub external_forwarders: Vec<Ipv4Addr>,
-    /// Where the authoritative answers (moved onto the testbed), and from where it is asked.
+    /// Where the authoritative answers (moved onto the testbed): a loopback address is asked
+    /// from inside the VM ([`super::listen::inside_vm`]).
     pub auth_at: std::net::SocketAddr,
-    pub auth_vantage: super::listen::Vantage,
     /// Its port on the public address (53 when it does not bind it: the delegation's port).
     pub auth_public_port: u16,
     #[serde(skip)]
@@ -166,7 +175,6 @@ impl Plan {
         };
         Ok(Plan {
             auth_at: std::net::SocketAddr::new(auth_ip, auth.port),
-            auth_vantage: auth.vantage,
             auth_public_port: auth.public_port.unwrap_or(53),
             lab,
             public,
@@ -187,10 +195,8 @@ impl Plan {
     /// Addresses Docker must never hand to a container: the two service addresses live on the
     /// VM's NIC and the app address on the workstation's, added from inside.
     pub fn lab_reserved(lab_addresses: &LabAddresses, lab: Ipv4Net) -> Vec<(String, Ipv4Addr)> {
-        let la = lab_addresses;
-        let mut extra = vec![("recursor", la.recursor), ("auth", la.auth), ("app", la.app)];
-        extra.retain(|(_, ip)| *ip != la.vm);
-        extra.dedup_by_key(|(_, ip)| *ip);
+        let mut extra = lab_addresses.on_vm_nic();
+        extra.push(("app", lab_addresses.app));
         extra
             .into_iter()
             .filter_map(|(k, ip)| move_host(ip, lab_addresses.lab_network, lab).ok().map(|ip| (k.to_string(), ip)))
@@ -200,9 +206,8 @@ impl Plan {
     /// The addresses the VM's lab NIC carries beyond its own: the daemons' where drill.toml
     /// gives them one of their own.
     pub fn vm_extra_addresses(&self) -> Vec<Ipv4Addr> {
-        let mut v: Vec<Ipv4Addr> = [self.recursor, self.auth].into_iter().filter(|a| *a != self.vm).collect();
-        v.dedup();
-        v
+        let la = &self.lab_addresses;
+        la.on_vm_nic().into_iter().filter_map(|(_, ip)| move_host(ip, la.lab_network, self.lab).ok()).collect()
     }
 
     /// Nothing to reserve on the public network: every container there has a static address.

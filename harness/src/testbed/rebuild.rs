@@ -102,12 +102,16 @@ dpkg-query -W -f '${{Package}} ${{Version}}\n' {pkgs}
     )
 }
 
-const CONFIGS_SCRIPT: &str = r#"set -eu
-tar -C / -xpf /root/pdns-drill-rebuild-configs.tar
+fn configs_script() -> String {
+    format!(
+        r#"set -eu
+tar -C / -xpf {CONFIGS_TAR}
 systemctl daemon-reload
 systemctl restart pdns-recursor pdns || true
 echo "pdns-recursor $(systemctl is-active pdns-recursor), pdns $(systemctl is-active pdns)"
-"#;
+"#
+    )
+}
 
 impl Lab {
     /// What the VM's image keeps for a rebuild from packages; None for an image built before it
@@ -133,7 +137,7 @@ impl Lab {
 
     /// The configs the VM had, dropped in again; both daemons restarted on them.
     pub async fn restore_configs(&self) -> Result<ExecOutput> {
-        let o = self.sh(Role::PdnsVm, CONFIGS_SCRIPT, Duration::from_secs(120)).await?;
+        let o = self.sh(Role::PdnsVm, &configs_script(), Duration::from_secs(120)).await?;
         ensure!(o.success(), "dropping the configs in again failed: {}", o.summary(600));
         Ok(o)
     }
