@@ -149,6 +149,7 @@ pub const CATALOGUE: &[Claim] = &[
     Claim { id: "NEG-CACHE", section: ADDED, summary: "cached NXDOMAIN hides a new record; auth shows it; wipe-cache fixes", parts: &[S, C, R, V] },
     Claim { id: "PARTIAL-COMMIT", section: ADDED, summary: "uncommitted API change: SOA ahead of rrset; pdnsutil shows and fixes it", parts: &[S, C, R] },
     Claim { id: "BAK-VERIFY", section: BACKUPS, summary: "a backup is the whole file; integrity_check returns ok", parts: &[C, V] },
+    Claim { id: "BAK-SIZE", section: BACKUPS, summary: "a backup is a few hundred KB: many copies cost nothing", parts: &[C] },
     Claim { id: "BAK-RESTORE", section: BACKUPS, summary: "a backup taken before changes restores a working authoritative", parts: &[R, V] },
     Claim { id: "BAK-RECURSOR", section: BACKUPS, summary: "recursor configs alone recreate identical behaviour", parts: &[R, V] },
     Claim { id: "NET-ALLOW", section: LOCAL, summary: "allow-from 127.0.0.0/8: outside clients silently denied, local works", parts: &[S, C, R, V] },
@@ -170,12 +171,11 @@ pub const CATALOGUE: &[Claim] = &[
 
 /// Runbook lines with a checkable claim that the shared catalogue (runbook-claims.md) misses:
 /// the harness adds them, in the runbook's own sections.
-pub const ADDED_LINES: &[&str] = &["TRI-HOST", "VM-BASE", "VM-CONSOLE", "CLI-APPS"];
+pub const ADDED_LINES: &[&str] = &["TRI-HOST", "VM-BASE", "VM-CONSOLE", "CLI-APPS", "BAK-SIZE"];
 
 /// Catalogue lines the testbed cannot exercise, each with why: their verdict is not-simulated
 /// with this reason on every lab, instead of "no scenario".
 pub const OUT_OF_REACH: &[(&str, &str)] = &[
-    ("TRI-HOST", "not exercised yet: the testbed runs the runbook's triage from the workstation container only; the lab client has dig too, so running the same four probes there is a scenario still to write"),
     ("VM-BASE", "the testbed's VM is Debian built with debootstrap (bookworm: pdns 4.7.3, pdns-recursor 4.8.8; trixie: 4.9 and 5.2), not the Ubuntu base image and its cloud-init: every verdict holds for Debian's packages of these versions, and whether Ubuntu's archive ships the same is not measured here (VM-REBUILD installs the same three packages)"),
     ("VM-CONSOLE", "no libvirt in the testbed: the VM is a container, whose state stands in for `virsh list` (TRI-6, VM-START), and it has no serial console to watch"),
     ("CLI-APPS", "the lab holds no Kafka, OpenShift or HAProxy: what any resolver client sees is decided by CLI-GAI (new lookups fail at getaddrinfo) and CLI-CACHED (a consumer behind its own cache keeps what it resolved until it expires)"),

@@ -104,6 +104,43 @@ async fn write_like(lab: &Lab, on: Role, path: &str, bytes: Vec<u8>, like: Optio
     Ok(())
 }
 
+/// The operator's "fix the file": every file a fault edited put back as it was, without the
+/// restart the heal would add (the runbook's own restart follows). The evidence is the edit the
+/// operator makes, as lines removed and added. The faults stay listed for the rollback.
+pub async fn undo_edits(lab: &Lab, injected: &[Injected]) -> Result<ExecOutput> {
+    let mut lines = Vec::new();
+    for i in injected {
+        let Undo::RestoreFiles { on, files, .. } = &i.undo else { continue };
+        for (path, original) in files {
+            let now = lab.engine.download(&lab.name(*on), path).await.unwrap_or_default();
+            match original {
+                Some(o) => {
+                    lines.push(format!("{path} on {}:", on.as_str()));
+                    lines.extend(edit_lines(&String::from_utf8_lossy(&now), &String::from_utf8_lossy(&o.bytes)));
+                    write_like(lab, *on, path, o.bytes.clone(), Some(o)).await?;
+                    read_back(lab, *on, path, &o.bytes).await?;
+                }
+                None => {
+                    lines.push(format!("{path} on {}: removed (the fault created it)", on.as_str()));
+                    lab.exec(*on, &["rm", "-f", path], DEADLINE).await?;
+                }
+            }
+        }
+    }
+    if lines.is_empty() {
+        bail!("fix-file: no fault of this scenario edited a file");
+    }
+    Ok(ExecOutput { exit_code: Some(0), stdout: lines.join("\n"), stderr: String::new() })
+}
+
+/// The edit from `now` back to `was`, line by line: `- ` what goes, `+ ` what comes back.
+fn edit_lines(now: &str, was: &str) -> Vec<String> {
+    let (n, w): (Vec<&str>, Vec<&str>) = (now.lines().collect(), was.lines().collect());
+    let gone = n.iter().filter(|l| !w.contains(l)).map(|l| format!("- {l}"));
+    let back = w.iter().filter(|l| !n.contains(l)).map(|l| format!("+ {l}"));
+    gone.chain(back).collect()
+}
+
 /// The file must read back as written.
 async fn read_back(lab: &Lab, on: Role, path: &str, want: &[u8]) -> Result<String> {
     let got = lab.engine.download(&lab.name(on), path).await.with_context(|| format!("reading back {path}"))?;
@@ -336,6 +373,56 @@ async fn inject_setting(lab: &Lab, d: Daemon, key: &str, edit: &SettingEdit, res
     settle(lab, undo, description, proof).await
 }
 
+/// Where the overwrite's garbage page is staged on the VM.
+const GARBAGE: &str = "/root/.pdns-drill-garbage-page";
+
+/// Overwrites with garbage every page of the b-tree of `of` (a table or an index) in the SQLite
+/// `file` on the VM, as it lies there now: the pages found in the file itself, skipping those
+/// its `-wal` holds a newer copy of (the overwrite would go unread). In place (`dd
+/// conv=notrunc`), so a daemon holding the file open reads the damage. Proven by reading the
+/// pages back. Returns what was done and the proof, naming the pages hit and how many the file
+/// has; a fault that cannot land is a [`NotInEffect`].
+pub async fn overwrite_pages(lab: &Lab, file: &str, of: &str) -> Result<(String, String)> {
+    use crate::zone::corrupt;
+    let vm = Role::PdnsVm;
+    let before = lab.engine.download(&lab.name(vm), file).await.with_context(|| format!("reading {file}"))?;
+    let layout = corrupt::btree_pages(&before, of).map_err(|e| NotInEffect(format!("{file}: {e:#}")))?;
+    let ps = layout.page_size;
+    let wal = format!("{file}-wal");
+    let in_wal = match lab.exec(vm, &["stat", "-c", "%s", &wal], DEADLINE).await? {
+        st if st.success() && st.stdout.trim() != "0" => corrupt::wal_pages(&lab.engine.download(&lab.name(vm), &wal).await.with_context(|| format!("reading {wal}"))?),
+        _ => Default::default(),
+    };
+    let (masked, hit): (Vec<u32>, Vec<u32>) = layout.pages.iter().partition(|p| in_wal.contains(p));
+    let object = format!("the {} `{of}`{}", layout.kind, if layout.kind == "index" { format!(" (of table {})", layout.table) } else { String::new() });
+    let masked_note = if masked.is_empty() { String::new() } else { format!("; left: {} (newer copies in {wal})", corrupt::pages_phrase(&masked, layout.page_count)) };
+    if hit.is_empty() {
+        return Err(NotInEffect(format!("every page of {object} in {file} has a newer copy in {wal}: an overwrite would not be read ({})", corrupt::pages_phrase(&masked, layout.page_count))).into());
+    }
+    let garbage = corrupt::garbage_page(ps);
+    lab.engine.upload(&lab.name(vm), &[FileEntry::file(GARBAGE.to_string(), garbage.clone())]).await?;
+    let dd: Vec<String> = hit.iter().map(|p| format!("dd if={GARBAGE} of='{file}' bs={ps} seek={} count=1 conv=notrunc status=none", p - 1)).collect();
+    must(lab, vm, &format!("{} && rm -f {GARBAGE}", dd.join(" && "))).await?;
+    let description = format!(
+        "{file}: {} ({ps} bytes each; the b-tree of {object}, {} page(s) in all) overwritten with garbage{masked_note}",
+        corrupt::pages_phrase(&hit, layout.page_count),
+        layout.pages.len()
+    );
+    let after = lab.engine.download(&lab.name(vm), file).await.with_context(|| format!("reading back {file}"))?;
+    let wrong: Vec<u32> = hit.iter().copied().filter(|p| after.get((*p as usize - 1) * ps..*p as usize * ps) != Some(&garbage[..])).collect();
+    if !wrong.is_empty() {
+        return Err(NotInEffect(format!("{file}: {} do(es) not read back as the garbage written", corrupt::pages_phrase(&wrong, layout.page_count))).into());
+    }
+    let proof = format!(
+        "{} read back as the garbage; the file is {} bytes ({} before){}",
+        corrupt::pages_phrase(&hit, layout.page_count),
+        after.len(),
+        before.len(),
+        if in_wal.is_empty() { format!("; {wal} holds no page") } else { format!("; {wal} holds {} page(s), none of those hit", in_wal.len()) }
+    );
+    Ok((description, proof))
+}
+
 /// Injects `f` and proves it took effect. On a failed proof the fault is healed and the error
 /// is a [`NotInEffect`].
 pub async fn inject(lab: &Lab, f: &Fault) -> Result<Injected> {
@@ -407,6 +494,39 @@ pub async fn inject(lab: &Lab, f: &Fault) -> Result<Injected> {
         Fault::Shell { on, inject, heal, proof } => {
             must(lab, *on, inject).await?;
             Injected { undo: Undo::Shell { on: *on, script: heal.clone() }, description: format!("on {}: {inject}", on.as_str()), proof: proof.clone().unwrap_or_default() }
+        }
+        Fault::OverwritePages { file, of, unit, while_running } => {
+            let name = std::path::Path::new(file).file_name().and_then(|n| n.to_str()).unwrap_or("db");
+            // One copy per injection: a second overwrite's heal puts back the first's damage,
+            // and the first's heal the file as it was.
+            let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+            let pristine = format!("/root/pdns-drill-pristine-{name}-{stamp}");
+            if !while_running {
+                must(lab, vm, &format!("systemctl stop {unit}")).await?;
+            }
+            // Taken with the daemon stopped when it will be (a consistent copy); the -wal and
+            // -shm go at the heal, as a restore of the file alone leaves them.
+            let undo = Undo::Shell {
+                on: vm,
+                script: format!("systemctl stop {unit}; cp -a '{pristine}' '{file}' && rm -f '{file}-wal' '{file}-shm' && systemctl reset-failed {unit}; systemctl start {unit}"),
+            };
+            let r = match must(lab, vm, &format!("cp -a '{file}' '{pristine}'")).await {
+                Ok(_) => overwrite_pages(lab, file, of).await,
+                Err(e) => Err(e),
+            };
+            if !while_running {
+                // The start may fail: that is often the symptom under test.
+                lab.sh(vm, &format!("systemctl start {unit}"), DEADLINE).await?;
+            }
+            let when = if *while_running { format!("under the running {unit}") } else { format!("{unit} stopped before, started after") };
+            let (description, proof) = match r {
+                Ok((d, p)) => (format!("{d}; {when}"), p),
+                Err(e) => {
+                    heal(lab, &Injected { undo, description: String::new(), proof: String::new() }).await.ok();
+                    return Err(e.context(format!("overwriting the pages of `{of}` in {file}")));
+                }
+            };
+            return Ok(Injected { undo, description, proof });
         }
         Fault::FillDisk { path } => {
             // dd stops at ENOSPC; that is the point.
@@ -498,7 +618,7 @@ async fn proof_of(lab: &Lab, f: &Fault, i: &Injected) -> Result<String> {
             State::Running => Err(NotInEffect("the VM container still runs".into()).into()),
             s => Ok(format!("VM container state: {s:?}")),
         },
-        Fault::KillUnit { .. } | Fault::EditFile { .. } | Fault::Setting { .. } => Ok(i.proof.clone()),
+        Fault::KillUnit { .. } | Fault::EditFile { .. } | Fault::Setting { .. } | Fault::OverwritePages { .. } => Ok(i.proof.clone()),
     }
 }
 
@@ -553,6 +673,13 @@ pub async fn heal(lab: &Lab, i: &Injected) -> Result<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_operators_edit_is_the_lines_the_fault_changed() {
+        let was = "launch=gsqlite3\nlocal-port=53\n";
+        assert_eq!(super::edit_lines("launch=gsqlite3\nlocal-port=5x3\n", was), ["- local-port=5x3", "+ local-port=53"]);
+        assert_eq!(super::edit_lines("launch=gsqlite3\nlocal-port=53\nlocal-adress=1.2.3.4\n", was), ["- local-adress=1.2.3.4"]);
+    }
+
     use super::*;
 
     #[test]

@@ -8,6 +8,7 @@ use crate::engine::Engine;
 use crate::fault::{self, Injected};
 use crate::history::{Phase, ScenarioInfo};
 use crate::matcher::{self, Observed};
+use crate::scenario::AS_LANDED;
 use crate::probe::{self, Query, RType, Transport};
 use crate::scenario::plan::Resolved;
 use crate::scenario::{Scenario, Step, StepTable};
@@ -240,6 +241,10 @@ async fn drive(ctx: &mut Ctx<'_>, run: &mut ScenarioRun, steady: crate::steady::
         for st in &s.recovery {
             step(ctx, Phase::Recovery, StepTable::Recover, st, &mut injected).await?;
         }
+        // Service back after the harness undid its own faults shows the heal worked, not the
+        // runbook's recovery: then the steady state is evidence, and checks no part.
+        let healed = s.recovery.iter().any(|st| st.action == Some(crate::scenario::HarnessAction::Heal));
+        let recovery_part = (!healed).then_some(Part::Recovery);
         if s.steady_after {
             ctx.progress("waiting for steady state again");
             let r = ctx.lab.wait_steady(STEADY_AFTER_DEADLINE).await;
@@ -248,7 +253,7 @@ async fn drive(ctx: &mut Ctx<'_>, run: &mut ScenarioRun, steady: crate::steady::
                 // Service back after the documented recovery: what the recovery part promises.
                 Ok(_) => {
                     run.timeline.steady_ms = Some(ctx.ms());
-                    ctx.record(Phase::SteadyAfter, "harness", "steady-state check".into(), "all checks hold".into(), Some("steady state".into()), None, claims, Some(Part::Recovery), None, None);
+                    ctx.record(Phase::SteadyAfter, "harness", "steady-state check".into(), "all checks hold".into(), Some("steady state".into()), None, claims, recovery_part, None, None);
                 }
                 Err(e) => {
                     // With every daemon up, answers may still come back by themselves: how late
@@ -269,7 +274,7 @@ async fn drive(ctx: &mut Ctx<'_>, run: &mut ScenarioRun, steady: crate::steady::
                     let reading = back.then(|| {
                         format!("steady state within {} s of the documented recovery (the harness's deadline; the runbook states no time, and service came back by itself later)", STEADY_AFTER_DEADLINE.as_secs())
                     });
-                    ctx.record(Phase::SteadyAfter, "harness", "steady-state check".into(), observed, Some("steady state".into()), Some(mismatch), claims, Some(Part::Recovery), severity, reading);
+                    ctx.record(Phase::SteadyAfter, "harness", "steady-state check".into(), observed, Some("steady state".into()), Some(mismatch), claims, recovery_part, severity, reading);
                 }
             }
         }
@@ -418,7 +423,17 @@ async fn step(ctx: &mut Ctx<'_>, phase: Phase, table: StepTable, st: &Step, inje
             tokio::time::sleep(poll_interval(st, start.elapsed())).await;
             continue;
         }
-        let expect = &st.expect;
+        // `row = "as-landed"`: the row the scenario's first triage under the fault landed on
+        // (the same probes from another host must agree with it, whatever it is on this lab).
+        let landed;
+        let expect = match st.expect.row.as_deref() {
+            Some(AS_LANDED) => {
+                let row = ctx.triage_row.clone().ok_or_else(|| anyhow::anyhow!("`row = \"{AS_LANDED}\"` with no triage taken before it under the fault"))?;
+                landed = crate::scenario::Expect { row: Some(row), ..st.expect.clone() };
+                &landed
+            }
+            _ => &st.expect,
+        };
         let verdict = matcher::check(expect, &observed);
         let holds = verdict.is_ok();
         if holds || start.elapsed() >= deadline {
@@ -512,7 +527,9 @@ async fn act(ctx: &mut Ctx<'_>, phase: Phase, st: &Step, injected: &mut Vec<Inje
         let on = st.on.unwrap_or(Role::PdnsVm);
         let argv = ["/bin/bash", "-c", cmd.as_str()];
         let out = lab.engine.exec(&lab.name(on), &argv, st.user.as_deref(), EXEC_DEADLINE).await?;
-        return Ok((on.as_str().to_string(), cmd.clone(), Observed::Exec(out)));
+        // Who ran it is part of what was run: the runbook's steps run as its operator.
+        let action = st.user.as_ref().map_or_else(|| cmd.clone(), |u| format!("(as {u}) {cmd}"));
+        return Ok((on.as_str().to_string(), action, Observed::Exec(out)));
     }
     if let Some(target) = &st.probe {
         // The authoritative is asked where its own settings make it listen (inside the VM when
@@ -556,9 +573,10 @@ async fn act(ctx: &mut Ctx<'_>, phase: Phase, st: &Step, injected: &mut Vec<Inje
         return Ok(("harness".into(), format!("journal → {j}"), Observed::Exec(out)));
     }
     if st.triage {
-        let t = crate::triage_probes::in_lab(lab).await?;
+        let from = st.on.unwrap_or(Role::Workstation);
+        let t = crate::triage_probes::from_host(lab, from).await?;
         let cmds = t.probes.iter().map(|p| p.command.clone()).collect::<Vec<_>>().join(" ; ");
-        return Ok(("workstation".into(), format!("first triage: {cmds}"), Observed::Triage(t.result)));
+        return Ok((from.as_str().to_string(), format!("first triage: {cmds}"), Observed::Triage(t.result)));
     }
     use crate::scenario::HarnessAction as A;
     let action = st.action.ok_or_else(|| anyhow::anyhow!("a step with nothing to do (the scenario loader admits none)"))?;
@@ -608,17 +626,17 @@ async fn act(ctx: &mut Ctx<'_>, phase: Phase, st: &Step, injected: &mut Vec<Inje
         A::AddJournalRows => {
             let zone = &lab.spec.zone.journal.zone;
             let mut lines = Vec::new();
-            let mut code = 0;
             for r in &ctx.scenario.journal_rows {
                 let argv = ["pdnsutil", "add-record", zone, &r.name, &r.rtype, &r.ttl.to_string(), &r.content];
                 let o = lab.exec(Role::PdnsVm, &argv, EXEC_DEADLINE).await?;
-                lines.push(format!("{} → {}", argv.join(" "), o.summary(120)));
+                // The scenario's set-up, not a symptom: a row that does not go in is the
+                // harness failing.
                 if !o.success() {
-                    code = o.exit_code.unwrap_or(1);
-                    break;
+                    anyhow::bail!("adding the scenario's journal rows: {} → {}", argv.join(" "), o.summary(300));
                 }
+                lines.push(format!("{} → {}", argv.join(" "), o.summary(120)));
             }
-            let out = crate::engine::ExecOutput { exit_code: Some(code), stdout: lines.join("\n"), stderr: String::new() };
+            let out = crate::engine::ExecOutput { exit_code: Some(0), stdout: lines.join("\n"), stderr: String::new() };
             return Ok(("pdns-vm".into(), format!("action: {} (pdnsutil add-record per journal row)", action.as_str()), Observed::Exec(out)));
         }
         A::WaitSteady => {
@@ -628,6 +646,17 @@ async fn act(ctx: &mut Ctx<'_>, phase: Phase, st: &Step, injected: &mut Vec<Inje
             while let Some(i) = injected.pop() {
                 fault::heal(lab, &i).await?;
             }
+        }
+        A::OverwritePages => {
+            let (Some(file), Some(of)) = (st.file.as_deref(), st.of.as_deref()) else { anyhow::bail!("overwrite-pages without `file` and `of` (the scenario loader admits none)") };
+            let (what, proof) = fault::overwrite_pages(lab, file, of).await?;
+            let out = crate::engine::ExecOutput { exit_code: Some(0), stdout: proof, stderr: String::new() };
+            return Ok(("pdns-vm".into(), format!("action: {} ({what})", action.as_str()), Observed::Exec(out)));
+        }
+        A::FixFile => {
+            let out = fault::undo_edits(lab, injected).await?;
+            let what = format!("action: {} (the operator's fix, modelled as the smallest edit that undoes the fault; nothing restarted)", action.as_str());
+            return Ok(("harness".into(), what, Observed::Exec(out)));
         }
     }
     Ok(("harness".into(), format!("action: {}", action.as_str()), Observed::Done))

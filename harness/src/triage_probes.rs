@@ -49,10 +49,15 @@ pub struct Site<'a> {
 
 /// In the testbed, from the workstation, as written.
 pub async fn in_lab(lab: &Lab) -> Result<TriageRun> {
+    from_host(lab, Role::Workstation).await
+}
+
+/// In the testbed, from another lab host that has dig (the runbook allows any).
+pub async fn from_host(lab: &Lab, from: Role) -> Result<TriageRun> {
     let p = &lab.plan;
     on_workstation(&Site {
         engine: &lab.engine,
-        workstation: lab.name(Role::Workstation),
+        workstation: lab.name(from),
         vm_container: lab.name(Role::PdnsVm),
         recursor: p.recursor.into(),
         auth: p.auth.into(),

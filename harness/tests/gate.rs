@@ -8,13 +8,15 @@ use std::path::Path;
 use std::process::Command;
 
 #[test]
-fn recursor_without_loopback_flips_dae_rec_and_fails_the_gate() {
+fn recursor_without_loopback_breaks_dae_recs_correction_and_fails_the_gate() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let baseline = root.join("reports/baseline.json");
-    let approved = std::fs::read_to_string(&baseline).expect("reports/baseline.json is committed");
-    assert!(approved.contains("\"DAE-REC\""), "the baseline decides DAE-REC");
+    let approved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&baseline).expect("reports/baseline.json is committed")).unwrap();
+    let dae_rec = &approved["claims"]["DAE-REC"];
+    assert_eq!((dae_rec["verdict"].as_str(), dae_rec["correction"].as_bool()), (Some("contradicted"), Some(true)), "the baseline approves DAE-REC contradicted with a verified correction: {dae_rec}");
     // An operator's edit: the recursor no longer listens on 127.0.0.1, so the runbook's
-    // on-VM verification `dig @127.0.0.1 google.com A +short` cannot answer.
+    // on-VM verification `dig @127.0.0.1 google.com A +short`, which the correction keeps after
+    // its restart with sudo, cannot answer: the correction no longer verifies.
     let d = tempfile::tempdir().unwrap();
     let conf = d.path().join("etc-powerdns");
     copy_dir(&root.join("lab/etc-powerdns"), &conf);
@@ -33,20 +35,20 @@ fn recursor_without_loopback_flips_dae_rec_and_fails_the_gate() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "gate must fail\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("DAE-REC: confirmed → contradicted"), "{stdout}");
     assert!(stdout.contains("verdicts DIFFER"), "{stdout}");
     // The gate is an artefact where the CI looks: gate.json and the JUnit failure name the change.
     let reports = d.path().join("reports");
     let gate: serde_json::Value = serde_json::from_slice(&std::fs::read(reports.join("gate.json")).unwrap()).unwrap();
     assert_eq!((gate["outcome"].as_str(), gate["exit_code"].as_i64()), (Some("fail"), Some(1)), "{gate}");
     let change = gate["changes"].as_array().unwrap().iter().find(|c| c["claim"] == "DAE-REC").unwrap_or_else(|| panic!("{gate}"));
-    assert_eq!((change["before"].as_str(), change["after"].as_str()), (Some("confirmed"), Some("contradicted")), "{gate}");
-    assert!(change["evidence"].as_str().is_some_and(|e| !e.is_empty()), "the change carries this run's evidence: {gate}");
+    assert!(change.to_string().contains("not verified"), "the correction stopped verifying: {gate}");
     assert_eq!(gate["baseline"]["path"].as_str(), Some(baseline.to_str().unwrap()));
     let junit = std::fs::read_to_string(reports.join("junit.xml")).unwrap();
     let failures: Vec<&str> = junit.split("<testcase ").skip(1).filter(|c| c.contains("<failure")).collect();
-    assert_eq!(failures.len(), 1, "only the changed verdict fails in the test view:\n{junit}");
-    assert!(failures[0].starts_with("name=\"DAE-REC\"") && failures[0].contains("DAE-REC: confirmed → contradicted"), "{junit}");
+    assert!(failures.iter().any(|f| f.starts_with("name=\"DAE-REC\"")), "the changed claim fails in the test view:\n{junit}");
+    // What the runbook's restart met, as its operator: polkit's refusal, verbatim in the history.
+    let history = std::fs::read_to_string(reports.join("history.json")).unwrap();
+    assert!(history.contains("(as ze) systemctl restart pdns-recursor") && history.contains("Interactive authentication required"), "the runbook's restart ran as ze");
 }
 
 /// With every verdict as approved the gate is green in every view: exit 0, gate.json `pass`, no
@@ -136,7 +138,9 @@ fn conclude_reproduces_a_runs_verdicts_from_its_history_alone() {
     assert!(out.status.code().is_some(), "{stderr}");
     // Not a terminal (a CI log): one plain line when the scenario starts and one when it ends.
     assert!(stderr.lines().any(|l| l == "   start  recursor-down"), "{stderr}");
-    assert!(stderr.lines().any(|l| l.starts_with("    held  recursor-down")), "{stderr}");
+    // Unbaselined, DAE-REC's contradiction (the runbook's restart refused to its operator) is
+    // a deviation.
+    assert!(stderr.lines().any(|l| l.starts_with("DEVIATED  recursor-down")), "{stderr}");
     let run_dir = d.path().to_path_buf();
     let before: serde_json::Value = serde_json::from_slice(&std::fs::read(run_dir.join("report.json")).unwrap()).unwrap();
     std::fs::remove_file(run_dir.join("report.json")).unwrap();
@@ -147,7 +151,7 @@ fn conclude_reproduces_a_runs_verdicts_from_its_history_alone() {
         r["claims"].as_array().unwrap().iter().map(|c| (c["id"].to_string(), c["verdict"].to_string(), c["parts"].to_string())).collect()
     };
     assert_eq!(verdicts(&before), verdicts(&after));
-    assert!(verdicts(&after).iter().any(|(id, v, _)| id == "\"DAE-REC\"" && v == "\"confirmed\""), "{:?}", verdicts(&after));
+    assert!(verdicts(&after).iter().any(|(id, v, _)| id == "\"DAE-REC\"" && v == "\"contradicted\""), "{:?}", verdicts(&after));
 }
 
 /// A correction is verified by its own steps, judged before the harness rolls back the faults it

@@ -97,17 +97,20 @@ async fn a_role_the_zone_lacks_is_not_simulated_without_a_lab() {
 #[tokio::test(flavor = "multi_thread")]
 async fn recursor_down_is_decided_by_the_daemons() {
     let run = run_shipped("recursor-down").await;
-    // The history has real observations: the fault, a timeout or refusal from the recursor, a
-    // failed unit in systemctl, and the restored steady state.
+    // The history has real observations: the fault, a stopped unit in systemctl as the runbook's
+    // operator sees it, and that operator's restart refused by polkit (no sudo in the runbook).
     assert!(run.records.iter().any(|r| r.action.contains("systemctl stop pdns-recursor")));
-    assert!(run.records.iter().any(|r| r.observed.contains("inactive (dead)")));
-    assert!(run.timeline.steady_ms.is_some());
+    assert!(run.records.iter().any(|r| r.action.starts_with("(as ze) systemctl status") && r.observed.contains("inactive (dead)")));
+    assert!(run.records.iter().any(|r| r.action == "(as ze) systemctl restart pdns-recursor" && r.observed.contains("Interactive authentication required")));
     let claims = conclude::claim_results(std::slice::from_ref(&run));
-    for id in ["DAE-REC", "TRI-2", "MON-STATE"] {
+    for id in ["TRI-2", "MON-STATE"] {
         let c = claims.iter().find(|c| c.id == id).unwrap();
         assert_eq!(c.verdict, Verdict::Confirmed, "{id}: {:?}", c.first_mismatch);
         assert!(!c.evidence.is_empty());
     }
+    let c = claims.iter().find(|c| c.id == "DAE-REC").unwrap();
+    assert_eq!(c.verdict, Verdict::Contradicted, "{:?}", c.first_mismatch);
+    assert!(c.first_mismatch.as_deref().is_some_and(|m| m.contains("Interactive authentication required")), "{:?}", c.first_mismatch);
 }
 
 #[test]

@@ -214,14 +214,19 @@ impl ChaosFault {
                 "chown pdns:pdns {db}* && chmod 644 {db}* && { systemctl restart pdns || true; }",
                 Some("test \"$(stat -c %U:%G:%a {db})\" = root:root:600"),
             ),
+            // A page of the records (or the supermasters' index, which pdns never reads), found
+            // in the lab's own file when injected.
+            Corrupt(c @ (Corruption::Page | Corruption::WhileRunning | Corruption::IdlePage)) => {
+                let of = if c == Corruption::IdlePage { "ip_nameserver_pk" } else { "records" };
+                let running = if c == Corruption::WhileRunning { "while-running = true\n" } else { "" };
+                format!("[[fault]]\nkind = \"overwrite-pages\"\nfile = \"{{db}}\"\nof = \"{of}\"\n{running}")
+            }
             Corrupt(c) => {
                 let save = "cp -a {db} /root/chaos-db-pristine";
                 let inject = match c {
                     Corruption::Header => format!("systemctl stop pdns; {save} && dd if=/dev/urandom of={{db}} bs=100 count=1 conv=notrunc 2>/dev/null; systemctl start pdns; true"),
                     Corruption::Truncated => format!("systemctl stop pdns; {save} && truncate -s $(( $(stat -c %s {{db}}) / 2 )) {{db}}; systemctl start pdns; true"),
-                    Corruption::Page => format!("systemctl stop pdns; {save} && dd if=/dev/urandom of={{db}} bs=4096 seek=4 count=1 conv=notrunc 2>/dev/null; systemctl start pdns; true"),
-                    Corruption::WhileRunning => format!("{save} && dd if=/dev/urandom of={{db}} bs=4096 seek=4 count=1 conv=notrunc 2>/dev/null"),
-                    Corruption::IdlePage => format!("systemctl stop pdns; {save} && dd if=/dev/urandom of={{db}} bs=4096 seek=9 count=1 conv=notrunc 2>/dev/null; systemctl start pdns; true"),
+                    Corruption::Page | Corruption::WhileRunning | Corruption::IdlePage => unreachable!("an overwrite-pages fault"),
                 };
                 shell(&inject, CORRUPT_HEAL, Some("test -s /root/chaos-db-pristine && ! cmp -s /root/chaos-db-pristine {db}"))
             }

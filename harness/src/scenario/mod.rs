@@ -236,6 +236,24 @@ pub enum Fault {
         #[serde(skip)]
         target: Option<SettingTarget>,
     },
+    /// Overwrite with garbage every page of one table's or index's b-tree in an SQLite file:
+    /// the pages are found at run time in the file itself (SQLite's `dbstat`), so the damage
+    /// lands on that object whatever the lab's layout; pages the `-wal` holds a newer copy of
+    /// are left (nobody would read the overwrite). Proof: the pages read back as the garbage.
+    /// Heal: the unit stopped, the file as it was (its -wal/-shm removed), the unit started.
+    OverwritePages {
+        /// The SQLite file (`{db}`), on the VM.
+        file: String,
+        /// The table or index whose pages are overwritten (`records`, `ip_nameserver_pk`).
+        of: String,
+        /// The daemon that has the file open.
+        #[serde(default = "pdns_unit")]
+        unit: String,
+        /// Overwrite under the running daemon; by default it is stopped before the overwrite
+        /// and started after (it opens the damaged file).
+        #[serde(default, rename = "while-running")]
+        while_running: bool,
+    },
     /// Fill the filesystem holding `path` until it is full (heal: remove the filler).
     FillDisk { path: String },
     /// Take a network interface of the VM down (heal: up, addresses and routes restored).
@@ -250,6 +268,10 @@ pub enum Fault {
 
 fn pdns_vm() -> Role {
     Role::PdnsVm
+}
+
+fn pdns_unit() -> String {
+    "pdns".into()
 }
 
 /// How a setting fault changes the value.
@@ -384,7 +406,8 @@ pub struct Step {
     /// Container the command runs in.
     #[serde(default)]
     pub on: Option<Role>,
-    /// Run as this user (e.g. `pdns` for the runbook's `sudo -u pdns` lines, written as-is instead).
+    /// Run as this user: `{operator}` for the runbook's steps after `ssh <operator>@` (its groups
+    /// and sudo as drill.toml says); without it, root.
     #[serde(default)]
     pub user: Option<String>,
     /// A native DNS probe at a lab address: recursor | auth | auth-public | internet | ADDR.
@@ -399,7 +422,8 @@ pub struct Step {
     /// Copy a file between containers, as scp would: "pdns-vm:/path -> workstation:/path".
     #[serde(default)]
     pub copy: Option<String>,
-    /// The runbook's first triage, from the workstation.
+    /// The runbook's first triage, from the workstation (`on` another lab host: the same four
+    /// probes from there).
     #[serde(default)]
     pub triage: bool,
     /// Write the lab's dns-records journal (its addresses moved onto the testbed), plus the
@@ -422,6 +446,12 @@ pub struct Step {
     /// rebuild installs them from a mirror (default `image`: the lab image, packages in it).
     #[serde(default)]
     pub from: Option<RebuildFrom>,
+    /// With `overwrite-pages`: the SQLite file (`{db}`) on the VM.
+    #[serde(default)]
+    pub file: Option<String>,
+    /// With `overwrite-pages`: the table or index whose pages are overwritten.
+    #[serde(default)]
+    pub of: Option<String>,
     #[serde(default)]
     pub expect: Expect,
     /// Poll until the expectation holds, for at most this long ("10s", "500ms"); default once.
@@ -482,7 +512,7 @@ pub struct Expect {
     /// Regex on stdout and stderr together.
     #[serde(default)]
     pub output_matches: Option<String>,
-    /// Triage row: TRI-1..TRI-6 or unknown.
+    /// Triage row: TRI-1..TRI-6 or unknown, or [`AS_LANDED`].
     #[serde(default)]
     pub row: Option<String>,
 }
@@ -589,6 +619,17 @@ impl Scenario {
             if kinds != 1 {
                 return Err(at("give exactly one of `run`, `probe`, `triage = true`, `action`, `copy`, `journal`"));
             }
+            // The harness's own actions (copies, journal writes, actions) prove nothing about the
+            // daemons: they are evidence, and when one fails the scenario is errored.
+            let harness_kind = [(st.copy.is_some(), "a `copy`"), (st.journal.is_some(), "a `journal` write"), (st.action.is_some(), "an `action`")].into_iter().find(|(k, _)| *k);
+            if let Some((_, what)) = harness_kind {
+                if st.expect != Expect::default() || st.part.is_some() || st.severity.is_some() || st.interpretation.is_some() {
+                    return Err(at(&format!("{what} is the harness's own doing: evidence only, it takes no `expect`, `part`, `severity` or `interpretation` (when it fails the scenario is errored)")));
+                }
+            }
+            if st.triage && st.on.is_some_and(|r| !matches!(r, Role::Workstation | Role::Client | Role::PdnsVm)) {
+                return Err(at("a triage runs on a lab host: `on` = \"workstation\", \"client\" or \"pdns-vm\""));
+            }
             if let Some(c) = &st.copy {
                 parse_copy(c).map_err(|m| at(&m))?;
             }
@@ -611,6 +652,10 @@ impl Scenario {
             }
             if st.from.is_some() && st.action != Some(HarnessAction::RebuildVm) {
                 return Err(at("`from` goes with `action = \"rebuild-vm\"`"));
+            }
+            let overwrite = st.action == Some(HarnessAction::OverwritePages);
+            if (overwrite && (st.file.is_none() || st.of.is_none())) || (!overwrite && (st.file.is_some() || st.of.is_some())) {
+                return Err(at("`action = \"overwrite-pages\"` takes `file` and `of`, and they go with no other step"));
             }
             for re in [&st.expect.stdout_matches, &st.expect.output_matches].into_iter().flatten() {
                 // Placeholders become literal text before the regex is compiled.
@@ -723,7 +768,7 @@ impl Scenario {
             st.on == Some(role)
                 || st.copy.as_deref().and_then(|c| parse_copy(c).ok()).is_some_and(|((a, _), (b, _))| a == role || b == role)
                 || st.journal.as_deref().and_then(|j| parse_end(j).ok()).is_some_and(|(r, _)| r == role)
-                || (st.triage && role == Role::Workstation)
+                || (st.triage && role == st.on.unwrap_or(Role::Workstation))
         };
         on_fault || steps.into_iter().any(on_step)
     }
@@ -754,6 +799,9 @@ impl Scenario {
 
 /// What the harness itself does as a step (the VM's power, a rebuild, a wait, a heal), as a
 /// scenario writes it (`action = "rebuild-vm-scratch"`).
+/// A triage expectation: the row the scenario's first triage under the fault landed on.
+pub const AS_LANDED: &str = "as-landed";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum HarnessAction {
@@ -768,6 +816,13 @@ pub enum HarnessAction {
     AddJournalRows,
     WaitSteady,
     Heal,
+    /// The operator's "fix the file": the files the faults edited put back as they were,
+    /// nothing restarted (the runbook's own restart follows).
+    FixFile,
+    /// The pages of one table's or index's b-tree in an SQLite file (`file`, `of`) overwritten
+    /// with garbage where the daemon runs, as the `overwrite-pages` fault does (no heal of its
+    /// own: a scenario's fault keeps the file for that).
+    OverwritePages,
 }
 
 impl HarnessAction {
@@ -781,6 +836,8 @@ impl HarnessAction {
             HarnessAction::AddJournalRows => "add-journal-rows",
             HarnessAction::WaitSteady => "wait-steady",
             HarnessAction::Heal => "heal",
+            HarnessAction::FixFile => "fix-file",
+            HarnessAction::OverwritePages => "overwrite-pages",
         }
     }
 }
@@ -928,6 +985,12 @@ expect = { exit = 0 }
         assert!(e.contains("bad.toml") && e.contains("reboot-vm") && e.contains("rebuild-vm-scratch"), "{e}");
         let e = err(&with_action("stop-vm").replace("action = \"stop-vm\"", "action = \"stop-vm\"\nsuite = \"trixie\""));
         assert!(e.contains("`suite` goes with"), "{e}");
+        let ow = Scenario::parse("ok.toml", &with_action("overwrite-pages\"\nfile = \"{db}\"\nof = \"records")).unwrap();
+        assert_eq!((ow.recovery[0].file.as_deref(), ow.recovery[0].of.as_deref()), (Some("{db}"), Some("records")));
+        let e = err(&with_action("overwrite-pages\"\nfile = \"{db}"));
+        assert!(e.contains("takes `file` and `of`"), "{e}");
+        let e = err(&with_action("heal\"\nof = \"records"));
+        assert!(e.contains("takes `file` and `of`"), "{e}");
     }
 
     #[test]
@@ -1006,23 +1069,49 @@ expect = { exit = 0 }
     }
 
     #[test]
-    fn shipped_scenarios_are_all_planned_against_both_shipped_labs() {
+    fn shipped_scenarios_are_all_planned_against_the_shipped_labs() {
         use crate::testbed::config::{ConfigDir, ZoneInput};
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let all = load_dir(&root.join("scenarios")).unwrap();
         assert!(all.len() >= 50, "{} scenarios", all.len());
-        for (conf, zone) in [("lab/etc-powerdns", "lab/zone/dns-records.md"), ("labs/branch-office/etc-powerdns", "labs/branch-office/zone/dns-records.md")] {
+        let labs = [
+            ("lab/etc-powerdns", "lab/zone/dns-records.md", "ze"),
+            ("labs/branch-office/etc-powerdns", "labs/branch-office/zone/dns-records.md", "netops"),
+            ("labs/edge-host/etc-powerdns", "labs/edge-host/zone/dns-records.md", "ze"),
+        ];
+        for (conf, zone, operator) in labs {
             let config = ConfigDir::load(&root.join(conf)).unwrap();
             let zone = ZoneInput::load(&root.join(zone)).unwrap();
             let facts = facts::LabFacts::read(&config, &zone.journal).unwrap();
+            let mut ready = 0;
             for s in &all {
-                // Every placeholder filled from the lab: nothing is left half-planned on either.
                 match plan::resolve(s, &facts) {
-                    plan::Resolved::Ready(p) => assert_eq!(p.name, s.name),
-                    other => panic!("{} on {conf}: {other:?}", s.name),
+                    plan::Resolved::Ready(p) => {
+                        ready += 1;
+                        assert_eq!(p.name, s.name);
+                        // Every placeholder filled from the lab, the runbook's login included.
+                        let text = toml::to_string(&*p).unwrap();
+                        assert!(!text.contains("{operator}") && !text.contains("{db}") && !text.contains("{zone}"), "{} on {conf}: placeholder left", s.name);
+                        let users: Vec<_> = p.symptoms.iter().chain(&p.recovery).filter_map(|st| st.user.as_deref()).collect();
+                        assert!(users.iter().all(|u| *u == operator || *u == "pdns"), "{} on {conf}: steps as {users:?}", s.name);
+                    }
+                    // Only the edge host (one address, the authoritative on loopback) lacks
+                    // what some scenarios need, and then it says what.
+                    plan::Resolved::NotSimulated(why) => assert!(conf.contains("edge-host") && why.contains(&s.name), "{} on {conf}: {why}", s.name),
                 }
             }
+            assert!(ready >= 40, "{conf}: only {ready} scenarios plan");
         }
+    }
+
+    #[test]
+    fn harness_steps_are_evidence_only() {
+        let head = "name = \"x\"\nsection = \"Monitoring\"\nclaims = [\"MON-STATE\"]\n";
+        let copy = format!("{head}[[recover]]\ncopy = \"pdns-vm:/a -> workstation:/b\"\nexpect = {{ exit = 0 }}\n");
+        assert!(Scenario::parse("x.toml", &copy).unwrap_err().to_string().contains("evidence only"));
+        let action = format!("{head}[[recover]]\naction = \"heal\"\npart = \"recovery\"\n");
+        assert!(Scenario::parse("x.toml", &action).unwrap_err().to_string().contains("evidence only"));
+        assert!(Scenario::parse("x.toml", &format!("{head}[[recover]]\naction = \"fix-file\"\n")).is_ok());
     }
 
     proptest::proptest! {

@@ -25,7 +25,7 @@ pub const TESTBED_ONLY: &[&str] = &["internet"];
 /// The placeholder vocabulary, for messages and the README.
 pub const VOCABULARY: &str = "addresses {recursor} {auth} {auth-port} {auth-lab} {vm} {vm-public} {workstation} {client} {app} {lab-net} {lab-net-addr} {internet}; \
 zone {zone} {zone-parent} {lab-name} {soa} {soa.mname|rname|serial|ttl|refresh|retry|expire|minimum} {name.a|a2..a9|cname|multi-a|txt|nx} {content.<role>} {new.<label>}; \
-settings {recursor.<key>} {auth.<key>} {recursor-file.<key>} {auth-file.<key>}; paths {db}; journal {journal.rows} {journal.head} (HEAD after the scenario's journal rows)";
+settings {recursor.<key>} {auth.<key>} {recursor-file.<key>} {auth-file.<key>}; paths {db}; the runbook's login {operator}; journal {journal.rows} {journal.head} (HEAD after the scenario's journal rows)";
 
 /// What one placeholder is.
 #[derive(Debug, PartialEq, Eq)]
@@ -57,7 +57,7 @@ pub fn placeholders(text: &str) -> Vec<(usize, usize, &str)> {
 
 /// Whether a placeholder name belongs to the vocabulary (checked when a file is loaded).
 pub fn is_known(name: &str) -> bool {
-    if ADDRESSES.contains(&name) || TESTBED_ONLY.contains(&name) || AUTH_LISTEN.contains(&name) || ["zone", "zone-parent", "lab-name", "soa", "db"].contains(&name) {
+    if ADDRESSES.contains(&name) || TESTBED_ONLY.contains(&name) || AUTH_LISTEN.contains(&name) || ["zone", "zone-parent", "lab-name", "soa", "db", "operator"].contains(&name) {
         return true;
     }
     let Some((ns, key)) = name.split_once('.') else { return false };
@@ -110,6 +110,7 @@ pub fn fill(name: &str, f: &LabFacts) -> Fill {
         "lab-name" => return found(role(NameRole::PlainA(1))),
         "soa" => return Fill::Value(f.soa.rdata()),
         "db" => return Fill::Value(f.db.clone()),
+        "operator" => return Fill::Value(la.operator.name.clone()),
         _ => {}
     }
     let Some((ns, key)) = name.split_once('.') else { return Fill::Unknown };
@@ -264,6 +265,10 @@ pub fn facts_used(s: &Scenario, f: &LabFacts) -> Vec<String> {
     }
     for n in names {
         if ADDRESSES.contains(&n.as_str()) || TESTBED_ONLY.contains(&n.as_str()) || AUTH_LISTEN.contains(&n.as_str()) || !seen.insert(n.clone()) {
+            continue;
+        }
+        if n == "operator" {
+            out.push(format!("the runbook's steps on the VM run as {} (drill.toml [operator])", f.addresses.operator.describe()));
             continue;
         }
         let setting = n.split_once('.').filter(|(ns, _)| *ns == "recursor" || *ns == "auth");

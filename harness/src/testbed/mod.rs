@@ -5,6 +5,7 @@ pub mod config;
 pub mod host;
 pub mod listen;
 pub mod mapping;
+pub mod operator;
 pub mod plan;
 pub mod provision;
 pub mod rebuild;

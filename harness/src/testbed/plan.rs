@@ -25,6 +25,8 @@ pub struct LabAddresses {
     pub app: Ipv4Addr,
     pub public_auth: Ipv4Addr,
     pub zone: String,
+    /// The account the runbook logs in as (`[operator]`; default: a sudoer that is not root).
+    pub operator: super::operator::Operator,
 }
 
 /// drill.toml as written.
@@ -40,6 +42,7 @@ struct Written {
     app: Ipv4Addr,
     public_auth: Ipv4Addr,
     zone: String,
+    operator: Option<super::operator::Operator>,
 }
 
 impl LabAddresses {
@@ -59,7 +62,12 @@ impl LabAddresses {
             app: w.app,
             public_auth: w.public_auth,
             zone: w.zone,
+            operator: w.operator.unwrap_or_default(),
         };
+        if let Err(e) = a.operator.check() {
+            let line = text.lines().position(|l| l.trim() == "[operator]").map(|i| i + 1);
+            bail!("{}: [operator] {e}", at(label, line));
+        }
         for (name, ip) in a.lab_roles() {
             if !a.lab_network.contains(&ip) {
                 bail!("{}: `{name}` = {ip} is outside lab-network {}", at(label, key_line(text, name)), a.lab_network);
@@ -345,8 +353,13 @@ mod tests {
         let shipped = include_str!("../../../lab/etc-powerdns/drill.toml");
         let bare = LabAddresses::parse("d.toml", &shipped.replace("vm = \"10.10.0.10\"", "vm = 10.10.0.10")).unwrap_err().to_string();
         assert!(bare.starts_with("d.toml:8: invalid address map: "), "{bare}");
-        let unknown = LabAddresses::parse("d.toml", &format!("{shipped}bogus = 1\n")).unwrap_err().to_string();
-        assert!(unknown.starts_with("d.toml:16: invalid address map: unknown field `bogus`"), "{unknown}");
+        let unknown = LabAddresses::parse("d.toml", &format!("bogus = 1\n{shipped}")).unwrap_err().to_string();
+        assert!(unknown.starts_with("d.toml:1: invalid address map: unknown field `bogus`"), "{unknown}");
+        // The last table is [operator]: a key it does not know is named there.
+        let op = LabAddresses::parse("d.toml", &format!("{shipped}bogus = 1\n")).unwrap_err().to_string();
+        assert!(op.contains("unknown field `bogus`, expected one of `name`, `groups`, `sudo`"), "{op}");
+        let root = LabAddresses::parse("d.toml", &shipped.replace("name = \"ze\"", "name = \"root\"")).unwrap_err().to_string();
+        assert!(root.starts_with("d.toml:") && root.contains("[operator] `name` = \"root\""), "{root}");
         let missing = LabAddresses::parse("d.toml", &shipped.replace("zone = ", "# zone = ")).unwrap_err().to_string();
         assert!(missing.contains("missing field `zone`"), "{missing}");
     }

@@ -82,18 +82,18 @@ fn enable(unit: &str, target: &str, unit_dir: &str) -> FileEntry {
 }
 
 fn base(plan_primary: std::net::Ipv4Addr, extra: &[String], nameserver: &str, db: &str) -> Vec<FileEntry> {
-    base_with_macs(plan_primary, extra, nameserver, db, &[])
+    base_with_macs(plan_primary, extra, nameserver, db, &[], "")
 }
 
-fn base_with_macs(plan_primary: std::net::Ipv4Addr, extra: &[String], nameserver: &str, db: &str, macs: &[(std::net::Ipv4Addr, String)]) -> Vec<FileEntry> {
+fn base_with_macs(plan_primary: std::net::Ipv4Addr, extra: &[String], nameserver: &str, db: &str, macs: &[(std::net::Ipv4Addr, String)], env: &str) -> Vec<FileEntry> {
     let macs: Vec<String> = macs.iter().map(|(a, m)| format!("{a}={m}")).collect();
     vec![
-        FileEntry::File { path: "/usr/lib/pdns-drill/provision".into(), mode: 0o755, uid: 0, gid: 0, content: PROVISION_SCRIPT.into() },
+        FileEntry::File { path: "/usr/lib/pdns-drill/provision".into(), mode: 0o755, uid: 0, gid: 0, content: format!("{PROVISION_SCRIPT}{}", super::operator::PROVISION).into() },
         FileEntry::file("/etc/systemd/system/drill-provision.service", PROVISION_UNIT),
         enable("drill-provision.service", "multi-user.target", "/etc/systemd/system"),
         FileEntry::file(
             "/etc/pdns-drill/provision.env",
-            format!("PRIMARY_ADDR={plan_primary}\nEXTRA_ADDRS=\"{}\"\nDB={db}\nMACS=\"{}\"\n", extra.join(" "), macs.join(" ")),
+            format!("PRIMARY_ADDR={plan_primary}\nEXTRA_ADDRS=\"{}\"\nDB={db}\nMACS=\"{}\"\n{env}", extra.join(" "), macs.join(" ")),
         ),
         FileEntry::file("/etc/pdns-drill/resolv.conf", format!("nameserver {nameserver}\n")),
     ]
@@ -155,7 +155,8 @@ pub fn pdns_vm(plan: &Plan, config: &ConfigDir, zone: Option<&ZoneInput>, macs: 
     let prefix = plan.lab.prefix_len();
     let db = config.db_path();
     let extra: Vec<String> = plan.vm_extra_addresses().iter().map(|a| format!("{a}/{prefix}")).collect();
-    let mut files = base_with_macs(plan.vm, &extra, "127.0.0.1", &db, macs);
+    // The VM also gets the runbook's operator account, as drill.toml describes it.
+    let mut files = base_with_macs(plan.vm, &extra, "127.0.0.1", &db, macs, &config.addresses.operator.env());
     files.extend(etc_powerdns(plan, config));
     files.extend(recursor_settings_files(config.recursor_settings));
     if let Some(zone) = zone {

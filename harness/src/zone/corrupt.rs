@@ -118,6 +118,85 @@ pub fn page_size_of(bytes: &[u8]) -> Option<usize> {
     }
 }
 
+/// Where one table's or index's b-tree lies in a database file: the pages to overwrite so that
+/// damage lands on that object, whatever the lab's layout (scenarios 72-76, 80).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BtreePages {
+    /// `table` or `index`, as `sqlite_master` says.
+    pub kind: String,
+    /// The table it belongs to (itself for a table).
+    pub table: String,
+    pub page_size: usize,
+    /// Pages in the file.
+    pub page_count: u32,
+    /// The b-tree's pages (1-based, ascending): root, interior, leaf and overflow pages.
+    pub pages: Vec<u32>,
+}
+
+/// The pages of the b-tree named `name` (a table or an index) in `bytes`, a whole database
+/// file as it lies on disk (a `-wal` beside it is not read: see [`wal_pages`]). Read with
+/// SQLite's `dbstat` on a private copy opened immutable.
+pub fn btree_pages(bytes: &[u8], name: &str) -> anyhow::Result<BtreePages> {
+    use rusqlite::{Connection, OpenFlags, OptionalExtension};
+    let page_size = page_size_of(bytes).ok_or_else(|| anyhow::anyhow!("not an SQLite database (no header)"))?;
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("layout.sqlite3");
+    std::fs::write(&path, bytes)?;
+    let uri = format!("file:{}?immutable=1", path.display());
+    let c = Connection::open_with_flags(&uri, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+    let found: Option<(String, String)> =
+        c.query_row("SELECT type, tbl_name FROM sqlite_master WHERE name = ?1 AND type IN ('table', 'index')", [name], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+    let Some((kind, table)) = found else {
+        let mut st = c.prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'index') ORDER BY rootpage")?;
+        let names: Vec<String> = st.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        anyhow::bail!("no table or index `{name}` in the database (it has {})", names.join(", "));
+    };
+    let mut st = c.prepare("SELECT pageno FROM dbstat WHERE name = ?1 ORDER BY pageno")?;
+    let pages: Vec<u32> = st.query_map([name], |r| r.get(0))?.collect::<Result<_, _>>()?;
+    anyhow::ensure!(!pages.is_empty(), "dbstat lists no page of `{name}`");
+    Ok(BtreePages { kind, table, page_size, page_count: (bytes.len() / page_size) as u32, pages })
+}
+
+/// The pages a `-wal` holds a copy of (its valid frames: those carrying the header's salts,
+/// up to the first that does not). A reader takes such a page from the -wal, not the file, so
+/// an overwrite of the file's copy would go unread, and a checkpoint would write over it.
+pub fn wal_pages(wal: &[u8]) -> std::collections::BTreeSet<u32> {
+    let mut out = std::collections::BTreeSet::new();
+    let be = |b: &[u8], at: usize| u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]);
+    if wal.len() < 32 || !matches!(be(wal, 0), 0x377f_0682 | 0x377f_0683) {
+        return out;
+    }
+    let page_size = be(wal, 8) as usize;
+    let salts = &wal[16..24];
+    let mut at = 32;
+    while page_size > 0 && at + 24 + page_size <= wal.len() {
+        if &wal[at + 8..at + 16] != salts {
+            break;
+        }
+        out.insert(be(wal, at));
+        at += 24 + page_size;
+    }
+    out
+}
+
+/// One page of the garbage the overwrite writes: the fill pattern, recognisable in a hex dump
+/// and by a read-back (its first byte is no b-tree page type, so SQLite refuses the page).
+pub fn garbage_page(page_size: usize) -> Vec<u8> {
+    let mut b = vec![0u8; page_size];
+    fill(&mut b);
+    b
+}
+
+/// "page 5 of 19", "pages 5, 6 and 9 of 40".
+pub fn pages_phrase(pages: &[u32], of: u32) -> String {
+    let list: Vec<String> = pages.iter().map(u32::to_string).collect();
+    match list.as_slice() {
+        [one] => format!("page {one} of {of}"),
+        [init @ .., last] => format!("pages {} and {last} of {of}", init.join(", ")),
+        [] => format!("no page of {of}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,5 +283,52 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_btrees_pages_are_found_in_the_file_whatever_its_layout() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = lab_db(dir.path());
+        let b = std::fs::read(&p).unwrap();
+        let root: u32 = rusqlite::Connection::open(&p).unwrap().query_row("SELECT rootpage FROM sqlite_master WHERE name = 'records'", [], |r| r.get(0)).unwrap();
+        let r = btree_pages(&b, "records").unwrap();
+        assert_eq!((r.kind.as_str(), r.table.as_str(), r.page_size), ("table", "records", 4096));
+        assert_eq!(r.page_count as usize * 4096, b.len());
+        assert!(r.pages.len() > 1 && r.pages.contains(&root), "400 filler rows span pages under the root {root}: {:?}", r.pages);
+        let i = btree_pages(&b, "records_order_idx").unwrap();
+        assert_eq!((i.kind.as_str(), i.table.as_str()), ("index", "records"));
+        assert!(i.pages.iter().all(|p| !r.pages.contains(p)));
+        let e = btree_pages(&b, "record").unwrap_err().to_string();
+        assert!(e.contains("no table or index `record`") && e.contains("records_order_idx"), "{e}");
+        assert!(btree_pages(b"not a database", "records").is_err());
+        // The garbage on those pages is damage the integrity check sees, the size kept.
+        let mut d = b.clone();
+        for pg in &r.pages {
+            let at = (*pg as usize - 1) * 4096;
+            d[at..at + 4096].copy_from_slice(&garbage_page(4096));
+        }
+        let q = dir.path().join("records-overwritten.sqlite3");
+        std::fs::write(&q, &d).unwrap();
+        let v = verify(&q, "sub.comptech-lab.com").unwrap();
+        assert_ne!(v.integrity, "ok");
+        assert_eq!(v.size_bytes as usize, b.len());
+        assert_eq!(pages_phrase(&[5], 19), "page 5 of 19");
+        assert_eq!(pages_phrase(&[5, 6, 9], 40), "pages 5, 6 and 9 of 40");
+    }
+
+    #[test]
+    fn the_wal_names_the_pages_it_holds_newer_copies_of() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("w.sqlite3");
+        let c = rusqlite::Connection::open(&p).unwrap();
+        c.execute_batch("PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0; CREATE TABLE a(x); CREATE TABLE b(x); PRAGMA wal_checkpoint(TRUNCATE);").unwrap();
+        let root_b: u32 = c.query_row("SELECT rootpage FROM sqlite_master WHERE name = 'b'", [], |r| r.get(0)).unwrap();
+        c.execute("INSERT INTO b VALUES ('after the checkpoint')", []).unwrap();
+        let wal = std::fs::read(dir.path().join("w.sqlite3-wal")).unwrap();
+        let held = wal_pages(&wal);
+        assert!(held.contains(&root_b), "{held:?}");
+        let root_a: u32 = c.query_row("SELECT rootpage FROM sqlite_master WHERE name = 'a'", [], |r| r.get(0)).unwrap();
+        assert!(!held.contains(&root_a), "{held:?}");
+        assert!(wal_pages(b"").is_empty() && wal_pages(&[0u8; 64]).is_empty());
     }
 }
