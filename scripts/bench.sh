@@ -8,18 +8,24 @@
 #      of every run are identical (`pdns-drill compare` against the first), and the busy
 #      CPU-seconds of the whole machine (on 2 cores the suite is CPU-bound: wall >= busy / 2)
 #                                                                           [<= 90 s wall]
-#   4. with --jobs-1, the same once at --jobs 1 for comparison (about 25 minutes)
-# Usage: scripts/bench.sh [--skip-build] [--skip-suite] [--jobs-1]
-# Exit 1 when the verdicts of the runs differ (a flaky verdict fails the benchmark).
+#      Labs are reused between scenarios once proven clean: each run also prints its boots,
+#      reuses, and the labs discarded by the field their fingerprint differed in.
+#   4. the reference: once with --fresh-labs (every scenario on a lab of its own), and once in
+#      a shuffled order (--shuffle BENCH_SEED, default 7); both must give the verdicts of the
+#      first run, so no verdict depends on which scenario ran before on the same lab
+#   5. with --jobs-1, the same once at --jobs 1 for comparison (about 25 minutes)
+# Usage: scripts/bench.sh [--skip-build] [--skip-suite] [--skip-reference] [--jobs-1]
+# Exit 1 when the verdicts of any two runs differ (a flaky verdict fails the benchmark).
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")/.."
-skip_build=0 skip_suite=0 jobs1=0
+skip_build=0 skip_suite=0 skip_reference=0 jobs1=0
 for a in "$@"; do
   case "$a" in
     --skip-build) skip_build=1 ;;
     --skip-suite) skip_suite=1 ;;
+    --skip-reference) skip_reference=1 ;;
     --jobs-1) jobs1=1 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "bench: unknown option $a (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -86,7 +92,33 @@ cpu = [(t.get("cpu_ms") or 0, s["name"]) for s, t in zip(sc, tl)]
 top = ", ".join(f"{n} {c/1000:.1f}" for c, n in sorted(cpu, reverse=True)[:3])
 print(f"bench   {label}: CPU inside the labs' containers {sum(c for c, _ in cpu)/1000:.1f} s (most: {top})")
 print(f"bench   {label}: verdicts " + ", ".join(f"{n} {k}" for k, n in sorted(v.items())))
+import os, collections
+h = json.load(open(os.path.join(os.path.dirname(sys.argv[1]), "history.json")))
+ran = [s for s in h["scenarios"] if s.get("lab", {}).get("after")]
+reused = sum(1 for s in ran if s["lab"].get("served_before"))
+after = collections.Counter(s["lab"]["after"]["outcome"] for s in ran)
+causes = collections.Counter()
+for s in ran:
+    a = s["lab"]["after"]
+    if a["outcome"] == "discarded":
+        causes[a["differences"][0].split(":")[0] if a["differences"] else "?"] += 1
+resets = [s["lab"]["after"]["reset_ms"] for s in ran if "reset_ms" in s["lab"]["after"]]
+print(f"bench   {label}: labs: {len(ran) - reused} booted, {reused} reused; after their scenario {after.get('pooled', 0)} proven clean and pooled, "
+      f"{after.get('discarded', 0)} discarded, {after.get('removed', 0)} not offered (fresh-lab scenarios, errors, --fresh-labs)"
+      + (f"; reset + fingerprint {sum(resets)/len(resets)/1000:.1f} s on average" if resets else ""))
+for c, n in causes.most_common():
+    print(f"bench   {label}:   discarded because {c} differed: {n}")
 PY
+}
+
+# Compares run $1's verdicts with default-1's; a difference fails the benchmark.
+same_as_first() {
+  if $bin compare "$out"/default-1/report.json "$out/$1"/report.json >"$out/compare-$1.md" 2>&1; then
+    echo "bench   $1: verdicts identical to default-1"
+  else
+    echo "bench   $1: VERDICTS DIFFER from default-1:"; grep -E '→|differ' "$out/compare-$1.md" | head -20
+    status=1
+  fi
 }
 
 if [ "$skip_suite" = 0 ]; then
@@ -94,15 +126,15 @@ if [ "$skip_suite" = 0 ]; then
   runs=${BENCH_RUNS:-3}
   for i in $(seq 1 "$runs"); do
     suite "default-$i"
-    if [ "$i" -gt 1 ]; then
-      if $bin compare "$out"/default-1/report.json "$out/default-$i"/report.json >"$out/compare-$i.md" 2>&1; then
-        echo "bench   default-$i: verdicts identical to default-1"
-      else
-        echo "bench   default-$i: VERDICTS DIFFER from default-1:"; grep -E '→|differ' "$out/compare-$i.md" | head -20
-        status=1
-      fi
-    fi
+    if [ "$i" -gt 1 ]; then same_as_first "default-$i"; fi
   done
+  if [ "$skip_reference" = 0 ]; then
+    seed=${BENCH_SEED:-7}
+    suite fresh-labs --fresh-labs
+    suite "shuffled-$seed" --shuffle "$seed"
+    same_as_first fresh-labs
+    same_as_first "shuffled-$seed"
+  fi
   if [ "$jobs1" = 1 ]; then
     suite "jobs-1" --jobs 1
   fi

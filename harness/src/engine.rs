@@ -697,6 +697,18 @@ impl Engine {
         }
     }
 
+    /// The containers labelled with `run_id`, as `name state`, sorted.
+    pub async fn containers_of(&self, run_id: &str) -> Result<Vec<String>> {
+        let filters = label_filter(Some(run_id));
+        let cs = self.docker.list_containers(Some(ListContainersOptionsBuilder::new().all(true).filters(&filters).build())).await?;
+        let mut v: Vec<String> = cs
+            .into_iter()
+            .map(|c| format!("{} {}", c.names.and_then(|n| n.first().cloned()).unwrap_or_default().trim_start_matches('/'), c.state.map(|s| format!("{s:?}").to_lowercase()).unwrap_or_default()))
+            .collect();
+        v.sort();
+        Ok(v)
+    }
+
     /// The owner label of a run's resources: its networks', else its containers'.
     async fn run_owner(&self, run_id: &str) -> Result<Option<String>> {
         let filters = label_filter(Some(run_id));

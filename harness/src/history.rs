@@ -233,6 +233,41 @@ pub struct ScenarioRun {
     /// What each planned monitor made of the fault (empty when no fault was in place).
     #[serde(default)]
     pub detections: Vec<crate::monitors::Detection>,
+    /// Which lab it ran on and what became of that lab (no verdict reads this).
+    #[serde(default)]
+    pub lab: LabUse,
+}
+
+/// A scenario's lab: booted for it or reused, and what became of it afterwards.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct LabUse {
+    /// Reused: the scenarios it served before this one, in order (empty: booted for this one).
+    #[serde(default)]
+    pub served_before: Vec<String>,
+    #[serde(default)]
+    pub after: Option<LabAfter>,
+}
+
+/// What the harness did with a lab once its scenario finished.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", tag = "outcome")]
+pub enum LabAfter {
+    /// Reset, fingerprinted equal to its pristine reading, and kept for another scenario.
+    Pooled { reset_ms: u64, fields: usize },
+    /// Reset, but the fingerprint differed (each difference as `field: pristine → now`), or
+    /// the reset itself failed: removed, and the next scenario gets a fresh lab.
+    Discarded { reset_ms: u64, differences: Vec<String> },
+    /// Not offered for reuse: why (the scenario needs a fresh lab, it errored, reuse is off).
+    Removed { why: String },
+    /// Left up for inspection (--keep-on-failure).
+    Kept,
+}
+
+impl LabUse {
+    /// The scenario ran on a lab another scenario used first.
+    pub fn reused(&self) -> bool {
+        !self.served_before.is_empty()
+    }
 }
 
 impl ScenarioRun {
@@ -253,6 +288,7 @@ impl ScenarioRun {
             versions: (None, None),
             dropins: Vec::new(),
             detections: Vec::new(),
+            lab: LabUse::default(),
         }
     }
 

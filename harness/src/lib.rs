@@ -42,6 +42,7 @@ pub mod fault;
 pub mod matcher;
 pub mod monitors;
 pub mod runner;
+pub mod scheduler;
 
 // What a run recorded, the verdicts made of it, and the reports.
 pub mod history;

@@ -34,6 +34,8 @@ pub struct Inputs {
     pub keep_on_failure: bool,
     /// Lab boots that may run at once: booting is what costs CPU, waiting on daemons does not.
     pub boots: std::sync::Arc<tokio::sync::Semaphore>,
+    /// Labs proven clean between scenarios; None: every scenario boots its own (`--fresh-labs`).
+    pub pool: Option<std::sync::Arc<crate::testbed::pool::Pool>>,
 }
 
 /// How long steady state may take to return after a recovery (chaos judges by the same bound).
@@ -131,39 +133,80 @@ pub async fn run_scenario(inputs: &Inputs, index: usize, planned: &(Scenario, Re
         let _ = events.send(Event::ScenarioFinished { run: Box::new(run.clone()) });
         return run;
     }
-    let spec = LabSpec {
-        image: inputs.image.clone(),
-        config: inputs.config.clone(),
-        zone: inputs.zone.clone(),
-        run_id: lab_run_id.clone(),
-        roles: [Role::Workstation, Role::Client].into_iter().filter(|r| scenario.uses_role(*r)).collect(),
+    let roles = lab_roles(scenario);
+    // Why this scenario's lab is not offered to another one afterwards (None: it is, once proven clean).
+    let not_reusable = match (&inputs.pool, scenario.needs_fresh_lab()) {
+        (None, _) => Some("reuse is off (--fresh-labs)".to_string()),
+        (Some(_), Some(why)) => Some(format!("the scenario needs a fresh lab: {why}")),
+        (Some(_), None) => None,
     };
-    // Until steady state, a boot holds one of the CPU's slots; the scenario then waits freely.
-    let boot_slot = inputs.boots.clone().acquire_owned().await.expect("the boot semaphore is never closed");
-    run.timeline.queued_ms = Some(t0.elapsed().as_millis() as u64);
     let progress = |m: &str| {
         let _ = events.send(Event::Progress { scenario: scenario.name.clone(), message: m.to_string() });
     };
-    let lab = match Lab::up(inputs.engine.clone(), spec, &progress).await {
-        Ok(l) => l,
-        Err(e) => {
-            inputs.engine.sweep(Some(&lab_run_id)).await.ok();
-            run.error = Some(format!("lab did not come up: {e:#}"));
-            run.wall_ms = t0.elapsed().as_millis() as u64;
-            let _ = events.send(Event::ScenarioFinished { run: Box::new(run.clone()) });
-            return run;
+    let taken = match &inputs.pool {
+        Some(pool) => match pool.lease(&roles, not_reusable.is_none()) {
+            crate::testbed::pool::Lease::Reuse(p) => Some(p),
+            crate::testbed::pool::Lease::Boot { evicted } => {
+                futures_util::future::join_all(evicted.iter().map(|p| p.lab.down())).await;
+                None
+            }
+        },
+        None => None,
+    };
+    // Every lab leased from the pool that does not go back to it is accounted for.
+    let gone = || {
+        if let Some(p) = &inputs.pool {
+            p.gone();
+        }
+    };
+    let (lab, pristine, served, steady, cpu_before) = match taken {
+        Some(p) => {
+            run.timeline.queued_ms = Some(t0.elapsed().as_millis() as u64);
+            run.lab_run_id = p.lab.spec.run_id.clone();
+            run.lab.served_before = p.served.clone();
+            progress(&format!("on a lab proven clean after {}; waiting for steady state", p.served.last().map_or("", String::as_str)));
+            let cpu_before = p.lab.cpu_time().await;
+            let steady = p.lab.wait_steady_asking(crate::testbed::STEADY_DEADLINE, crate::steady::Scope::OneName).await.map_err(anyhow::Error::new);
+            (p.lab, Ok(p.pristine), p.served, steady, cpu_before)
+        }
+        None => {
+            let spec = LabSpec { image: inputs.image.clone(), config: inputs.config.clone(), zone: inputs.zone.clone(), run_id: lab_run_id.clone(), roles: roles.clone() };
+            // Until steady state, a boot holds one of the CPU's slots; the scenario then waits freely.
+            let boot_slot = inputs.boots.clone().acquire_owned().await.expect("the boot semaphore is never closed");
+            run.timeline.queued_ms = Some(t0.elapsed().as_millis() as u64);
+            let lab = match Lab::up(inputs.engine.clone(), spec, &progress).await {
+                Ok(l) => l,
+                Err(e) => {
+                    inputs.engine.sweep(Some(&lab_run_id)).await.ok();
+                    gone();
+                    run.error = Some(format!("lab did not come up: {e:#}"));
+                    run.wall_ms = t0.elapsed().as_millis() as u64;
+                    let _ = events.send(Event::ScenarioFinished { run: Box::new(run.clone()) });
+                    return run;
+                }
+            };
+            progress("waiting for steady state");
+            // The deadline counts from the end of systemd's boot: on a loaded host the boot alone can
+            // take most of it.
+            let steady = match lab.wait_booted_lab().await {
+                Ok(()) => lab.wait_steady_asking(crate::testbed::STEADY_DEADLINE, crate::steady::Scope::OneName).await.map_err(anyhow::Error::new),
+                Err(e) => Err(e),
+            };
+            run.timeline.booted_ms = Some(t0.elapsed().as_millis() as u64);
+            drop(boot_slot);
+            // The state a later scenario on this lab must find again, read before any fault.
+            let pristine = match (&not_reusable, &steady) {
+                (None, Ok(_)) => {
+                    progress("copying the pristine state for reuse");
+                    pristine(&lab).await
+                }
+                (Some(why), _) => Err(anyhow::anyhow!("{why}")),
+                (None, Err(_)) => Err(anyhow::anyhow!("the lab did not reach steady state")),
+            };
+            (lab, pristine, Vec::new(), steady, Duration::ZERO)
         }
     };
     run.dropins = lab.dropins();
-    progress("waiting for steady state");
-    // The deadline counts from the end of systemd's boot: on a loaded host the boot alone can
-    // take most of it.
-    let steady = match lab.wait_booted_lab().await {
-        Ok(()) => lab.wait_steady_asking(crate::testbed::STEADY_DEADLINE, crate::steady::Scope::OneName).await.map_err(anyhow::Error::new),
-        Err(e) => Err(e),
-    };
-    run.timeline.booted_ms = Some(t0.elapsed().as_millis() as u64);
-    drop(boot_slot);
     // The lab's own packages, before any step may rebuild the VM on another release.
     run.versions = lab.versions().await;
     let bound = lab.bind(scenario);
@@ -188,14 +231,69 @@ pub async fn run_scenario(inputs: &Inputs, index: usize, planned: &(Scenario, Re
     }
     run.timeline.end_ms = t0.elapsed().as_millis() as u64;
     run.wall_ms = run.timeline.end_ms;
-    run.timeline.cpu_ms = Some(lab.cpu_time().await.as_millis() as u64);
-    if inputs.keep_on_failure && run.anything_failed() {
+    run.timeline.cpu_ms = Some(lab.cpu_time().await.saturating_sub(cpu_before).as_millis() as u64);
+    run.lab.after = Some(if inputs.keep_on_failure && run.anything_failed() {
         run.kept = true;
+        gone();
+        crate::history::LabAfter::Kept
     } else {
-        lab.down().await.ok();
-    }
+        let pool = inputs.pool.as_ref().filter(|_| run.error.is_none());
+        match (pool, pristine) {
+            (Some(pool), Ok(pristine)) => {
+                progress("resetting the lab and comparing its fingerprint with the pristine one");
+                hand_on(pool, lab, pristine, served, &scenario.name).await
+            }
+            (_, pristine) => {
+                lab.down().await.ok();
+                gone();
+                let why = match (&run.error, pristine) {
+                    (Some(_), _) if not_reusable.is_none() => "the scenario errored: its lab may hold what it left".to_string(),
+                    (_, Err(e)) => format!("{e:#}"),
+                    (_, Ok(_)) => "the scenario errored".to_string(),
+                };
+                crate::history::LabAfter::Removed { why }
+            }
+        }
+    });
     let _ = events.send(Event::ScenarioFinished { run: Box::new(run.clone()) });
     run
+}
+
+/// The containers a scenario's lab is built with.
+pub fn lab_roles(scenario: &Scenario) -> Vec<Role> {
+    LabSpec::booting([Role::Workstation, Role::Client].into_iter().filter(|r| scenario.uses_role(*r)).collect())
+}
+
+/// The pristine copies and fingerprint of a lab at its first steady state.
+async fn pristine(lab: &Lab) -> anyhow::Result<crate::testbed::fingerprint::Fingerprint> {
+    crate::testbed::reset::capture_pristine(lab).await?;
+    crate::testbed::fingerprint::take(lab).await
+}
+
+/// Resets the lab and fingerprints it: equal to the pristine reading, it goes back to the pool;
+/// otherwise it is removed and the history says which fields differed.
+pub async fn hand_on(pool: &crate::testbed::pool::Pool, lab: Lab, pristine: crate::testbed::fingerprint::Fingerprint, mut served: Vec<String>, name: &str) -> crate::history::LabAfter {
+    let t = Instant::now();
+    let now = async {
+        crate::testbed::reset::reset(&lab).await?;
+        crate::testbed::fingerprint::take(&lab).await
+    }
+    .await;
+    let reset_ms = t.elapsed().as_millis() as u64;
+    let differences = match now {
+        Ok(now) => now.differences(&pristine).iter().map(|d| d.to_string()).collect(),
+        Err(e) => vec![format!("the reset failed: {e:#}")],
+    };
+    if differences.is_empty() {
+        let fields = pristine.len();
+        served.push(name.to_string());
+        pool.put(crate::testbed::pool::Pooled { lab, pristine, served });
+        crate::history::LabAfter::Pooled { reset_ms, fields }
+    } else {
+        lab.down().await.ok();
+        pool.gone();
+        crate::history::LabAfter::Discarded { reset_ms, differences }
+    }
 }
 
 /// The scenario proper. Faults are healed on every path out of here.

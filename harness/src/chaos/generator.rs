@@ -326,6 +326,7 @@ pub fn scenario(name: &str, seq: &[Drawn]) -> Scenario {
         timings: vec![],
         monitors: vec![],
         depends_on: vec![],
+        fresh_lab: None,
         file: Default::default(),
         facts_used: vec![],
     }

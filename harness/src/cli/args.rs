@@ -85,6 +85,15 @@ pub struct RunArgs {
     /// Leave a failed scenario's lab up and print how to reach it.
     #[arg(long)]
     pub keep_on_failure: bool,
+    /// Boot a lab for every scenario instead of reusing labs proven clean between scenarios
+    /// (reset, then a fingerprint equal to the lab's first one): the reference reuse is
+    /// compared against.
+    #[arg(long)]
+    pub fresh_labs: bool,
+    /// Start the scenarios in an order shuffled by SEED instead of longest waits first: with
+    /// labs reused, shows that no verdict depends on which scenario ran before on the same lab.
+    #[arg(long, value_name = "SEED")]
+    pub shuffle: Option<u64>,
     /// Write the run's artefacts (history.json, report.*, junit.xml, gate.json) into DIR itself
     /// [default: reports/<run id>/, with reports/latest pointing at the newest].
     #[arg(long, value_name = "DIR")]

@@ -39,7 +39,7 @@ pub async fn chaos(a: &ChaosArgs) -> Result<ExitCode> {
         _ => String::new(),
     }, dir.display());
     let lab = pdns_drill::runner::Inputs { engine: engine.clone(), image, config, zone, run_id, keep_on_failure: false,
-        boots: std::sync::Arc::new(tokio::sync::Semaphore::new(1)) };
+        boots: std::sync::Arc::new(tokio::sync::Semaphore::new(1)), pool: None };
     let inputs = chaos::Inputs { lab, dir: dir.clone() };
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
     let mut work = tokio::spawn(chaos::campaign(inputs, settings, tx));

@@ -9,13 +9,12 @@
 use super::reporters::{Bars, JsonLines, Lines, PartialReports, Progress, Reporter};
 use super::{load_inputs, now_rfc3339, prepare_engine, print_verdicts, spinner, RunArgs};
 use anyhow::{bail, Context, Result};
-use futures_util::StreamExt;
 use pdns_drill::events::Event;
 use pdns_drill::gate::Baseline;
 use pdns_drill::report::model::{GateOutcome, Report, RunInfo};
 use pdns_drill::report::run_dir::{self, RunDir, Written};
 use pdns_drill::report::write;
-use pdns_drill::runner::{self, Inputs};
+use pdns_drill::runner::Inputs;
 use pdns_drill::scenario::partition;
 use pdns_drill::scenario::plan::{self, Resolved};
 use pdns_drill::scenario::{self, Scenario};
@@ -144,7 +143,9 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
         run_id: run_id.clone(),
         keep_on_failure: a.keep_on_failure,
         boots: std::sync::Arc::new(tokio::sync::Semaphore::new(boots)),
+        pool: (!a.fresh_labs).then(|| std::sync::Arc::new(pdns_drill::testbed::pool::Pool::new(jobs))),
     };
+    let pool = inputs.pool.clone();
     let mut display: Box<dyn Reporter> = match a.progress.resolve() {
         Progress::Bars => Box::new(Bars::new()),
         Progress::Json => Box::new(JsonLines),
@@ -161,18 +162,14 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
         // whole run's would be.
         let mut order: Vec<(usize, (Scenario, Resolved))> =
             planned.iter().cloned().map(|p| (wanted.iter().position(|w| w.name == p.0.name).unwrap_or(0), p)).collect();
-        order.sort_by_key(|(_, (s, _))| std::cmp::Reverse(s.expected_wait()));
-        tokio::spawn(async move {
-            futures_util::stream::iter(order)
-                .map(move |(i, s)| {
-                    let inputs = inputs.clone();
-                    let tx = tx.clone();
-                    async move { runner::run_scenario(&inputs, i + 1, &s, &tx).await }
-                })
-                .buffer_unordered(jobs)
-                .collect::<Vec<_>>()
-                .await
-        })
+        match a.shuffle {
+            Some(seed) => {
+                use rand::{seq::SliceRandom, SeedableRng};
+                order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(seed));
+            }
+            None => order.sort_by_key(|(_, (s, _))| std::cmp::Reverse(s.expected_wait())),
+        }
+        tokio::spawn(pdns_drill::scheduler::run_all(inputs, order, jobs, tx))
     };
     let stop = pdns_drill::signals::stopped();
     tokio::pin!(stop);
@@ -201,7 +198,12 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
         super::sweep_mine(&engine).await;
         return interrupted(&partial, baseline.as_ref(), sig);
     }
-    if let Err(e) = work.await {
+    let finished = work.await;
+    // The labs still in the pool served their last scenario.
+    if let Some(pool) = &pool {
+        futures_util::future::join_all(pool.drain().into_iter().map(|p| async move { p.lab.down().await.ok() })).await;
+    }
+    if let Err(e) = finished {
         return undecided(&engine, &partial, baseline.as_ref(), &format!("the scenario runner failed: {e}")).await;
     }
 

@@ -138,12 +138,16 @@ static DURATION: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\b\d+(?:\.\d+)?\s?(?:ms|us|µs|ns|s|sec|secs|seconds|min|minutes)\b").unwrap());
 
 /// Replaces the volatile parts of a line: IPv4/IPv6 literals → `<ip>`, durations → `<ms>`,
-/// timestamps → `<ts>`, serial-like dates (YYYYMMDD, YYYYMMDDnn) → `<serial>`, the run id → `<run>`.
+/// timestamps → `<ts>`, serial-like dates (YYYYMMDD, YYYYMMDDnn) → `<serial>`, the run id → `<run>`
+/// and a lab's number in it → `<lab>`.
 static IPV4_NETWORK: std::sync::LazyLock<Regex> =
     std::sync::LazyLock::new(|| Regex::new(r"\b(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})/\d{1,2}\b").unwrap());
 
+// Which lab of the run served a scenario depends on the order scenarios finished in.
+static LAB_NUMBER: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"<run>-\d+").unwrap());
+
 pub fn redact(s: &str, run_id: &str) -> String {
-    let mut s = if run_id.is_empty() { s.to_string() } else { s.replace(run_id, "<run>") };
+    let mut s = if run_id.is_empty() { s.to_string() } else { LAB_NUMBER.replace_all(&s.replace(run_id, "<run>"), "<run>-<lab>").into_owned() };
     s = TIMESTAMP.replace_all(&s, "<ts>").into_owned();
     s = redact_addresses(&s);
     s = SERIAL.replace_all(&s, "<serial>").into_owned();

@@ -80,6 +80,10 @@ pub struct Scenario {
     /// listed with their effective values in the report, e.g. `auth.negquery-cache-ttl`.
     #[serde(default, rename = "depends-on")]
     pub depends_on: Vec<String>,
+    /// Why the scenario needs a lab no other scenario used (beyond what its faults and actions
+    /// already imply, see [`Scenario::needs_fresh_lab`]): a heal known not to restore.
+    #[serde(default, rename = "fresh-lab")]
+    pub fresh_lab: Option<String>,
     /// Set by the loader.
     #[serde(skip)]
     pub file: PathBuf,
@@ -771,6 +775,27 @@ impl Scenario {
                 || (st.triage && role == st.on.unwrap_or(Role::Workstation))
         };
         on_fault || steps.into_iter().any(on_step)
+    }
+
+    /// Why this scenario cannot run on a lab another scenario used, or hand its lab on: it
+    /// replaces, stops or rewires containers (a reset does not bring those back), or says so.
+    pub fn needs_fresh_lab(&self) -> Option<String> {
+        if let Some(why) = &self.fresh_lab {
+            return Some(why.clone());
+        }
+        let fault = self.faults.iter().find_map(|f| match f {
+            Fault::StopVm | Fault::KillVm => Some("its fault stops the VM container"),
+            Fault::Disconnect { .. } => Some("its fault disconnects the VM from a network"),
+            Fault::LinkDown { .. } => Some("its fault takes a NIC down, and the routes on it go with it"),
+            _ => None,
+        });
+        let steps = self.symptoms.iter().chain(&self.recovery).chain(self.corrections.iter().flat_map(|c| &c.steps));
+        let action = steps.filter_map(|s| s.action).find_map(|a| match a {
+            HarnessAction::StartVm | HarnessAction::StopVm | HarnessAction::RestartVm => Some("a step powers the VM container off or on"),
+            HarnessAction::RebuildVm | HarnessAction::RebuildVmScratch => Some("a step replaces the VM container"),
+            _ => None,
+        });
+        fault.or(action).map(str::to_string)
     }
 
     /// Roughly how long the scenario waits on the daemons (the `within`s of its steps), so the

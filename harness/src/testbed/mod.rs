@@ -9,6 +9,9 @@ pub mod operator;
 pub mod plan;
 pub mod provision;
 pub mod rebuild;
+pub mod fingerprint;
+pub mod reset;
+pub mod pool;
 
 use crate::engine::{ContainerSpec, Engine, ExecOutput, State};
 use anyhow::{Context, Result};

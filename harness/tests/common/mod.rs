@@ -89,7 +89,7 @@ pub async fn run_scenario(s: pdns_drill::scenario::Scenario, image: String, (con
     let facts = LabFacts::read(&config, &zone.journal).unwrap();
     let planned = (s.clone(), plan::resolve(&s, &facts));
     let run_id = format!("{}-t", new_run_id());
-    let inputs = pdns_drill::runner::Inputs { engine: engine.clone(), image, config, zone, run_id: run_id.clone(), keep_on_failure: false, boots: std::sync::Arc::new(tokio::sync::Semaphore::new(2)) };
+    let inputs = pdns_drill::runner::Inputs { engine: engine.clone(), image, config, zone, run_id: run_id.clone(), keep_on_failure: false, boots: std::sync::Arc::new(tokio::sync::Semaphore::new(2)), pool: None };
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
     let run = pdns_drill::runner::run_scenario(&inputs, 1, &planned, &tx).await;
     assert_eq!(leftovers(&engine, &format!("{run_id}-01")).await, 0, "scenario lab left behind");

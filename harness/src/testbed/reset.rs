@@ -1,0 +1,90 @@
+//! Puts a lab that served a scenario back as it was when it first reached steady state, for
+//! what the harness knows it must undo: the VM's /etc/powerdns and zone database from the
+//! pristine copies taken then, the daemons restarted (caches, throttles and negative caches
+//! empty), failed units reset, the journal emptied (the next scenario reads only its own
+//! lines), neighbour and connection-tracking tables flushed, and the helpers' caches (the
+//! stand-in internet's servers, the workstation's stub resolver, the client's held connections)
+//! dropped. What a heal should have undone (the firewall, links, disk, units' enablement) is
+//! left as it is: the fingerprint taken after this decides whether the lab is clean.
+
+use super::{Lab, Role};
+use anyhow::{bail, Context, Result};
+use std::time::Duration;
+
+const DEADLINE: Duration = Duration::from_secs(90);
+/// Outside /var (the VM's disk, which scenarios fill) and outside /etc/powerdns.
+const PRISTINE: &str = "/usr/lib/pdns-drill/pristine";
+
+/// Copies of the VM's config tree and the zone database's directory, taken at its first steady
+/// state. The database is copied with SQLite's online backup: consistent while pdns runs, page for page
+/// the same layout.
+pub async fn capture_pristine(lab: &Lab) -> Result<()> {
+    let script = format!(
+        r#"set -e
+. /etc/pdns-drill/provision.env
+rm -rf {PRISTINE} && mkdir -p {PRISTINE}
+cp -a /etc/powerdns {PRISTINE}/etc-powerdns
+d=$(dirname "$DB"); b=$(basename "$DB")
+mkdir -p {PRISTINE}/db-dir && chown --reference="$d" {PRISTINE}/db-dir && chmod --reference="$d" {PRISTINE}/db-dir
+find "$d" -mindepth 1 -maxdepth 1 ! -name "$b" ! -name "$b-wal" ! -name "$b-shm" -exec cp -a {{}} {PRISTINE}/db-dir/ \;
+if [ -e "$DB" ]; then
+  sqlite3 "$DB" ".backup '{PRISTINE}/db-dir/$b'"
+  chown --reference="$DB" "{PRISTINE}/db-dir/$b" && chmod --reference="$DB" "{PRISTINE}/db-dir/$b"
+fi"#
+    );
+    must(lab, Role::PdnsVm, &script).await.context("copying the pristine config and zone")
+}
+
+/// Resets every container of the lab; the caller fingerprints afterwards.
+pub async fn reset(lab: &Lab) -> Result<()> {
+    let vm = format!(
+        r#"set -e
+. /etc/pdns-drill/provision.env
+systemctl stop pdns-recursor pdns
+# In place, never the directory itself: on the container's overlay root a re-created
+# directory is not opaque, and a file deleted from it later shows the image's copy again.
+cd /etc/powerdns
+find . -depth -mindepth 1 | while read -r f; do [ -e "{PRISTINE}/etc-powerdns/$f" ] || [ -L "{PRISTINE}/etc-powerdns/$f" ] || rm -rf "$f"; done
+cp -a {PRISTINE}/etc-powerdns/. /etc/powerdns/
+cd /
+# The whole directory: the runbook's recovery moves the corrupt file aside next to it.
+d=$(dirname "$DB"); rm -rf "$d" && cp -a {PRISTINE}/db-dir "$d"
+{COMMON}
+systemctl start pdns pdns-recursor"#
+    );
+    let helper = format!("set -e\nif [ -d /run/systemd/system ]; then\n{COMMON}\nfor u in pdns pdns-recursor systemd-resolved; do if systemctl is-active -q $u; then systemctl restart $u; fi; done\nelse\n{PLAIN}\nfi");
+    let roles = lab.spec.roles.clone();
+    let done = futures_util::future::join_all(roles.iter().map(|r| {
+        let script = if *r == Role::PdnsVm { vm.clone() } else { helper.clone() };
+        async move { must(lab, *r, &script).await.with_context(|| format!("resetting {}", r.as_str())) }
+    }))
+    .await;
+    done.into_iter().collect::<Result<Vec<()>>>().map(|_| ())
+}
+
+/// What every container gets: no failed units, no held connections from the client's echo
+/// service, no polkit daemon, an empty journal, empty neighbour and conntrack tables.
+const COMMON: &str = r#"systemctl stop 'drill-echo@*.service' 2>/dev/null || true
+# Started on demand by the operator's first unprivileged systemctl; a fresh lab has none.
+systemctl stop polkit.service 2>/dev/null || true
+systemctl reset-failed
+journalctl --rotate --vacuum-size=1 >/dev/null 2>&1 || true
+ip neigh flush all 2>/dev/null || true
+if command -v conntrack >/dev/null; then conntrack -F >/dev/null 2>&1 || true; fi"#;
+
+/// A role without systemd (the stand-in internet): its daemons started again as its init
+/// started them, so the stand-in resolver's caches and throttles start empty too.
+const PLAIN: &str = r#"ip neigh flush all 2>/dev/null || true
+for p in pdns_server pdns_recursor; do
+  # Its init never reaps: a killed daemon stays a zombie, gone as far as its sockets go.
+  if pkill -x $p; then while ps -C $p -o stat= | grep -qv '^Z'; do sleep 0.05; done; fi
+done
+grep -E '^(mkdir|/usr/sbin/pdns)' /usr/lib/pdns-drill/plain-init | sh"#;
+
+async fn must(lab: &Lab, role: Role, script: &str) -> Result<()> {
+    let o = lab.sh(role, script, DEADLINE).await?;
+    if !o.success() {
+        bail!("exit {:?}: {}", o.exit_code, o.summary(400));
+    }
+    Ok(())
+}
