@@ -6,7 +6,8 @@
 #      boots, time booting / queued for a boot slot / inside scenarios, the longest scenario
 #      (the critical path), peak memory (host and pdns-drill itself), and whether the verdicts
 #      of every run are identical (`pdns-drill compare` against the first), and the busy
-#      CPU-seconds of the whole machine (on 2 cores the suite is CPU-bound: wall >= busy / 2)
+#      CPU-seconds of the whole machine (on 2 cores the suite is CPU-bound: wall >= busy / 2),
+#      and, where Debian's acct is installed, that CPU by command (process accounting)
 #                                                                           [<= 90 s wall]
 #      Labs are reused between scenarios once proven clean: each run also prints its boots,
 #      reuses, and the labs discarded by the field their fingerprint differed in.
@@ -33,7 +34,7 @@ bash scripts/setup-host.sh
 cargo build --release --quiet
 bin=./target/release/pdns-drill
 out=$(mktemp -d)
-trap 'kill "${sampler:-}" 2>/dev/null || true; rm -rf "$out"' EXIT
+trap 'kill "${sampler:-}" 2>/dev/null || true; [ "${acct:-0}" = 0 ] || accton off >/dev/null 2>&1 || true; rm -rf "$out"' EXIT
 
 if [ "$skip_build" = 0 ]; then
   # A private cache dir and --force: nothing cached, the image rebuilt and re-imported.
@@ -55,6 +56,26 @@ busy_cpu() { awk '/^cpu / {printf "%.2f\n", ($2 + $3 + $4 + $7 + $8) / 100}' /pr
 mem_used() { awk '/^MemTotal:/ {t=$2} /^MemAvailable:/ {a=$2} END {print int((t-a)/1024)}' /proc/meminfo; }
 sample_memory() { while :; do mem_used >>"$1"; sleep 0.5; done; }
 
+# Where the CPU went, by command (BSD process accounting, every process that ended during the
+# run, the labs' included): the machine's busy time is mostly many short processes, not one.
+acct=0
+if command -v accton >/dev/null 2>&1; then acct=1; else echo "bench: no accton (Debian's acct): no CPU split by command" >&2; fi
+cpu_by_command() {
+  python3 - "$1" "$2" <<'PY'
+import collections, struct, sys
+comp = lambda c: (c & 0x1fff) << (3 * ((c >> 13) & 7))  # comp_t: 13-bit mantissa, base-8 exponent
+data = open(sys.argv[1], "rb").read()
+cpu, n = collections.Counter(), collections.Counter()
+for i in range(0, len(data) - 63, 64):  # struct acct_v3
+    ut, st = struct.unpack_from("<HH", data, i + 32)
+    comm = data[i + 48:i + 64].split(b"\0")[0].decode(errors="replace")
+    cpu[comm] += (comp(ut) + comp(st)) / 100
+    n[comm] += 1
+top = ", ".join(f"{c} {s:.0f}" for c, s in cpu.most_common(8))
+print(f"bench   {sys.argv[2]}: {sum(n.values())} processes ended, {sum(cpu.values()):.0f} CPU-s; by command: {top}")
+PY
+}
+
 # One full suite; prints its figures. $1 label, rest: extra `run` arguments.
 suite() {
   local label=$1; shift
@@ -62,11 +83,13 @@ suite() {
   mkdir -p "$dir"
   before=$(mem_used)
   sample_memory "$dir/mem" & sampler=$!
+  if [ "$acct" = 1 ]; then : >"$dir/pacct"; accton "$dir/pacct" >/dev/null; fi
   b0=$(busy_cpu)
   t0=$(date +%s.%N)
   /usr/bin/time -f '%M' -o "$dir/maxrss" $bin run "$@" --report-dir "$dir" --format json >"$dir/stdout" 2>"$dir/stderr" || true
   t1=$(date +%s.%N)
   b1=$(busy_cpu)
+  if [ "$acct" = 1 ]; then accton off >/dev/null; cpu_by_command "$dir/pacct" "$label"; fi
   kill "$sampler" 2>/dev/null || true; wait "$sampler" 2>/dev/null || true
   peak=$(sort -n "$dir/mem" | tail -1)
   printf 'bench full-suite %s: %.1f s wall (target <= 90 s), %.0f busy CPU-seconds on %d cores\n' "$label" "$(echo "$t1 - $t0" | bc)" "$(echo "$b1 - $b0" | bc)" "$(nproc)"

@@ -50,11 +50,7 @@ pub struct Injected {
 }
 
 async fn must(lab: &Lab, on: Role, script: &str) -> Result<ExecOutput> {
-    let o = lab.sh(on, script, DEADLINE).await?;
-    if !o.success() {
-        bail!("`{script}` on {}: {}", on.as_str(), o.summary(300));
-    }
-    Ok(o)
+    lab.sh_ok(on, script, DEADLINE).await.with_context(|| format!("`{script}`"))
 }
 
 /// Polls `check` until it returns Ok or the proof window closes; the last reason otherwise.

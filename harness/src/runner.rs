@@ -159,15 +159,15 @@ pub async fn run_scenario(inputs: &Inputs, index: usize, planned: &(Scenario, Re
             p.gone();
         }
     };
-    let (lab, pristine, served, steady, cpu_before) = match taken {
+    let (lab, pristine, steady, cpu_before) = match taken {
         Some(p) => {
             run.timeline.queued_ms = Some(t0.elapsed().as_millis() as u64);
             run.lab_run_id = p.lab.spec.run_id.clone();
-            run.lab.served_before = p.served.clone();
             progress(&format!("on a lab proven clean after {}; waiting for steady state", p.served.last().map_or("", String::as_str)));
+            run.lab.served_before = p.served;
             let cpu_before = p.lab.cpu_time().await;
             let steady = p.lab.wait_steady_asking(crate::testbed::STEADY_DEADLINE, crate::steady::Scope::OneName).await.map_err(anyhow::Error::new);
-            (p.lab, Ok(p.pristine), p.served, steady, cpu_before)
+            (p.lab, Ok(p.pristine), steady, cpu_before)
         }
         None => {
             let spec = LabSpec { image: inputs.image.clone(), config: inputs.config.clone(), zone: inputs.zone.clone(), run_id: lab_run_id.clone(), roles: roles.clone() };
@@ -203,7 +203,7 @@ pub async fn run_scenario(inputs: &Inputs, index: usize, planned: &(Scenario, Re
                 (Some(why), _) => Err(anyhow::anyhow!("{why}")),
                 (None, Err(_)) => Err(anyhow::anyhow!("the lab did not reach steady state")),
             };
-            (lab, pristine, Vec::new(), steady, Duration::ZERO)
+            (lab, pristine, steady, Duration::ZERO)
         }
     };
     run.dropins = lab.dropins();
@@ -241,7 +241,7 @@ pub async fn run_scenario(inputs: &Inputs, index: usize, planned: &(Scenario, Re
         match (pool, pristine) {
             (Some(pool), Ok(pristine)) => {
                 progress("resetting the lab and comparing its fingerprint with the pristine one");
-                hand_on(pool, lab, pristine, served, &scenario.name).await
+                hand_on(pool, lab, pristine, run.lab.served_before.clone(), &scenario.name).await
             }
             (_, pristine) => {
                 lab.down().await.ok();
@@ -274,11 +274,7 @@ async fn pristine(lab: &Lab) -> anyhow::Result<crate::testbed::fingerprint::Fing
 /// otherwise it is removed and the history says which fields differed.
 pub async fn hand_on(pool: &crate::testbed::pool::Pool, lab: Lab, pristine: crate::testbed::fingerprint::Fingerprint, mut served: Vec<String>, name: &str) -> crate::history::LabAfter {
     let t = Instant::now();
-    let now = async {
-        crate::testbed::reset::reset(&lab).await?;
-        crate::testbed::fingerprint::take(&lab).await
-    }
-    .await;
+    let now = crate::testbed::reset::reset_and_read(&lab).await;
     let reset_ms = t.elapsed().as_millis() as u64;
     let differences = match now {
         Ok(now) => now.differences(&pristine).iter().map(|d| d.to_string()).collect(),

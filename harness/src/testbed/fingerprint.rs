@@ -45,64 +45,112 @@ const VAR_TOLERANCE_KIB: i64 = 4096;
 const VAR_FIELD: &str = "var used KiB";
 const DEADLINE: Duration = Duration::from_secs(60);
 
-/// Read in each container with `sh`: one `field<TAB>value` line each. Sections a container has
-/// no tool for are left out (the same on every reading of that container).
+/// Read in each container with `sh`: sections, each `@@ <how> <field>` and then what a command
+/// printed; [`Fingerprint::add`] makes fields of them. Lines are joined, sorted and hashed here,
+/// not by a pipeline per field: a reading runs after every scenario, and each process a
+/// container starts costs more CPU than the command's own work. Sections a container has no
+/// tool for are left out (the same on every reading of that container).
 const SCRIPT: &str = r#"
-h() { sha256sum | cut -c1-16; }
-line() { printf '%s\t%s\n' "$1" "$(tr '\n' ';' | sed 's/;$//')"; }
+s() { printf '@@ %s %s\n' "$1" "$2"; }
 # Owner, mode, type and link target of each path; content hashes of the regular files.
 D="/etc/powerdns /etc/systemd/system /run/systemd/system /etc/ufw /etc/default/ufw /etc/resolv.conf /etc/hosts
   /etc/nsswitch.conf /etc/passwd /etc/group /etc/sudoers /etc/sudoers.d /etc/pdns-drill /etc/sysctl.d"
-find $D -printf 'path %p\t%u:%g %m %y %l\n' 2>/dev/null
-find $D -type f -exec sha256sum {} + 2>/dev/null | awk '{print "content " $2 "\t" substr($1, 1, 16)}'
+s fields paths; find $D -printf 'path %p\t%u:%g %m %y %l\n' 2>/dev/null
+s sums contents; find $D -type f -exec sha256sum {} + 2>/dev/null
 if [ -r /etc/pdns-drill/provision.env ]; then . /etc/pdns-drill/provision.env; fi
 if [ -n "${DB:-}" ] && [ -e "$DB" ] && command -v sqlite3 >/dev/null; then
-  runuser -u pdns -- sqlite3 -readonly "$DB" .dump 2>&1 | h | line 'zone-db dump'
-  runuser -u pdns -- sqlite3 -readonly "$DB" 'pragma journal_mode' 2>&1 | line 'zone-db journal mode'
-  d=$(dirname "$DB"); for f in "$d" "$d"/*; do printf 'zone-db dir %s\t%s\n' "$f" "$(stat -c '%U:%G %a %F' "$f")"; done
+  s hash 'zone-db dump'; runuser -u pdns -- sqlite3 -readonly "$DB" .dump 2>&1
+  s list 'zone-db journal mode'; runuser -u pdns -- sqlite3 -readonly "$DB" 'pragma journal_mode' 2>&1
+  s fields 'zone-db dir'; stat --printf 'zone-db dir %n\t%U:%G %a %F\n' "$(dirname "$DB")" "$(dirname "$DB")"/*
 fi
-# Per table, listed whether or not loaded: an emptied table reads as one never used.
+# Per table, listed whether or not loaded: an emptied table reads as one never used. ufw's state
+# is its files (above) and the chains it loads (here): `ufw status`, a Python start, adds nothing.
 for c in iptables ip6tables; do
-  command -v $c >/dev/null && for t in filter nat mangle raw; do $c -t $t -S 2>&1 | sed "s/^/$t /"; done | line "$c"
+  command -v $c >/dev/null && { s list $c; for t in filter nat mangle raw; do echo "table $t"; $c -t $t -S 2>&1; done; }
 done
-command -v ufw >/dev/null && ufw status 2>&1 | line ufw
-ip -o link show | sed -E 's/^[0-9]+: //; s/ qlen [0-9]+//' | sort | line links
-ip -o addr show | awk '{print $2, $3, $4}' | sort | line addresses
-ip route show table all | sort | line routes
-ip -6 route show table all 2>/dev/null | sort | line routes6
+s sorted links; ip -o link show | sed -E 's/^[0-9]+: //; s/ qlen [0-9]+//'
+s sorted addresses; ip -o addr show | awk '{print $2, $3, $4}'
+s sorted routes; ip route show table all
+s sorted routes6; ip -6 route show table all 2>/dev/null
 if [ -d /run/systemd/system ]; then
-systemctl list-units --all --no-legend --plain 'pdns*' 'drill-*' 'systemd-resolved*' 2>/dev/null | awk '{print $1, $2, $3, $4}' | sort | line units
-for u in pdns pdns-recursor systemd-resolved; do
-  systemctl cat "$u" >/dev/null 2>&1 || continue
-  systemctl show -p ActiveState,SubState,Result,UnitFileState,NRestarts "$u" | sort | line "unit $u"
-done
-systemctl list-units --state=failed --no-legend --plain 2>/dev/null | awk '{print $1}' | sort | line 'failed units'
+  s sorted units; systemctl list-units --all --no-legend --plain 'pdns*' 'drill-*' 'systemd-resolved*' 2>/dev/null | awk '{print $1, $2, $3, $4}'
+  # One call for the three units; units a container lacks are left out.
+  s fields units; systemctl show -p Id,LoadState,ActiveState,SubState,Result,UnitFileState,NRestarts pdns pdns-recursor systemd-resolved 2>/dev/null |
+    awk -v RS= -F '\n' '/LoadState=loaded/ { u = ""; v = ""
+      for (i = 1; i <= NF; i++) if ($i ~ /^Id=/) { u = $i; sub(/^Id=/, "", u); sub(/\.service$/, "", u) } else if ($i !~ /^LoadState=/) v = v (v == "" ? "" : ";") $i
+      print "unit " u "\t" v }'
+  s sorted 'failed units'; systemctl list-units --state=failed --no-legend --plain 2>/dev/null | awk '{print $1}'
 fi
-ps -e -o stat=,ppid=,user=,comm= | awk '$1 !~ /^Z/ && $2 == 1 {print $3, $4}' | sort | uniq -c | awk '{print $2, $3, "x" $1}' | line 'processes under init'
+s counted 'processes under init'; ps -e -o stat=,ppid=,user=,comm= | awk '$1 !~ /^Z/ && $2 == 1 {print $3, $4}'
 # Each distinct mount once, cgroup's aside: systemd in a container stacks those as it
 # (re)starts sandboxed units.
-findmnt -rn -o TARGET,FSTYPE,OPTIONS | grep -v '^/sys/fs/cgroup' | sort -u | line mounts
+s unique mounts; findmnt -rn -o TARGET,FSTYPE,OPTIONS | grep -v '^/sys/fs/cgroup'
 # Only where /var is a disk of its own (the VM's); elsewhere df would read the host's.
-if findmnt -n /var >/dev/null; then printf 'var used KiB\t%s\n' "$(df -k --output=used /var | tail -1 | tr -d ' ')"; fi
-if command -v pdns_control >/dev/null && systemctl is-active -q pdns; then
-  pdns_control current-config 2>&1 | grep -v '^#' | sort | h | line 'pdns settings'
+if findmnt -n /var >/dev/null; then s list 'var used KiB'; df -k --output=used /var | awk 'NR == 2 {print $1}'; fi
+if command -v pdns_control >/dev/null && systemctl is-active -q pdns 2>/dev/null; then
+  s hash 'pdns settings'; pdns_control current-config 2>&1 | grep -v '^#'
 fi
-if command -v rec_control >/dev/null && systemctl is-active -q pdns-recursor; then
-  for k in local-address local-port allow-from forward-zones forward-zones-recurse forward-zones-file hint-file \
-    dont-query dnssec max-cache-ttl max-negative-ttl packetcache-ttl packetcache-servfail-ttl query-local-address; do
-    printf '%s=%s\n' "$k" "$(rec_control get-parameter "$k" 2>&1 | tr '\n' ' ')"
-  done | line 'recursor settings'
+if command -v rec_control >/dev/null && systemctl is-active -q pdns-recursor 2>/dev/null; then
+  s list 'recursor settings'; rec_control get-parameter local-address local-port allow-from forward-zones forward-zones-recurse \
+    forward-zones-file hint-file dont-query dnssec max-cache-ttl max-negative-ttl packetcache-ttl packetcache-servfail-ttl query-local-address 2>&1
 fi
 exit 0
 "#;
 
-impl Fingerprint {
-    /// Parses one container's `field<TAB>value` lines under `role`'s name.
-    pub fn add(&mut self, role: &str, text: &str) {
-        for l in text.lines() {
-            if let Some((k, v)) = l.split_once('\t') {
-                self.fields.insert(format!("{role} {k}"), v.to_string());
+/// How a section of [`SCRIPT`]'s output becomes fields.
+fn section_fields(how: &str, field: &str, lines: &[&str], out: &mut Vec<(String, String)>) {
+    let joined = |v: Vec<&str>| v.join(";");
+    let mut sorted = lines.to_vec();
+    sorted.sort_unstable();
+    match how {
+        // Each line a field already: `name<TAB>value`.
+        "fields" => out.extend(lines.iter().filter_map(|l| l.split_once('\t')).map(|(k, v)| (k.to_string(), v.to_string()))),
+        // sha256sum's `hash  path`: one field per file.
+        "sums" => out.extend(lines.iter().filter_map(|l| l.split_once("  ")).map(|(h, p)| (format!("content {p}"), h.chars().take(16).collect()))),
+        "hash" => {
+            use sha2::Digest;
+            let digest = sha2::Sha256::digest(lines.join("\n").as_bytes());
+            out.push((field.to_string(), hex::encode(&digest[..8])));
+        }
+        "sorted" => out.push((field.to_string(), joined(sorted))),
+        "unique" => {
+            sorted.dedup();
+            out.push((field.to_string(), joined(sorted)));
+        }
+        // Equal lines once, with how many there were.
+        "counted" => {
+            let mut counts: Vec<(&str, usize)> = Vec::new();
+            for l in sorted {
+                match counts.last_mut() {
+                    Some((last, n)) if *last == l => *n += 1,
+                    _ => counts.push((l, 1)),
+                }
             }
+            out.push((field.to_string(), counts.iter().map(|(l, n)| format!("{l} x{n}")).collect::<Vec<_>>().join(";")));
+        }
+        _ => out.push((field.to_string(), joined(lines.to_vec()))),
+    }
+}
+
+impl Fingerprint {
+    /// Parses one container's reading (sections of [`SCRIPT`]) under `role`'s name.
+    pub fn add(&mut self, role: &str, text: &str) {
+        let mut fields = Vec::new();
+        let mut section: Option<(&str, &str)> = None;
+        let mut body: Vec<&str> = Vec::new();
+        for l in text.lines().chain(std::iter::once("@@ end")) {
+            if let Some(head) = l.strip_prefix("@@ ") {
+                if let Some((how, field)) = section {
+                    section_fields(how, field, &body, &mut fields);
+                }
+                section = head.split_once(' ');
+                body.clear();
+            } else if section.is_some() && !l.is_empty() {
+                body.push(l);
+            }
+        }
+        for (k, v) in fields {
+            self.fields.insert(format!("{role} {k}"), v);
         }
     }
 
@@ -143,13 +191,30 @@ impl Fingerprint {
 /// them (state and networks). A container that cannot be read is a field of its own, so the
 /// comparison, not this function, decides.
 pub async fn take(lab: &Lab) -> Result<Fingerprint> {
+    take_after(lab, &|_| None).await
+}
+
+/// Exit status of a `before` script that failed: the reading is skipped.
+const BEFORE_FAILED: i64 = 97;
+
+/// The same reading, each container first running `before(role)` (if any) in the same exec:
+/// a reset and its proof cost one exec per container, not two. A `before` that fails is a field
+/// of its own (`<role> before`), so the lab is discarded with what went wrong.
+pub async fn take_after(lab: &Lab, before: &(dyn Fn(super::Role) -> Option<String> + Sync)) -> Result<Fingerprint> {
     let roles = lab.spec.roles.clone();
     let readings = futures_util::future::join_all(roles.iter().map(|r| async move {
         let name = lab.name(*r);
         let state = lab.engine.state(&name).await;
         let nets = lab.engine.networks_of(&name).await.unwrap_or_default();
+        // A subshell of its own, run as a plain command: `set -e` in `before` holds there (in
+        // an `||` list it would be ignored) and stops at the reading. Its output goes to stderr,
+        // away from the fields.
+        let script = match before(*r) {
+            Some(b) => format!("(\n{b}\n) >&2\n[ $? -eq 0 ] || exit {BEFORE_FAILED}\n{SCRIPT}"),
+            None => SCRIPT.to_string(),
+        };
         let inside = match state {
-            crate::engine::State::Running => Some(lab.sh(*r, SCRIPT, DEADLINE).await.with_context(|| format!("reading the fingerprint of {}", r.as_str()))),
+            crate::engine::State::Running => Some(lab.sh(*r, &script, DEADLINE).await.with_context(|| format!("reading the fingerprint of {}", r.as_str()))),
             _ => None,
         };
         (*r, format!("{state:?} on {}", sorted(nets).join(",")), inside)
@@ -160,7 +225,9 @@ pub async fn take(lab: &Lab) -> Result<Fingerprint> {
         fp.insert(format!("{} container", role.as_str()), engine_view);
         if let Some(o) = inside {
             let o = o?;
-            if !o.success() {
+            if o.exit_code == Some(BEFORE_FAILED) {
+                fp.insert(format!("{} before", role.as_str()), format!("failed: {}", o.summary(300)));
+            } else if !o.success() {
                 fp.insert(format!("{} reading", role.as_str()), format!("exit {:?}: {}", o.exit_code, o.summary(300)));
             }
             fp.add(role.as_str(), &o.stdout);
@@ -181,8 +248,29 @@ mod tests {
 
     fn fp(lines: &str) -> Fingerprint {
         let mut f = Fingerprint::default();
-        f.add("pdns-vm", lines);
+        f.add("pdns-vm", &format!("@@ fields -\n{lines}"));
         f
+    }
+
+    #[test]
+    fn sections_become_fields_joined_sorted_counted_or_hashed() {
+        let mut f = Fingerprint::default();
+        let reading = "@@ sums contents\n0123456789abcdef0123  /etc/hosts\n@@ sorted links\nlo UP\neth0 UP\n@@ unique mounts\n/ fuse\n/ fuse\n/var ext4\n\
+@@ counted processes under init\nroot systemd\npdns pdns_server\nroot systemd\n@@ list iptables\ntable filter\n-P INPUT ACCEPT\n@@ sorted failed units\n\
+@@ hash zone-db dump\nCREATE TABLE records;\n";
+        f.add("pdns-vm", reading);
+        let get = |k: &str| f.fields.get(k).cloned();
+        assert_eq!(get("pdns-vm content /etc/hosts").as_deref(), Some("0123456789abcdef"));
+        assert_eq!(get("pdns-vm links").as_deref(), Some("eth0 UP;lo UP"));
+        assert_eq!(get("pdns-vm mounts").as_deref(), Some("/ fuse;/var ext4"));
+        assert_eq!(get("pdns-vm processes under init").as_deref(), Some("pdns pdns_server x1;root systemd x2"));
+        assert_eq!(get("pdns-vm iptables").as_deref(), Some("table filter;-P INPUT ACCEPT"));
+        assert_eq!(get("pdns-vm failed units").as_deref(), Some(""));
+        let dump = get("pdns-vm zone-db dump").unwrap();
+        assert_eq!(dump.len(), 16);
+        let mut other = Fingerprint::default();
+        other.add("pdns-vm", &reading.replace("records;", "records ;"));
+        assert_ne!(other.fields.get("pdns-vm zone-db dump"), Some(&dump), "a changed dump hashes differently");
     }
 
     #[test]

@@ -319,6 +319,15 @@ impl Lab {
         self.engine.sh(&self.name(role), script, deadline).await
     }
 
+    /// [`Lab::sh`] where anything but exit 0 is an error naming the role and what it printed.
+    pub async fn sh_ok(&self, role: Role, script: &str, deadline: Duration) -> Result<ExecOutput> {
+        let o = self.sh(role, script, deadline).await?;
+        if !o.success() {
+            anyhow::bail!("on {}: {}", role.as_str(), o.summary(300));
+        }
+        Ok(o)
+    }
+
     pub async fn state(&self, role: Role) -> State {
         self.engine.state(&self.name(role)).await
     }

@@ -7,8 +7,9 @@
 //! dropped. What a heal should have undone (the firewall, links, disk, units' enablement) is
 //! left as it is: the fingerprint taken after this decides whether the lab is clean.
 
+use super::fingerprint::{self, Fingerprint};
 use super::{Lab, Role};
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use std::time::Duration;
 
 const DEADLINE: Duration = Duration::from_secs(90);
@@ -32,13 +33,21 @@ if [ -e "$DB" ]; then
   chown --reference="$DB" "{PRISTINE}/db-dir/$b" && chmod --reference="$DB" "{PRISTINE}/db-dir/$b"
 fi"#
     );
-    must(lab, Role::PdnsVm, &script).await.context("copying the pristine config and zone")
+    lab.sh_ok(Role::PdnsVm, &script, DEADLINE).await.map(|_| ()).context("copying the pristine config and zone")
 }
 
-/// Resets every container of the lab; the caller fingerprints afterwards.
-pub async fn reset(lab: &Lab) -> Result<()> {
-    let vm = format!(
-        r#"set -e
+/// Resets every container of the lab and reads its fingerprint, in one exec per container. A
+/// reset that fails shows as a field of its own (`<role> before`), never as a clean lab.
+pub async fn reset_and_read(lab: &Lab) -> Result<Fingerprint> {
+    fingerprint::take_after(lab, &|r| Some(script(r))).await
+}
+
+/// What resets `role`: the VM's config tree and database from the pristine copies, the daemons
+/// restarted; a helper's caches dropped.
+fn script(role: Role) -> String {
+    if role == Role::PdnsVm {
+        format!(
+            r#"set -e
 . /etc/pdns-drill/provision.env
 systemctl stop pdns-recursor pdns
 # In place, never the directory itself: on the container's overlay root a re-created
@@ -51,15 +60,10 @@ cd /
 d=$(dirname "$DB"); rm -rf "$d" && cp -a {PRISTINE}/db-dir "$d"
 {COMMON}
 systemctl start pdns pdns-recursor"#
-    );
-    let helper = format!("set -e\nif [ -d /run/systemd/system ]; then\n{COMMON}\nfor u in pdns pdns-recursor systemd-resolved; do if systemctl is-active -q $u; then systemctl restart $u; fi; done\nelse\n{PLAIN}\nfi");
-    let roles = lab.spec.roles.clone();
-    let done = futures_util::future::join_all(roles.iter().map(|r| {
-        let script = if *r == Role::PdnsVm { vm.clone() } else { helper.clone() };
-        async move { must(lab, *r, &script).await.with_context(|| format!("resetting {}", r.as_str())) }
-    }))
-    .await;
-    done.into_iter().collect::<Result<Vec<()>>>().map(|_| ())
+        )
+    } else {
+        format!("set -e\nif [ -d /run/systemd/system ]; then\n{COMMON}\nfor u in pdns pdns-recursor systemd-resolved; do if systemctl is-active -q $u; then systemctl restart $u; fi; done\nelse\n{PLAIN}\nfi")
+    }
 }
 
 /// What every container gets: no failed units, no held connections from the client's echo
@@ -75,16 +79,19 @@ if command -v conntrack >/dev/null; then conntrack -F >/dev/null 2>&1 || true; f
 /// A role without systemd (the stand-in internet): its daemons started again as its init
 /// started them, so the stand-in resolver's caches and throttles start empty too.
 const PLAIN: &str = r#"ip neigh flush all 2>/dev/null || true
+user_of() { ps -C "$1" -o stat=,user= | awk '$1 !~ /^Z/ {print $2; exit}'; }
+was=""
 for p in pdns_server pdns_recursor; do
+  u=$(user_of $p); [ -z "$u" ] || was="$was $p=$u"
   # Its init never reaps: a killed daemon stays a zombie, gone as far as its sockets go.
   if pkill -x $p; then while ps -C $p -o stat= | grep -qv '^Z'; do sleep 0.05; done; fi
 done
-grep -E '^(mkdir|/usr/sbin/pdns)' /usr/lib/pdns-drill/plain-init | sh"#;
-
-async fn must(lab: &Lab, role: Role, script: &str) -> Result<()> {
-    let o = lab.sh(role, script, DEADLINE).await?;
-    if !o.success() {
-        bail!("exit {:?}: {}", o.exit_code, o.summary(400));
-    }
-    Ok(())
-}
+grep -E '^(mkdir|/usr/sbin/pdns)' /usr/lib/pdns-drill/plain-init | sh
+# Back when each answers on its control socket as the user it ran as (it drops root after
+# binding): the fingerprint is read right after this.
+for pu in $was; do
+  p=${pu%%=*}; u=${pu#*=}; c="pdns_control rping"; [ $p = pdns_server ] || c="rec_control ping"; i=0
+  until [ "$(user_of $p)" = "$u" ] && $c >/dev/null 2>&1; do
+    i=$((i + 1)); [ $i -lt 300 ] || { echo "$p did not come back as $u" >&2; exit 1; }; sleep 0.05
+  done
+done"#;
