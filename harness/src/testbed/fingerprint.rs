@@ -61,7 +61,7 @@ if [ -r /etc/pdns-drill/provision.env ]; then . /etc/pdns-drill/provision.env; f
 if [ -n "${DB:-}" ] && [ -e "$DB" ] && command -v sqlite3 >/dev/null; then
   s hash 'zone-db dump'; runuser -u pdns -- sqlite3 -readonly "$DB" .dump 2>&1
   s list 'zone-db journal mode'; runuser -u pdns -- sqlite3 -readonly "$DB" 'pragma journal_mode' 2>&1
-  s fields 'zone-db dir'; stat --printf 'zone-db dir %n\t%U:%G %a %F\n' "$(dirname "$DB")" "$(dirname "$DB")"/*
+  d=$(dirname "$DB"); s fields 'zone-db dir'; stat --printf 'zone-db dir %n\t%U:%G %a %F\n' "$d" "$d"/*
 fi
 # Per table, listed whether or not loaded: an emptied table reads as one never used. ufw's state
 # is its files (above) and the chains it loads (here): `ufw status`, a Python start, adds nothing.
@@ -99,37 +99,37 @@ exit 0
 
 /// How a section of [`SCRIPT`]'s output becomes fields.
 fn section_fields(how: &str, field: &str, lines: &[&str], out: &mut Vec<(String, String)>) {
-    let joined = |v: Vec<&str>| v.join(";");
-    let mut sorted = lines.to_vec();
-    sorted.sort_unstable();
-    match how {
+    let sorted = || {
+        let mut v = lines.to_vec();
+        v.sort_unstable();
+        v
+    };
+    let value = match how {
         // Each line a field already: `name<TAB>value`.
-        "fields" => out.extend(lines.iter().filter_map(|l| l.split_once('\t')).map(|(k, v)| (k.to_string(), v.to_string()))),
+        "fields" => return out.extend(lines.iter().filter_map(|l| l.split_once('\t')).map(|(k, v)| (k.to_string(), v.to_string()))),
         // sha256sum's `hash  path`: one field per file.
-        "sums" => out.extend(lines.iter().filter_map(|l| l.split_once("  ")).map(|(h, p)| (format!("content {p}"), h.chars().take(16).collect()))),
+        "sums" => return out.extend(lines.iter().filter_map(|l| l.split_once("  ")).map(|(h, p)| (format!("content {p}"), h.chars().take(16).collect()))),
         "hash" => {
             use sha2::Digest;
-            let digest = sha2::Sha256::digest(lines.join("\n").as_bytes());
-            out.push((field.to_string(), hex::encode(&digest[..8])));
+            hex::encode(&sha2::Sha256::digest(lines.join("\n").as_bytes())[..8])
         }
-        "sorted" => out.push((field.to_string(), joined(sorted))),
+        "sorted" => sorted().join(";"),
         "unique" => {
-            sorted.dedup();
-            out.push((field.to_string(), joined(sorted)));
+            let mut v = sorted();
+            v.dedup();
+            v.join(";")
         }
         // Equal lines once, with how many there were.
         "counted" => {
-            let mut counts: Vec<(&str, usize)> = Vec::new();
-            for l in sorted {
-                match counts.last_mut() {
-                    Some((last, n)) if *last == l => *n += 1,
-                    _ => counts.push((l, 1)),
-                }
+            let mut counts = std::collections::BTreeMap::<&str, usize>::new();
+            for l in lines {
+                *counts.entry(l).or_default() += 1;
             }
-            out.push((field.to_string(), counts.iter().map(|(l, n)| format!("{l} x{n}")).collect::<Vec<_>>().join(";")));
+            counts.iter().map(|(l, n)| format!("{l} x{n}")).collect::<Vec<_>>().join(";")
         }
-        _ => out.push((field.to_string(), joined(lines.to_vec()))),
-    }
+        _ => lines.join(";"),
+    };
+    out.push((field.to_string(), value));
 }
 
 impl Fingerprint {
