@@ -121,7 +121,10 @@ fn monitor_checks(run: &ScenarioRun, id: &ClaimId) -> Vec<Observation> {
             action: format!("the {} monitor, sampled while the fault was in place", d.monitor),
             observed: match (&d.first_ms, &d.evidence) {
                 (Some(ms), Some(why)) => format!("alerted after {:.1} s: {why}", *ms as f64 / 1000.0),
-                _ => format!("quiet in {} sample(s)", d.samples),
+                _ => match &d.last_reading {
+                    Some(last) => format!("quiet in {} sample(s); last reading: {last}", d.samples),
+                    None => format!("quiet in {} sample(s)", d.samples),
+                },
             },
             expected: Some("it notices the fault".into()),
             mismatch: d.first_ms.is_none().then(|| format!("detection matrix: the {} monitor did not notice the fault ({} sample(s))", d.monitor, d.samples)),
@@ -256,9 +259,13 @@ fn claim_result(id: ClaimId, runs: &[ScenarioRun]) -> ClaimResult {
         error: k.records.iter().find_map(|o| o.mismatch.clone().filter(|m| m.starts_with(CORRECTION_ERRORED))),
     });
     let n = deciding.len();
+    // The detection matrix's reading is evidence too: a monitor's verdict rests on it.
     result.evidence = deciding
         .iter()
-        .flat_map(|r| r.records.iter().filter(|o| o.claims.contains(&id)).map(move |o| tag(evidence(o), &r.scenario.name, n)))
+        .flat_map(|r| {
+            let own = r.records.iter().filter(|o| o.claims.contains(&id)).cloned();
+            own.chain(monitor_checks(r, &id)).map(move |o| tag(evidence(&o), &r.scenario.name, n))
+        })
         .collect();
     result
 }
@@ -579,7 +586,7 @@ mod tests {
     #[test]
     fn the_detection_matrix_decides_the_monitor_claims() {
         use crate::monitors::{Detection, Monitor};
-        let det = |monitor, first_ms| Detection { monitor, first_ms, evidence: first_ms.map(|_| "x".into()), samples: 3 };
+        let det = |monitor, first_ms| Detection { monitor, first_ms, evidence: first_ms.map(|_| "x".into()), samples: 3, last_reading: None };
         let mut r = run(&["MON-STATE", "MON-SYNTH"], vec![], None);
         r.scenario.monitors = vec![Monitor::State, Monitor::Synthetic];
         r.detections = vec![det(Monitor::State, Some(800)), det(Monitor::Synthetic, None), det(Monitor::SqliteSize, None)];
@@ -589,6 +596,10 @@ mod tests {
         assert_eq!(synth.verdict, Verdict::Contradicted);
         assert_eq!(synth.severity, Some(Severity::FalseAllClear));
         assert!(synth.first_mismatch.as_deref().unwrap().contains("did not notice"), "{synth:?}");
+        // The matrix's reading is the claim's evidence, even with no step of its own.
+        assert_eq!(synth.evidence.len(), 1, "{synth:?}");
+        assert!(synth.evidence[0].observed.starts_with("quiet in 3 sample(s)") && !synth.evidence[0].ok, "{synth:?}");
+        assert!(result(&c, "MON-STATE").evidence[0].observed.starts_with("alerted after 0.8 s"));
         // A monitor the plan does not expect to notice decides nothing.
         assert_eq!(result(&c, "MON-SIZE").verdict, Verdict::NotSimulated);
     }
@@ -596,7 +607,7 @@ mod tests {
     #[test]
     fn a_monitor_that_missed_the_fault_calls_for_its_correction() {
         use crate::monitors::{Detection, Monitor};
-        let det = |monitor, first_ms| Detection { monitor, first_ms, evidence: first_ms.map(|_| "x".into()), samples: 3 };
+        let det = |monitor, first_ms| Detection { monitor, first_ms, evidence: first_ms.map(|_| "x".into()), samples: 3, last_reading: None };
         let mut r = run(&["MON-STATE", "MON-SYNTH", "MON-SIZE"], vec![], None);
         r.scenario.monitors = vec![Monitor::State, Monitor::Synthetic];
         r.detections = vec![det(Monitor::State, Some(800)), det(Monitor::Synthetic, None), det(Monitor::SqliteSize, None)];

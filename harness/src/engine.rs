@@ -459,6 +459,20 @@ impl Engine {
         self.docker.stop_container(container, Some(opts)).await.with_context(|| format!("stopping {container}"))
     }
 
+    /// Waits until a container that was asked to stop itself (its init powering off) no longer
+    /// runs; returns how the engine saw it end.
+    pub async fn wait_stopped(&self, container: &str, within: Duration) -> Result<String> {
+        let start = tokio::time::Instant::now();
+        while self.state(container).await == State::Running {
+            if start.elapsed() >= within {
+                bail!("{container} still runs {} s after it was asked to power off", within.as_secs());
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        self.consoles.forget(container);
+        Ok(self.state_detail(container).await)
+    }
+
     pub async fn kill(&self, container: &str) -> Result<()> {
         self.consoles.forget(container);
         let opts = KillContainerOptionsBuilder::new().signal("SIGKILL").build();

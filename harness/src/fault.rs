@@ -548,8 +548,11 @@ pub async fn inject(lab: &Lab, f: &Fault) -> Result<Injected> {
             Injected { undo: Undo::Reconnect { network: net, ip }, description: format!("docker network disconnect {network} pdns-vm"), proof: String::new() }
         }
         Fault::StopVm => {
-            lab.engine.stop(&lab.name(vm), Duration::from_secs(20)).await?;
-            Injected { undo: Undo::StartVm, description: "VM shut off (docker stop pdns-vm)".into(), proof: String::new() }
+            // The guest shuts itself off, as `virsh shutdown` asks it to: the engine then reports
+            // what the VM's own init did, not a state the harness set. The exec may end with it.
+            let asked = lab.sh(vm, "systemctl poweroff", DEADLINE).await.map(|o| o.summary(200)).unwrap_or_else(|e| format!("{e:#}"));
+            let ended = lab.engine.wait_stopped(&lab.name(vm), Duration::from_secs(60)).await.map_err(|e| NotInEffect(format!("{e:#} ({asked})")))?;
+            Injected { undo: Undo::StartVm, description: "VM shut off from inside (systemctl poweroff, as virsh shutdown asks the guest)".into(), proof: format!("the engine reports the VM {ended}") }
         }
         Fault::KillVm => {
             lab.engine.kill(&lab.name(vm)).await?;
@@ -610,7 +613,8 @@ async fn proof_of(lab: &Lab, f: &Fault, i: &Injected) -> Result<String> {
             }
             Ok(format!("the VM is no longer attached to {network}"))
         }
-        Fault::StopVm | Fault::KillVm => match lab.state(vm).await {
+        Fault::StopVm => Ok(i.proof.clone()),
+        Fault::KillVm => match lab.state(vm).await {
             State::Running => Err(NotInEffect("the VM container still runs".into()).into()),
             s => Ok(format!("VM container state: {s:?}")),
         },

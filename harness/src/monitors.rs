@@ -158,6 +158,24 @@ pub struct Detection {
     pub evidence: Option<String>,
     /// Samples taken while the fault was in place.
     pub samples: usize,
+    /// What it read at the last sample, so a quiet monitor shows what it was quiet about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_reading: Option<String>,
+}
+
+/// One monitor's reading of one sample, as an operator's dashboard would show it.
+pub fn reading(m: Monitor, base: &Sample, s: &Sample) -> String {
+    let or_unread = |v: Option<String>| v.unwrap_or_else(|| "unreadable".into());
+    match m {
+        Monitor::State => or_unread(s.state.as_ref().map(|(a, b)| format!("pdns {a}, pdns-recursor {b}"))),
+        Monitor::CacheRatio => or_unread(s.cache.map(|(h, m)| format!("cache-hits {h}, cache-misses {m}"))),
+        Monitor::AuthQps => or_unread(s.auth.map(|(q, l)| format!("udp-queries {q}, latency {l} µs"))),
+        Monitor::SqliteSize => {
+            let before = base.sqlite_size.map_or("unread".into(), |b| format!("{b} bytes"));
+            format!("{} (before the fault: {before})", or_unread(s.sqlite_size.map(|n| format!("{n} bytes"))))
+        }
+        Monitor::Synthetic => if s.synthetic_ok { "both digs answered" } else { "a dig got no answer" }.into(),
+    }
 }
 
 /// Each monitor's first alert over a series of samples.
@@ -166,7 +184,8 @@ pub fn detections(base: &Sample, samples: &[Sample]) -> Vec<Detection> {
         .iter()
         .map(|&m| {
             let hit = samples.iter().enumerate().find_map(|(i, s)| alerts(m, base, i.checked_sub(1).map(|p| &samples[p]), s).map(|why| (s.at_ms, why)));
-            Detection { monitor: m, first_ms: hit.as_ref().map(|h| h.0), evidence: hit.map(|h| h.1), samples: samples.len() }
+            let last_reading = samples.last().map(|s| reading(m, base, s));
+            Detection { monitor: m, first_ms: hit.as_ref().map(|h| h.0), evidence: hit.map(|h| h.1), samples: samples.len(), last_reading }
         })
         .collect()
 }
@@ -202,6 +221,8 @@ mod tests {
         let base = healthy(0, 100);
         let d = detections(&base, &[healthy(1000, 110), healthy(2000, 120)]);
         assert!(d.iter().all(|d| d.first_ms.is_none()), "{d:?}");
+        let size = d.iter().find(|d| d.monitor == Monitor::SqliteSize).unwrap();
+        assert_eq!(size.last_reading.as_deref(), Some("77824 bytes (before the fault: 77824 bytes)"), "a quiet monitor says what it read");
     }
 
     #[test]

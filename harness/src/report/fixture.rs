@@ -372,8 +372,8 @@ pub fn sample_history() -> crate::history::RunHistory {
                 "recursor-down" => {
                     info.timings = vec![Timing { claim: id("DAE-REC"), span: TimingSpan::Recovery, at_most: std::time::Duration::from_secs(600), note: Some("\"back within 10 minutes\"".into()) }];
                     run.detections = vec![
-                        Detection { monitor: Monitor::State, first_ms: Some(1100), evidence: Some("pdns-recursor failed".into()), samples: 4 },
-                        Detection { monitor: Monitor::SqliteSize, first_ms: None, evidence: None, samples: 4 },
+                        Detection { monitor: Monitor::State, first_ms: Some(1100), evidence: Some("pdns-recursor failed".into()), samples: 4, last_reading: None },
+                        Detection { monitor: Monitor::SqliteSize, first_ms: None, evidence: None, samples: 4, last_reading: Some("77824 bytes (before the fault: 77824 bytes)".into()) },
                     ];
                 }
                 "auth-down" => {
