@@ -33,8 +33,9 @@ done
 bash scripts/setup-host.sh
 cargo build --release --quiet
 bin=./target/release/pdns-drill
-out=$(mktemp -d)
-trap 'kill "${sampler:-}" 2>/dev/null || true; [ "${acct:-0}" = 0 ] || accton off >/dev/null 2>&1 || true; rm -rf "$out"' EXIT
+# BENCH_OUT=DIR keeps every run's reports there (to read a discard's cause afterwards).
+if [ -n "${BENCH_OUT:-}" ]; then out=$BENCH_OUT; mkdir -p "$out"; keep=1; else out=$(mktemp -d); keep=0; fi
+trap 'kill "${sampler:-}" 2>/dev/null || true; [ "${acct:-0}" = 0 ] || accton off >/dev/null 2>&1 || true; [ "$keep" = 1 ] || rm -rf "$out"' EXIT
 
 if [ "$skip_build" = 0 ]; then
   # A private cache dir and --force: nothing cached, the image rebuilt and re-imported.
@@ -157,6 +158,9 @@ if [ "$skip_suite" = 0 ]; then
     suite "shuffled-$seed" --shuffle "$seed"
     same_as_first fresh-labs
     same_as_first "shuffled-$seed"
+    # The image's binaries read through the engine's storage driver, as before shared volumes.
+    PDNS_DRILL_SHARED_USR=0 suite usr-through-storage-driver
+    same_as_first usr-through-storage-driver
   fi
   if [ "$jobs1" = 1 ]; then
     suite "jobs-1" --jobs 1

@@ -94,6 +94,8 @@ pub struct ContainerSpec {
     pub mac: Option<String>,
     /// Named volumes: (volume, mount point).
     pub volumes: Vec<(String, String)>,
+    /// Named volumes mounted read-only, shared with other containers.
+    pub shared: Vec<(String, String)>,
     /// What PID 1 runs instead of the image's command (its systemd).
     pub cmd: Option<Vec<String>>,
 }
@@ -320,6 +322,7 @@ impl Engine {
                     // No copy of the image's content into an empty volume: on this engine that
                     // costs a mount of the image and ~0.35 s per VM; its init lays /var's seed.
                     .chain(spec.volumes.iter().map(|(v, m)| format!("{v}:{m}:nocopy")))
+                    .chain(spec.shared.iter().map(|(v, m)| format!("{v}:{m}:ro,nocopy")))
                     .collect(),
             ),
             tmpfs: Some(HashMap::from([

@@ -6,12 +6,29 @@
 use crate::runner::{self, Event, Inputs, ScenarioRun};
 use crate::scenario::plan::Resolved;
 use crate::scenario::Scenario;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc::UnboundedSender;
 
 /// A planned scenario with its number in the whole selection (it names its lab).
 pub type Queued = (usize, (Scenario, Resolved));
+
+/// Each scenario's wall time in an earlier run's `history.json`, by name: the best guess of how
+/// long it will take again (its `within`s miss the waits that dominate: a recovery deadline, a
+/// throttle the recursor keeps).
+pub fn walls_in(history: &std::path::Path) -> anyhow::Result<HashMap<String, u64>> {
+    use anyhow::Context;
+    let text = std::fs::read_to_string(history).with_context(|| format!("reading {}", history.display()))?;
+    let v: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("{} is not JSON", history.display()))?;
+    let runs = v["scenarios"].as_array().with_context(|| format!("{}: no `scenarios` list (not a history.json)", history.display()))?;
+    Ok(runs.iter().filter_map(|r| Some((r["scenario"]["name"].as_str()?.to_string(), r["wall_ms"].as_u64()?))).collect())
+}
+
+/// Longest first (so the long waits overlap instead of ending the run): by an earlier run's
+/// wall time where it has one, else by the scenario's own `within`s. Ties keep their order.
+pub fn longest_first(queue: &mut [Queued], walls: &HashMap<String, u64>) {
+    queue.sort_by_key(|(_, (s, _))| std::cmp::Reverse(walls.get(&s.name).copied().unwrap_or_else(|| s.expected_wait().as_millis() as u64)));
+}
 
 /// Runs every queued scenario, `jobs` at a time; the runs in the order they finished.
 pub async fn run_all(inputs: Inputs, queue: Vec<Queued>, jobs: usize, events: UnboundedSender<Event>) -> Vec<ScenarioRun> {
@@ -39,5 +56,38 @@ fn next(queue: &Mutex<VecDeque<Queued>>, inputs: &Inputs) -> Option<Queued> {
     match fits {
         Some(i) => q.remove(i),
         None => q.pop_front(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn queued(name: &str, within_s: u64) -> Queued {
+        let toml = format!("name = \"{name}\"\nsection = \"x\"\nclaims = [\"TRI-1\"]\n[[symptom]]\npart = \"check\"\nrun = \"true\"\non = \"pdns-vm\"\nexpect = {{ exit = 0 }}\nwithin = \"{within_s}s\"\n");
+        let s = Scenario::parse("x.toml", &toml).unwrap();
+        (0, (s.clone(), Resolved::Ready(Box::new(s))))
+    }
+
+    #[test]
+    fn an_earlier_runs_wall_time_orders_before_the_scenarios_own_waits() {
+        let mut q = vec![queued("short-waits", 30), queued("measured-long", 5), queued("unmeasured", 10)];
+        let walls = HashMap::from([("measured-long".to_string(), 80_000), ("short-waits".to_string(), 20_000)]);
+        longest_first(&mut q, &walls);
+        let names: Vec<&str> = q.iter().map(|(_, (s, _))| s.name.as_str()).collect();
+        assert_eq!(names, ["measured-long", "short-waits", "unmeasured"]);
+        longest_first(&mut q, &HashMap::new());
+        let names: Vec<&str> = q.iter().map(|(_, (s, _))| s.name.as_str()).collect();
+        assert_eq!(names, ["short-waits", "unmeasured", "measured-long"], "without history: the `within`s");
+    }
+
+    #[test]
+    fn walls_are_read_from_a_history_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("history.json");
+        std::fs::write(&p, r#"{"scenarios":[{"scenario":{"name":"a"},"wall_ms":1200},{"scenario":{"name":"b"}}]}"#).unwrap();
+        assert_eq!(walls_in(&p).unwrap(), HashMap::from([("a".to_string(), 1200)]));
+        std::fs::write(&p, "{}").unwrap();
+        assert!(walls_in(&p).unwrap_err().to_string().contains("not a history.json"));
     }
 }

@@ -94,6 +94,11 @@ pub struct RunArgs {
     /// labs reused, shows that no verdict depends on which scenario ran before on the same lab.
     #[arg(long, value_name = "SEED")]
     pub shuffle: Option<u64>,
+    /// Order the scenarios longest first by their wall times in this earlier run's history.json
+    /// [default: reports/latest/history.json when it exists; without one, by their own waits].
+    /// Only the order changes, never a verdict.
+    #[arg(long, value_name = "FILE", conflicts_with = "shuffle")]
+    pub durations_from: Option<PathBuf>,
     /// Write the run's artefacts (history.json, report.*, junit.xml, gate.json) into DIR itself
     /// [default: reports/<run id>/, with reports/latest pointing at the newest].
     #[arg(long, value_name = "DIR")]

@@ -12,6 +12,7 @@ pub mod rebuild;
 pub mod fingerprint;
 pub mod reset;
 pub mod pool;
+pub mod shared_usr;
 
 use crate::engine::{ContainerSpec, Engine, ExecOutput, State};
 use anyhow::{Context, Result};
@@ -209,6 +210,8 @@ impl Lab {
         // The files ride in PID 1's command; too large for it, they are uploaded before the start.
         let laying = crate::engine::laying_cmd(&files, &[init.to_string()])?;
         let upload = laying.is_none();
+        // A rebuilt VM installs packages into /usr: it keeps the image's own.
+        let shared = if role == Role::PdnsVm && self.rebuilt() || !shared_usr::enabled() { vec![] } else { shared_usr::volumes(&self.engine, &image).await? };
         let spec = ContainerSpec {
             name: name.clone(),
             hostname: role.as_str().to_string(),
@@ -218,6 +221,7 @@ impl Lab {
             ipv4: Some(ip),
             mac: macs.0,
             volumes,
+            shared,
             cmd: Some(laying.unwrap_or_else(|| vec![init.to_string()])),
         };
         self.engine.create_container(&spec).await?;
@@ -267,6 +271,7 @@ impl Lab {
                     ipv4: None,
                     mac: None,
                     volumes: vec![(next.clone(), "/srv/vm-disk".into())],
+                    shared: vec![],
                     // It only holds the mount: no systemd to boot.
                     cmd: Some(vec!["sleep".into(), "infinity".into()]),
                 })
