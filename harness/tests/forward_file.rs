@@ -4,8 +4,6 @@
 
 mod common;
 
-use pdns_drill::conclude;
-use pdns_drill::scenario::load_dir;
 use pdns_drill::settings::{self, Daemon};
 use pdns_drill::testbed::config::{default_config_dir, default_zone, ConfigDir, ZoneInput};
 use pdns_drill::verdict::Verdict;
@@ -46,8 +44,7 @@ async fn forward_swapped_in_the_file_gives_the_shipped_verdict() {
     let tmp = tempfile::tempdir().unwrap();
     let (config, line) = forwards_in_a_file(tmp.path());
     let zone = ZoneInput::load(&default_zone().unwrap()).unwrap();
-    let scenarios = load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios")).unwrap();
-    let s = scenarios.into_iter().find(|s| s.name == "tri-blind-forward-swapped").unwrap();
+    let s = common::scenario("tri-blind-forward-swapped");
     let image = common::image(&common::engine().await).await;
     let run = common::run_scenario(s, image, (config, zone)).await;
     assert!(run.error.is_none() && run.not_simulated.is_none(), "{:?} {:?}", run.error, run.not_simulated);
@@ -56,6 +53,6 @@ async fn forward_swapped_in_the_file_gives_the_shipped_verdict() {
     assert!(json.contains(&format!("forward-zones-file {at}")), "the injected fault names {at}: {json}");
     assert!(json.contains(&format!("{FORWARDS}:{line}")), "the facts name the file and line");
     // As on the shipped lab (reports/baseline.json): the triage says fine while lab names fail.
-    let c = conclude::claim_results(std::slice::from_ref(&run)).into_iter().find(|c| c.id == "TRI-BLIND").unwrap();
+    let c = common::verdict(&run, "TRI-BLIND");
     assert_eq!(c.verdict, Verdict::Contradicted, "{c:?}");
 }

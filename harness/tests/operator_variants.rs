@@ -4,10 +4,8 @@
 
 mod common;
 
-use pdns_drill::conclude;
 use pdns_drill::history::Observation;
 use pdns_drill::runner::ScenarioRun;
-use pdns_drill::scenario::load_dir;
 use pdns_drill::testbed::config::{default_config_dir, ConfigDir, ZoneInput};
 use pdns_drill::verdict::Verdict;
 use std::path::Path;
@@ -27,7 +25,7 @@ async fn run(table: &str, scenario: &str) -> ScenarioRun {
     let tmp = tempfile::tempdir().unwrap();
     let config = with_operator(tmp.path(), table);
     let zone = ZoneInput::load(&pdns_drill::testbed::config::default_zone().unwrap()).unwrap();
-    let s = load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios")).unwrap().into_iter().find(|s| s.name == scenario).unwrap();
+    let s = common::scenario(scenario);
     let image = common::image(&common::engine().await).await;
     let run = common::run_scenario(s, image, (config, zone)).await;
     assert!(run.error.is_none() && run.not_simulated.is_none(), "{:?} {:?}", run.error, run.not_simulated);
@@ -48,7 +46,7 @@ async fn an_operator_outside_adm_reads_no_journal() {
     assert!(journal.observed.contains("not seeing messages from other users") || journal.observed.contains("No entries"), "journalctl says why: {journal:#?}");
     // systemctl status needs no group: it still shows the unit inactive.
     assert!(step(&run, "systemctl status pdns-recursor").held());
-    let c = conclude::claim_results(std::slice::from_ref(&run)).into_iter().find(|c| c.id == "DAE-REC").unwrap();
+    let c = common::verdict(&run, "DAE-REC");
     assert_eq!(c.verdict, Verdict::Contradicted, "{c:?}");
 }
 
@@ -59,6 +57,6 @@ async fn sudo_that_asks_for_a_password_fails_the_restore_in_a_session_without_a_
     eprintln!("{} → {}", stop.action, stop.observed);
     assert!(!stop.held(), "{stop:#?}");
     assert!(stop.observed.contains("a password is required") || stop.observed.contains("a terminal is required"), "sudo says why: {stop:#?}");
-    let c = conclude::claim_results(std::slice::from_ref(&run)).into_iter().find(|c| c.id == "SQL-RESTORE").unwrap();
+    let c = common::verdict(&run, "SQL-RESTORE");
     assert_eq!(c.verdict, Verdict::Contradicted, "{c:?}");
 }

@@ -2,19 +2,14 @@
 
 mod common;
 
+use common::{scenario, verdict};
 use pdns_drill::conclude;
 use pdns_drill::runner;
 use pdns_drill::scenario::facts::LabFacts;
 use pdns_drill::scenario::plan::{self, Resolved};
-use pdns_drill::scenario::{load_dir, Scenario};
+use pdns_drill::scenario::Scenario;
 use pdns_drill::testbed::config::{ConfigDir, ZoneInput};
 use pdns_drill::verdict::Verdict;
-use std::path::Path;
-
-fn scenario(name: &str) -> Scenario {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
-    load_dir(&dir).unwrap().into_iter().find(|s| s.name == name).unwrap_or_else(|| panic!("no scenario {name}"))
-}
 
 /// Runs a scenario, planned against the given lab, on a lab of its own; checks the lab was
 /// removed afterwards.
@@ -28,10 +23,6 @@ async fn run_shipped(name: &str) -> runner::ScenarioRun {
     let run = run_on(scenario(name), common::inputs()).await;
     assert!(run.error.is_none(), "{:?}", run.error);
     run
-}
-
-fn verdict(run: &runner::ScenarioRun, id: &str) -> pdns_drill::report::model::ClaimResult {
-    conclude::claim_results(std::slice::from_ref(run)).into_iter().find(|c| c.id == id).unwrap()
 }
 
 /// A firewall rule put in the wrong chain does not close port 53: the symptoms the scenario
@@ -140,7 +131,7 @@ async fn restore_drill_runs_every_stage_against_the_daemon() {
     assert!(run.timeline.recovery_started_ms.is_some() && run.timeline.steady_ms.is_some());
     let c = run.corrections.first().expect("the drill carries a corrected procedure");
     assert!(pdns_drill::conclude::verified(c), "corrected restore not verified: {:?}", c.records.iter().filter(|r| !r.held()).collect::<Vec<_>>());
-    let claim = conclude::claim_results(std::slice::from_ref(&run)).into_iter().find(|c| c.id == "BAK-RESTORE").unwrap();
+    let claim = verdict(&run, "BAK-RESTORE");
     // As written, the runbook's journal replay fails here (data loss), as the baseline approves.
     assert_eq!(claim.verdict, Verdict::Contradicted, "{claim:?}");
 }

@@ -3,17 +3,15 @@
 
 mod common;
 
-use pdns_drill::conclude;
 use pdns_drill::image::Suite;
 use pdns_drill::report::model::Phase;
 use pdns_drill::runner;
 use pdns_drill::scenario::facts::LabFacts;
 use pdns_drill::scenario::plan::{self, Resolved};
-use pdns_drill::scenario::{load_dir, Scenario};
+use pdns_drill::scenario::Scenario;
 use pdns_drill::testbed::config::{ConfigDir, ZoneInput};
 use pdns_drill::testbed::provision::RecursorSettings;
 use pdns_drill::verdict::Verdict;
-use std::path::Path;
 
 async fn run_on(s: Scenario, image: String, inputs: (ConfigDir, ZoneInput)) -> runner::ScenarioRun {
     let facts = LabFacts::read(&inputs.0, &inputs.1.journal).unwrap();
@@ -31,8 +29,7 @@ async fn a_rebuild_on_trixie_with_the_configs_as_they_are_is_decided_by_the_daem
     let engine = common::engine().await;
     let image = common::image(&engine).await;
     common::suite_image(&engine, Suite::Trixie).await;
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
-    let s = load_dir(&dir).unwrap().into_iter().find(|s| s.name == "upgrade-rebuild").unwrap();
+    let s = common::scenario("upgrade-rebuild");
     let run = run_on(s, image, common::inputs()).await;
     let rebuilt = run.records.iter().find(|r| r.action.contains("rebuild-vm-scratch")).unwrap();
     assert!(rebuilt.observed.contains("pdns-recursor 5.2"), "{}", rebuilt.observed);
@@ -40,7 +37,7 @@ async fn a_rebuild_on_trixie_with_the_configs_as_they_are_is_decided_by_the_daem
     assert!(run.versions.1.as_deref().is_some_and(|v| v.starts_with("4.8")), "{:?}", run.versions);
     let identical = run.records.iter().find(|r| r.phase == Phase::Recovery && r.action.contains("upg-answers-after")).unwrap();
     assert!(identical.held() && identical.checks(), "pdns 4.9 answers the restored zone as 4.7 did: {}", identical.observed);
-    let c = conclude::claim_results(std::slice::from_ref(&run)).into_iter().find(|c| c.id == "UPG-CONF").unwrap();
+    let c = common::verdict(&run, "UPG-CONF");
     assert_eq!(c.verdict, Verdict::Contradicted, "{c:?}");
     let gist = c.first_mismatch.unwrap();
     assert!(gist.contains("Old-style settings syntax not enabled by default anymore"), "{gist}");
@@ -95,7 +92,7 @@ within = "10s"
     let inject = run.records.iter().find(|r| r.phase == Phase::Inject).unwrap();
     assert!(inject.action.contains("in /etc/pdns-drill/recursor-old-style/recursor.conf"), "{}", inject.action);
     assert!(inject.observed.contains("rec_control show-yaml: OK") && inject.observed.contains("pdns-recursor reports allow-from=127.0.0.0/8"), "{}", inject.observed);
-    let c = conclude::claim_results(std::slice::from_ref(&run)).into_iter().find(|c| c.id == "NET-ALLOW").unwrap();
+    let c = common::verdict(&run, "NET-ALLOW");
     // The parts this scenario checks (the symptom, and the verification after the heal) hold;
     // the claim's check and recovery are the shipped scenario's, so unchecked here.
     let part = |p: &str| c.parts.iter().find(|x| x.part.as_str() == p).map(|x| x.verdict);

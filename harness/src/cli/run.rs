@@ -47,6 +47,7 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
     // An earlier run's wall times order the queue: the one named, else the newest default run's.
     let walls = match &a.durations_from {
         Some(p) => pdns_drill::scheduler::walls_in(p).context("--durations-from")?,
+        None if a.shuffle.is_some() => Default::default(),
         None => pdns_drill::scheduler::walls_in(&std::path::Path::new(DEFAULT_REPORT_DIR).join("latest/history.json")).unwrap_or_default(),
     };
     let (config, zone) = load_inputs(&a.lab)?;

@@ -10,7 +10,7 @@
 use crate::engine::Engine;
 use anyhow::{Context, Result};
 use bollard::models::{ContainerCreateBody, HostConfig, VolumeCreateRequest};
-use bollard::query_parameters::{CreateContainerOptionsBuilder, ListVolumesOptionsBuilder, RemoveContainerOptionsBuilder, WaitContainerOptionsBuilder};
+use bollard::query_parameters::{CreateContainerOptionsBuilder, ListVolumesOptionsBuilder, WaitContainerOptionsBuilder};
 use futures_util::StreamExt;
 use std::collections::HashMap;
 
@@ -33,17 +33,27 @@ pub fn enabled() -> bool {
     std::env::var("PDNS_DRILL_SHARED_USR").map_or(true, |v| v != "0")
 }
 
-/// One at a time in this process: the first lab makes the volumes, the rest wait and reuse.
-static MAKING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+/// The volumes each image got in this process, by tag: the first lab makes (or finds) them,
+/// the rest wait on the lock and reuse the answer without asking the engine again.
+static MADE: tokio::sync::Mutex<Option<HashMap<String, Vec<(String, String)>>>> = tokio::sync::Mutex::const_new(None);
 
 /// (volume, mount point) for each shared directory of `image`, made on first use.
 pub async fn volumes(engine: &Engine, image: &str) -> Result<Vec<(String, String)>> {
+    let mut made = MADE.lock().await;
+    if let Some(v) = made.get_or_insert_with(HashMap::new).get(image) {
+        return Ok(v.clone());
+    }
+    let v = find_or_make(engine, image).await?;
+    made.get_or_insert_with(HashMap::new).insert(image.to_string(), v.clone());
+    Ok(v)
+}
+
+async fn find_or_make(engine: &Engine, image: &str) -> Result<Vec<(String, String)>> {
     let id = engine.docker().inspect_image(image).await.with_context(|| format!("inspecting {image}"))?.id.unwrap_or_default();
     let short: String = id.trim_start_matches("sha256:").chars().take(12).collect();
     let name = |dir: &str| format!("pdns-drill-usr-{short}{}", dir.replace('/', "-"));
     let ready = format!("pdns-drill-usr-{short}-ready");
     let wanted: Vec<(String, String)> = dirs().into_iter().map(|d| (name(&d), d)).collect();
-    let _one = MAKING.lock().await;
     if volume_exists(engine, &ready).await? {
         return Ok(wanted);
     }
@@ -79,7 +89,7 @@ async fn fill(engine: &Engine, image: &str, short: &str, wanted: &[(String, Stri
     };
     d.create_container(Some(CreateContainerOptionsBuilder::new().name(&name).build()), body).await?;
     let run = async {
-        d.start_container(&name, None).await?;
+        engine.start(&name).await?;
         let mut wait = d.wait_container(&name, Some(WaitContainerOptionsBuilder::new().build()));
         while let Some(r) = wait.next().await {
             r?;
@@ -87,7 +97,7 @@ async fn fill(engine: &Engine, image: &str, short: &str, wanted: &[(String, Stri
         anyhow::Ok(())
     };
     let out = run.await;
-    d.remove_container(&name, Some(RemoveContainerOptionsBuilder::new().force(true).build())).await.ok();
+    engine.remove(&name).await.ok();
     out
 }
 

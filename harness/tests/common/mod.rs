@@ -96,6 +96,17 @@ pub async fn run_scenario(s: pdns_drill::scenario::Scenario, image: String, (con
     run
 }
 
+/// A shipped scenario (scenarios/) by name.
+pub fn scenario(name: &str) -> pdns_drill::scenario::Scenario {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+    pdns_drill::scenario::load_dir(&dir).unwrap().into_iter().find(|s| s.name == name).unwrap_or_else(|| panic!("no scenario {name}"))
+}
+
+/// What one run makes of claim `id`.
+pub fn verdict(run: &pdns_drill::runner::ScenarioRun, id: &str) -> pdns_drill::report::model::ClaimResult {
+    pdns_drill::conclude::claim_results(std::slice::from_ref(run)).into_iter().find(|c| c.id == id).unwrap_or_else(|| panic!("no claim {id}"))
+}
+
 /// A copy of a directory tree (a config dir to break one file of).
 pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
     std::fs::create_dir_all(to).unwrap();
