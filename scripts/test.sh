@@ -6,4 +6,6 @@ cd "$(dirname "$(readlink -f "$0")")/.."
 bash scripts/setup-host.sh
 # The release profile: CI builds it for the drill anyway, so the tests share its compile.
 cargo build --release --quiet
-cargo test --release --workspace "$@"
+# The integration tests are one binary whose tests mostly wait on daemons (a recovery deadline,
+# the recursor's throttle): four at a time overlap those waits on two cores.
+RUST_TEST_THREADS=${RUST_TEST_THREADS:-4} cargo test --release --workspace "$@"

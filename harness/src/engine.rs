@@ -153,8 +153,12 @@ pub fn laying_cmd(files: &[FileEntry], then: &[String]) -> Result<Option<Vec<Str
     Ok(Some(cmd))
 }
 
+/// How long a command in a lab may run before it counts as the harness's failure (an exec
+/// that timed out is `errored`, never a symptom). One bound for the run, chaos and the drill.
+pub const EXEC_DEADLINE: Duration = Duration::from_secs(60);
+
 /// How long a file copy through a console may take.
-const FILE_DEADLINE: Duration = Duration::from_secs(60);
+const FILE_DEADLINE: Duration = EXEC_DEADLINE;
 
 /// Owner process of a run's resources, so a later run can tell a dead run's leftovers from a
 /// live parallel run's.
@@ -190,7 +194,7 @@ impl Engine {
         self
     }
 
-    fn labels(&self, run_id: &str) -> HashMap<String, String> {
+    pub(crate) fn labels(&self, run_id: &str) -> HashMap<String, String> {
         HashMap::from([(LABEL.to_string(), run_id.to_string()), (PID_LABEL.to_string(), self.owner.clone())])
     }
 

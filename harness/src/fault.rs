@@ -5,7 +5,8 @@
 use crate::engine::{ExecOutput, FileEntry, State};
 use crate::scenario::{Fault, SettingEdit, SettingTarget};
 use crate::settings::{self, Daemon, Settings};
-use crate::testbed::provision::{RecursorSettings, OLD_STYLE_DIR, RECONVERT};
+use crate::testbed::config::RecursorSettings;
+use crate::testbed::provision::{OLD_STYLE_DIR, RECONVERT};
 use crate::testbed::{Lab, Role};
 use anyhow::{anyhow, bail, Context, Result};
 use std::time::Duration;

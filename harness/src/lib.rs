@@ -13,6 +13,7 @@ pub mod claims;
 pub mod verdict;
 
 // Small shared pieces.
+pub mod clock;
 pub mod signals;
 pub mod text;
 

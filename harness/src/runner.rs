@@ -4,7 +4,7 @@
 //! prints or judges: the history it returns is all `conclude` reads.
 
 use crate::claims::{ClaimId, Part, Severity};
-use crate::engine::Engine;
+use crate::engine::{Engine, EXEC_DEADLINE};
 use crate::fault::{self, Injected};
 use crate::history::{Phase, ScenarioInfo};
 use crate::matcher::{self, Observed};
@@ -40,7 +40,6 @@ pub struct Inputs {
 
 /// How long steady state may take to return after a recovery (chaos judges by the same bound).
 pub const STEADY_AFTER_DEADLINE: Duration = Duration::from_secs(45);
-const EXEC_DEADLINE: Duration = Duration::from_secs(60);
 /// Past that deadline, with the daemons up, how long steady state is watched for: the
 /// recursor keeps SERVFAILing names asked during an outage for up to ~2 min while they are
 /// asked (its SERVFAIL packet cache and per-name throttle), which is a slow recovery, not a

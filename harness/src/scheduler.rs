@@ -13,16 +13,25 @@ use tokio::sync::mpsc::UnboundedSender;
 /// A planned scenario with its number in the whole selection (it names its lab).
 pub type Queued = (usize, (Scenario, Resolved));
 
-/// Each scenario's wall time in an earlier run's `history.json`, by name: the best guess of how
-/// long it will take again (its `within`s miss the waits that dominate: a recovery deadline, a
-/// throttle the recursor keeps).
-pub fn walls_in(history: &std::path::Path) -> anyhow::Result<HashMap<String, u64>> {
+/// Each scenario's wall time by name, from an earlier run's `history.json` or from a plain
+/// `{"scenario": ms}` map (the durations a project commits, as test splitters do, so a fresh
+/// checkout or a CI shard orders by measured times too): the best guess of how long it will
+/// take again (its `within`s miss the waits that dominate: a recovery deadline, a throttle the
+/// recursor keeps).
+pub fn walls_in(path: &std::path::Path) -> anyhow::Result<HashMap<String, u64>> {
     use anyhow::Context;
-    let text = std::fs::read_to_string(history).with_context(|| format!("reading {}", history.display()))?;
-    let v: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("{} is not JSON", history.display()))?;
-    let runs = v["scenarios"].as_array().with_context(|| format!("{}: no `scenarios` list (not a history.json)", history.display()))?;
-    Ok(runs.iter().filter_map(|r| Some((r["scenario"]["name"].as_str()?.to_string(), r["wall_ms"].as_u64()?))).collect())
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let v: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+    if let Some(runs) = v["scenarios"].as_array() {
+        return Ok(runs.iter().filter_map(|r| Some((r["scenario"]["name"].as_str()?.to_string(), r["wall_ms"].as_u64()?))).collect());
+    }
+    let map = v.as_object().filter(|m| !m.is_empty() && m.values().all(|x| x.is_u64()));
+    let map = map.with_context(|| format!("{}: neither a history.json (no `scenarios` list) nor a {{\"scenario\": ms}} map", path.display()))?;
+    Ok(map.iter().map(|(k, x)| (k.clone(), x.as_u64().unwrap_or_default())).collect())
 }
+
+/// The durations file a scenarios directory may carry (see `walls_in`).
+pub const DURATIONS_FILE: &str = "durations.json";
 
 /// Longest first (so the long waits overlap instead of ending the run): by an earlier run's
 /// wall time where it has one, else by the scenario's own `within`s. Ties keep their order.
@@ -82,12 +91,27 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_durations_name_every_shipped_scenario_and_nothing_else() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+        let walls = walls_in(&dir.join(DURATIONS_FILE)).unwrap();
+        let mut names: Vec<String> = crate::scenario::load_dir(&dir).unwrap().into_iter().map(|s| s.name).collect();
+        names.sort();
+        let mut timed: Vec<String> = walls.into_keys().collect();
+        timed.sort();
+        assert_eq!(timed, names, "regenerate scenarios/{DURATIONS_FILE} from a full run's history (README, Speed)");
+    }
+
+    #[test]
     fn walls_are_read_from_a_history_file() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("history.json");
         std::fs::write(&p, r#"{"scenarios":[{"scenario":{"name":"a"},"wall_ms":1200},{"scenario":{"name":"b"}}]}"#).unwrap();
         assert_eq!(walls_in(&p).unwrap(), HashMap::from([("a".to_string(), 1200)]));
-        std::fs::write(&p, "{}").unwrap();
-        assert!(walls_in(&p).unwrap_err().to_string().contains("not a history.json"));
+        std::fs::write(&p, r#"{"a": 900, "b": 80000}"#).unwrap();
+        assert_eq!(walls_in(&p).unwrap(), HashMap::from([("a".to_string(), 900), ("b".to_string(), 80_000)]));
+        for bad in ["{}", r#"{"a": "slow"}"#, "[]"] {
+            std::fs::write(&p, bad).unwrap();
+            assert!(walls_in(&p).unwrap_err().to_string().contains("neither a history.json"), "{bad}");
+        }
     }
 }

@@ -3,7 +3,7 @@
 //! path (rows, commands, outputs, how it ended) is recorded; nothing here judges a property.
 
 use crate::claims::ClaimId;
-use crate::engine::ExecOutput;
+use crate::engine::{ExecOutput, EXEC_DEADLINE};
 use crate::matcher::{self, Observed};
 use crate::probe::{self, Outcome, Query, RType, Rcode};
 use crate::scenario::facts::LabFacts;
@@ -22,7 +22,6 @@ pub const MAX_ROUNDS: usize = 3;
 /// How long steady state may take to return after a procedure: the runner's bound for the
 /// steady state after recovery, so a reproducer run as a scenario is judged the same way.
 pub const RECOVERY_BOUND: Duration = crate::runner::STEADY_AFTER_DEADLINE;
-const EXEC_DEADLINE: Duration = Duration::from_secs(60);
 
 /// One row's procedure, citing the runbook section it comes from.
 #[derive(Debug, Clone, Serialize, Deserialize)]

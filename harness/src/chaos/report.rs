@@ -107,18 +107,13 @@ impl ChaosReport {
     pub fn finish(&mut self, complete: bool, stopped_by: Option<&str>) {
         self.campaign.complete = complete;
         self.campaign.stopped_by = stopped_by.map(str::to_string);
-        self.campaign.finished_at = Some(now());
+        self.campaign.finished_at = Some(crate::clock::now());
         self.summary = summarize(self);
     }
 
     pub fn violated(&self) -> bool {
         self.summary.properties.iter().any(|p| p.violated > 0)
     }
-}
-
-/// RFC 3339, UTC.
-pub fn now() -> String {
-    time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
 pub fn summarize(r: &ChaosReport) -> Summary {

@@ -2,7 +2,7 @@
 
 use clap::Args;
 use pdns_drill::image::Suite;
-use pdns_drill::testbed::provision::RecursorSettings;
+use pdns_drill::testbed::config::RecursorSettings;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -94,8 +94,9 @@ pub struct RunArgs {
     /// labs reused, shows that no verdict depends on which scenario ran before on the same lab.
     #[arg(long, value_name = "SEED")]
     pub shuffle: Option<u64>,
-    /// Order the scenarios longest first by their wall times in this earlier run's history.json
-    /// [default: reports/latest/history.json when it exists; without one, by their own waits].
+    /// Order the scenarios longest first by the wall times in FILE: an earlier run's
+    /// history.json or a {"scenario": ms} map [default: reports/latest/history.json when it
+    /// exists, else the scenarios directory's durations.json; without either, by their own waits].
     /// Only the order changes, never a verdict.
     #[arg(long, value_name = "FILE", conflicts_with = "shuffle")]
     pub durations_from: Option<PathBuf>,

@@ -1,6 +1,6 @@
 //! `pdns-drill chaos`: runs a campaign and prints its runs, shrinks and reproducers as they come.
 
-use super::{load_inputs, now_rfc3339, prepare_engine, spinner, ChaosArgs, FAILED};
+use super::{load_inputs, prepare_engine, spinner, ChaosArgs, FAILED};
 use anyhow::{Context, Result};
 use pdns_drill::testbed;
 use std::process::ExitCode;
@@ -24,7 +24,7 @@ pub async fn chaos(a: &ChaosArgs) -> Result<ExitCode> {
     let secrets = pdns_drill::secrets::Secrets::from_dir(&config.path);
     let mut report = ChaosReport::new(chaos::report::CampaignInfo {
         id: run_id.clone(),
-        started_at: now_rfc3339(),
+        started_at: pdns_drill::clock::now(),
         finished_at: None,
         complete: false,
         stopped_by: None,

@@ -22,7 +22,7 @@ const FAILED: u8 = 1;
 use pdns_drill::engine::Engine;
 use pdns_drill::image::{self, BuildOptions, Suite};
 use pdns_drill::testbed::config::{self, ConfigDir, ZoneInput};
-use pdns_drill::testbed::provision::RecursorSettings;
+use pdns_drill::testbed::config::RecursorSettings;
 use pdns_drill::testbed::{self, Lab, LabSpec};
 use pdns_drill::triage;
 use pdns_drill::triage_probes;
@@ -343,10 +343,6 @@ pub fn list(dir: &Path) -> Result<ExitCode> {
         println!("\nclaims no scenario decides (reported not-simulated): {}", uncovered.join(", "));
     }
     Ok(ExitCode::SUCCESS)
-}
-
-pub fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
 /// The verdicts as a terminal table: claim, verdict, severity, parts, scenario, timings.

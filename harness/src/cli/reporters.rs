@@ -158,7 +158,7 @@ impl PartialReports {
     pub fn info(&self, complete: bool) -> RunInfo {
         let mut run = self.run.clone();
         run.complete = complete;
-        run.finished_at = complete.then(super::now_rfc3339);
+        run.finished_at = complete.then(pdns_drill::clock::now);
         if let Some(v) = self.finished.iter().map(|r| r.versions.clone()).find(|v| v.0.is_some()) {
             (run.pdns_version, run.recursor_version) = v;
         }

@@ -7,7 +7,7 @@
 //! gate's (0 pass, 1 fail, 3 undecided), 130/143/129 for a signal.
 
 use super::reporters::{Bars, JsonLines, Lines, PartialReports, Progress, Reporter};
-use super::{load_inputs, now_rfc3339, prepare_engine, print_verdicts, spinner, RunArgs};
+use super::{load_inputs, prepare_engine, print_verdicts, spinner, RunArgs};
 use anyhow::{bail, Context, Result};
 use pdns_drill::events::Event;
 use pdns_drill::gate::Baseline;
@@ -44,11 +44,18 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
         None => wanted.clone(),
     };
     let baseline = a.baseline.as_deref().map(Baseline::load).transpose()?;
-    // An earlier run's wall times order the queue: the one named, else the newest default run's.
-    let walls = match &a.durations_from {
-        Some(p) => pdns_drill::scheduler::walls_in(p).context("--durations-from")?,
+    // Measured wall times order the queue: the file named, else the newest default run's
+    // history, else the durations the scenarios directory carries.
+    let (walls, walls_from) = match &a.durations_from {
+        Some(p) => (pdns_drill::scheduler::walls_in(p).context("--durations-from")?, p.display().to_string()),
         None if a.shuffle.is_some() => Default::default(),
-        None => pdns_drill::scheduler::walls_in(&std::path::Path::new(DEFAULT_REPORT_DIR).join("latest/history.json")).unwrap_or_default(),
+        None => {
+            let scenarios = pdns_drill::testbed::config::scenarios_dir(&a.scenarios);
+            [std::path::Path::new(DEFAULT_REPORT_DIR).join("latest/history.json"), scenarios.join(pdns_drill::scheduler::DURATIONS_FILE)]
+                .into_iter()
+                .find_map(|p| Some((pdns_drill::scheduler::walls_in(&p).ok()?, p.display().to_string())))
+                .unwrap_or_default()
+        }
     };
     let (config, zone) = load_inputs(&a.lab)?;
     let secrets = Secrets::from_dir(&config.path);
@@ -81,7 +88,7 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
     }
     let info = RunInfo {
         id: run_id.clone(),
-        started_at: now_rfc3339(),
+        started_at: pdns_drill::clock::now(),
         finished_at: None,
         complete: false,
         image_tag: image.clone(),
@@ -167,7 +174,7 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
     show_event(display.as_mut(), &started);
     if a.shuffle.is_none() {
         let known = planned.iter().filter(|p| walls.contains_key(&p.0.name)).count();
-        eprintln!("order: longest first, {known} of {} by an earlier run's wall time, the rest by their own waits", planned.len());
+        eprintln!("order: longest first, {known} of {} by their measured wall time ({walls_from}), the rest by their own waits", planned.len());
     }
     let mut work = {
         // Numbered by their place in the whole selection, so a shard's labs are named as the

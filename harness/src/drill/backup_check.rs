@@ -20,6 +20,7 @@ use anyhow::Context as _;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
+use crate::clock::rfc3339;
 use crate::zone::journal::{Entry, Journal};
 use crate::zone::compare::{normalise_name, normalise_rdata};
 use crate::zone::corrupt::{page_size_of, HEADER_LEN};
@@ -71,10 +72,6 @@ impl BackupFile {
             bytes,
         })
     }
-}
-
-pub fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
 /// When a name says it was taken, and the serial it carries. The last run of digits that reads

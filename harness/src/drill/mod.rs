@@ -22,7 +22,8 @@ use crate::engine::Engine;
 use crate::zone::journal::Journal;
 use crate::testbed::config::{ConfigDir, ZoneInput};
 use crate::testbed::{Lab, LabSpec, Role};
-use backup_check::{rfc3339, BackupFile, Policy};
+use crate::clock::rfc3339;
+use backup_check::{BackupFile, Policy};
 use evidence::{BackupResult, Evidence, Input};
 use restore::{Procedure, Recorder, Verdict};
 
@@ -239,7 +240,7 @@ async fn self_made_backup(lab: &Lab, rec: &mut Recorder, mapped: &Journal, dir: 
     for e in g.entries_after(mapped.head_serial()) {
         let argv = Journal::add_record_args(e, &g.zone);
         let args: Vec<&str> = argv.iter().map(String::as_str).collect();
-        let out = lab.exec(Role::PdnsVm, &args, Duration::from_secs(60)).await?;
+        let out = lab.exec(Role::PdnsVm, &args, crate::engine::EXEC_DEADLINE).await?;
         rec.push("journaled change after the backup", "pdns-vm", argv.join(" "), out.summary(300), out.success());
         anyhow::ensure!(out.success(), "journaled change failed: {}", out.summary(300));
     }

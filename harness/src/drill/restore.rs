@@ -25,7 +25,7 @@ pub const DB: &str = "/var/lib/powerdns/pdns.sqlite3";
 const SCHEMA: &str = "/usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql";
 /// Where the drill keeps its files on the VM (the runbook's `<backup-location>`).
 pub const WORK: &str = "/root/drill";
-const EXEC: Duration = Duration::from_secs(60);
+use crate::engine::EXEC_DEADLINE as EXEC;
 const ANSWER_DEADLINE: Duration = Duration::from_secs(30);
 const STEADY_DEADLINE: Duration = Duration::from_secs(45);
 

@@ -88,7 +88,7 @@ pub struct LabFacts {
     pub journal_rows: usize,
     /// How the recursor gets its settings on this lab (converted to YAML, steps that edit the
     /// old-style files do not apply).
-    pub recursor_settings: crate::testbed::provision::RecursorSettings,
+    pub recursor_settings: crate::testbed::config::RecursorSettings,
 }
 
 impl LabFacts {

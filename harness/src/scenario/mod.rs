@@ -444,7 +444,7 @@ pub struct Step {
     /// With `rebuild-vm`/`rebuild-vm-scratch`: how the new VM's recursor gets its settings
     /// (as-is, yaml, old-settings-flag; default: as the VM had them).
     #[serde(default, rename = "recursor-settings")]
-    pub recursor_settings: Option<crate::testbed::provision::RecursorSettings>,
+    pub recursor_settings: Option<crate::testbed::config::RecursorSettings>,
     /// With `rebuild-vm`: `packages` makes the new VM bare of the PowerDNS packages (untimed:
     /// the base image) and installs them from the .debs the image build kept, as the runbook's
     /// rebuild installs them from a mirror (default `image`: the lab image, packages in it).
@@ -1061,7 +1061,7 @@ expect = { exit = 0 }
         let with = |action: &str, extra: &str| OK.replace("[[recover]]\nrun = \"systemctl restart pdns-recursor\"\non = \"pdns-vm\"\nexpect = { exit = 0 }", &format!("[[recover]]\naction = \"{action}\"\n{extra}"));
         let s = Scenario::parse("x.toml", &with("rebuild-vm-scratch", "suite = \"trixie\"\nrecursor-settings = \"yaml\"\n")).unwrap();
         assert_eq!(s.recovery[0].suite, Some(crate::image::Suite::Trixie));
-        assert_eq!(s.recovery[0].recursor_settings, Some(crate::testbed::provision::RecursorSettings::Yaml));
+        assert_eq!(s.recovery[0].recursor_settings, Some(crate::testbed::config::RecursorSettings::Yaml));
         assert_eq!(s.suites(), [crate::image::Suite::Trixie]);
         assert!(err(&with("rebuild-vm", "suite = \"trixie\"\n")).contains("`suite` goes with `action = \"rebuild-vm-scratch\"`"));
         assert!(Scenario::parse("x.toml", &with("rebuild-vm", "recursor-settings = \"old-settings-flag\"\n")).is_ok());

@@ -8,7 +8,7 @@
 use super::facts::{LabFacts, NameRole, ETC};
 use super::{Fault, Scenario, SettingEdit, SettingTarget};
 use crate::settings::{Daemon, Settings};
-use crate::testbed::provision::RecursorSettings;
+use crate::testbed::config::RecursorSettings;
 
 /// The lab's addresses (drill.toml), filled in the plan.
 pub const ADDRESSES: &[&str] = &["recursor", "auth", "vm", "vm-public", "workstation", "client", "app", "lab-net", "lab-net-addr"];

@@ -6,6 +6,42 @@ use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
+/// The runbook's database path, where the stand-in internet keeps its zones too.
+pub const DEFAULT_DB: &str = "/var/lib/powerdns/pdns.sqlite3";
+
+/// How the recursor's settings reach the daemon: a lab option for recursors (5.2 on) that refuse
+/// old-style settings unless told otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RecursorSettings {
+    /// The operators' files as they are, under the packaged unit.
+    #[default]
+    AsIs,
+    /// Converted to YAML at the VM's first boot by the recursor's own `rec_control show-yaml`.
+    Yaml,
+    /// Kept old-style; a unit drop-in adds `--enable-old-settings` to the packaged command line.
+    OldSettingsFlag,
+}
+
+impl RecursorSettings {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecursorSettings::AsIs => "as-is",
+            RecursorSettings::Yaml => "yaml",
+            RecursorSettings::OldSettingsFlag => "old-settings-flag",
+        }
+    }
+
+    /// The suite's default: the files as written on bookworm; on trixie, whose recursor refuses
+    /// them and whose package ships its recursor.conf in YAML, converted by its own converter.
+    pub fn default_for(suite: crate::image::Suite) -> RecursorSettings {
+        match suite {
+            crate::image::Suite::Bookworm => RecursorSettings::AsIs,
+            crate::image::Suite::Trixie => RecursorSettings::Yaml,
+        }
+    }
+}
+
 /// Where the shipped defaults live, relative to the repository root.
 pub const DEFAULT_CONFIG_DIR: &str = "lab/etc-powerdns";
 pub const DEFAULT_ZONE: &str = "lab/zone/dns-records.md";
@@ -20,7 +56,7 @@ pub struct ConfigDir {
     pub hash: String,
     /// How the recursor's settings reach the daemon: a lab option, not part of the files (nor
     /// of the hash); the report lists it among the drop-ins.
-    pub recursor_settings: super::provision::RecursorSettings,
+    pub recursor_settings: RecursorSettings,
 }
 
 impl ConfigDir {
@@ -75,7 +111,7 @@ impl ConfigDir {
 
     /// The authoritative's SQLite, as `gsqlite3-database` sets it (the runbook's path otherwise).
     pub fn db_path(&self) -> String {
-        self.settings(crate::settings::Daemon::Auth).get("gsqlite3-database").unwrap_or_else(|| super::provision::DEFAULT_DB.to_string())
+        self.settings(crate::settings::Daemon::Auth).get("gsqlite3-database").unwrap_or_else(|| DEFAULT_DB.to_string())
     }
 }
 

@@ -106,7 +106,7 @@ pub struct Lab {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VmBuild {
     pub image: String,
-    pub recursor_settings: provision::RecursorSettings,
+    pub recursor_settings: config::RecursorSettings,
 }
 
 /// A fresh run id: sortable by time, unique enough for parallel runs.

@@ -1,7 +1,7 @@
 //! What each role gets laid into it before its first boot: configs, a provisioning unit (the
 //! testbed's cloud-init: addresses, resolver, first-boot zone load) and enabled services.
 
-use super::config::{ConfigDir, ZoneInput};
+use super::config::{ConfigDir, RecursorSettings, ZoneInput, DEFAULT_DB};
 use super::plan::Plan;
 use crate::engine::FileEntry;
 
@@ -191,8 +191,43 @@ pub fn etc_powerdns(plan: &Plan, config: &ConfigDir) -> Vec<FileEntry> {
     files
 }
 
-/// The runbook's database path, where the stand-in internet keeps its zones too.
-pub const DEFAULT_DB: &str = "/var/lib/powerdns/pdns.sqlite3";
+/// Provisioning's own words for the option: what it lays down, as the report lists it.
+impl RecursorSettings {
+    /// Why this option cannot apply to `config`, if it cannot. The conversion lays the
+    /// old-style include files where the main file's include-dir names them: the packaged one,
+    /// or none.
+    pub fn check(self, config: &ConfigDir) -> Result<(), String> {
+        if self != RecursorSettings::Yaml {
+            return Ok(());
+        }
+        let texts: Vec<(String, String)> = config.files.iter().map(|(p, b)| (p.clone(), String::from_utf8_lossy(b).into_owned())).collect();
+        let s = crate::settings::Settings::read(crate::settings::Daemon::Recursor, &texts, crate::settings::ETC);
+        if s.get(crate::settings::FORWARD_FILE_KEY).is_some() {
+            return Err(format!(
+                "--recursor-settings yaml: {}/recursor.conf sets forward-zones-file; the testbed does not carry that file over to a recursor reading YAML (the converter rewrites the settings, not the file); use --recursor-settings old-settings-flag, or --suite bookworm",
+                config.path.display()
+            ));
+        }
+        match s.get("include-dir").filter(|d| !d.is_empty()) {
+            Some(d) if d.trim_end_matches('/') != RECURSOR_INCLUDE_DIR => Err(format!(
+                "--recursor-settings yaml needs include-dir={RECURSOR_INCLUDE_DIR} (or none) in {}/recursor.conf, not {d}",
+                config.path.display()
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// What the report lists among the drop-ins, beside the hermetic ones.
+    pub fn note(self) -> Option<String> {
+        match self {
+            RecursorSettings::AsIs => None,
+            RecursorSettings::Yaml => Some(format!(
+                "recursor settings converted to YAML at first boot: `{CONVERTER}` → recursor.conf, recursor.d/*.yml (old-style files kept in {OLD_STYLE_DIR})"
+            )),
+            RecursorSettings::OldSettingsFlag => Some(format!("pdns-recursor.service: ExecStart + --enable-old-settings ({OLD_SETTINGS_DROPIN})")),
+        }
+    }
+}
 
 /// The stand-in internet: root and public zones on one pdns, the lab's zone delegated to the
 /// VM's public NIC, and (when the lab forwards to resolvers outside it) a stand-in resolver.
@@ -332,73 +367,6 @@ pub fn client(plan: &Plan) -> Vec<FileEntry> {
     files
 }
 
-/// How the recursor's settings reach the daemon: a lab option for recursors (5.2 on) that refuse
-/// old-style settings unless told otherwise.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum RecursorSettings {
-    /// The operators' files as they are, under the packaged unit.
-    #[default]
-    AsIs,
-    /// Converted to YAML at the VM's first boot by the recursor's own `rec_control show-yaml`.
-    Yaml,
-    /// Kept old-style; a unit drop-in adds `--enable-old-settings` to the packaged command line.
-    OldSettingsFlag,
-}
-
-impl RecursorSettings {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RecursorSettings::AsIs => "as-is",
-            RecursorSettings::Yaml => "yaml",
-            RecursorSettings::OldSettingsFlag => "old-settings-flag",
-        }
-    }
-
-    /// The suite's default: the files as written on bookworm; on trixie, whose recursor refuses
-    /// them and whose package ships its recursor.conf in YAML, converted by its own converter.
-    pub fn default_for(suite: crate::image::Suite) -> RecursorSettings {
-        match suite {
-            crate::image::Suite::Bookworm => RecursorSettings::AsIs,
-            crate::image::Suite::Trixie => RecursorSettings::Yaml,
-        }
-    }
-
-    /// Why this option cannot apply to `config`, if it cannot. The conversion lays the
-    /// old-style include files where the main file's include-dir names them: the packaged one,
-    /// or none.
-    pub fn check(self, config: &ConfigDir) -> Result<(), String> {
-        if self != RecursorSettings::Yaml {
-            return Ok(());
-        }
-        let texts: Vec<(String, String)> = config.files.iter().map(|(p, b)| (p.clone(), String::from_utf8_lossy(b).into_owned())).collect();
-        let s = crate::settings::Settings::read(crate::settings::Daemon::Recursor, &texts, crate::settings::ETC);
-        if s.get(crate::settings::FORWARD_FILE_KEY).is_some() {
-            return Err(format!(
-                "--recursor-settings yaml: {}/recursor.conf sets forward-zones-file; the testbed does not carry that file over to a recursor reading YAML (the converter rewrites the settings, not the file); use --recursor-settings old-settings-flag, or --suite bookworm",
-                config.path.display()
-            ));
-        }
-        match s.get("include-dir").filter(|d| !d.is_empty()) {
-            Some(d) if d.trim_end_matches('/') != RECURSOR_INCLUDE_DIR => Err(format!(
-                "--recursor-settings yaml needs include-dir={RECURSOR_INCLUDE_DIR} (or none) in {}/recursor.conf, not {d}",
-                config.path.display()
-            )),
-            _ => Ok(()),
-        }
-    }
-
-    /// What the report lists among the drop-ins, beside the hermetic ones.
-    pub fn note(self) -> Option<String> {
-        match self {
-            RecursorSettings::AsIs => None,
-            RecursorSettings::Yaml => Some(format!(
-                "recursor settings converted to YAML at first boot: `{CONVERTER}` → recursor.conf, recursor.d/*.yml (old-style files kept in {OLD_STYLE_DIR})"
-            )),
-            RecursorSettings::OldSettingsFlag => Some(format!("pdns-recursor.service: ExecStart + --enable-old-settings ({OLD_SETTINGS_DROPIN})")),
-        }
-    }
-}
 
 /// The converter the yaml option runs, as an operator would.
 pub const CONVERTER: &str = "rec_control show-yaml /etc/powerdns/recursor.conf";

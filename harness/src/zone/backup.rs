@@ -20,7 +20,7 @@
 //! beside the 77,824-byte main file, so a copy of the main file taken after the stop had the
 //! same sha256 as the plain copy taken while pdns ran after the first three, and lacked all
 //! nine records (the restore drill's
-//! integration test, `harness/tests/restore_drill.rs`). Stopping pdns is not a checkpoint.
+//! integration test, `harness/tests/it/restore_drill.rs`). Stopping pdns is not a checkpoint.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

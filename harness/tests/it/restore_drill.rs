@@ -6,7 +6,7 @@
 //! command line can be run on the same inputs: `pdns-drill drill restore --backups
 //! <that>/backups --journal <that>/journal.md`.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::time::Duration;

@@ -4,7 +4,7 @@
 //! conflict (one closes port 53, one expects answers) run back to back on the same labs with
 //! the verdicts they get on labs of their own.
 
-mod common;
+use crate::common;
 
 use pdns_drill::history::{LabAfter, RunHistory};
 use pdns_drill::scenario::Fault;

@@ -1,7 +1,7 @@
 //! The gate's contract with the CI around it, on real labs: no secret of the operators' files
 //! in any artefact or log, and shards of a selection merged into what the whole run decides.
 
-mod common;
+use crate::common;
 
 use common::copy_dir;
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! A run stopped by a signal (Ctrl-C, or SIGTERM/SIGHUP as CI systems send them) at any point
 //! leaves nothing behind and, once scenarios ran, a report marked incomplete.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! The testbed against real containers: steady state, the runbook's triage rows for real
 //! faults, and a clean tear-down.
 
-mod common;
+use crate::common;
 
 use pdns_drill::testbed::Role;
 use pdns_drill::triage::{row_id, Reply, VmState};

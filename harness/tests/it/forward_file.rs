@@ -2,7 +2,7 @@
 //! reaches steady state, and the scenario that swaps a forward edits that file's line and gives
 //! the shipped lab's verdict.
 
-mod common;
+use crate::common;
 
 use pdns_drill::settings::{self, Daemon};
 use pdns_drill::testbed::config::{default_config_dir, default_zone, ConfigDir, ZoneInput};

@@ -1,7 +1,7 @@
 //! The CI gate: a config change that breaks a claim makes `run --baseline` fail with a
 //! readable diff against the committed baseline.
 
-mod common;
+use crate::common;
 
 use common::copy_dir;
 use std::path::Path;

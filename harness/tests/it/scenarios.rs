@@ -1,6 +1,6 @@
 //! Real scenarios through the runner: verdicts come from the daemons, not from the test.
 
-mod common;
+use crate::common;
 
 use common::{scenario, verdict};
 use pdns_drill::conclude;

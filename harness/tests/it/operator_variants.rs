@@ -2,7 +2,7 @@
 //! the way real lab VMs differ (an account outside `adm`; sudo that asks for a password) runs
 //! the runbook's steps with exactly those privileges, and what fails that way is a finding.
 
-mod common;
+use crate::common;
 
 use pdns_drill::history::Observation;
 use pdns_drill::runner::ScenarioRun;

@@ -1,7 +1,7 @@
 //! Upgrades against the real daemons: the runbook's rebuild on today's packages (UPG-CONF), and
 //! setting faults on a recursor that reads settings converted to YAML.
 
-mod common;
+use crate::common;
 
 use pdns_drill::image::Suite;
 use pdns_drill::report::model::Phase;
@@ -10,7 +10,7 @@ use pdns_drill::scenario::facts::LabFacts;
 use pdns_drill::scenario::plan::{self, Resolved};
 use pdns_drill::scenario::Scenario;
 use pdns_drill::testbed::config::{ConfigDir, ZoneInput};
-use pdns_drill::testbed::provision::RecursorSettings;
+use pdns_drill::testbed::config::RecursorSettings;
 use pdns_drill::verdict::Verdict;
 
 async fn run_on(s: Scenario, image: String, inputs: (ConfigDir, ZoneInput)) -> runner::ScenarioRun {

@@ -1,7 +1,7 @@
 //! `pdns-drill check` validates a lab's inputs without Docker: with DOCKER_HOST pointing
 //! nowhere it still passes the shipped labs, and names the file and line of a broken one.
 
-mod common;
+use crate::common;
 
 use common::copy_dir;
 use std::path::{Path, PathBuf};
