@@ -354,7 +354,17 @@ pub struct RunHistory {
     pub scenarios: Vec<ScenarioRun>,
     /// Set when the lab failed its preflight: then no scenario ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub preflight: Option<crate::report::model::Preflight>,
+    pub preflight: Option<Preflight>,
+}
+
+/// The operators' lab did not reach steady state on its own.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Preflight {
+    pub waited_ms: u64,
+    /// Each steady-state check that failed: "✗ name query → observed (expected …)".
+    pub failing: Vec<String>,
+    /// Each daemon that is not active, with its fatal journal lines.
+    pub daemons: Vec<String>,
 }
 
 impl RunHistory {

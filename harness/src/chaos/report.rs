@@ -3,6 +3,8 @@
 //! leaves a valid report, marked incomplete. The summary is a pure function of what was
 //! recorded.
 
+// One escaper for every Markdown table: `|`, newlines and `<`/`>` (command output) made safe.
+use crate::report::md::cell;
 use super::follow::End;
 use super::properties::{Check, Property};
 use super::{Event, Reproducer, RunResult, Settings, ShrinkRun};
@@ -199,10 +201,6 @@ fn mark(c: Option<&Check>) -> &'static str {
         Some(Check::Violated { .. }) => "**VIOLATED**",
         _ => "undecided",
     }
-}
-
-fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
 }
 
 pub fn markdown(r: &ChaosReport) -> String {

@@ -30,7 +30,7 @@ impl ReplayPlan {
 mod tests {
     use super::*;
 
-    // The plan against arbitrary journals is the proptest beside `entries_after` (journal.rs).
+    // The plan against arbitrary journals is the proptest beside `entries_after` (zone/journal/mod.rs).
 
     #[test]
     fn plan_from_the_shipped_journal() {

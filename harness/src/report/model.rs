@@ -6,7 +6,7 @@ use crate::verdict::Verdict;
 use serde::{Deserialize, Serialize};
 use schemars::JsonSchema;
 
-pub use crate::history::{Phase, RunInfo, Timeline};
+pub use crate::history::{Phase, Preflight, RunInfo, Timeline};
 
 /// 2: claims carry parts, severity, variants by condition and a finding line; verdicts may be
 /// `unchecked`. Baselines from schema 1 must be re-approved (`pdns-drill baseline accept`).
@@ -153,16 +153,6 @@ impl Gate {
     pub fn in_scope(&self, claim: &str) -> bool {
         self.baseline.is_some() && self.scope.as_ref().is_none_or(|s| s.iter().any(|c| c == claim))
     }
-}
-
-/// The operators' lab did not reach steady state on its own.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct Preflight {
-    pub waited_ms: u64,
-    /// Each steady-state check that failed: "✗ name query → observed (expected …)".
-    pub failing: Vec<String>,
-    /// Each daemon that is not active, with its fatal journal lines.
-    pub daemons: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -81,7 +81,7 @@ pub struct LabFacts {
     /// The authoritative's SQLite (gsqlite3-database).
     pub db: String,
     /// The lab's own addresses (drill.toml).
-    pub addresses: crate::testbed::plan::LabAddresses,
+    pub addresses: crate::testbed::addresses::LabAddresses,
     /// Where the authoritative answers, from its own listen settings.
     pub auth: crate::testbed::listen::AuthEndpoint,
     /// Rows of the journal (records the zone is built from).

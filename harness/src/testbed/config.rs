@@ -1,6 +1,6 @@
 //! The operators' config dir (laid out like /etc/powerdns) and zone journal, as loaded inputs.
 
-use super::plan::LabAddresses;
+use super::addresses::LabAddresses;
 use crate::zone::journal::Journal;
 use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};

@@ -4,7 +4,7 @@
 
 use super::config::ConfigDir;
 use super::listen::split_port;
-use super::plan::LabAddresses;
+use super::addresses::LabAddresses;
 use crate::settings::{self, Daemon, Settings};
 use std::net::{IpAddr, Ipv4Addr};
 

@@ -1,6 +1,7 @@
 //! The lab on containers: the PowerDNS VM (both daemons under systemd), the stand-in internet,
 //! the operator workstation and a lab client, on two internal networks.
 
+pub mod addresses;
 pub mod config;
 pub mod host;
 pub mod listen;

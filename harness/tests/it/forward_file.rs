@@ -41,6 +41,9 @@ fn the_copy_plans_its_forwards_in_the_file() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn forward_swapped_in_the_file_gives_the_shipped_verdict() {
+    if common::docker_missing() {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let (config, line) = forwards_in_a_file(tmp.path());
     let zone = ZoneInput::load(&default_zone().unwrap()).unwrap();

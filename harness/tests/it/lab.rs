@@ -12,6 +12,9 @@ const T: Duration = Duration::from_secs(30);
 
 #[tokio::test(flavor = "multi_thread")]
 async fn steady_state_after_up_and_down_leaves_nothing() {
+    if common::docker_missing() {
+        return;
+    }
     let lab = common::lab().await;
     let steady = pdns_drill::steady::check(&lab, pdns_drill::steady::Scope::EveryName).await;
     let run = lab.spec.run_id.clone();
@@ -35,6 +38,9 @@ async fn steady_state_after_up_and_down_leaves_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn triage_rows_for_stopped_recursor_auth_and_vm() {
+    if common::docker_missing() {
+        return;
+    }
     let lab = common::lab().await;
     let result = async {
         lab.sh(Role::PdnsVm, "systemctl stop pdns-recursor", T).await?;

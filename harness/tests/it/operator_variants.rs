@@ -39,6 +39,9 @@ fn step<'a>(run: &'a ScenarioRun, command: &str) -> &'a Observation {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_operator_outside_adm_reads_no_journal() {
+    if common::docker_missing() {
+        return;
+    }
     let run = run("name = \"ze\"\ngroups = [\"sudo\"]\nsudo = \"nopasswd\"", "recursor-down").await;
     let journal = step(&run, "journalctl -u pdns-recursor");
     eprintln!("{} → {}", journal.action, journal.observed);
@@ -52,6 +55,9 @@ async fn an_operator_outside_adm_reads_no_journal() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sudo_that_asks_for_a_password_fails_the_restore_in_a_session_without_a_terminal() {
+    if common::docker_missing() {
+        return;
+    }
     let run = run("name = \"ze\"\ngroups = [\"adm\", \"sudo\"]\nsudo = \"password\"", "sql-restore").await;
     let stop = step(&run, "sudo systemctl stop");
     eprintln!("{} → {}", stop.action, stop.observed);

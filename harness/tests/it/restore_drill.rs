@@ -38,6 +38,9 @@ async fn save(lab: &Lab, from: &str, to: &Path) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn drill_on_backups_taken_three_ways_from_a_running_lab_and_a_corrupt_one() {
+    if common::docker_missing() {
+        return;
+    }
     let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("restore-drill-backups");
     std::fs::remove_dir_all(&root).ok();
     let backups = root.join("backups");
@@ -125,6 +128,9 @@ async fn drill_on_backups_taken_three_ways_from_a_running_lab_and_a_corrupt_one(
 /// it and restores; the corrected procedure brings the zone to the journal's HEAD.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_drill_without_backups_takes_its_own() {
+    if common::docker_missing() {
+        return;
+    }
     let engine = common::engine().await;
     let image = common::image(&engine).await;
     let (config, zone) = common::inputs();

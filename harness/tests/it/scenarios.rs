@@ -30,6 +30,9 @@ async fn run_shipped(name: &str) -> runner::ScenarioRun {
 /// contradiction of the runbook.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_fault_that_does_not_take_effect_is_errored_not_contradicted() {
+    if common::docker_missing() {
+        return;
+    }
     let s = Scenario::parse(
         "wrong-chain.toml",
         r#"
@@ -63,6 +66,9 @@ within = "3s"
 /// verdict is the daemons'.
 #[tokio::test(flavor = "multi_thread")]
 async fn setting_faults_edit_the_file_that_sets_the_value_on_another_lab() {
+    if common::docker_missing() {
+        return;
+    }
     let run = run_on(scenario("net-allow"), common::branch_office()).await;
     assert!(run.error.is_none(), "{:?}", run.error);
     let inject = run.records.iter().find(|r| r.phase == pdns_drill::report::model::Phase::Inject).unwrap();
@@ -74,6 +80,10 @@ async fn setting_faults_edit_the_file_that_sets_the_value_on_another_lab() {
 /// A scenario naming a role the zone lacks is not run: not-simulated, with the reason.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_role_the_zone_lacks_is_not_simulated_without_a_lab() {
+    // No lab starts, but the runner holds an engine handle.
+    if common::docker_missing() {
+        return;
+    }
     let (config, zone) = common::branch_office();
     let facts = LabFacts::read(&config, &zone.journal).unwrap();
     let s = Scenario::parse("x.toml", "name = \"x\"\nsection = \"y\"\nclaims = [\"CLI-CACHED\"]\n[[symptom]]\nprobe = \"recursor\"\nqname = \"{new.x}.{zone-parent}.invalid\"\n[[symptom]]\nrun = \"echo {recursor.nosuch-setting}\"\non = \"pdns-vm\"\n").unwrap();
@@ -87,6 +97,9 @@ async fn a_role_the_zone_lacks_is_not_simulated_without_a_lab() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn recursor_down_is_decided_by_the_daemons() {
+    if common::docker_missing() {
+        return;
+    }
     let run = run_shipped("recursor-down").await;
     // The history has real observations: the fault, a stopped unit in systemctl as the runbook's
     // operator sees it, and that operator's restart refused by polkit (no sudo in the runbook).
@@ -123,6 +136,9 @@ fn malformed_scenario_is_rejected_before_any_container() {
 /// holds the drill to having run every stage and to its corrected procedure being verified.
 #[tokio::test(flavor = "multi_thread")]
 async fn restore_drill_runs_every_stage_against_the_daemon() {
+    if common::docker_missing() {
+        return;
+    }
     let run = run_shipped("restore-drill").await;
     let actions: Vec<&str> = run.records.iter().map(|r| r.action.as_str()).collect();
     for stage in ["the lab's backup", "journaled changes after the backup", "corruption", "the backup copied into place", "replay every journal row", "every record compared"] {
@@ -140,6 +156,9 @@ async fn restore_drill_runs_every_stage_against_the_daemon() {
 /// that expect every answer, and each pair's verdicts are what each alone gives.
 #[tokio::test(flavor = "multi_thread")]
 async fn conflicting_scenarios_side_by_side_do_not_see_each_others_faults() {
+    if common::docker_missing() {
+        return;
+    }
     let image = common::image(&common::engine().await).await;
     let mut runs = Vec::new();
     for _ in 0..3 {

@@ -66,6 +66,9 @@ fn read_json(dir: &Path, file: &str) -> Option<serde_json::Value> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn signals_at_several_points_leave_nothing_and_an_incomplete_report() {
+    if common::docker_missing() {
+        return;
+    }
     // (signal, what to wait for, which occurrence, extra delay, exit code, report expected)
     let cases = [
         ("TERM", "", 0, Duration::from_millis(3000), 143, false),

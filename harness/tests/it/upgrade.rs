@@ -26,6 +26,9 @@ async fn run_on(s: Scenario, image: String, inputs: (ConfigDir, ZoneInput)) -> r
 /// verdict), and both corrections bring the lab to steady state.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rebuild_on_trixie_with_the_configs_as_they_are_is_decided_by_the_daemons() {
+    if common::docker_missing() {
+        return;
+    }
     let engine = common::engine().await;
     let image = common::image(&engine).await;
     common::suite_image(&engine, Suite::Trixie).await;
@@ -51,6 +54,9 @@ async fn a_rebuild_on_trixie_with_the_configs_as_they_are_is_decided_by_the_daem
 /// heal puts every file back.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_setting_fault_reaches_a_recursor_that_reads_yaml() {
+    if common::docker_missing() {
+        return;
+    }
     let engine = common::engine().await;
     let image = common::suite_image(&engine, Suite::Trixie).await;
     let (mut config, zone) = common::branch_office();

@@ -1,0 +1,208 @@
+//! Reading scenario files: the TOML parsed, then every rule a file must keep checked before
+//! anything runs (one error naming the file and the field), and the small grammars steps use
+//! (copy ends, durations).
+
+use super::*;
+
+/// One end of a copy: a container and a path in it.
+pub type CopyEnd = (Role, String);
+
+/// "ROLE:/path -> ROLE:/path" into its two ends.
+pub fn parse_copy(s: &str) -> Result<(CopyEnd, CopyEnd), String> {
+    let bad = || format!("`copy = \"{s}\"` is not \"ROLE:/path -> ROLE:/path\"");
+    let (a, b) = s.split_once("->").ok_or_else(bad)?;
+    Ok((parse_end(a).map_err(|_| bad())?, parse_end(b).map_err(|_| bad())?))
+}
+
+/// "ROLE:/path" into a container and a path.
+pub fn parse_end(x: &str) -> Result<CopyEnd, String> {
+    let bad = || format!("`{}` is not \"ROLE:/path\"", x.trim());
+    let (r, p) = x.trim().split_once(':').ok_or_else(bad)?;
+    // A path may start with a placeholder that the plan fills with an absolute path ({db}).
+    if !p.starts_with('/') && !p.starts_with('{') {
+        return Err(bad());
+    }
+    Ok((r.parse::<Role>()?, p.to_string()))
+}
+
+/// "10s", "1500ms", "2m".
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = num.parse().map_err(|_| format!("`{s}` is not a duration like 10s, 500ms or 2m"))?;
+    match unit {
+        "ms" => Ok(Duration::from_millis(n)),
+        "s" => Ok(Duration::from_secs(n)),
+        "m" => Ok(Duration::from_secs(n * 60)),
+        _ => Err(format!("`{s}` is not a duration like 10s, 500ms or 2m")),
+    }
+}
+
+/// A problem in a scenario file, naming the file and (where known) the line and field.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: {message}")]
+pub struct ScenarioError {
+    pub file: String,
+    pub message: String,
+}
+
+impl Scenario {
+    pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
+        let err = |message: String| ScenarioError { file: file.to_string(), message };
+        let mut s: Scenario = toml::from_str(text).map_err(|e| err(e.to_string().trim_end().to_string()))?;
+        s.file = PathBuf::from(file);
+        let steps = s.symptoms.iter().map(|x| ("symptom", x)).chain(s.recovery.iter().map(|x| ("recover", x)));
+        let steps: Vec<(&str, &Step)> = steps.chain(s.corrections.iter().flat_map(|c| c.steps.iter().map(|x| ("correction", x)))).collect();
+        for (i, (table, st)) in steps.iter().enumerate() {
+            let kinds = [st.run.is_some(), st.probe.is_some(), st.triage, st.action.is_some(), st.copy.is_some(), st.journal.is_some()]
+                .iter()
+                .filter(|b| **b)
+                .count();
+            let at = |m: &str| err(format!("[[{table}]] #{}: {m}", i + 1));
+            if kinds != 1 {
+                return Err(at("give exactly one of `run`, `probe`, `triage = true`, `action`, `copy`, `journal`"));
+            }
+            // The harness's own actions (copies, journal writes, actions) prove nothing about the
+            // daemons: they are evidence, and when one fails the scenario is errored.
+            let harness_kind = [(st.copy.is_some(), "a `copy`"), (st.journal.is_some(), "a `journal` write"), (st.action.is_some(), "an `action`")].into_iter().find(|(k, _)| *k);
+            if let Some((_, what)) = harness_kind {
+                if st.expect != Expect::default() || st.part.is_some() || st.severity.is_some() || st.interpretation.is_some() {
+                    return Err(at(&format!("{what} is the harness's own doing: evidence only, it takes no `expect`, `part`, `severity` or `interpretation` (when it fails the scenario is errored)")));
+                }
+            }
+            if st.triage && st.on.is_some_and(|r| !matches!(r, Role::Workstation | Role::Client | Role::PdnsVm)) {
+                return Err(at("a triage runs on a lab host: `on` = \"workstation\", \"client\" or \"pdns-vm\""));
+            }
+            if let Some(c) = &st.copy {
+                parse_copy(c).map_err(|m| at(&m))?;
+            }
+            if let Some(j) = &st.journal {
+                parse_end(j).map_err(|m| at(&m))?;
+            }
+            if st.probe.is_some() && st.qname.is_none() {
+                return Err(at("a `probe` needs `qname`"));
+            }
+            if st.run.is_some() && st.on.is_none() {
+                return Err(at("a `run` needs `on` (pdns-vm, workstation, client, internet)"));
+            }
+            // A kept disk holds the old release's /var (its package database): another release
+            // needs a new disk.
+            if st.suite.is_some() && st.action != Some(HarnessAction::RebuildVmScratch) {
+                return Err(at("`suite` goes with `action = \"rebuild-vm-scratch\"` (a kept disk carries the old release's /var)"));
+            }
+            if st.recursor_settings.is_some() && !matches!(st.action, Some(HarnessAction::RebuildVm | HarnessAction::RebuildVmScratch)) {
+                return Err(at("`recursor-settings` goes with `action = \"rebuild-vm\"` or `\"rebuild-vm-scratch\"`"));
+            }
+            if st.from.is_some() && st.action != Some(HarnessAction::RebuildVm) {
+                return Err(at("`from` goes with `action = \"rebuild-vm\"`"));
+            }
+            let overwrite = st.action == Some(HarnessAction::OverwritePages);
+            if (overwrite && (st.file.is_none() || st.of.is_none())) || (!overwrite && (st.file.is_some() || st.of.is_some())) {
+                return Err(at("`action = \"overwrite-pages\"` takes `file` and `of`, and they go with no other step"));
+            }
+            for re in [&st.expect.stdout_matches, &st.expect.output_matches].into_iter().flatten() {
+                // Placeholders become literal text before the regex is compiled.
+                let mut masked = re.clone();
+                for (start, end, _) in plan::placeholders(re).into_iter().rev() {
+                    masked.replace_range(start..end, "x");
+                }
+                regex::Regex::new(&masked).map_err(|e| at(&format!("bad regex in expect: {e}")))?;
+            }
+            for c in st.claims.iter().flatten() {
+                if !s.claims.contains(c) {
+                    return Err(at(&format!("step names claim {c}, which the scenario's `claims` does not list")));
+                }
+            }
+            // A step with an expectation checks one part of the claims it bears on: one they
+            // state (its own `part`, or its table's).
+            let table_kind = match *table {
+                "symptom" => StepTable::Symptom,
+                "recover" => StepTable::Recover,
+                _ => StepTable::Correction,
+            };
+            let bearing = st.claims.as_deref().unwrap_or(&s.claims);
+            if let (Some(part), false, false) = (Scenario::step_part(st, table_kind), st.expect.is_empty(), bearing.is_empty()) {
+                if !bearing.iter().any(|c| c.claim().parts.contains(&part)) {
+                    let ids: Vec<&str> = bearing.iter().map(|c| c.as_str()).collect();
+                    return Err(at(&format!(
+                        "the step checks the {part} part{}, which none of its claims ({}) states; set `part` (or `claims`)",
+                        if st.part.is_none() { " (its table's default)" } else { "" },
+                        ids.join(", ")
+                    )));
+                }
+            }
+        }
+        for f in &s.faults {
+            if let Fault::EditFile { append, set, replace, with, content, .. } = f {
+                let n = [append.is_some(), set.is_some(), replace.is_some(), content.is_some()].iter().filter(|b| **b).count();
+                if n != 1 || replace.is_some() != with.is_some() {
+                    return Err(err("[[fault]] edit-file: give exactly one of `append`, `set`, `replace` (with `with`), `content`".into()));
+                }
+            }
+            if matches!(f, Fault::Setting { .. }) && f.setting_edit().is_none() {
+                return Err(err("[[fault]] setting: give exactly one of `set`, `remove = true`, `remove-item`, `add-item`, `replace-item` with `with`, `replace` with `with`".into()));
+            }
+        }
+        for (i, line) in text.lines().enumerate() {
+            if let Some((_, _, name)) = plan::placeholders(line).into_iter().find(|p| !plan::is_known(p.2)) {
+                return Err(err(format!("line {}: `{{{name}}}` is not a placeholder ({})", i + 1, plan::VOCABULARY)));
+            }
+        }
+        for n in &s.not_simulated {
+            if let Some(part) = n.part {
+                if !n.claim.claim().parts.contains(&part) {
+                    return Err(err(format!("[[not-simulated]] {}: the claim states no {part} part", n.claim)));
+                }
+            }
+        }
+        for m in &s.monitors {
+            if !s.claims.iter().any(|c| c.as_str() == m.claim()) {
+                return Err(err(format!("`monitors` expects {m} to notice the fault: the scenario must decide {} too", m.claim())));
+            }
+        }
+        for t in &s.timings {
+            if !s.claims.contains(&t.claim) || !t.claim.claim().parts.contains(&Part::Timing) {
+                return Err(err(format!("[[timing]] for {}: the scenario must decide it and the claim must state a timing", t.claim)));
+            }
+            if t.span == TimingSpan::Rebuild && !s.recovery.iter().any(|st| st.from == Some(RebuildFrom::Packages)) {
+                return Err(err(format!("[[timing]] for {}: span `rebuild` needs a [[recover]] step `action = \"rebuild-vm\"` with `from = \"packages\"`", t.claim)));
+            }
+        }
+        if s.faults.is_empty() && s.symptoms.is_empty() && s.recovery.is_empty() && s.not_simulated.is_empty() {
+            return Err(err("the scenario has no fault, symptom, recover or not-simulated entry".into()));
+        }
+        Ok(s)
+    }
+
+    pub fn load(path: &Path) -> Result<Scenario> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        Ok(Scenario::parse(&path.display().to_string(), &text)?)
+    }
+}
+
+/// Every `*.toml` in `dir`, sorted by name; all files are checked before anything runs.
+pub fn load_dir(dir: &Path) -> Result<Vec<Scenario>> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading scenario dir {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    paths.sort();
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for p in &paths {
+        match Scenario::load(p) {
+            Ok(s) => out.push(s),
+            Err(e) => errors.push(format!("{e:#}")),
+        }
+    }
+    if !errors.is_empty() {
+        anyhow::bail!("{} bad scenario file(s):\n{}", errors.len(), errors.join("\n"));
+    }
+    let mut names: Vec<&str> = out.iter().map(|s| s.name.as_str()).collect();
+    names.sort();
+    if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+        anyhow::bail!("two scenarios are named `{}`", w[0]);
+    }
+    Ok(out)
+}
