@@ -34,7 +34,8 @@ pub const DEFAULT_REPORT_DIR: &str = "reports";
 pub async fn run(a: &RunArgs) -> Result<ExitCode> {
     // 1. Everything that can be wrong with the input is found before any container starts.
     let formats = write::parse_formats(&a.format).map_err(anyhow::Error::msg)?;
-    let all = scenario::load_dir(&pdns_drill::testbed::config::scenarios_dir(&a.scenarios))?;
+    let scenarios_dir = pdns_drill::testbed::config::scenarios_dir(&a.scenarios);
+    let all = scenario::load_dir(&scenarios_dir)?;
     let wanted: Vec<Scenario> = all.iter().filter(|s| s.selected_by(&a.filters)).cloned().collect();
     if wanted.is_empty() {
         bail!("no scenario matches {:?} (see `pdns-drill list`)", a.filters);
@@ -50,8 +51,7 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
         Some(p) => (pdns_drill::scheduler::walls_in(p).context("--durations-from")?, p.display().to_string()),
         None if a.shuffle.is_some() => Default::default(),
         None => {
-            let scenarios = pdns_drill::testbed::config::scenarios_dir(&a.scenarios);
-            [std::path::Path::new(DEFAULT_REPORT_DIR).join("latest/history.json"), scenarios.join(pdns_drill::scheduler::DURATIONS_FILE)]
+            [std::path::Path::new(DEFAULT_REPORT_DIR).join("latest/history.json"), scenarios_dir.join(pdns_drill::scheduler::DURATIONS_FILE)]
                 .into_iter()
                 .find_map(|p| Some((pdns_drill::scheduler::walls_in(&p).ok()?, p.display().to_string())))
                 .unwrap_or_default()

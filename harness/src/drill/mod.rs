@@ -151,7 +151,7 @@ pub async fn restore(inp: Inputs, progress: Box<dyn Fn(&str) + Send + Sync>) -> 
         who: who(),
         host: host(),
         started_at: rfc3339(started),
-        finished_at: rfc3339(OffsetDateTime::now_utc()),
+        finished_at: crate::clock::now(),
         pdns_drill_version: env!("CARGO_PKG_VERSION"),
         docker_version,
         image: inp.image.clone(),
