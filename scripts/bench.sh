@@ -132,6 +132,9 @@ print(f"bench   {label}: labs: {len(ran) - reused} booted, {reused} reused; afte
       + (f"; reset + fingerprint {sum(resets)/len(resets)/1000:.1f} s on average" if resets else ""))
 for c, n in causes.most_common():
     print(f"bench   {label}:   discarded because {c} differed: {n}")
+settled = collections.Counter(d.split(":")[0] for s in ran for d in s["lab"]["after"].get("settled", []))
+for c, n in settled.most_common():
+    print(f"bench   {label}:   pooled after {c} settled or a second reset: {n}")
 PY
 }
 

@@ -253,7 +253,14 @@ pub struct LabUse {
 #[serde(rename_all = "kebab-case", tag = "outcome")]
 pub enum LabAfter {
     /// Reset, fingerprinted equal to its pristine reading, and kept for another scenario.
-    Pooled { reset_ms: u64, fields: usize },
+    Pooled {
+        reset_ms: u64,
+        fields: usize,
+        /// Fields that differed on the reading right after the reset and agreed later (by
+        /// themselves within the settling time, or after a second reset); empty on most resets.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        settled: Vec<String>,
+    },
     /// Reset, but the fingerprint differed (each difference as `field: pristine → now`), or
     /// the reset itself failed: removed, and the next scenario gets a fresh lab.
     Discarded { reset_ms: u64, differences: Vec<String> },

@@ -273,17 +273,17 @@ async fn pristine(lab: &Lab) -> anyhow::Result<crate::testbed::fingerprint::Fing
 /// otherwise it is removed and the history says which fields differed.
 pub async fn hand_on(pool: &crate::testbed::pool::Pool, lab: Lab, pristine: crate::testbed::fingerprint::Fingerprint, mut served: Vec<String>, name: &str) -> crate::history::LabAfter {
     let t = Instant::now();
-    let now = crate::testbed::reset::reset_and_read(&lab).await;
+    let now = crate::testbed::reset::reset_and_compare(&lab, &pristine).await;
     let reset_ms = t.elapsed().as_millis() as u64;
-    let differences = match now {
-        Ok(now) => now.differences(&pristine).iter().map(|d| d.to_string()).collect(),
-        Err(e) => vec![format!("the reset failed: {e:#}")],
+    let (differences, settled) = match now {
+        Ok(s) => (s.left.iter().map(|d| d.to_string()).collect(), s.passing.iter().map(|d| d.to_string()).collect()),
+        Err(e) => (vec![format!("the reset failed: {e:#}")], vec![]),
     };
     if differences.is_empty() {
         let fields = pristine.len();
         served.push(name.to_string());
         pool.put(crate::testbed::pool::Pooled { lab, pristine, served });
-        crate::history::LabAfter::Pooled { reset_ms, fields }
+        crate::history::LabAfter::Pooled { reset_ms, fields, settled }
     } else {
         lab.down().await.ok();
         pool.gone();

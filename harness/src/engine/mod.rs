@@ -206,6 +206,13 @@ impl Engine {
         }
     }
 
+    /// How many of the default address pools no network and no host route holds now.
+    pub async fn free_subnets(&self) -> Result<usize> {
+        let mut taken = crate::subnets::host_routes();
+        taken.extend(self.network_subnets().await?);
+        Ok(crate::subnets::free(&taken).len())
+    }
+
     /// The IPv4 subnets of every network the engine has.
     async fn network_subnets(&self) -> Result<Vec<ipnet::Ipv4Net>> {
         let nets = self.docker.list_networks(None::<bollard::query_parameters::ListNetworksOptions>).await.context("listing networks")?;

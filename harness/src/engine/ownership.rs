@@ -36,6 +36,16 @@ impl Engine {
         self
     }
 
+    /// Whether the owner named by a resource's labels still lives (a kept lab's always does;
+    /// no owner label counts as dead).
+    pub(crate) fn owner_lives(labels: &HashMap<String, String>) -> bool {
+        match labels.get(PID_LABEL).map(String::as_str) {
+            Some(KEPT) => true,
+            Some(p) => p.parse::<u32>().is_ok_and(process_lives),
+            None => false,
+        }
+    }
+
     pub(crate) fn labels(&self, run_id: &str) -> HashMap<String, String> {
         HashMap::from([(LABEL.to_string(), run_id.to_string()), (PID_LABEL.to_string(), self.owner.clone())])
     }

@@ -57,20 +57,62 @@ async fn find_or_make(engine: &Engine, image: &str) -> Result<Vec<(String, Strin
     let name = |dir: &str| format!("pdns-drill-usr-{short}{}", dir.replace('/', "-"));
     let ready = format!("pdns-drill-usr-{short}-ready");
     let wanted: Vec<(String, String)> = dirs().into_iter().map(|d| (name(&d), d)).collect();
-    if volume_exists(engine, &ready).await? {
-        return Ok(wanted);
+    // Other processes (parallel shards, test binaries) may want the same volumes at the same
+    // moment: a container name is the engine's one atomic claim, so the maker holds one while
+    // it makes them and the rest wait for `ready`.
+    let lock = format!("pdns-drill-usr-{short}-making");
+    let deadline = tokio::time::Instant::now() + MAKING;
+    loop {
+        if volume_exists(engine, &ready).await? {
+            return Ok(wanted);
+        }
+        let body = ContainerCreateBody {
+            image: Some(image.to_string()),
+            labels: Some(engine.labels(&lock)),
+            cmd: Some(vec!["/usr/bin/true".into()]),
+            host_config: Some(HostConfig { network_mode: Some("none".into()), ..Default::default() }),
+            ..Default::default()
+        };
+        match engine.docker().create_container(Some(CreateContainerOptionsBuilder::new().name(&lock).build()), body).await {
+            Ok(_) => {
+                let made = make(engine, image, &id, &short, &ready, &wanted).await;
+                engine.remove(&lock).await.ok();
+                return made.map(|()| wanted);
+            }
+            Err(bollard::errors::Error::DockerResponseServerError { status_code: 409, .. }) => {
+                // Its maker died mid-copy (SIGKILL): the claim is stale, take it over.
+                let labels = engine.docker().inspect_container(&lock, None).await.ok().and_then(|c| c.config).and_then(|c| c.labels);
+                if labels.is_some_and(|l| !Engine::owner_lives(&l)) {
+                    engine.remove(&lock).await.ok();
+                    continue;
+                }
+                anyhow::ensure!(tokio::time::Instant::now() < deadline, "another process has been making {image}'s shared volumes for over {} s", MAKING.as_secs());
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            }
+            Err(e) => return Err(e).context("claiming the making of the shared volumes"),
+        }
     }
-    let labels = HashMap::from([(LABEL.to_string(), id.clone())]);
-    for (v, _) in &wanted {
+}
+
+/// How long a process waits for another to make the volumes (a copy takes seconds).
+const MAKING: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Makes the volumes afresh and marks them made; the caller holds the claim.
+async fn make(engine: &Engine, image: &str, id: &str, short: &str, ready: &str, wanted: &[(String, String)]) -> Result<()> {
+    if volume_exists(engine, ready).await? {
+        return Ok(());
+    }
+    let labels = HashMap::from([(LABEL.to_string(), id.to_string())]);
+    for (v, _) in wanted {
         // A copy a killed run left half made is made again.
         engine.docker().remove_volume(v, None::<bollard::query_parameters::RemoveVolumeOptions>).await.ok();
         let req = VolumeCreateRequest { name: Some(v.clone()), labels: Some(labels.clone()), ..Default::default() };
         engine.docker().create_volume(req).await.with_context(|| format!("creating volume {v}"))?;
     }
-    fill(engine, image, &short, &wanted).await.with_context(|| format!("copying {image}'s binaries into volumes"))?;
-    let req = VolumeCreateRequest { name: Some(ready), labels: Some(labels), ..Default::default() };
+    fill(engine, image, short, wanted).await.with_context(|| format!("copying {image}'s binaries into volumes"))?;
+    let req = VolumeCreateRequest { name: Some(ready.to_string()), labels: Some(labels), ..Default::default() };
     engine.docker().create_volume(req).await.context("marking the shared volumes made")?;
-    Ok(wanted)
+    Ok(())
 }
 
 async fn volume_exists(engine: &Engine, name: &str) -> Result<bool> {

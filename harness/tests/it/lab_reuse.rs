@@ -45,14 +45,22 @@ async fn the_fingerprint_sees_every_kind_of_leftover_and_a_lab_left_with_one_is_
             let injected = pdns_drill::fault::inject(&lab, f).await?;
             let left = fingerprint::take(&lab).await?.differences(&pristine);
             assert!(left.iter().any(|d| d.field == *field), "{what}: the fingerprint does not show it in `{field}`: {left:?}");
-            let after: Vec<String> = reset::reset_and_read(&lab).await?.differences(&pristine).iter().map(|d| d.to_string()).collect();
+            let settled = reset::reset_and_compare(&lab, &pristine).await?;
+            // One short line per field, so a CI log that cuts long lines still names it.
+            for d in &settled.passing {
+                eprintln!("{what}: differed right after the reset, then settled: {d}");
+            }
+            let after: Vec<String> = settled.left.iter().map(|d| d.to_string()).collect();
+            for d in &after {
+                eprintln!("{what}: still different after the reset: {d}");
+            }
             if *reset_restores {
                 assert!(after.is_empty(), "{what}: the reset owns it and must put it back: {after:?}");
             } else {
                 // Not the reset's to undo: the lab would be discarded, the reason in the history.
                 assert!(after.iter().any(|d| d.starts_with(field.as_str()) || d.starts_with("pdns-vm before")), "{what}: the reset must not hide it: {after:?}");
                 pdns_drill::fault::heal(&lab, &injected).await?;
-                let healed = reset::reset_and_read(&lab).await?.differences(&pristine);
+                let healed = reset::reset_and_compare(&lab, &pristine).await?.left;
                 assert!(healed.is_empty(), "{what}: healed and reset, the lab is as pristine: {healed:?}");
             }
         }
