@@ -61,7 +61,14 @@ pub async fn reset_and_compare(lab: &Lab, pristine: &Fingerprint) -> Result<Sett
         left = reset_and_read(lab).await?.differences(pristine);
     }
     let passing = first.into_iter().filter(|d| !left.iter().any(|l| l.field == d.field)).collect();
-    Ok(Settled { left, passing })
+    Ok(Settled { left, passing: causes(passing) })
+}
+
+/// A container whose reset failed has no reading: its every field differs because of that one
+/// failure, so only the failure is kept.
+fn causes(differences: Vec<fingerprint::Difference>) -> Vec<fingerprint::Difference> {
+    let failed: Vec<String> = differences.iter().filter_map(|d| d.field.strip_suffix(" before").map(|r| format!("{r} "))).collect();
+    differences.into_iter().filter(|d| d.field.ends_with(" before") || !failed.iter().any(|r| d.field.starts_with(r.as_str()))).collect()
 }
 
 /// How long a reset lab may take to read as its pristine self.
@@ -129,3 +136,22 @@ for pu in $was; do
     i=$((i + 1)); [ $i -lt 300 ] || { echo "$p did not come back as $u" >&2; exit 1; }; sleep 0.05
   done
 done"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fingerprint::Difference;
+
+    fn d(field: &str) -> Difference {
+        Difference { field: field.into(), pristine: "a".into(), now: "(absent)".into() }
+    }
+
+    #[test]
+    fn a_failed_reset_stands_for_the_fields_its_container_could_not_read() {
+        let all = vec![d("internet before"), d("internet content /etc/hosts"), d("internet links"), d("pdns-vm links"), d("workstation units")];
+        let kept: Vec<String> = causes(all).into_iter().map(|d| d.field).collect();
+        assert_eq!(kept, ["internet before", "pdns-vm links", "workstation units"]);
+        let none_failed = vec![d("internet links"), d("pdns-vm links")];
+        assert_eq!(causes(none_failed.clone()), none_failed);
+    }
+}
