@@ -19,7 +19,7 @@ use pdns_drill::scenario::partition;
 use pdns_drill::scenario::plan::{self, Resolved};
 use pdns_drill::scenario::{self, Scenario};
 use pdns_drill::secrets::Secrets;
-use pdns_drill::testbed::{self, LabSpec};
+use pdns_drill::testbed::{self, Lab, LabSpec};
 use std::process::ExitCode;
 
 /// Labs alive at once by default: each is four small containers, mostly idle while a scenario
@@ -152,13 +152,10 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
     }
     // Past what the free address pools hold, a boot would wait for a subnet that idle pooled
     // labs keep (seen: --jobs 24 on the engine's 30 free pools, a boot waiting 600 s).
-    match engine.free_subnets().await {
-        Ok(free) if free / pdns_drill::testbed::Lab::NETWORKS < jobs => {
-            let room = (free / pdns_drill::testbed::Lab::NETWORKS).max(1);
-            eprintln!(
-                "running {room} scenario(s) at a time, not {jobs}: each lab takes {} of the engine's address pools and {free} are free (other networks hold the rest)",
-                pdns_drill::testbed::Lab::NETWORKS
-            );
+    match engine.free_subnets().await.map(|f| f.len()) {
+        Ok(free) if free / Lab::NETWORKS < jobs => {
+            let room = (free / Lab::NETWORKS).max(1);
+            eprintln!("running {room} scenario(s) at a time, not {jobs}: each lab takes {} of the engine's address pools and {free} are free (other networks hold the rest)", Lab::NETWORKS);
             jobs = room;
         }
         Ok(_) => {}

@@ -162,10 +162,8 @@ impl Engine {
         const WAIT: Duration = Duration::from_secs(600);
         let deadline = tokio::time::Instant::now() + WAIT;
         loop {
-            let mut taken = crate::subnets::host_routes();
-            taken.extend(self.network_subnets().await?);
             let mut last = None;
-            for subnet in crate::subnets::free(&taken) {
+            for subnet in self.free_subnets().await? {
                 let gateway = subnet.hosts().next().ok_or_else(|| anyhow!("empty subnet {subnet}"))?;
                 let aux: HashMap<String, String> = reserve(subnet).into_iter().map(|(k, ip)| (k, ip.to_string())).collect();
                 let req = NetworkCreateRequest {
@@ -206,11 +204,11 @@ impl Engine {
         }
     }
 
-    /// How many of the default address pools no network and no host route holds now.
-    pub async fn free_subnets(&self) -> Result<usize> {
+    /// The default address pools no network and no host route holds now, in the engine's order.
+    pub async fn free_subnets(&self) -> Result<Vec<ipnet::Ipv4Net>> {
         let mut taken = crate::subnets::host_routes();
         taken.extend(self.network_subnets().await?);
-        Ok(crate::subnets::free(&taken).len())
+        Ok(crate::subnets::free(&taken))
     }
 
     /// The IPv4 subnets of every network the engine has.

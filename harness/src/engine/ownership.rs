@@ -36,10 +36,10 @@ impl Engine {
         self
     }
 
-    /// Whether the owner named by a resource's labels still lives (a kept lab's always does;
+    /// Whether the owner a resource's owner label names still lives (a kept lab's always does;
     /// no owner label counts as dead).
-    pub(crate) fn owner_lives(labels: &HashMap<String, String>) -> bool {
-        match labels.get(PID_LABEL).map(String::as_str) {
+    pub(crate) fn owner_lives(owner: Option<&str>) -> bool {
+        match owner {
             Some(KEPT) => true,
             Some(p) => p.parse::<u32>().is_ok_and(process_lives),
             None => false,
@@ -126,9 +126,7 @@ impl Engine {
     pub async fn run_owner_alive(&self, run_id: &str) -> bool {
         match self.run_owner(run_id).await {
             Err(_) => true,
-            Ok(Some(p)) if p == KEPT => true,
-            Ok(Some(p)) => p.parse::<u32>().is_ok_and(process_lives),
-            Ok(None) => false,
+            Ok(owner) => Self::owner_lives(owner.as_deref()),
         }
     }
 

@@ -122,11 +122,11 @@ impl Lab {
         format!("pdns-drill-{}-{}", self.spec.run_id, role.as_str())
     }
 
-    /// Creates networks and containers and boots them; callers wait for steady state.
     /// Networks each lab creates (its lab network and its public one): what bounds how many
     /// labs the engine's address pools hold at once.
     pub const NETWORKS: usize = 2;
 
+    /// Creates networks and containers and boots them; callers wait for steady state.
     pub async fn up(engine: Engine, mut spec: LabSpec, progress: &(dyn Fn(&str) + Sync)) -> Result<Lab> {
         spec.roles = LabSpec::booting(std::mem::take(&mut spec.roles));
         let run = spec.run_id.clone();

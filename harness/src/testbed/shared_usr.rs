@@ -66,14 +66,7 @@ async fn find_or_make(engine: &Engine, image: &str) -> Result<Vec<(String, Strin
         if volume_exists(engine, &ready).await? {
             return Ok(wanted);
         }
-        let body = ContainerCreateBody {
-            image: Some(image.to_string()),
-            labels: Some(engine.labels(&lock)),
-            cmd: Some(vec!["/usr/bin/true".into()]),
-            host_config: Some(HostConfig { network_mode: Some("none".into()), ..Default::default() }),
-            ..Default::default()
-        };
-        match engine.docker().create_container(Some(CreateContainerOptionsBuilder::new().name(&lock).build()), body).await {
+        match engine.docker().create_container(Some(CreateContainerOptionsBuilder::new().name(&lock).build()), no_op(engine, image, &lock, vec![])).await {
             Ok(_) => {
                 let made = make(engine, image, &id, &short, &ready, &wanted).await;
                 engine.remove(&lock).await.ok();
@@ -82,7 +75,7 @@ async fn find_or_make(engine: &Engine, image: &str) -> Result<Vec<(String, Strin
             Err(bollard::errors::Error::DockerResponseServerError { status_code: 409, .. }) => {
                 // Its maker died mid-copy (SIGKILL): the claim is stale, take it over.
                 let labels = engine.docker().inspect_container(&lock, None).await.ok().and_then(|c| c.config).and_then(|c| c.labels);
-                if labels.is_some_and(|l| !Engine::owner_lives(&l)) {
+                if labels.is_some_and(|l| !Engine::owner_lives(l.get(crate::engine::PID_LABEL).map(String::as_str))) {
                     engine.remove(&lock).await.ok();
                     continue;
                 }
@@ -126,15 +119,9 @@ async fn volume_exists(engine: &Engine, name: &str) -> Result<bool> {
 async fn fill(engine: &Engine, image: &str, short: &str, wanted: &[(String, String)]) -> Result<()> {
     let d = engine.docker();
     let name = format!("pdns-drill-usr-{short}-filler-{}", std::process::id());
-    let body = ContainerCreateBody {
-        image: Some(image.to_string()),
-        // Owned like a lab's containers: a run killed during the copy leaves it to the next
-        // run's sweep of dead runs.
-        labels: Some(engine.labels(&name)),
-        cmd: Some(vec!["/usr/bin/true".into()]),
-        host_config: Some(HostConfig { binds: Some(wanted.iter().map(|(v, m)| format!("{v}:{m}")).collect()), network_mode: Some("none".into()), ..Default::default() }),
-        ..Default::default()
-    };
+    // Owned like a lab's containers: a run killed during the copy leaves it to the next run's
+    // sweep of dead runs.
+    let body = no_op(engine, image, &name, wanted.iter().map(|(v, m)| format!("{v}:{m}")).collect());
     d.create_container(Some(CreateContainerOptionsBuilder::new().name(&name).build()), body).await?;
     let run = async {
         engine.start(&name).await?;
@@ -147,6 +134,17 @@ async fn fill(engine: &Engine, image: &str, short: &str, wanted: &[(String, Stri
     let out = run.await;
     engine.remove(&name).await.ok();
     out
+}
+
+/// A container of `image` that does nothing, on no network, owned like a lab's.
+fn no_op(engine: &Engine, image: &str, name: &str, binds: Vec<String>) -> ContainerCreateBody {
+    ContainerCreateBody {
+        image: Some(image.to_string()),
+        labels: Some(engine.labels(name)),
+        cmd: Some(vec!["/usr/bin/true".into()]),
+        host_config: Some(HostConfig { binds: Some(binds), network_mode: Some("none".into()), ..Default::default() }),
+        ..Default::default()
+    }
 }
 
 #[cfg(test)]
