@@ -226,7 +226,7 @@ pub async fn take_after(lab: &Lab, before: &(dyn Fn(super::Role) -> Option<Strin
         if let Some(o) = inside {
             let o = o?;
             if o.exit_code == Some(BEFORE_FAILED) {
-                fp.insert(format!("{} before", role.as_str()), format!("failed: {}", o.summary(300)));
+                fp.insert(format!("{} before", role.as_str()), format!("failed: {}", o.summary(600)));
             } else if !o.success() {
                 fp.insert(format!("{} reading", role.as_str()), format!("exit {:?}: {}", o.exit_code, o.summary(300)));
             }

@@ -121,6 +121,12 @@ if command -v conntrack >/dev/null; then conntrack -F >/dev/null 2>&1 || true; f
 /// started them, so the stand-in resolver's caches and throttles start empty too.
 const PLAIN: &str = r#"ip neigh flush all 2>/dev/null || true
 user_of() { ps -C "$1" -o stat=,user= | awk '$1 !~ /^Z/ {print $2; exit}'; }
+# What to go on when one does not come back: its processes and the last lines it logged.
+gone() {
+  echo "$1 did not come back as $2: $(ps -C $1 -o pid=,stat=,user=,etime=,wchan= | tr -s ' \n' ' ')" >&2
+  l=/var/log/drill-pdns.log; [ $1 = pdns_server ] || l=/var/log/drill-recursor.log
+  tail -n 3 $l 2>/dev/null | sed 's/^/  log: /' >&2
+}
 was=""
 for p in pdns_server pdns_recursor; do
   u=$(user_of $p); [ -z "$u" ] || was="$was $p=$u"
@@ -133,7 +139,7 @@ grep -E '^(mkdir|/usr/sbin/pdns)' /usr/lib/pdns-drill/plain-init | sh
 for pu in $was; do
   p=${pu%%=*}; u=${pu#*=}; c="pdns_control rping"; [ $p = pdns_server ] || c="rec_control ping"; i=0
   until [ "$(user_of $p)" = "$u" ] && $c >/dev/null 2>&1; do
-    i=$((i + 1)); [ $i -lt 300 ] || { echo "$p did not come back as $u" >&2; exit 1; }; sleep 0.05
+    i=$((i + 1)); [ $i -lt 300 ] || { gone "$p" "$u"; exit 1; }; sleep 0.05
   done
 done"#;
 
