@@ -226,7 +226,7 @@ async fn dispatch(cmd: Command) -> Result<ExitCode> {
     match cmd {
         Command::Image { command: ImageCommand::Build(a) } => cli::image_build(&a).await,
         Command::Image { command: ImageCommand::Tag(a) } => {
-            println!("{}", pdns_drill::image::tag(a.suite));
+            println!("{}", pdns_drill::testbed::image::tag(a.suite));
             Ok(ExitCode::SUCCESS)
         }
         Command::Up { lab, check } => cli::up(&lab, check).await,

@@ -3,14 +3,14 @@
 //! path (rows, commands, outputs, how it ended) is recorded; nothing here judges a property.
 
 use crate::claims::ClaimId;
-use crate::engine::{ExecOutput, EXEC_DEADLINE};
-use crate::matcher::{self, Observed};
-use crate::probe::{self, Outcome, Query, RType, Rcode};
+use crate::testbed::engine::{ExecOutput, EXEC_DEADLINE};
+use crate::runner::matcher::{self, Observed};
+use crate::dns::probe::{self, Outcome, Query, RType, Rcode};
 use crate::scenario::facts::LabFacts;
 use crate::scenario::plan;
 use crate::scenario::Step;
 use crate::testbed::{Lab, Role};
-use crate::triage;
+use crate::dns::triage;
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
@@ -141,7 +141,7 @@ pub async fn follow(lab: &Lab, book: &Playbook, t0: Instant) -> Result<Path> {
     let ms = || t0.elapsed().as_millis() as u64;
     let mut rounds: Vec<Round> = Vec::new();
     for n in 1..=MAX_ROUNDS {
-        let t = crate::triage_probes::in_lab(lab).await?;
+        let t = crate::testbed::triage_probes::in_lab(lab).await?;
         let failing = failing_names(lab, &names).await;
         let o = &t.result.observation;
         let seen = TriageSeen {
@@ -156,7 +156,7 @@ pub async fn follow(lab: &Lab, book: &Playbook, t0: Instant) -> Result<Path> {
         rounds.push(Round { triage: seen, steps: vec![] });
         let steps = book.steps(&row);
         if steps.is_empty() || same_as_before {
-            let steady = crate::steady::check(lab, crate::steady::Scope::EveryName).await;
+            let steady = crate::testbed::steady::check(lab, crate::testbed::steady::Scope::EveryName).await;
             if steady.ok() {
                 return Ok(Path { rounds, end: End::Restored { rounds: n - 1, at_ms: ms() } });
             }
@@ -177,16 +177,16 @@ pub async fn follow(lab: &Lab, book: &Playbook, t0: Instant) -> Result<Path> {
             return Ok(Path { rounds, end: End::Restored { rounds: n, at_ms: ms() } });
         }
     }
-    let steady = crate::steady::check(lab, crate::steady::Scope::EveryName).await;
+    let steady = crate::testbed::steady::check(lab, crate::testbed::steady::Scope::EveryName).await;
     let row = rounds.last().map(|r| r.triage.row.clone()).unwrap_or_default();
     let reason = format!("{MAX_ROUNDS} rounds of triage and procedure without steady state");
     Ok(Path { rounds, end: End::DeadEnd { row, reason, still_failing: still_failing(lab, &steady).await } })
 }
 
 /// The failing steady-state checks, then each daemon that is not running and why.
-pub async fn still_failing(lab: &Lab, steady: &crate::steady::SteadyReport) -> Vec<String> {
+pub async fn still_failing(lab: &Lab, steady: &crate::testbed::steady::SteadyReport) -> Vec<String> {
     let mut out: Vec<String> = steady.failing().iter().map(|c| format!("✗ {}: {} → {}", c.name, c.query, c.observed)).collect();
-    out.extend(crate::steady::inactive_units(lab).await);
+    out.extend(crate::testbed::steady::inactive_units(lab).await);
     out
 }
 
@@ -291,7 +291,7 @@ mod tests {
             Scenario::parse(&format!("playbook {}", p.row), &text).unwrap_or_else(|e| panic!("{e}"));
         }
         let c = crate::testbed::config::ConfigDir::load(&crate::testbed::config::default_config_dir().unwrap()).unwrap();
-        let j = crate::zone::journal::Journal::load(&crate::testbed::config::default_zone().unwrap()).unwrap();
+        let j = crate::inputs::zone::journal::Journal::load(&crate::testbed::config::default_zone().unwrap()).unwrap();
         let facts = LabFacts::read(&c, &j).unwrap();
         let r = book.resolve(&facts).unwrap();
         let cmds: Vec<String> = r.steps("TRI-3").iter().filter_map(|s| s.run.clone()).collect();

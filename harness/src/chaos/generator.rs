@@ -7,7 +7,7 @@
 use crate::scenario::facts::LabFacts;
 use crate::scenario::plan::{self, Resolved};
 use crate::scenario::{Fault, Scenario};
-use crate::settings::Daemon;
+use crate::inputs::settings::Daemon;
 use proptest::prelude::*;
 use proptest::strategy::{Union, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
@@ -389,7 +389,7 @@ mod tests {
     fn facts(lab: &str) -> LabFacts {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(lab);
         let c = crate::testbed::config::ConfigDir::load(&root.join("etc-powerdns")).unwrap();
-        let j = crate::zone::journal::Journal::load(&root.join("zone/dns-records.md")).unwrap();
+        let j = crate::inputs::zone::journal::Journal::load(&root.join("zone/dns-records.md")).unwrap();
         LabFacts::read(&c, &j).unwrap()
     }
 

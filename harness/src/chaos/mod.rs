@@ -199,7 +199,7 @@ impl Campaign<'_> {
         let text = reproducer::render(&scenario, &header)?;
         let path = self.inputs.dir.join(&file);
         std::fs::create_dir_all(path.parent().expect("chaos/ has a parent"))?;
-        crate::report::write::write_atomic(&path, text.as_bytes()).map_err(|e| anyhow!("writing {}: {e}", path.display()))?;
+        crate::files::write_atomic(&path, text.as_bytes()).map_err(|e| anyhow!("writing {}: {e}", path.display()))?;
         let verified = if self.settings.verify && self.in_time() { Some(self.verify(property, &scenario).await) } else { None };
         Ok(Reproducer {
             property,

@@ -380,7 +380,7 @@ pub fn junit(r: &ChaosReport) -> anyhow::Result<String> {
 }
 
 /// Writes chaos.json, chaos.md and junit.xml into `dir`, the operators' secrets masked.
-pub fn write(r: &ChaosReport, dir: &Path, secrets: &crate::secrets::Secrets) -> anyhow::Result<Vec<PathBuf>> {
+pub fn write(r: &ChaosReport, dir: &Path, secrets: &crate::inputs::secrets::Secrets) -> anyhow::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
     let masked = secrets.value(r)?;
     let r = &masked;
@@ -390,7 +390,7 @@ pub fn write(r: &ChaosReport, dir: &Path, secrets: &crate::secrets::Secrets) -> 
     let mut out = Vec::new();
     for (name, text) in files {
         let p = dir.join(name);
-        crate::report::write::write_atomic(&p, text.as_bytes()).map_err(|e| anyhow::anyhow!("writing {}: {e}", p.display()))?;
+        crate::files::write_atomic(&p, text.as_bytes()).map_err(|e| anyhow::anyhow!("writing {}: {e}", p.display()))?;
         out.push(p);
     }
     Ok(out)

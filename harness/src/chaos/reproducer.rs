@@ -8,7 +8,7 @@ use super::generator;
 use super::properties::Property;
 use super::run::ChaosRun;
 use crate::claims::{ClaimId, Part};
-use crate::report::model::Phase;
+use crate::judge::model::Phase;
 use crate::scenario::facts::{LabFacts, NameRole};
 use crate::scenario::{Expect, Scenario, Step, StepTable};
 use crate::testbed::Role;
@@ -236,11 +236,11 @@ mod tests {
     use super::*;
     use crate::chaos::follow::{Path, Round, StepRecord, TriageSeen};
     use crate::chaos::generator::{ChaosFault, Drawn, Net};
-    use crate::settings::Daemon;
+    use crate::inputs::settings::Daemon;
 
     fn facts() -> LabFacts {
         let c = crate::testbed::config::ConfigDir::load(&crate::testbed::config::default_config_dir().unwrap()).unwrap();
-        let j = crate::zone::journal::Journal::load(&crate::testbed::config::default_zone().unwrap()).unwrap();
+        let j = crate::inputs::zone::journal::Journal::load(&crate::testbed::config::default_zone().unwrap()).unwrap();
         LabFacts::read(&c, &j).unwrap()
     }
 

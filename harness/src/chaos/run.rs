@@ -5,8 +5,8 @@
 
 use super::follow::{self, Playbook};
 use super::generator::{self, Drawn};
-use crate::engine::Engine;
-use crate::fault::{self, Injected};
+use crate::testbed::engine::Engine;
+use crate::runner::fault::{self, Injected};
 use crate::scenario::facts::LabFacts;
 use crate::scenario::plan::{self, Resolved};
 use crate::testbed::{Lab, LabSpec};
@@ -122,14 +122,14 @@ pub async fn run(ctx: &Ctx, seed: u64, seq: &[Drawn], lab_run_id: &str, progress
     let body = async {
         progress("waiting for steady state");
         lab.wait_booted_lab().await?;
-        lab.wait_steady_asking(crate::testbed::STEADY_DEADLINE, crate::steady::Scope::OneName).await.map_err(|e| anyhow::anyhow!("the lab did not reach steady state before any fault: {e}"))?;
+        lab.wait_steady_asking(crate::testbed::STEADY_DEADLINE, crate::testbed::steady::Scope::OneName).await.map_err(|e| anyhow::anyhow!("the lab did not reach steady state before any fault: {e}"))?;
         progress("injecting faults");
         for f in &bound.faults {
             let i = fault::inject(&lab, f).await?;
             run.injected.push(format!("{} — {}", i.description, i.proof));
             injected.push(i);
         }
-        run.under_fault = follow::still_failing(&lab, &crate::steady::check(&lab, crate::steady::Scope::EveryName).await).await;
+        run.under_fault = follow::still_failing(&lab, &crate::testbed::steady::check(&lab, crate::testbed::steady::Scope::EveryName).await).await;
         progress("following the runbook");
         run.path = Some(follow::follow(&lab, &book, t0).await?);
         progress("asking the authoritative for every journal record");
@@ -171,7 +171,7 @@ async fn zone_seen(lab: &Lab) -> Option<ZoneSeen> {
 
 /// Containers, networks and volumes labelled with `run_id`, by kind and name.
 pub async fn leftovers(engine: &Engine, run_id: &str) -> anyhow::Result<Vec<String>> {
-    let filters = HashMap::from([("label".to_string(), vec![format!("{}={run_id}", crate::engine::LABEL)])]);
+    let filters = HashMap::from([("label".to_string(), vec![format!("{}={run_id}", crate::testbed::engine::LABEL)])]);
     let d = engine.docker();
     let mut out = Vec::new();
     for c in d.list_containers(Some(ListContainersOptionsBuilder::new().all(true).filters(&filters).build())).await? {

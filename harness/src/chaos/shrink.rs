@@ -111,7 +111,7 @@ pub fn shrink_with(failing: Vec<Drawn>, budget: usize, mut still_fails: impl FnM
 mod tests {
     use super::*;
     use crate::chaos::generator::{ChaosFault, Corruption, Net, Proto};
-    use crate::settings::Daemon;
+    use crate::inputs::settings::Daemon;
 
     fn d(fault: ChaosFault, gap_s: u64) -> Drawn {
         Drawn { fault, gap_s }

@@ -1,7 +1,7 @@
 //! The command line's argument types, beside `main.rs`'s commands.
 
 use clap::Args;
-use pdns_drill::image::Suite;
+use pdns_drill::testbed::image::Suite;
 use pdns_drill::testbed::config::RecursorSettings;
 use std::net::IpAddr;
 use std::path::PathBuf;

@@ -1,6 +1,6 @@
 //! `pdns-drill chaos`: runs a campaign and prints its runs, shrinks and reproducers as they come.
 
-use super::{load_inputs, prepare_engine, spinner, ChaosArgs, FAILED};
+use super::{open_session, spinner, stopped, ChaosArgs, FAILED};
 use anyhow::{Context, Result};
 use pdns_drill::testbed;
 use std::process::ExitCode;
@@ -9,8 +9,8 @@ use std::process::ExitCode;
 /// stopped by a signal (partial report written, every lab removed).
 pub async fn chaos(a: &ChaosArgs) -> Result<ExitCode> {
     use pdns_drill::chaos::{self, report::ChaosReport, Event};
-    let (config, zone) = load_inputs(&a.lab)?;
-    let (engine, image) = prepare_engine(&a.lab.image).await?;
+    let session = open_session(&a.lab).await?;
+    let (config, zone, secrets) = (&session.config, &session.zone, &session.secrets);
     let run_id = testbed::new_run_id();
     let dir = a.report_dir.join(format!("chaos-{run_id}"));
     let settings = chaos::Settings {
@@ -21,7 +21,6 @@ pub async fn chaos(a: &ChaosArgs) -> Result<ExitCode> {
         shrink_runs: a.shrink_runs,
         verify: !a.no_verify,
     };
-    let secrets = pdns_drill::secrets::Secrets::from_dir(&config.path);
     let mut report = ChaosReport::new(chaos::report::CampaignInfo {
         id: run_id.clone(),
         started_at: pdns_drill::clock::now(),
@@ -29,7 +28,7 @@ pub async fn chaos(a: &ChaosArgs) -> Result<ExitCode> {
         complete: false,
         stopped_by: None,
         settings: settings.clone(),
-        image_tag: image.clone(),
+        image_tag: session.image.clone(),
         config_dir: config.path.display().to_string(),
         zone_file: zone.path.display().to_string(),
     });
@@ -38,53 +37,51 @@ pub async fn chaos(a: &ChaosArgs) -> Result<ExitCode> {
         (None, Some(d)) => format!("for {} s", d.as_secs()),
         _ => String::new(),
     }, dir.display());
-    let lab = pdns_drill::runner::Inputs { engine: engine.clone(), image, config, zone, run_id, keep_on_failure: false,
+    let lab = pdns_drill::runner::Inputs { engine: session.engine.clone(), image: session.image.clone(), config: config.clone(), zone: zone.clone(), run_id, keep_on_failure: false,
         boots: std::sync::Arc::new(tokio::sync::Semaphore::new(1)), pool: None };
     let inputs = chaos::Inputs { lab, dir: dir.clone() };
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
-    let mut work = tokio::spawn(chaos::campaign(inputs, settings, tx));
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
+    let work = tokio::spawn(chaos::campaign(inputs, settings, tx));
     let pb = spinner("chaos");
     // A hidden progress bar (stderr is no terminal) prints nothing: say results directly.
     let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let say = |line: String| if tty { pb.println(line) } else { eprintln!("{line}") };
-    let stop = pdns_drill::signals::stopped();
-    tokio::pin!(stop);
-    let stopped = loop {
-        tokio::select! {
-            ev = rx.recv() => match ev {
-                Some(ev) => {
-                    match &ev {
-                        Event::RunStarted { index, seed, faults } => pb.set_message(format!("run {index} (seed {seed}): {faults}")),
-                        Event::Progress(m) => pb.set_message(m.clone()),
-                        Event::RunFinished(r) => say(chaos::report::run_line(r)),
-                        Event::ShrinkTried(s) => say(format!("  shrink {}: {} → {}", s.property.id(), s.faults, if s.still_fails { "still fails" } else { "passes" })),
-                        Event::Reproducer(r) => say(format!("  reproducer {} ({}){}", dir.join(&r.file).display(), r.minimal_labels,
-                            r.verified.as_ref().map(|v| format!(": as a scenario it {}", if v.reproduces { "reproduces" } else { "does not reproduce" })).unwrap_or_default())),
-                        Event::Planned { not_simulated, .. } => for n in not_simulated { say(format!("not simulated on this lab: {n}")) },
-                    }
-                    if report.apply(&ev) {
-                        chaos::report::write(&report, &dir, &secrets)?;
-                    }
+    let mut unwritten = None;
+    let followed = session
+        .follow(work, rx, |ev: Event| {
+            match &ev {
+                Event::RunStarted { index, seed, faults } => pb.set_message(format!("run {index} (seed {seed}): {faults}")),
+                Event::Progress(m) => pb.set_message(m.clone()),
+                Event::RunFinished(r) => say(chaos::report::run_line(r)),
+                Event::ShrinkTried(s) => say(format!("  shrink {}: {} → {}", s.property.id(), s.faults, if s.still_fails { "still fails" } else { "passes" })),
+                Event::Reproducer(r) => say(format!("  reproducer {} ({}){}", dir.join(&r.file).display(), r.minimal_labels,
+                    r.verified.as_ref().map(|v| format!(": as a scenario it {}", if v.reproduces { "reproduces" } else { "does not reproduce" })).unwrap_or_default())),
+                Event::Planned { not_simulated, .. } => for n in not_simulated { say(format!("not simulated on this lab: {n}")) },
+            }
+            if report.apply(&ev) {
+                if let Err(e) = chaos::report::write(&report, &dir, secrets) {
+                    unwritten.get_or_insert(e);
                 }
-                None => break None,
-            },
-            sig = &mut stop => break Some(sig),
+            }
+        })
+        .await;
+    pb.finish_and_clear();
+    if let Some(e) = unwritten {
+        return Err(e.context("writing the chaos report"));
+    }
+    let finished = match followed {
+        Ok(f) => f,
+        Err(s) => {
+            let code = stopped(&s, "this campaign's containers, networks and volumes were removed");
+            report.finish(false, Some(s.signal.name()));
+            chaos::report::write(&report, &dir, secrets)?;
+            eprintln!("partial report (marked incomplete) in {}", dir.display());
+            return Ok(code);
         }
     };
-    pb.finish_and_clear();
-    if let Some(sig) = stopped {
-        work.abort();
-        let _ = (&mut work).await;
-        eprintln!("{}: removing this campaign's containers, networks and volumes", sig.name());
-        super::sweep_mine(&engine).await;
-        report.finish(false, Some(sig.name()));
-        chaos::report::write(&report, &dir, &secrets)?;
-        eprintln!("partial report (marked incomplete) in {}", dir.display());
-        return Ok(ExitCode::from(sig.exit_code()));
-    }
-    work.await.context("the chaos campaign panicked")??;
+    finished.context("the chaos campaign panicked")??;
     report.finish(true, None);
-    for p in chaos::report::write(&report, &dir, &secrets)? {
+    for p in chaos::report::write(&report, &dir, secrets)? {
         eprintln!("wrote {}", p.display());
     }
     print!("{}", chaos::report::summary_text(&report));

@@ -6,12 +6,12 @@
 use super::run::announce;
 use super::MergeArgs;
 use anyhow::{bail, Context, Result};
-use pdns_drill::gate::Baseline;
+use pdns_drill::judge::gate::Baseline;
 use pdns_drill::history::{RunHistory, HISTORY_FILE};
-use pdns_drill::report::model::GateOutcome;
+use pdns_drill::judge::model::GateOutcome;
 use pdns_drill::report::run_dir::RunDir;
 use pdns_drill::report::write;
-use pdns_drill::secrets::Secrets;
+use pdns_drill::inputs::secrets::Secrets;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -36,15 +36,15 @@ pub fn conclude(dir: &Path, format: &str, baseline: Option<&Path>) -> Result<Exi
 
 fn finish(out: &RunDir, h: RunHistory, baseline: Option<&Baseline>, shards: usize) -> Result<ExitCode> {
     let mut report = match &h.preflight {
-        Some(p) => pdns_drill::conclude::preflight_report(h.run.clone(), p.clone()),
-        None => pdns_drill::conclude::report(h.run.clone(), &h.scenarios),
+        Some(p) => pdns_drill::judge::conclude::preflight_report(h.run.clone(), p.clone()),
+        None => pdns_drill::judge::conclude::report(h.run.clone(), &h.scenarios),
     };
     let scope: Option<BTreeSet<String>> = h.run.scope.as_ref().map(|s| s.iter().cloned().collect());
     report.gate = Some(if h.run.complete || h.preflight.is_some() {
-        pdns_drill::gate::decide(&report, &h.scenarios, baseline, scope.as_ref())
+        pdns_drill::judge::gate::decide(&report, &h.scenarios, baseline, scope.as_ref())
     } else {
         let why = format!("{} of {shards} run(s) did not finish (interrupted or failed mid-run); the verdicts are partial", if shards == 1 { "the run" } else { "a shard" });
-        pdns_drill::gate::unfinished(&report, baseline, GateOutcome::Undecided, GateOutcome::Undecided.exit_code(), why)
+        pdns_drill::judge::gate::unfinished(&report, baseline, GateOutcome::Undecided, GateOutcome::Undecided.exit_code(), why)
     });
     let code = report.gate.as_ref().map_or(2, |g| g.exit_code);
     let written = out.write(&h, &report)?;

@@ -19,13 +19,13 @@ pub use schema::{schema, schema_kind_parser};
 /// Exit code for "something was contradicted or errored" (also: baseline differs).
 const FAILED: u8 = 1;
 
-use pdns_drill::engine::Engine;
-use pdns_drill::image::{self, BuildOptions, Suite};
+use pdns_drill::testbed::engine::Engine;
+use pdns_drill::testbed::image::{self, BuildOptions, Suite};
+use pdns_drill::session::{LabSource, Session, Stopped};
 use pdns_drill::testbed::config::{self, ConfigDir, ZoneInput};
-use pdns_drill::testbed::config::RecursorSettings;
 use pdns_drill::testbed::{self, Lab, LabSpec};
-use pdns_drill::triage;
-use pdns_drill::triage_probes;
+use pdns_drill::dns::triage;
+use pdns_drill::testbed::triage_probes;
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::net::IpAddr;
@@ -64,89 +64,64 @@ pub async fn image_build(a: &ImageArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Loads the operator inputs named on the command line (or the shipped defaults).
+/// The operator inputs named on the command line (or the shipped lab) and the image options.
+pub fn lab_source(a: &LabArgs) -> LabSource {
+    LabSource {
+        config_dir: a.config_dir.clone(),
+        zone: a.zone.clone(),
+        recursor_settings: a.recursor_settings,
+        image: BuildOptions { suite: a.image.suite, mirror: a.image.mirror.clone(), force: a.image.force },
+    }
+}
+
+/// Loads and checks the operator inputs: no Docker involved.
 pub fn load_inputs(a: &LabArgs) -> Result<(ConfigDir, ZoneInput)> {
-    let dir = match &a.config_dir {
-        Some(d) => d.clone(),
-        None => config::default_config_dir()?,
-    };
-    let zone = match &a.zone {
-        Some(z) => z.clone(),
-        None => config::default_zone()?,
-    };
-    let mut config = ConfigDir::load(&dir)?;
-    config.recursor_settings = recursor_settings(a)?;
-    config.recursor_settings.check(&config).map_err(anyhow::Error::msg)?;
-    let zone = ZoneInput::load(&zone)?;
-    // What the lab cannot run is said now, not discovered as a crash loop in a container.
-    pdns_drill::scenario::facts::LabFacts::read(&config, &zone.journal)?;
-    let unmet = pdns_drill::testbed::mapping::not_honoured(&config);
-    if !unmet.is_empty() {
-        bail!("{}: settings the testbed cannot honour:\n  {}", config.path.display(), unmet.join("\n  "));
-    }
-    Ok((config, zone))
+    lab_source(a).load()
 }
 
-/// The option, refused where the recursor cannot take it: bookworm's 4.8 has no converter and
-/// rejects the unknown flag.
-fn recursor_settings(a: &LabArgs) -> Result<RecursorSettings> {
-    let r = a.recursor_settings.unwrap_or(RecursorSettings::default_for(a.image.suite));
-    if r != RecursorSettings::AsIs && a.image.suite == Suite::Bookworm && std::env::var_os("PDNS_DRILL_IMAGE").is_none() {
-        bail!(
-            "--recursor-settings {} needs pdns-recursor 5 (--suite trixie): bookworm's 4.8 has no `rec_control show-yaml` and refuses --enable-old-settings",
-            r.as_str()
-        );
-    }
-    Ok(r)
-}
-
-/// Everything before a lab can start: inputs valid, Docker reachable, stale runs swept, image.
-pub async fn prepare(a: &LabArgs) -> Result<(Engine, ConfigDir, ZoneInput, String)> {
+/// Everything before a lab can start (inputs valid, Docker reachable, stale runs swept, the
+/// image), with the image's progress on a spinner.
+pub async fn open_session(a: &LabArgs) -> Result<Session> {
     let (config, zone) = load_inputs(a)?;
-    let (engine, tag) = prepare_engine(&a.image).await?;
-    Ok((engine, config, zone, tag))
+    connect_session(a, config, zone).await
 }
 
-/// Docker reachable, stale runs swept, the image there.
-pub async fn prepare_engine(a: &ImageArgs) -> Result<(Engine, String)> {
-    let engine = connect().await?;
-    let swept = testbed::sweep_stale(&engine).await?;
-    if !swept.is_empty() {
-        eprintln!("swept leftovers of dead runs: {}", swept.join(", "));
+/// `open_session` for inputs already loaded.
+pub async fn connect_session(a: &LabArgs, config: ConfigDir, zone: ZoneInput) -> Result<Session> {
+    let pb = spinner("image");
+    let r = Session::connect(config, zone, &lab_source(a).image, &|m: &str| pb.set_message(m.to_string())).await;
+    pb.finish_and_clear();
+    let session = r?;
+    if !session.swept.is_empty() {
+        eprintln!("swept leftovers of dead runs: {}", session.swept.join(", "));
     }
-    let tag = ensure_image(&engine, a).await?;
-    Ok((engine, tag))
+    Ok(session)
 }
 
-/// The images of the releases planned scenarios rebuild their VM on (UPG-CONF: today's),
-/// built when missing like the run's own.
-pub async fn ensure_rebuild_images(engine: &Engine, a: &ImageArgs, planned: &[(pdns_drill::scenario::Scenario, pdns_drill::scenario::plan::Resolved)]) -> Result<()> {
-    let mut suites: Vec<Suite> = planned
-        .iter()
-        .filter_map(|(_, r)| match r {
-            pdns_drill::scenario::plan::Resolved::Ready(s) => Some(s.suites()),
-            _ => None,
-        })
-        .flatten()
-        .filter(|s| *s != a.suite)
-        .collect();
-    suites.sort_by_key(|s| s.as_str());
-    suites.dedup();
-    for suite in suites {
-        let pb = spinner(&format!("image {}", suite.as_str()));
-        let t0 = std::time::Instant::now();
-        let r = image::ensure_suite(engine, suite, a.mirror.clone(), &|m: &str| pb.set_message(m.to_string())).await;
-        pb.finish_and_clear();
-        let tag = r.with_context(|| format!("the {} lab image (a scenario rebuilds its VM on it)", suite.as_str()))?;
-        if t0.elapsed() > Duration::from_secs(2) {
-            eprintln!("image {tag} ready in {:.1} s", t0.elapsed().as_secs_f64());
-        }
+/// The images planned scenarios rebuild their VM on, with a spinner while one is made.
+pub async fn ensure_rebuild_images(session: &Session, planned: &[(pdns_drill::scenario::Scenario, pdns_drill::scenario::plan::Resolved)]) -> Result<()> {
+    let pb = spinner("image");
+    let t0 = std::time::Instant::now();
+    let tags = session.ensure_rebuild_images(planned, &|suite: Suite, m: &str| pb.set_message(format!("{}: {m}", suite.as_str()))).await;
+    pb.finish_and_clear();
+    let tags = tags?;
+    if t0.elapsed() > Duration::from_secs(2) {
+        eprintln!("image(s) {} ready in {:.1} s", tags.join(", "), t0.elapsed().as_secs_f64());
     }
     Ok(())
 }
 
+/// A job stopped by a signal: what its sweep could not remove is said; the signal's exit code.
+pub fn stopped(s: &Stopped, what: &str) -> ExitCode {
+    eprintln!("{}: {what}", s.signal.name());
+    if let Some(e) = &s.sweep_failed {
+        eprintln!("{e}");
+    }
+    ExitCode::from(s.signal.exit_code())
+}
+
 pub async fn up(a: &LabArgs, check: bool) -> Result<ExitCode> {
-    let (engine, config, zone, image) = prepare(a).await?;
+    let Session { engine, image, config, zone, .. } = open_session(a).await?;
     let run_id = testbed::new_run_id();
     let engine = if check { engine } else { engine.kept() };
     // The VM, its stand-in internet and the workstation the triage runs from; the lab client
@@ -203,7 +178,7 @@ pub async fn up(a: &LabArgs, check: bool) -> Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     eprintln!("lab {run_id} at steady state in {:.1} s", t0.elapsed().as_secs_f64());
-    let steady = pdns_drill::steady::check(&lab, pdns_drill::steady::Scope::EveryName).await;
+    let steady = pdns_drill::testbed::steady::check(&lab, pdns_drill::testbed::steady::Scope::EveryName).await;
     print!("{steady}");
     let tri = triage_probes::in_lab(&lab).await?;
     print_triage(&tri);
@@ -346,8 +321,8 @@ pub fn list(dir: &Path) -> Result<ExitCode> {
 }
 
 /// The verdicts as a terminal table: claim, verdict, severity, parts, scenario, timings.
-pub fn verdict_table(r: &pdns_drill::report::model::Report) -> String {
-    use pdns_drill::verdict::Verdict;
+pub fn verdict_table(r: &pdns_drill::judge::model::Report) -> String {
+    use pdns_drill::claims::verdict::Verdict;
     use std::fmt::Write;
     let mut o = String::new();
     let _ = writeln!(o, "\n{:<20} {:<13} {:<16} {:<40} {:<26} {:>8} {:>8}", "CLAIM", "VERDICT", "SEVERITY", "PARTS", "SCENARIO", "DETECT", "RECOVER");
@@ -386,14 +361,14 @@ pub fn verdict_table(r: &pdns_drill::report::model::Report) -> String {
         count(Verdict::NotSimulated),
         count(Verdict::Errored)
     );
-    let interpreted = r.claims.iter().filter(|c| matches!(c.basis, Some(pdns_drill::verdict::Basis::Interpretation(_)))).count();
+    let interpreted = r.claims.iter().filter(|c| matches!(c.basis, Some(pdns_drill::claims::verdict::Basis::Interpretation(_)))).count();
     if count(Verdict::Contradicted) > 0 {
         let _ = writeln!(o, "contradictions: {} on the runbook as written, {interpreted} on the harness's interpretation (report.md: Findings)", count(Verdict::Contradicted) - interpreted);
     }
     o
 }
 
-pub fn print_verdicts(r: &pdns_drill::report::model::Report) {
+pub fn print_verdicts(r: &pdns_drill::judge::model::Report) {
     print!("{}", verdict_table(r));
 }
 
@@ -407,20 +382,20 @@ pub fn zone_name(name: Option<&str>, journal: Option<&Path>) -> Result<String> {
         Some(j) => j.to_path_buf(),
         None => config::default_zone()?,
     };
-    Ok(pdns_drill::zone::journal::Journal::load(&path)?.zone)
+    Ok(pdns_drill::inputs::zone::journal::Journal::load(&path)?.zone)
 }
 
 pub fn zone_verify(file: &Path, zone: Option<&str>, journal: Option<&Path>) -> Result<ExitCode> {
     let zone = zone_name(zone, journal)?;
-    let v = pdns_drill::zone::verify::verify(file, &zone)?;
+    let v = pdns_drill::inputs::zone::verify::verify(file, &zone)?;
     println!("{}", serde_json::to_string_pretty(&v)?);
     Ok(if v.integrity == "ok" && v.schema_ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 pub fn zone_diff(db: &Path, journal: &Path) -> Result<ExitCode> {
-    let j = pdns_drill::zone::journal::Journal::load(journal)?;
-    let rr = pdns_drill::zone::verify::db_rrsets(db, &j.zone)?;
-    let d = pdns_drill::zone::diff::diff(&rr, &j);
+    let j = pdns_drill::inputs::zone::journal::Journal::load(journal)?;
+    let rr = pdns_drill::inputs::zone::verify::db_rrsets(db, &j.zone)?;
+    let d = pdns_drill::inputs::zone::diff::diff(&rr, &j);
     print!("{d}");
     Ok(if d.only_in_db.is_empty() && d.only_in_journal.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
@@ -430,17 +405,17 @@ pub fn baseline_accept(from: Option<&Path>, to: &Path) -> Result<ExitCode> {
         Some(f) => f.to_path_buf(),
         None => newest_report(Path::new("reports"))?,
     };
-    let report: pdns_drill::report::model::Report =
+    let report: pdns_drill::judge::model::Report =
         serde_json::from_slice(&std::fs::read(&from).with_context(|| format!("reading {}", from.display()))?)
             .with_context(|| format!("{} is not a pdns-drill report", from.display()))?;
     if !report.run.complete {
         bail!("{} is from an incomplete run; refusing to approve it", from.display());
     }
-    let snap = pdns_drill::report::snapshot::from_report(&report);
+    let snap = pdns_drill::judge::snapshot::from_report(&report);
     if let Some(dir) = to.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    pdns_drill::report::snapshot::save(to, &snap)?;
+    pdns_drill::judge::snapshot::save(to, &snap)?;
     eprintln!("baseline {} written from {}", to.display(), from.display());
     Ok(ExitCode::SUCCESS)
 }
@@ -455,11 +430,11 @@ pub fn compare(a: &CompareArgs) -> Result<ExitCode> {
     let c = compare::compare(&read("A", &a.a)?, &read("B", &a.b)?);
     let md = compare::render_md(&c);
     match &a.out {
-        Some(path) => pdns_drill::report::write::write_atomic(path, md.as_bytes()).with_context(|| format!("writing {}", path.display()))?,
+        Some(path) => pdns_drill::files::write_atomic(path, md.as_bytes()).with_context(|| format!("writing {}", path.display()))?,
         None => println!("{md}"),
     }
     if let Some(path) = &a.json {
-        pdns_drill::report::write::write_atomic(path, compare::render_json(&c).as_bytes()).with_context(|| format!("writing {}", path.display()))?;
+        pdns_drill::files::write_atomic(path, compare::render_json(&c).as_bytes()).with_context(|| format!("writing {}", path.display()))?;
     }
     let differ = c.claims.iter().filter(|r| r.differs()).count();
     eprintln!("compare: {}", if differ == 0 { "every verdict the same".to_string() } else { format!("{differ} claim(s) differ") });
@@ -480,31 +455,29 @@ pub fn newest_report(dir: &Path) -> Result<PathBuf> {
 /// naming it; every finding is in the evidence and the exit code (1).
 pub async fn drill_restore(a: &LabArgs, backups: &[PathBuf], backups_dir: Option<&Path>, report_dir: &Path) -> Result<ExitCode> {
     let (files, policy) = pdns_drill::drill::read_backups(backups, backups_dir, time::OffsetDateTime::now_utc())?;
-    let (engine, config, zone, image) = prepare(a).await?;
+    let session = open_session(a).await?;
     let run_id = testbed::new_run_id();
     let pb = spinner("drill restore");
     let shown = pb.clone();
     let take_own_backup = backups.is_empty() && backups_dir.is_none();
-    let inputs = pdns_drill::drill::Inputs { engine: engine.clone(), image, config, zone, backups: files, take_own_backup, policy, report_dir: report_dir.to_path_buf(), run_id };
-    let done = tokio::select! {
-        r = pdns_drill::drill::restore(inputs, Box::new(move |m: &str| shown.set_message(m.to_string()))) => r,
-        sig = pdns_drill::signals::stopped() => {
-            pb.finish_and_clear();
-            sweep_mine(&engine).await;
-            eprintln!("{}: the drill's lab was removed; no evidence written", sig.name());
-            return Ok(ExitCode::from(sig.exit_code()));
-        }
+    let inputs = pdns_drill::drill::Inputs {
+        engine: session.engine.clone(),
+        image: session.image.clone(),
+        config: session.config.clone(),
+        zone: session.zone.clone(),
+        backups: files,
+        take_own_backup,
+        policy,
+        report_dir: report_dir.to_path_buf(),
+        run_id,
     };
+    let done = session.until_stopped(pdns_drill::drill::restore(inputs, Box::new(move |m: &str| shown.set_message(m.to_string())))).await;
     pb.finish_and_clear();
-    let (dir, ev) = done?;
+    let (dir, ev) = match done {
+        Ok(r) => r?,
+        Err(s) => return Ok(stopped(&s, "the drill's lab was removed; no evidence written")),
+    };
     print!("{}", pdns_drill::drill::evidence::summary(&ev));
     eprintln!("evidence in {}", dir.display());
     Ok(if ev.passed() { ExitCode::SUCCESS } else { ExitCode::from(FAILED) })
-}
-
-/// Removes this process's runs after a signal or a fatal error; says so when something stays.
-async fn sweep_mine(engine: &pdns_drill::engine::Engine) {
-    if let Err(e) = engine.sweep_mine().await {
-        eprintln!("could not remove everything of this run (`pdns-drill down --all` removes what is left): {e:#}");
-    }
 }

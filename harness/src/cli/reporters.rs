@@ -4,12 +4,10 @@
 use super::spinner;
 use anyhow::Result;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
-use pdns_drill::events::Event;
-use pdns_drill::history::{RunHistory, RunInfo, ScenarioRun, HISTORY_SCHEMA};
-use pdns_drill::report::model::{Preflight, Report, ScenarioOutcome};
-use pdns_drill::report::run_dir::{RunDir, Written};
+use pdns_drill::history::events::Event;
+use pdns_drill::history::ScenarioRun;
+use pdns_drill::judge::model::ScenarioOutcome;
 use std::collections::HashMap;
-use std::path::PathBuf;
 
 pub trait Reporter {
     fn event(&mut self, ev: &Event) -> Result<()>;
@@ -40,7 +38,7 @@ impl Progress {
 
 /// The line a finished scenario gets, in every human display.
 fn finished_line(r: &ScenarioRun) -> String {
-    let mark = match pdns_drill::conclude::outcome(r) {
+    let mark = match pdns_drill::judge::conclude::outcome(r) {
         ScenarioOutcome::Held => "held",
         ScenarioOutcome::Deviated => "DEVIATED",
         ScenarioOutcome::NotSimulated => "not-sim",
@@ -127,54 +125,4 @@ impl Reporter for JsonLines {
     }
 }
 
-/// Rewrites `history.json` and the reports after every scenario, so a run stopped at any point
-/// leaves valid reports (marked incomplete).
-pub struct PartialReports {
-    pub out: RunDir,
-    pub run: RunInfo,
-    pub finished: Vec<ScenarioRun>,
-    /// Every scenario of the run, so claims still to be decided read `pending`.
-    pub planned: Vec<pdns_drill::history::ScenarioInfo>,
-}
 
-impl PartialReports {
-    fn history(&self, run: RunInfo, preflight: Option<Preflight>) -> RunHistory {
-        RunHistory { schema: HISTORY_SCHEMA, run, scenarios: self.finished.clone(), preflight }
-    }
-
-    /// The history and every report while the run goes on; claims still to be decided pending.
-    pub fn write(&self, run: RunInfo) -> Result<Vec<PathBuf>> {
-        let still: Vec<_> = self.planned.iter().filter(|p| !self.finished.iter().any(|f| f.scenario.name == p.name)).cloned().collect();
-        let report = pdns_drill::conclude::partial_report(run.clone(), &self.finished, &still);
-        Ok(self.out.write(&self.history(run, None), &report)?.paths)
-    }
-
-    /// The history and `report` as concluded (its gate decided; its preflight, if it failed).
-    pub fn write_report(&self, report: &Report) -> Result<Written> {
-        self.out.write(&self.history(report.run.clone(), report.preflight.clone()), report)
-    }
-
-    /// The run info with what the scenarios so far tell (versions, drop-ins).
-    pub fn info(&self, complete: bool) -> RunInfo {
-        let mut run = self.run.clone();
-        run.complete = complete;
-        run.finished_at = complete.then(pdns_drill::clock::now);
-        if let Some(v) = self.finished.iter().map(|r| r.versions.clone()).find(|v| v.0.is_some()) {
-            (run.pdns_version, run.recursor_version) = v;
-        }
-        if let Some(d) = self.finished.iter().map(|r| r.dropins.clone()).find(|d| !d.is_empty()) {
-            run.dropins = d;
-        }
-        run
-    }
-}
-
-impl Reporter for PartialReports {
-    fn event(&mut self, ev: &Event) -> Result<()> {
-        if let Event::ScenarioFinished { run } = ev {
-            self.finished.push((**run).clone());
-            self.write(self.info(false))?;
-        }
-        Ok(())
-    }
-}

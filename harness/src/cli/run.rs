@@ -6,20 +6,21 @@
 //! Exit codes: 2 before any container starts (bad input, no Docker, no image); after that the
 //! gate's (0 pass, 1 fail, 3 undecided), 130/143/129 for a signal.
 
-use super::reporters::{Bars, JsonLines, Lines, PartialReports, Progress, Reporter};
-use super::{load_inputs, prepare_engine, print_verdicts, spinner, RunArgs};
+use super::reporters::{Bars, JsonLines, Lines, Progress, Reporter};
+use pdns_drill::report::partial::PartialReports;
+use super::{connect_session, load_inputs, print_verdicts, spinner, stopped, RunArgs};
 use anyhow::{bail, Context, Result};
-use pdns_drill::events::Event;
-use pdns_drill::gate::Baseline;
-use pdns_drill::report::model::{GateOutcome, Report, RunInfo};
+use pdns_drill::history::events::Event;
+use pdns_drill::judge::gate::Baseline;
+use pdns_drill::judge::model::{GateOutcome, Report, RunInfo};
 use pdns_drill::report::run_dir::{self, RunDir, Written};
 use pdns_drill::report::write;
 use pdns_drill::runner::Inputs;
 use pdns_drill::scenario::partition;
 use pdns_drill::scenario::plan::{self, Resolved};
 use pdns_drill::scenario::{self, Scenario};
-use pdns_drill::secrets::Secrets;
-use pdns_drill::testbed::{self, Lab, LabSpec};
+use pdns_drill::session::Session;
+use pdns_drill::testbed;
 use std::process::ExitCode;
 
 /// Labs alive at once by default: each is four small containers, mostly idle while a scenario
@@ -48,17 +49,17 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
     // Measured wall times order the queue: the file named, else the newest default run's
     // history, else the durations the scenarios directory carries.
     let (walls, walls_from) = match &a.durations_from {
-        Some(p) => (pdns_drill::scheduler::walls_in(p).context("--durations-from")?, p.display().to_string()),
+        Some(p) => (pdns_drill::runner::scheduler::walls_in(p).context("--durations-from")?, p.display().to_string()),
         None if a.shuffle.is_some() => Default::default(),
         None => {
-            [std::path::Path::new(DEFAULT_REPORT_DIR).join("latest/history.json"), scenarios_dir.join(pdns_drill::scheduler::DURATIONS_FILE)]
+            [std::path::Path::new(DEFAULT_REPORT_DIR).join("latest/history.json"), scenarios_dir.join(pdns_drill::runner::scheduler::DURATIONS_FILE)]
                 .into_iter()
-                .find_map(|p| Some((pdns_drill::scheduler::walls_in(&p).ok()?, p.display().to_string())))
+                .find_map(|p| Some((pdns_drill::runner::scheduler::walls_in(&p).ok()?, p.display().to_string())))
                 .unwrap_or_default()
         }
     };
     let (config, zone) = load_inputs(&a.lab)?;
-    let secrets = Secrets::from_dir(&config.path);
+    let secrets = pdns_drill::inputs::secrets::Secrets::from_dir(&config.path);
 
     // 2. Each scenario resolved against this lab once.
     let facts = pdns_drill::scenario::facts::LabFacts::read(&config, &zone.journal)?;
@@ -75,8 +76,9 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
         None => whole_scope.clone(),
     };
 
-    let (engine, image) = prepare_engine(&a.lab.image).await?;
-    super::ensure_rebuild_images(&engine, &a.lab.image, &planned).await?;
+    let session = connect_session(&a.lab, config, zone).await?;
+    super::ensure_rebuild_images(&session, &planned).await?;
+    let (engine, config, zone) = (&session.engine, &session.config, &session.zone);
     let run_id = testbed::new_run_id();
     let dir = match &a.report_dir {
         Some(d) => d.clone(),
@@ -91,7 +93,7 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
         started_at: pdns_drill::clock::now(),
         finished_at: None,
         complete: false,
-        image_tag: image.clone(),
+        image_tag: session.image.clone(),
         suite: a.lab.image.suite.as_str().to_string(),
         pdns_version: None,
         recursor_version: None,
@@ -101,7 +103,7 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
         zone_hash: zone.hash.clone(),
         dropins: vec![],
         filters: a.filters.clone(),
-        mappings: pdns_drill::testbed::mapping::describe(&config),
+        mappings: pdns_drill::testbed::mapping::describe(config),
         tool: pdns_drill::history::tool_version(),
         partition: a.partition.map(|p| p.to_string()),
         selection: wanted.iter().map(|s| s.name.clone()).collect(),
@@ -118,54 +120,34 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
     // 3. The operators' lab must stand on its own before any fault is judged on it. From here
     // on, a failure of the engine or the harness leaves the gate undecided (exit 3), not "bad input".
     let pb = spinner("preflight");
-    let spec = LabSpec { image: image.clone(), config: config.clone(), zone: zone.clone(), run_id: format!("{run_id}-00"), roles: vec![] };
     let show = |m: &str| pb.set_message(secrets.text(m));
-    let pre = tokio::select! {
-        r = pdns_drill::steady::preflight(&engine, spec, &show) => r,
-        sig = pdns_drill::signals::stopped() => {
-            pb.finish_and_clear();
-            super::sweep_mine(&engine).await;
-            eprintln!("{}: stopped during the preflight; its lab was removed", sig.name());
-            return interrupted(&partial, baseline.as_ref(), sig);
-        }
-    };
+    let pre = session.preflight(&format!("{run_id}-00"), &show).await;
     pb.finish_and_clear();
     match pre {
-        Ok(Ok(t)) => eprintln!("preflight: the lab reached steady state in {:.1} s", t.as_secs_f64()),
-        Ok(Err(p)) => return preflight_failed(&partial, baseline.as_ref(), p),
-        Err(e) => return undecided(&engine, &partial, baseline.as_ref(), &format!("{:#}", e.context("the preflight could not run"))).await,
+        Err(s) => {
+            let code = stopped(&s, "stopped during the preflight; its lab was removed");
+            interrupted(&partial, baseline.as_ref(), s.signal)?;
+            return Ok(code);
+        }
+        Ok(Ok(Ok(t))) => eprintln!("preflight: the lab reached steady state in {:.1} s", t.as_secs_f64()),
+        Ok(Ok(Err(p))) => return preflight_failed(&partial, baseline.as_ref(), p),
+        Ok(Err(e)) => return undecided(&session, &partial, baseline.as_ref(), &format!("{:#}", e.context("the preflight could not run"))).await,
     }
 
     // 4. The scenarios, scheduled by resource: boots limited to the CPUs, longest waits first.
     let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
     let boots = a.boots.unwrap_or(cpus).max(1);
-    let mut jobs = a.jobs.unwrap_or(AUTO_JOBS).max(1);
-    // Labs past what the host's inotify pool holds would never finish booting.
-    if let Some(cap) = pdns_drill::testbed::host::capacity() {
-        if cap.labs == 0 {
-            return undecided(&engine, &partial, baseline.as_ref(), &format!("no lab can boot: {}", cap.advice())).await;
-        }
-        if cap.labs < jobs {
-            eprintln!("running {} scenario(s) at a time, not {jobs}: {}", cap.labs, cap.advice());
-            jobs = cap.labs;
-        }
+    let cap = session.capacity(a.jobs.unwrap_or(AUTO_JOBS)).await;
+    cap.notes.iter().for_each(|n| eprintln!("{n}"));
+    if cap.labs == 0 {
+        return undecided(&session, &partial, baseline.as_ref(), &cap.notes.join("; ")).await;
     }
-    // Past what the free address pools hold, a boot would wait for a subnet that idle pooled
-    // labs keep (seen: --jobs 24 on the engine's 30 free pools, a boot waiting 600 s).
-    match engine.free_subnets().await.map(|f| f.len()) {
-        Ok(free) if free / Lab::NETWORKS < jobs => {
-            let room = (free / Lab::NETWORKS).max(1);
-            eprintln!("running {room} scenario(s) at a time, not {jobs}: each lab takes {} of the engine's address pools and {free} are free (other networks hold the rest)", Lab::NETWORKS);
-            jobs = room;
-        }
-        Ok(_) => {}
-        Err(e) => eprintln!("could not count the free address pools ({e:#}); running {jobs} at a time"),
-    }
+    let jobs = cap.labs;
     let inputs = Inputs {
         engine: engine.clone(),
-        image,
-        config,
-        zone,
+        image: session.image.clone(),
+        config: config.clone(),
+        zone: zone.clone(),
         run_id: run_id.clone(),
         keep_on_failure: a.keep_on_failure,
         boots: std::sync::Arc::new(tokio::sync::Semaphore::new(boots)),
@@ -178,7 +160,7 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
         _ => Box::new(Lines),
     };
     let json = a.progress.resolve() == Progress::Json;
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
     let started = Event::RunStarted { run_id: run_id.clone(), scenarios: planned.len(), jobs, boots, report_dir: dir.display().to_string() };
     let share = a.partition.map(|p| format!(" (share {p} of {} selected)", wanted.len())).unwrap_or_default();
     eprintln!("run {run_id}: {} scenario(s){share}, {jobs} at a time, {boots} lab boot(s) at a time; reports in {}", planned.len(), dir.display());
@@ -187,7 +169,7 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
         let known = planned.iter().filter(|p| walls.contains_key(&p.0.name)).count();
         eprintln!("order: longest first, {known} of {} by their measured wall time ({walls_from}), the rest by their own waits", planned.len());
     }
-    let mut work = {
+    let work = {
         // Numbered by their place in the whole selection, so a shard's labs are named as the
         // whole run's would be.
         let mut order: Vec<(usize, (Scenario, Resolved))> =
@@ -197,50 +179,41 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
                 use rand::{seq::SliceRandom, SeedableRng};
                 order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(seed));
             }
-            None => pdns_drill::scheduler::longest_first(&mut order, &walls),
+            None => pdns_drill::runner::scheduler::longest_first(&mut order, &walls),
         }
-        tokio::spawn(pdns_drill::scheduler::run_all(inputs, order, jobs, tx))
+        tokio::spawn(pdns_drill::runner::scheduler::run_all(inputs, order, jobs, tx))
     };
-    let stop = pdns_drill::signals::stopped();
-    tokio::pin!(stop);
-    let interrupted_by = loop {
-        tokio::select! {
-            ev = rx.recv() => match ev {
-                Some(ev) => {
-                    // Secrets are masked once, here: every reporter and the history get the same.
-                    let ev = ev.redacted(&secrets);
-                    show_event(display.as_mut(), &ev);
-                    if let Err(e) = partial.event(&ev) {
-                        eprintln!("could not write the partial reports (the run goes on): {e:#}");
-                    }
-                }
-                None => break None,
-            },
-            sig = &mut stop => break Some(sig),
+    let followed = session
+        .follow(work, rx, |ev: Event| {
+            // Secrets are masked once, here: every reporter and the history get the same.
+            let ev = ev.redacted(&secrets);
+            show_event(display.as_mut(), &ev);
+            if let Err(e) = partial.event(&ev) {
+                eprintln!("could not write the partial reports (the run goes on): {e:#}");
+            }
+        })
+        .await;
+    let finished = match followed {
+        Ok(f) => f,
+        Err(s) => {
+            show_event(display.as_mut(), &Event::Interrupted { signal: s.signal.name().into() });
+            let code = stopped(&s, "this run's containers, networks and volumes were removed");
+            interrupted(&partial, baseline.as_ref(), s.signal)?;
+            return Ok(code);
         }
     };
-    if let Some(sig) = interrupted_by {
-        // Cancel what is being created first, then sweep by the run's label.
-        work.abort();
-        let _ = (&mut work).await;
-        show_event(display.as_mut(), &Event::Interrupted { signal: sig.name().into() });
-        eprintln!("{}: removing this run's containers, networks and volumes", sig.name());
-        super::sweep_mine(&engine).await;
-        return interrupted(&partial, baseline.as_ref(), sig);
-    }
-    let finished = work.await;
     // The labs still in the pool served their last scenario.
     if let Some(pool) = &pool {
         futures_util::future::join_all(pool.drain().into_iter().map(|p| async move { p.lab.down().await.ok() })).await;
     }
     if let Err(e) = finished {
-        return undecided(&engine, &partial, baseline.as_ref(), &format!("the scenario runner failed: {e}")).await;
+        return undecided(&session, &partial, baseline.as_ref(), &format!("the scenario runner failed: {e}")).await;
     }
 
     // 5. The verdicts and the gate, then every artefact. Report order follows the files.
     partial.finished.sort_by_key(|r| selected.iter().position(|s| s.name == r.scenario.name));
-    let mut report = pdns_drill::conclude::report(partial.info(true), &partial.finished);
-    report.gate = Some(pdns_drill::gate::decide(&report, &partial.finished, baseline.as_ref(), scope.as_ref()));
+    let mut report = pdns_drill::judge::conclude::report(partial.info(true), &partial.finished);
+    report.gate = Some(pdns_drill::judge::gate::decide(&report, &partial.finished, baseline.as_ref(), scope.as_ref()));
     let Written { paths, report } = partial.write_report(&report)?;
     announce(&report, &paths, json);
     let g = report.gate.as_ref().expect("decided above");
@@ -282,9 +255,9 @@ pub fn announce(report: &Report, written: &[std::path::PathBuf], json: bool) {
 
 /// The gate's finding when the lab does not reach steady state on its own: one short report,
 /// the failing checks and the daemons' reasons, exit 1, no scenario run.
-fn preflight_failed(partial: &PartialReports, baseline: Option<&Baseline>, p: pdns_drill::report::model::Preflight) -> Result<ExitCode> {
-    let mut report = pdns_drill::conclude::preflight_report(partial.info(true), p.clone());
-    report.gate = Some(pdns_drill::gate::decide(&report, &[], baseline, None));
+fn preflight_failed(partial: &PartialReports, baseline: Option<&Baseline>, p: pdns_drill::judge::model::Preflight) -> Result<ExitCode> {
+    let mut report = pdns_drill::judge::conclude::preflight_report(partial.info(true), p.clone());
+    report.gate = Some(pdns_drill::judge::gate::decide(&report, &[], baseline, None));
     let Written { paths, report } = partial.write_report(&report)?;
     let p = report.preflight.as_ref().expect("a preflight report");
     println!("PREFLIGHT FAILED: the lab does not reach steady state ({:.1} s); no scenario ran.", p.waited_ms as f64 / 1000.0);
@@ -299,8 +272,8 @@ fn preflight_failed(partial: &PartialReports, baseline: Option<&Baseline>, p: pd
 
 /// The partial reports of a run that did not finish, marked incomplete, with its gate.
 fn write_unfinished(partial: &PartialReports, baseline: Option<&Baseline>, outcome: GateOutcome, code: u8, why: String) -> Result<Written> {
-    let mut report = pdns_drill::conclude::report(partial.info(false), &partial.finished);
-    report.gate = Some(pdns_drill::gate::unfinished(&report, baseline, outcome, code, why));
+    let mut report = pdns_drill::judge::conclude::report(partial.info(false), &partial.finished);
+    report.gate = Some(pdns_drill::judge::gate::unfinished(&report, baseline, outcome, code, why));
     partial.write_report(&report)
 }
 
@@ -314,8 +287,10 @@ fn interrupted(partial: &PartialReports, baseline: Option<&Baseline>, sig: pdns_
 
 /// The engine or the harness failed once containers were involved: nothing was decided, a retry
 /// may help. Whatever the run created is removed.
-async fn undecided(engine: &pdns_drill::engine::Engine, partial: &PartialReports, baseline: Option<&Baseline>, why: &str) -> Result<ExitCode> {
-    super::sweep_mine(engine).await;
+async fn undecided(session: &Session, partial: &PartialReports, baseline: Option<&Baseline>, why: &str) -> Result<ExitCode> {
+    if let Err(e) = session.sweep_mine().await {
+        eprintln!("{e:#}");
+    }
     let why = partial.out.secrets.text(why);
     let code = GateOutcome::Undecided.exit_code();
     if let Err(e) = write_unfinished(partial, baseline, GateOutcome::Undecided, code, format!("the harness could not finish the run: {why}")) {

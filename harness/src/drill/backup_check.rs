@@ -6,11 +6,11 @@
 //! Where a backup stands in the journal ("the backup serial"): the `YYYYMMDDnn` serial in its
 //! name when it has one (a timer that stamps each copy with the journal HEAD it was taken at),
 //! else the SOA serial inside it. The SOA serial alone is weak evidence: `pdnsutil add-record`
-//! never moves it (see [`crate::zone`]).
+//! never moves it (see [`crate::inputs::zone`]).
 //!
 //! Against the journal: rows at or below that serial missing from the backup are writes the
 //! backup lost (a plain copy of a live WAL database lacks what sits in the `-wal`, see
-//! [`crate::zone::backup`]); the replay skips them, so they stay lost. Rows above it are what
+//! [`crate::inputs::zone::backup`]); the replay skips them, so they stay lost. Rows above it are what
 //! the replay adds; those already inside the backup would be added twice.
 
 use std::collections::BTreeSet;
@@ -21,10 +21,10 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use crate::clock::rfc3339;
-use crate::zone::journal::{Entry, Journal};
-use crate::zone::compare::{normalise_name, normalise_rdata};
-use crate::zone::corrupt::{page_size_of, HEADER_LEN};
-use crate::zone::verify::{db_rrsets, verify, Verification};
+use crate::inputs::zone::journal::{Entry, Journal};
+use crate::inputs::zone::compare::{normalise_name, normalise_rdata};
+use crate::inputs::zone::corrupt::{page_size_of, HEADER_LEN};
+use crate::inputs::zone::verify::{db_rrsets, verify, Verification};
 
 /// A backup file as found: bytes, hash, and when it was taken.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -186,7 +186,7 @@ pub fn check(file: &BackupFile, journal: &Journal) -> anyhow::Result<BackupCheck
             (true, true) => {}
         }
     }
-    let d = crate::zone::diff::diff(&db, journal);
+    let d = crate::inputs::zone::diff::diff(&db, journal);
     c.not_journaled = d.only_in_db.iter().flat_map(|r| r.data.iter().map(move |x| format!("{} {} {} {x}", r.name, r.ttl, r.rtype))).collect();
     Ok(c)
 }
@@ -322,8 +322,8 @@ pub fn newest_first(files: &mut [BackupFile]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::zone::corrupt::Corruption;
-    use crate::zone::testdb;
+    use crate::inputs::zone::corrupt::Corruption;
+    use crate::inputs::zone::testdb;
 
     fn write(dir: &Path, name: &str, bytes: &[u8]) -> BackupFile {
         let p = dir.join(name);

@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use super::backup_check::{BackupCheck, Policy};
 use super::restore::{Attempt, Procedure, Step, Verdict};
 use crate::report::md::cell;
-use crate::report::write::write_atomic;
+use crate::files::write_atomic;
 
 /// The runbook's estimate for a recovery with a current backup (Recovery section).
 pub const RUNBOOK_ESTIMATE_S: u64 = 600;
@@ -80,7 +80,7 @@ pub fn sha256_file(path: &Path) -> std::io::Result<String> {
 
 /// Writes the directory, the operators' secrets masked before anything is hashed; returns the
 /// path of `evidence.md`.
-pub fn write(dir: &Path, e: &Evidence, secrets: &crate::secrets::Secrets) -> anyhow::Result<PathBuf> {
+pub fn write(dir: &Path, e: &Evidence, secrets: &crate::inputs::secrets::Secrets) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(dir)?;
     let json = secrets.json(serde_json::to_value(e)?);
     let json = serde_json::to_vec_pretty(&json)?;
@@ -293,7 +293,7 @@ mod tests {
         };
         assert!(!e.passed());
         let d = tempfile::tempdir().unwrap();
-        let md = std::fs::read_to_string(write(d.path(), &e, &crate::secrets::Secrets::default()).unwrap()).unwrap();
+        let md = std::fs::read_to_string(write(d.path(), &e, &crate::inputs::secrets::Secrets::default()).unwrap()).unwrap();
         let (above, last) = md.trim_end_matches('\n').rsplit_once('\n').unwrap();
         let json = sha256_file(&d.path().join("evidence.json")).unwrap();
         let above_sha = hex::encode(Sha256::digest(format!("{above}\n").as_bytes()));

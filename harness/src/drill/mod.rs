@@ -18,8 +18,8 @@ use std::time::Duration;
 use anyhow::Context as _;
 use time::OffsetDateTime;
 
-use crate::engine::Engine;
-use crate::zone::journal::Journal;
+use crate::testbed::engine::Engine;
+use crate::inputs::zone::journal::Journal;
 use crate::testbed::config::{ConfigDir, ZoneInput};
 use crate::testbed::{Lab, LabSpec, Role};
 use crate::clock::rfc3339;
@@ -166,7 +166,7 @@ pub async fn restore(inp: Inputs, progress: Box<dyn Fn(&str) + Send + Sync>) -> 
         steps: rec.steps,
         error: body.err().map(|e| format!("{e:#}")),
     };
-    evidence::write(&dir, &ev, &crate::secrets::Secrets::from_dir(&inp.config.path))?;
+    evidence::write(&dir, &ev, &crate::inputs::secrets::Secrets::from_dir(&inp.config.path))?;
     Ok((dir, ev))
 }
 
@@ -240,7 +240,7 @@ async fn self_made_backup(lab: &Lab, rec: &mut Recorder, mapped: &Journal, dir: 
     for e in g.entries_after(mapped.head_serial()) {
         let argv = Journal::add_record_args(e, &g.zone);
         let args: Vec<&str> = argv.iter().map(String::as_str).collect();
-        let out = lab.exec(Role::PdnsVm, &args, crate::engine::EXEC_DEADLINE).await?;
+        let out = lab.exec(Role::PdnsVm, &args, crate::testbed::engine::EXEC_DEADLINE).await?;
         rec.push("journaled change after the backup", "pdns-vm", argv.join(" "), out.summary(300), out.success());
         anyhow::ensure!(out.success(), "journaled change failed: {}", out.summary(300));
     }
@@ -254,7 +254,7 @@ mod tests {
 
     #[test]
     fn changes_after_the_backup_follow_the_journal() {
-        let j = crate::zone::testdb::lab_journal();
+        let j = crate::inputs::zone::testdb::lab_journal();
         let g = with_changes(&j, "172.19.0.0/16".parse().unwrap(), time::macros::date!(2026 - 11 - 26)).unwrap();
         let new = g.entries_after(j.head_serial());
         assert_eq!(new.iter().map(|e| e.serial).collect::<Vec<_>>(), vec![2026112601, 2026112602, 2026112603]);

@@ -3,7 +3,7 @@
 //! SQL-REPLAY). Built from the journal module alone, so the plan is exactly what the journal
 //! says; nothing is parsed out of Markdown by a shell loop.
 
-use crate::zone::journal::{Entry, Journal};
+use crate::inputs::zone::journal::{Entry, Journal};
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ReplayPlan {
@@ -34,7 +34,7 @@ mod tests {
 
     #[test]
     fn plan_from_the_shipped_journal() {
-        let j = crate::zone::testdb::lab_journal();
+        let j = crate::inputs::zone::testdb::lab_journal();
         let p = ReplayPlan::new(&j, 2026030401);
         let names: Vec<&str> = p.entries.iter().map(|e| e.name.as_str()).collect();
         assert_eq!(names, vec!["grafana", "dns-probe"]);

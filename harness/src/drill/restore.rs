@@ -14,18 +14,18 @@ use tokio::time::Instant;
 
 use super::backup_check::BackupCheck;
 use super::replay::ReplayPlan;
-use crate::engine::FileEntry;
-use crate::zone::journal::Journal;
-use crate::probe::{Outcome, Query, RType, Rcode};
+use crate::testbed::engine::FileEntry;
+use crate::inputs::zone::journal::Journal;
+use crate::dns::probe::{Outcome, Query, RType, Rcode};
 use crate::testbed::{Lab, Role};
-use crate::zone::compare::{normalise_rdata, Rrset};
+use crate::inputs::zone::compare::{normalise_rdata, Rrset};
 
 pub const DB: &str = "/var/lib/powerdns/pdns.sqlite3";
 /// The packaged schema, as the VM's first boot uses it.
 const SCHEMA: &str = "/usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql";
 /// Where the drill keeps its files on the VM (the runbook's `<backup-location>`).
 pub const WORK: &str = "/root/drill";
-use crate::engine::EXEC_DEADLINE as EXEC;
+use crate::testbed::engine::EXEC_DEADLINE as EXEC;
 const ANSWER_DEADLINE: Duration = Duration::from_secs(30);
 const STEADY_DEADLINE: Duration = Duration::from_secs(45);
 
@@ -383,7 +383,7 @@ fn answered(o: &Outcome, want: &Rrset) -> Rrset {
     let mut ttl = u32::MAX;
     let mut data = Vec::new();
     if let Outcome::Response(r) = o {
-        for a in r.answers.iter().filter(|a| a.rtype.eq_ignore_ascii_case(&want.rtype) && crate::zone::compare::normalise_name(&a.name) == want.name) {
+        for a in r.answers.iter().filter(|a| a.rtype.eq_ignore_ascii_case(&want.rtype) && crate::inputs::zone::compare::normalise_name(&a.name) == want.name) {
             ttl = ttl.min(a.ttl);
             data.push(normalise_rdata(&want.rtype, &a.data));
         }

@@ -1,9 +1,9 @@
 //! Small pieces every renderer shares: verdict counts, the runbook's triage table, timings,
 //! trimming and escaping. Renderers stay about layout; the wording of facts lives here.
 
-use super::model::{ClaimResult, Evidence, Report, ScenarioOutcome, ScenarioResult};
+use crate::judge::model::{ClaimResult, Evidence, Report, ScenarioOutcome, ScenarioResult};
 use crate::claims;
-use crate::verdict::Verdict;
+use crate::claims::verdict::Verdict;
 
 /// One row of the runbook's first-triage table (paraphrased), by its claim ID.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,8 +55,8 @@ pub fn claim_scenario<'a>(r: &'a Report, c: &ClaimResult) -> Option<&'a Scenario
 
 /// A hash shortened for people: algorithm prefix dropped, 12 hex digits kept.
 /// The gate's outcome in one line, as report.md and report.html open with it.
-pub fn gate_headline(g: &super::model::Gate) -> String {
-    use super::model::GateOutcome;
+pub fn gate_headline(g: &crate::judge::model::Gate) -> String {
+    use crate::judge::model::GateOutcome;
     let against = match &g.baseline {
         Some(b) => format!("the baseline {} (sha256 {})", b.path, short_hash(&b.sha256)),
         None => "no baseline: every decided claim must be confirmed".into(),
@@ -174,7 +174,7 @@ pub fn findings(r: &Report) -> Vec<&ClaimResult> {
 /// Findings split by what they rest on: the runbook as written first, then the harness's
 /// interpretation (a contradiction with no basis recorded, from an older history, goes last).
 pub fn by_basis<'a>(findings: &[&'a ClaimResult]) -> [(&'static str, Vec<&'a ClaimResult>); 3] {
-    use crate::verdict::Basis;
+    use crate::claims::verdict::Basis;
     let of = |want: fn(&Option<Basis>) -> bool| findings.iter().copied().filter(|c| want(&c.basis)).collect::<Vec<_>>();
     [
         ("The runbook as written", of(|b| matches!(b, Some(Basis::AsWritten)))),
@@ -202,7 +202,7 @@ pub fn parts_summary(c: &ClaimResult) -> String {
 }
 
 /// One cell of the detection matrix: text and class (detected, missed, quiet).
-pub fn matrix_cell(s: &ScenarioResult, m: crate::monitors::Monitor) -> (String, &'static str) {
+pub fn matrix_cell(s: &ScenarioResult, m: crate::scenario::monitors::Monitor) -> (String, &'static str) {
     let expected = s.monitors_expected.contains(&m);
     match s.detections.iter().find(|d| d.monitor == m) {
         Some(d) if d.first_ms.is_some() => (format!("✓ {}", fmt_ms(d.first_ms)), "detected"),

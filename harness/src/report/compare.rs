@@ -6,9 +6,9 @@
 
 use super::common::{short_hash, trim_chars};
 use super::md::{cell, inline};
-use super::model::{Report, RunInfo, SCHEMA};
-use super::snapshot::{redact, redact_addresses};
-use crate::verdict::Verdict;
+use crate::judge::model::{Report, RunInfo, SCHEMA};
+use crate::judge::snapshot::{redact, redact_addresses};
+use crate::claims::verdict::Verdict;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt::Write;

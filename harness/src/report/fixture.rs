@@ -4,9 +4,9 @@
 //!
 //! Illustrative data only: these are not results of a real run.
 
-use super::model::*;
+use crate::judge::model::*;
 use crate::claims::CATALOGUE;
-use crate::verdict::Verdict;
+use crate::claims::verdict::Verdict;
 
 #[allow(clippy::too_many_arguments)]
 fn ev(phase: Phase, step: u32, on: &str, action: &str, observed: &str, expected: Option<&str>, ok: bool, at_ms: u64) -> Evidence {
@@ -190,7 +190,7 @@ pub fn sample_report() -> Report {
                     first_mismatch: m.map(String::from),
                     severity: m.map(|_| crate::claims::Severity::FalseAllClear),
                     reason: None,
-                    basis: m.map(|_| crate::verdict::Basis::AsWritten),
+                    basis: m.map(|_| crate::claims::verdict::Basis::AsWritten),
                 };
                 use crate::claims::Part;
                 r.parts = vec![
@@ -201,13 +201,13 @@ pub fn sample_report() -> Report {
                 r.severity = Some(crate::claims::Severity::FalseAllClear);
                 r.variants = vec![VariantResult { condition: "the zone's SOA is in the recursor's cache".into(), scenario: "auth-down".into(), verdict: Verdict::Contradicted, parts: r.parts.clone() }];
                 r.finding = Some("DAE-AUTH: check contradicted when the zone's SOA is in the recursor's cache".into());
-                r.basis = Some(crate::verdict::Basis::AsWritten);
+                r.basis = Some(crate::claims::verdict::Basis::AsWritten);
             }
             "TRI-5" => {
                 r = claim(c.id, Verdict::Contradicted, Some("vm-uplink-down"));
                 r.reason = Some("with the VM's uplink broken the recursor answers SERVFAIL instead of staying silent; the probes match no triage row".into());
                 r.first_mismatch = Some("TRI-5 step 4: triage expected TRI-5, got recursor=SERVFAIL auth=ok ping=ok vm=running (no row)".into());
-                r.basis = Some(crate::verdict::Basis::Interpretation("SERVFAIL read as 'no reply' is the harness's reading of the runbook's ok / no reply column".into()));
+                r.basis = Some(crate::claims::verdict::Basis::Interpretation("SERVFAIL read as 'no reply' is the harness's reading of the runbook's ok / no reply column".into()));
                 r.evidence = uplink_evidence();
                 r.detect_ms = Some(2000);
                 r.recover_ms = Some(1200);
@@ -317,7 +317,7 @@ pub fn sample_report() -> Report {
 pub fn sample_history() -> crate::history::RunHistory {
     use crate::claims::{ClaimId, Part, Severity};
     use crate::history::*;
-    use crate::monitors::{Detection, Monitor};
+    use crate::scenario::monitors::{Detection, Monitor};
     use crate::scenario::{Timing, TimingSpan};
 
     let report = sample_report();

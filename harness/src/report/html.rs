@@ -2,9 +2,9 @@
 //! assets) that can be attached to a CI run and opened anywhere.
 
 use super::common::*;
-use super::model::{ClaimResult, Evidence, Report};
+use crate::judge::model::{ClaimResult, Evidence, Report};
 use super::svg;
-use crate::verdict::Verdict;
+use crate::claims::verdict::Verdict;
 use std::fmt::Write;
 
 const CSS: &str = r#"
@@ -77,7 +77,7 @@ fn summary(o: &mut String, r: &Report) {
         o.push('\n');
     }
     if let Some(g) = r.gate.as_ref().filter(|g| g.baseline.is_some()) {
-        let colour = if g.outcome == super::model::GateOutcome::Pass { "#2e7d32" } else { "#c62828" };
+        let colour = if g.outcome == crate::judge::model::GateOutcome::Pass { "#2e7d32" } else { "#c62828" };
         let _ = write!(o, r#"<div class="banner" style="border-color:{colour}"><strong>{}</strong>"#, escape_xml(&gate_headline(g)));
         let lines: Vec<String> = g
             .changes
@@ -193,7 +193,7 @@ fn detection_matrix(o: &mut String, r: &Report) {
     if rows.is_empty() {
         return;
     }
-    let ms = crate::monitors::Monitor::ALL;
+    let ms = crate::scenario::monitors::Monitor::ALL;
     o.push_str("<h2>Detection matrix</h2>\n<p>Each planned monitor sampled about once a second while the fault was in place.</p>\n<table><thead><tr><th>scenario</th>");
     for m in ms {
         let _ = write!(o, "<th>{}</th>", escape_xml(m.as_str()));

@@ -10,8 +10,8 @@
 //! an error, a claim the gate did not hold to the baseline (outside a filter or shard) is skipped.
 
 use super::common::evidence_line;
-use super::model::{ClaimResult, Gate, Report};
-use crate::verdict::Verdict;
+use crate::judge::model::{ClaimResult, Gate, Report};
+use crate::claims::verdict::Verdict;
 use quick_junit::{NonSuccessKind, Property, Report as JReport, TestCase, TestCaseStatus, TestSuite};
 use std::time::Duration;
 
@@ -166,14 +166,14 @@ mod tests {
     }
 
     fn gated(r: &Report, changed: Option<&str>) -> Report {
-        let b = crate::gate::Baseline { snapshot: crate::report::snapshot::from_report(r), reference: super::super::model::BaselineRef { path: "b".into(), sha256: "0".into() } };
+        let b = crate::judge::gate::Baseline { snapshot: crate::judge::snapshot::from_report(r), reference: crate::judge::model::BaselineRef { path: "b".into(), sha256: "0".into() } };
         let mut now = r.clone();
         if let Some(id) = changed {
             let c = now.claims.iter_mut().find(|c| c.id == id).unwrap();
             c.verdict = Verdict::Contradicted;
             c.first_mismatch = Some("step 3: recursor probe expected NOERROR, got SERVFAIL".into());
         }
-        now.gate = Some(crate::gate::decide(&now, &[], Some(&b), None));
+        now.gate = Some(crate::judge::gate::decide(&now, &[], Some(&b), None));
         now
     }
 
@@ -216,14 +216,14 @@ mod tests {
     #[test]
     fn under_a_baseline_a_correction_the_harness_could_not_run_is_an_error_not_a_failure() {
         let base = sample_report();
-        let b = crate::gate::Baseline { snapshot: crate::report::snapshot::from_report(&base), reference: super::super::model::BaselineRef { path: "b".into(), sha256: "0".into() } };
+        let b = crate::judge::gate::Baseline { snapshot: crate::judge::snapshot::from_report(&base), reference: crate::judge::model::BaselineRef { path: "b".into(), sha256: "0".into() } };
         let mut now = base.clone();
         let c = now.claims.iter_mut().find(|c| c.correction.is_some()).unwrap();
         let id = c.id.clone();
         let k = c.correction.as_mut().unwrap();
         k.verified = false;
         k.error = Some("correction errored: fault did not take effect".into());
-        now.gate = Some(crate::gate::decide(&now, &[], Some(&b), None));
+        now.gate = Some(crate::judge::gate::decide(&now, &[], Some(&b), None));
         let case = cases(&render(&now).unwrap()).into_iter().find(|t| t.name.as_str() == id).unwrap();
         assert!(matches!(case.status, TestCaseStatus::NonSuccess { kind: NonSuccessKind::Error, .. }), "{:?}", case.status);
     }

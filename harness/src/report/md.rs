@@ -2,7 +2,7 @@
 //! this run saw, the verdict table, then one section per claim with its evidence.
 
 use super::common::*;
-use super::model::{ClaimResult, Evidence, Report};
+use crate::judge::model::{ClaimResult, Evidence, Report};
 use std::fmt::Write;
 
 /// Makes text safe inside a Markdown table cell: `|` escaped, newlines as `<br>`, and `<`, `>`
@@ -253,7 +253,7 @@ fn claim(o: &mut String, r: &Report, c: &ClaimResult) {
         (None, _) => {}
     }
     o.push('\n');
-    if !c.evidence.is_empty() || c.verdict != crate::verdict::Verdict::NotSimulated {
+    if !c.evidence.is_empty() || c.verdict != crate::claims::verdict::Verdict::NotSimulated {
         evidence_table(o, &c.evidence);
     }
     if let Some(k) = &c.correction {
@@ -270,7 +270,7 @@ fn detection_matrix(o: &mut String, r: &Report) {
     if rows.is_empty() {
         return;
     }
-    let ms = crate::monitors::Monitor::ALL;
+    let ms = crate::scenario::monitors::Monitor::ALL;
     o.push_str("## Detection matrix\n\nEach planned monitor (runbook, *Things to monitor*) sampled about once a second while the fault was in place: `✓` noticed after that long, `✗ missed` where the plan says it should notice, `—` quiet.\n\n");
     let _ = writeln!(o, "| scenario | {} |", ms.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(" | "));
     let _ = writeln!(o, "|---|{}", "---|".repeat(ms.len()));
@@ -288,7 +288,7 @@ fn time_spent(o: &mut String, r: &Report) {
     if ran.is_empty() {
         return;
     }
-    let sum = |f: &dyn Fn(&crate::report::model::ScenarioResult) -> u64| ran.iter().map(|s| f(s)).sum::<u64>();
+    let sum = |f: &dyn Fn(&crate::judge::model::ScenarioResult) -> u64| ran.iter().map(|s| f(s)).sum::<u64>();
     let queued = sum(&|s| s.timeline.queued_ms.unwrap_or(0));
     let booting = sum(&|s| s.timeline.booted_ms.unwrap_or(0).saturating_sub(s.timeline.queued_ms.unwrap_or(0)));
     let total = sum(&|s| s.wall_ms);
@@ -318,7 +318,7 @@ fn time_spent(o: &mut String, r: &Report) {
     }
 }
 
-fn parts_summary_of(parts: &[crate::report::model::PartResult]) -> String {
+fn parts_summary_of(parts: &[crate::judge::model::PartResult]) -> String {
     parts.iter().map(|p| format!("{} {}", p.part, p.verdict)).collect::<Vec<_>>().join(", ")
 }
 

@@ -2,10 +2,10 @@
 //! written with the operators' secrets masked, whoever writes it (`run` after each scenario and
 //! at the end, `merge`, `conclude`).
 
-use super::model::Report;
+use crate::judge::model::Report;
 use super::write::{self, Format};
 use crate::history::{RunHistory, HISTORY_FILE};
-use crate::secrets::Secrets;
+use crate::inputs::secrets::Secrets;
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 
@@ -32,7 +32,7 @@ impl RunDir {
         let report = self.secrets.value(report).context("masking secrets in the report")?;
         std::fs::create_dir_all(&self.path).with_context(|| format!("creating {}", self.path.display()))?;
         let path = self.path.join(HISTORY_FILE);
-        write::write_atomic(&path, &serde_json::to_vec_pretty(&history)?).with_context(|| format!("writing {}", path.display()))?;
+        crate::files::write_atomic(&path, &serde_json::to_vec_pretty(&history)?).with_context(|| format!("writing {}", path.display()))?;
         let mut paths = vec![path];
         paths.extend(write::write_all(&report, &self.path, &self.formats)?);
         Ok(Written { paths, report })
@@ -61,7 +61,7 @@ mod tests {
         let mut report = sample_report();
         report.run.mappings.push("api-key=Top-Secret-1".into());
         report.claims[0].evidence[0].observed = "api-key=Top-Secret-1".into();
-        report.gate = Some(crate::gate::decide(&report, &[], None, None));
+        report.gate = Some(crate::judge::gate::decide(&report, &[], None, None));
         let history = RunHistory { schema: crate::history::HISTORY_SCHEMA, run: report.run.clone(), scenarios: vec![], preflight: None };
         let dir = RunDir { path: root.path().join("run-1"), formats: Format::ALL.to_vec(), secrets: Secrets::from_values(["Top-Secret-1".to_string()]) };
         let written = dir.write(&history, &report).unwrap();

@@ -36,12 +36,12 @@ macro_rules! schema_kinds {
 }
 
 schema_kinds! {
-    Report => "report", crate::report::model::Report;
+    Report => "report", crate::judge::model::Report;
     History => "history", crate::history::RunHistory;
-    Gate => "gate", crate::report::model::Gate;
+    Gate => "gate", crate::judge::model::Gate;
     // One line of `--progress json` (JSON Lines: one event per line).
-    Events => "events", crate::events::Event;
-    Baseline => "baseline", crate::report::snapshot::Snapshot;
+    Events => "events", crate::history::events::Event;
+    Baseline => "baseline", crate::judge::snapshot::Snapshot;
 }
 
 /// The schema of one kind of document, as a JSON value.
@@ -68,10 +68,10 @@ impl FromStr for SchemaKind {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::Event;
+    use crate::history::events::Event;
     use crate::history::RunHistory;
     use crate::report::fixture::{sample_history, sample_report};
-    use crate::report::snapshot;
+    use crate::judge::snapshot;
     use std::path::Path;
 
     fn errors(kind: SchemaKind, doc: &Value) -> Vec<String> {
@@ -109,9 +109,9 @@ mod tests {
         assert_valid(SchemaKind::Baseline, &serde_json::to_value(snapshot::from_report(&sample_report())).unwrap());
         // gate.json as a changed verdict writes it, and inside the report it belongs to.
         let mut r = sample_report();
-        let b = crate::gate::Baseline { snapshot: snapshot::from_report(&r), reference: crate::report::model::BaselineRef { path: "b.json".into(), sha256: "0".into() } };
-        r.claims[0].verdict = crate::verdict::Verdict::Contradicted;
-        let g = crate::gate::decide(&r, &[], Some(&b), None);
+        let b = crate::judge::gate::Baseline { snapshot: snapshot::from_report(&r), reference: crate::judge::model::BaselineRef { path: "b.json".into(), sha256: "0".into() } };
+        r.claims[0].verdict = crate::claims::verdict::Verdict::Contradicted;
+        let g = crate::judge::gate::decide(&r, &[], Some(&b), None);
         assert!(!g.changes.is_empty());
         assert_valid(SchemaKind::Gate, &serde_json::to_value(&g).unwrap());
         r.gate = Some(g);
@@ -120,7 +120,7 @@ mod tests {
         for e in [
             Event::RunStarted { run_id: "r".into(), scenarios: 6, jobs: 2, boots: 2, report_dir: "out".into() },
             Event::ScenarioFinished { run },
-            Event::RunFinished { outcome: crate::report::model::GateOutcome::Fail, exit_code: 1, failed: true, reasons: vec!["DAE-AUTH: contradicted".into()] },
+            Event::RunFinished { outcome: crate::judge::model::GateOutcome::Fail, exit_code: 1, failed: true, reasons: vec!["DAE-AUTH: contradicted".into()] },
             Event::Interrupted { signal: "SIGINT".into() },
         ] {
             assert_valid(SchemaKind::Events, &serde_json::to_value(e).unwrap());
@@ -149,7 +149,7 @@ mod tests {
         let mut want = serde_json::to_string_pretty(&sample_history()).unwrap();
         want.push('\n');
         if std::env::var_os("PDNS_DRILL_UPDATE_FIXTURES").is_some() {
-            crate::report::write::write_atomic(&path, want.as_bytes()).unwrap();
+            crate::files::write_atomic(&path, want.as_bytes()).unwrap();
         }
         let have = std::fs::read_to_string(&path).unwrap_or_default();
         assert!(have == want, "{} is stale; regenerate with PDNS_DRILL_UPDATE_FIXTURES=1", path.display());

@@ -3,7 +3,7 @@
 //! scenario's outcome. No external fonts or assets, so it renders the same inline or as a file.
 
 use super::common::{escape_xml, outcome_colour, outcome_str};
-use super::model::ScenarioResult;
+use crate::judge::model::ScenarioResult;
 use std::fmt::Write;
 
 const WIDTH: f64 = 760.0;

@@ -2,12 +2,12 @@
 //! leaves the previous complete version or the new one, never half a file. The runner calls
 //! `write_all` after every scenario (with `run.complete = false`) and once at the end.
 
+use crate::files::write_atomic;
 use super::common::timeline_rel_path;
-use super::model::Report;
+use crate::judge::model::Report;
 use super::{html, junit, md, svg};
 use anyhow::Context;
 use std::fmt;
-use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -80,28 +80,6 @@ pub fn parse_formats(s: &str) -> Result<Vec<Format>, String> {
     Ok(out)
 }
 
-/// Writes `bytes` to `path` atomically: a temporary file in the same directory, fsync, rename
-/// over `path`, then fsync of the directory so the rename itself survives a crash.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let name = path.file_name().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, format!("{} has no file name", path.display())))?;
-    let mut tmp = tempfile::Builder::new().prefix(&format!(".{}.", name.to_string_lossy())).suffix(".tmp").tempfile_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    // On error the temporary file is removed when the returned `PersistError` is dropped.
-    tmp.persist(path).map_err(|e| e.error)?;
-    #[cfg(unix)]
-    {
-        // Best effort: some filesystems refuse fsync on a directory.
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-    }
-    Ok(())
-}
 
 /// Renders `report` in each format into `dir` (created if needed) and returns the paths
 /// written, timelines included. Markdown and HTML also get `timelines/<scenario>.svg`; a
@@ -139,7 +117,7 @@ pub fn write_all(report: &Report, dir: &Path, formats: &[Format]) -> anyhow::Res
     if let Some(g) = &report.gate {
         let mut text = serde_json::to_string_pretty(g).context("serialising gate.json")?;
         text.push('\n');
-        put(super::model::GATE_FILE, text.as_bytes())?;
+        put(crate::judge::model::GATE_FILE, text.as_bytes())?;
     }
 
     if ordered.iter().any(|f| matches!(f, Format::Md | Format::Html)) && !report.scenarios.is_empty() {
@@ -249,7 +227,7 @@ mod tests {
         let ms = || insta::dynamic_redaction(|v, _| if v.as_u64().is_some() { "[ms]".into() } else { v });
         let addr = || {
             insta::dynamic_redaction(|v, _| match v.as_str() {
-                Some(s) => crate::report::snapshot::redact_addresses(s).into(),
+                Some(s) => crate::judge::snapshot::redact_addresses(s).into(),
                 None => v,
             })
         };

@@ -2,13 +2,13 @@
 //! daemon's effective settings and where they are set, the database path. Read once from the
 //! operators' config dir and zone journal; addresses come later, from the testbed.
 
-use crate::zone::journal::Journal;
-use crate::settings::{Daemon, Settings};
+use crate::inputs::zone::journal::Journal;
+use crate::inputs::settings::{Daemon, Settings};
 use crate::testbed::config::ConfigDir;
 use anyhow::{bail, Result};
 use std::collections::{BTreeMap, BTreeSet};
 
-pub use crate::settings::ETC;
+pub use crate::inputs::settings::ETC;
 
 /// Zone names a scenario asks for by what they are, not by what they are called.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -111,7 +111,7 @@ impl LabFacts {
         }
         let auth = &settings[&Daemon::Auth];
         let launch = auth.get("launch").unwrap_or_default();
-        if !crate::settings::items(&launch).iter().any(|b| b == "gsqlite3" || b.starts_with("gsqlite3:")) {
+        if !crate::inputs::settings::items(&launch).iter().any(|b| b == "gsqlite3" || b.starts_with("gsqlite3:")) {
             bail!("{}: launch={launch} does not load gsqlite3; pdns-drill simulates the runbook's gsqlite3 lab", config.path.join("pdns.conf").display());
         }
         let db = auth

@@ -1,5 +1,5 @@
 //! The faults a scenario names: what the harness does to the lab and later undoes. Running
-//! them is `crate::fault`'s job; this is their vocabulary as a scenario file writes it.
+//! them is `crate::runner::fault`'s job; this is their vocabulary as a scenario file writes it.
 
 use super::*;
 
@@ -129,7 +129,7 @@ impl SettingEdit {
     /// edit cannot apply to this value (an item that is not there).
     pub fn apply(&self, key: &str, current: Option<&str>) -> Result<Option<String>, String> {
         let cur = || current.ok_or_else(|| format!("{key} has no value in the files to edit"));
-        let items = || cur().map(crate::settings::items);
+        let items = || cur().map(crate::inputs::settings::items);
         let has = |item: &str| -> Result<Vec<String>, String> {
             let items = items()?;
             if items.iter().any(|i| i == item) {

@@ -17,10 +17,14 @@
 //! run = "systemctl restart pdns-recursor"
 //! expect = { exit = 0 }
 //! ```
+//!
+//! Imports the claims, the inputs, DNS and the testbed (the lab's facts come from it); never
+//! the runner or the judge.
 
 mod faults;
 mod load;
 pub mod facts;
+pub mod monitors;
 pub mod partition;
 pub mod plan;
 
@@ -28,8 +32,8 @@ pub use faults::{Fault, SettingEdit, SettingTarget};
 pub use load::{load_dir, parse_copy, parse_duration, parse_end, CopyEnd, ScenarioError};
 
 use crate::claims::{ClaimId, Part, Severity};
-use crate::probe::{RType, Transport};
-use crate::settings::Daemon;
+use crate::dns::probe::{RType, Transport};
+use crate::inputs::settings::Daemon;
 use crate::testbed::Role;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
@@ -80,7 +84,7 @@ pub struct Scenario {
     /// The planned monitors that, by the runbook's monitoring section, should notice this
     /// fault; the detection matrix decides each one's MON- claim from the samples.
     #[serde(default)]
-    pub monitors: Vec<crate::monitors::Monitor>,
+    pub monitors: Vec<crate::scenario::monitors::Monitor>,
     /// Settings whose values bear on the outcome without being named in a step (a cache TTL):
     /// listed with their effective values in the report, e.g. `auth.negquery-cache-ttl`.
     #[serde(default, rename = "depends-on")]
@@ -213,7 +217,7 @@ pub struct Step {
     /// With `rebuild-vm-scratch`: the new VM comes from this Debian release's lab image (the
     /// packages a VM rebuilt on it gets), not the lab's.
     #[serde(default)]
-    pub suite: Option<crate::image::Suite>,
+    pub suite: Option<crate::testbed::image::Suite>,
     /// With `rebuild-vm`/`rebuild-vm-scratch`: how the new VM's recursor gets its settings
     /// (as-is, yaml, old-settings-flag; default: as the VM had them).
     #[serde(default, rename = "recursor-settings")]
@@ -406,9 +410,9 @@ impl Scenario {
 
     /// Releases other than the lab's that the scenario rebuilds its VM on: their images must
     /// exist before it runs.
-    pub fn suites(&self) -> Vec<crate::image::Suite> {
+    pub fn suites(&self) -> Vec<crate::testbed::image::Suite> {
         let steps = self.symptoms.iter().chain(&self.recovery).chain(self.corrections.iter().flat_map(|c| &c.steps));
-        let mut v: Vec<crate::image::Suite> = steps.filter_map(|s| s.suite).collect();
+        let mut v: Vec<crate::testbed::image::Suite> = steps.filter_map(|s| s.suite).collect();
         v.sort_by_key(|s| s.as_str());
         v.dedup();
         v
@@ -621,9 +625,9 @@ expect = { exit = 0 }
     fn rebuild_on_another_release_needs_a_new_disk() {
         let with = |action: &str, extra: &str| OK.replace("[[recover]]\nrun = \"systemctl restart pdns-recursor\"\non = \"pdns-vm\"\nexpect = { exit = 0 }", &format!("[[recover]]\naction = \"{action}\"\n{extra}"));
         let s = Scenario::parse("x.toml", &with("rebuild-vm-scratch", "suite = \"trixie\"\nrecursor-settings = \"yaml\"\n")).unwrap();
-        assert_eq!(s.recovery[0].suite, Some(crate::image::Suite::Trixie));
+        assert_eq!(s.recovery[0].suite, Some(crate::testbed::image::Suite::Trixie));
         assert_eq!(s.recovery[0].recursor_settings, Some(crate::testbed::config::RecursorSettings::Yaml));
-        assert_eq!(s.suites(), [crate::image::Suite::Trixie]);
+        assert_eq!(s.suites(), [crate::testbed::image::Suite::Trixie]);
         assert!(err(&with("rebuild-vm", "suite = \"trixie\"\n")).contains("`suite` goes with `action = \"rebuild-vm-scratch\"`"));
         assert!(Scenario::parse("x.toml", &with("rebuild-vm", "recursor-settings = \"old-settings-flag\"\n")).is_ok());
         assert!(err(&with("stop-vm", "recursor-settings = \"yaml\"\n")).contains("`recursor-settings` goes with"));

@@ -7,7 +7,7 @@
 
 use super::facts::{LabFacts, NameRole, ETC};
 use super::{Fault, Scenario, SettingEdit, SettingTarget};
-use crate::settings::{Daemon, Settings};
+use crate::inputs::settings::{Daemon, Settings};
 use crate::testbed::config::RecursorSettings;
 
 /// The lab's addresses (drill.toml), filled in the plan.
@@ -222,7 +222,7 @@ fn try_resolve(s: &Scenario, f: &LabFacts) -> Result<Scenario, String> {
     // The only fact that depends on the scenario: the journal's HEAD once its rows are added.
     let head = match s.journal_rows.len() as u32 {
         0 => f.soa.serial,
-        n => crate::zone::journal::first_serial_after(f.soa.serial, time::OffsetDateTime::now_utc().date()) + n - 1,
+        n => crate::inputs::zone::journal::first_serial_after(f.soa.serial, time::OffsetDateTime::now_utc().date()) + n - 1,
     }
     .to_string();
     map_strings(&mut v, &|t| fill_facts(&t.replace("{journal.head}", &head), f))?;
@@ -399,7 +399,7 @@ mod tests {
 
     /// Facts of a lab with the test authoritative and these other files.
     fn facts_with(rows: &str, files: &[(&str, &str)]) -> LabFacts {
-        let journal = crate::zone::journal::Journal::parse(
+        let journal = crate::inputs::zone::journal::Journal::parse(
             "j.md",
             &format!("zone: example.test\nprimary-ns: ns.example.test.\nhostmaster: ops.example.net.\n\n| serial | name | type | content | ttl | date | note |\n|---|---|---|---|---|---|---|\n{rows}"),
         )
@@ -413,7 +413,7 @@ mod tests {
 
     /// Facts of a lab whose authoritative listens where `listen` says.
     fn facts_listening(listen: &str) -> LabFacts {
-        let journal = crate::zone::journal::Journal::parse(
+        let journal = crate::inputs::zone::journal::Journal::parse(
             "j.md",
             &format!("zone: example.test\nprimary-ns: ns.example.test.\nhostmaster: ops.example.net.\n\n| serial | name | type | content | ttl | date | note |\n|---|---|---|---|---|---|---|\n{ONE_A}"),
         )
@@ -499,7 +499,7 @@ mod tests {
         let mut f = facts(ONE_A, "include-dir=/etc/powerdns/recursor.d\n");
         f.settings.insert(
             Daemon::Recursor,
-            crate::settings::Settings::read(
+            crate::inputs::settings::Settings::read(
                 Daemon::Recursor,
                 &[("recursor.conf".into(), "include-dir=/etc/powerdns/recursor.d\n".into()), ("recursor.d/10-fwd.conf".into(), "allow-from=127.0.0.0/8\n".into())],
                 ETC,

@@ -1,7 +1,7 @@
 //! The operators' config dir (laid out like /etc/powerdns) and zone journal, as loaded inputs.
 
 use super::addresses::LabAddresses;
-use crate::zone::journal::Journal;
+use crate::inputs::zone::journal::Journal;
 use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -34,10 +34,10 @@ impl RecursorSettings {
 
     /// The suite's default: the files as written on bookworm; on trixie, whose recursor refuses
     /// them and whose package ships its recursor.conf in YAML, converted by its own converter.
-    pub fn default_for(suite: crate::image::Suite) -> RecursorSettings {
+    pub fn default_for(suite: crate::testbed::image::Suite) -> RecursorSettings {
         match suite {
-            crate::image::Suite::Bookworm => RecursorSettings::AsIs,
-            crate::image::Suite::Trixie => RecursorSettings::Yaml,
+            crate::testbed::image::Suite::Bookworm => RecursorSettings::AsIs,
+            crate::testbed::image::Suite::Trixie => RecursorSettings::Yaml,
         }
     }
 }
@@ -104,14 +104,14 @@ pub fn for_test(files: &[(&str, &str)]) -> ConfigDir {
 
 impl ConfigDir {
     /// A daemon's settings as its files give them (the way the daemon reads them).
-    pub fn settings(&self, d: crate::settings::Daemon) -> crate::settings::Settings {
+    pub fn settings(&self, d: crate::inputs::settings::Daemon) -> crate::inputs::settings::Settings {
         let texts: Vec<(String, String)> = self.files.iter().map(|(p, b)| (p.clone(), String::from_utf8_lossy(b).into_owned())).collect();
-        crate::settings::Settings::read(d, &texts, crate::settings::ETC)
+        crate::inputs::settings::Settings::read(d, &texts, crate::inputs::settings::ETC)
     }
 
     /// The authoritative's SQLite, as `gsqlite3-database` sets it (the runbook's path otherwise).
     pub fn db_path(&self) -> String {
-        self.settings(crate::settings::Daemon::Auth).get("gsqlite3-database").unwrap_or_else(|| DEFAULT_DB.to_string())
+        self.settings(crate::inputs::settings::Daemon::Auth).get("gsqlite3-database").unwrap_or_else(|| DEFAULT_DB.to_string())
     }
 }
 

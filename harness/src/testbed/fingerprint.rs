@@ -9,7 +9,6 @@
 use super::Lab;
 use anyhow::{Context, Result};
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 /// One reading: `field → value`, fields named `<role> <what>`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -43,7 +42,7 @@ impl std::fmt::Display for Difference {
 /// own state move it by less.
 const VAR_TOLERANCE_KIB: i64 = 4096;
 const VAR_FIELD: &str = "var used KiB";
-const DEADLINE: Duration = Duration::from_secs(60);
+use crate::testbed::engine::EXEC_DEADLINE as DEADLINE;
 
 /// Read in each container with `sh`: sections, each `@@ <how> <field>` and then what a command
 /// printed; [`Fingerprint::add`] makes fields of them. Lines are joined, sorted and hashed here,
@@ -214,7 +213,7 @@ pub async fn take_after(lab: &Lab, before: &(dyn Fn(super::Role) -> Option<Strin
             None => SCRIPT.to_string(),
         };
         let inside = match state {
-            crate::engine::State::Running => Some(lab.sh(*r, &script, DEADLINE).await.with_context(|| format!("reading the fingerprint of {}", r.as_str()))),
+            crate::testbed::engine::State::Running => Some(lab.sh(*r, &script, DEADLINE).await.with_context(|| format!("reading the fingerprint of {}", r.as_str()))),
             _ => None,
         };
         (*r, format!("{state:?} on {}", sorted(nets).join(",")), inside)

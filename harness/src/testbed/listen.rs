@@ -3,7 +3,7 @@
 //! loopback only (a recursor in front of it on the same VM) it is asked from inside the VM.
 
 use super::config::ConfigDir;
-use crate::settings::{self, Daemon, Settings};
+use crate::inputs::settings::{self, Daemon, Settings};
 use std::net::{IpAddr, Ipv4Addr};
 
 /// The defaults pdns uses when its files do not say.

@@ -5,7 +5,7 @@
 use super::config::ConfigDir;
 use super::listen::split_port;
 use super::addresses::LabAddresses;
-use crate::settings::{self, Daemon, Settings};
+use crate::inputs::settings::{self, Daemon, Settings};
 use std::net::{IpAddr, Ipv4Addr};
 
 /// Settings that name upstream servers.
@@ -213,7 +213,7 @@ mod tests {
         let fwd = laid
             .iter()
             .find_map(|e| match e {
-                crate::engine::FileEntry::File { path, content, .. } if path == "/etc/powerdns/fwd.zones" => Some(String::from_utf8_lossy(content).into_owned()),
+                crate::testbed::engine::FileEntry::File { path, content, .. } if path == "/etc/powerdns/fwd.zones" => Some(String::from_utf8_lossy(content).into_owned()),
                 _ => None,
             })
             .unwrap();

@@ -1,6 +1,16 @@
 //! The lab on containers: the PowerDNS VM (both daemons under systemd), the stand-in internet,
 //! the operator workstation and a lab client, on two internal networks.
+//! Owns the engine, the image, the labs' boot, steady state, reset and pool. Imports the
+//! claims' words, the inputs and DNS; never a scenario.
 
+// The container engine and what the lab is made of.
+pub mod engine;
+pub mod console;
+pub mod subnets;
+pub mod image;
+pub mod mirror;
+
+// The lab: its addresses, files, boot, reuse.
 pub mod addresses;
 pub mod config;
 pub mod host;
@@ -15,7 +25,11 @@ pub mod reset;
 pub mod pool;
 pub mod shared_usr;
 
-use crate::engine::{ContainerSpec, Engine, ExecOutput, State};
+// The lab's state as probes and checks see it.
+pub mod steady;
+pub mod triage_probes;
+
+use crate::testbed::engine::{ContainerSpec, Engine, ExecOutput, State};
 use anyhow::{Context, Result};
 use config::{ConfigDir, ZoneInput};
 use plan::Plan;
@@ -211,9 +225,9 @@ impl Lab {
         };
         let name = self.name(role);
         let image = if role == Role::PdnsVm { self.vm_build().image } else { self.spec.image.clone() };
-        let init = if self.plain(role) { provision::PLAIN_INIT_PATH } else { crate::engine::IMAGE_INIT };
+        let init = if self.plain(role) { provision::PLAIN_INIT_PATH } else { crate::testbed::engine::IMAGE_INIT };
         // The files ride in PID 1's command; too large for it, they are uploaded before the start.
-        let laying = crate::engine::laying_cmd(&files, &[init.to_string()])?;
+        let laying = crate::testbed::engine::laying_cmd(&files, &[init.to_string()])?;
         let upload = laying.is_none();
         // A rebuilt VM installs packages into /usr: it keeps the image's own.
         let shared = if role == Role::PdnsVm && self.rebuilt() || !shared_usr::enabled() { vec![] } else { shared_usr::volumes(&self.engine, &image).await? };
@@ -304,22 +318,22 @@ impl Lab {
     /// Asks `q` where it can be asked: a loopback server is the VM's own, asked with dig from
     /// inside the VM (no packet from the harness reaches it); any other address natively from
     /// the harness over the testbed's networks. A VM that cannot be asked is a harness error.
-    pub async fn probe(&self, q: &crate::probe::Query) -> crate::probe::Outcome {
+    pub async fn probe(&self, q: &crate::dns::probe::Query) -> crate::dns::probe::Outcome {
         if !listen::inside_vm(q.server) {
-            return crate::probe::probe(q).await;
+            return crate::dns::probe::probe(q).await;
         }
         let deadline = q.timeout + Duration::from_secs(10);
-        match self.sh(Role::PdnsVm, &crate::dig::command(q), deadline).await {
-            Ok(o) if o.exit_code.is_some() => crate::dig::outcome(&format!("{}{}", o.stdout, o.stderr)),
-            Ok(_) => crate::probe::Outcome::NetError(format!("dig inside the VM did not finish within {} s", deadline.as_secs())),
-            Err(e) => crate::probe::Outcome::NetError(format!("the VM could not be asked (dig inside it): {e:#}")),
+        match self.sh(Role::PdnsVm, &crate::dns::dig::command(q), deadline).await {
+            Ok(o) if o.exit_code.is_some() => crate::dns::dig::outcome(&format!("{}{}", o.stdout, o.stderr)),
+            Ok(_) => crate::dns::probe::Outcome::NetError(format!("dig inside the VM did not finish within {} s", deadline.as_secs())),
+            Err(e) => crate::dns::probe::Outcome::NetError(format!("the VM could not be asked (dig inside it): {e:#}")),
         }
     }
 
     /// A probe as the evidence names it: where it was asked from when not the harness.
-    pub fn describe_probe(q: &crate::probe::Query) -> String {
+    pub fn describe_probe(q: &crate::dns::probe::Query) -> String {
         if listen::inside_vm(q.server) {
-            format!("{} (inside the VM: {})", q.describe(), crate::dig::command(q).trim_end_matches(" 2>&1"))
+            format!("{} (inside the VM: {})", q.describe(), crate::dns::dig::command(q).trim_end_matches(" 2>&1"))
         } else {
             q.describe()
         }

@@ -3,7 +3,7 @@
 
 use super::config::{ConfigDir, RecursorSettings, ZoneInput, DEFAULT_DB};
 use super::plan::Plan;
-use crate::engine::FileEntry;
+use crate::testbed::engine::FileEntry;
 
 pub const PROVISION_SCRIPT: &str = r#"#!/bin/sh
 # pdns-drill provisioning, every boot: extra lab addresses, resolver; first boot: the zone.
@@ -142,7 +142,7 @@ pub fn hermetic_dropins(plan: &Plan, config: &ConfigDir) -> Vec<(String, String,
 /// Whether any file of the operators' recursor settings sets (or appends to) `key`.
 fn sets_recursor_key(config: &ConfigDir, key: &str) -> bool {
     let texts: Vec<(String, String)> = config.files.iter().map(|(p, b)| (p.clone(), String::from_utf8_lossy(b).into_owned())).collect();
-    crate::settings::Settings::read(crate::settings::Daemon::Recursor, &texts, crate::settings::ETC).setting(key).is_some()
+    crate::inputs::settings::Settings::read(crate::inputs::settings::Daemon::Recursor, &texts, crate::inputs::settings::ETC).setting(key).is_some()
 }
 
 pub fn root_hints(plan: &Plan) -> String {
@@ -201,8 +201,8 @@ impl RecursorSettings {
             return Ok(());
         }
         let texts: Vec<(String, String)> = config.files.iter().map(|(p, b)| (p.clone(), String::from_utf8_lossy(b).into_owned())).collect();
-        let s = crate::settings::Settings::read(crate::settings::Daemon::Recursor, &texts, crate::settings::ETC);
-        if s.get(crate::settings::FORWARD_FILE_KEY).is_some() {
+        let s = crate::inputs::settings::Settings::read(crate::inputs::settings::Daemon::Recursor, &texts, crate::inputs::settings::ETC);
+        if s.get(crate::inputs::settings::FORWARD_FILE_KEY).is_some() {
             return Err(format!(
                 "--recursor-settings yaml: {}/recursor.conf sets forward-zones-file; the testbed does not carry that file over to a recursor reading YAML (the converter rewrites the settings, not the file); use --recursor-settings old-settings-flag, or --suite bookworm",
                 config.path.display()
@@ -231,7 +231,7 @@ impl RecursorSettings {
 
 /// The stand-in internet: root and public zones on one pdns, the lab's zone delegated to the
 /// VM's public NIC, and (when the lab forwards to resolvers outside it) a stand-in resolver.
-pub fn internet(plan: &Plan, zones_txt: &str, lab_zone: &crate::zone::journal::Journal) -> Vec<FileEntry> {
+pub fn internet(plan: &Plan, zones_txt: &str, lab_zone: &crate::inputs::zone::journal::Journal) -> Vec<FileEntry> {
     let upstream = !plan.external_forwarders.is_empty();
     let extra = if upstream { vec![format!("{}/{}", plan.upstream, plan.public.prefix_len())] } else { vec![] };
     let mut files = base(plan.internet, &extra, "127.0.0.1", DEFAULT_DB);
@@ -297,7 +297,7 @@ outgoing:
 /// Splits `lab/internet/zones.txt` into (zone, zone file text) with placeholders filled, and
 /// adds the lab zone's parent with its delegation to the VM's public NIC (unless the parent is
 /// the root or a zone the file already serves).
-pub fn internet_zones(zones_txt: &str, plan: &Plan, lab_zone: &crate::zone::journal::Journal) -> Vec<(String, String)> {
+pub fn internet_zones(zones_txt: &str, plan: &Plan, lab_zone: &crate::inputs::zone::journal::Journal) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
     let apex = lab_zone.zone.as_str();
     let mut lines: Vec<String> = zones_txt.lines().map(str::to_string).collect();
@@ -595,7 +595,7 @@ mod tests {
     fn the_stand_in_resolver_is_configured_for_either_recursor() {
         let (_, config) = lab(RecursorSettings::AsIs);
         let plan = Plan::new(&config.addresses, &crate::testbed::listen::AuthEndpoint::of(&config), "172.19.0.0/16".parse().unwrap(), "172.20.0.0/16".parse().unwrap(), &["9.9.9.9".parse().unwrap()]).unwrap();
-        let journal = crate::zone::journal::Journal::load(&crate::testbed::config::default_zone().unwrap()).unwrap();
+        let journal = crate::inputs::zone::journal::Journal::load(&crate::testbed::config::default_zone().unwrap()).unwrap();
         let files = internet(&plan, "", &journal);
         assert!(file(&files, "/etc/powerdns/recursor.conf").unwrap().contains("local-address=172.20.0.101\n"));
         let yml = file(&files, "/etc/powerdns/recursor.yml").unwrap();
@@ -604,8 +604,8 @@ mod tests {
 
     #[test]
     fn trixie_defaults_to_yaml_and_bookworm_to_the_files_as_written() {
-        assert_eq!(RecursorSettings::default_for(crate::image::Suite::Trixie), RecursorSettings::Yaml);
-        assert_eq!(RecursorSettings::default_for(crate::image::Suite::Bookworm), RecursorSettings::AsIs);
+        assert_eq!(RecursorSettings::default_for(crate::testbed::image::Suite::Trixie), RecursorSettings::Yaml);
+        assert_eq!(RecursorSettings::default_for(crate::testbed::image::Suite::Bookworm), RecursorSettings::AsIs);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! them, then gets them from that local archive with apt, and its configs back.
 
 use super::{Lab, Role};
-use crate::engine::ExecOutput;
+use crate::testbed::engine::ExecOutput;
 use anyhow::{ensure, Result};
 use std::time::Duration;
 

@@ -130,8 +130,11 @@ gone() {
 was=""
 for p in pdns_server pdns_recursor; do
   u=$(user_of $p); [ -z "$u" ] || was="$was $p=$u"
-  # Its init never reaps: a killed daemon stays a zombie, gone as far as its sockets go.
-  if pkill -x $p; then while ps -C $p -o stat= | grep -qv '^Z'; do sleep 0.05; done; fi
+  # Its init never reaps: a killed daemon stays a zombie, gone once every thread of it is (its
+  # threads have names of their own, pdns/ctrlListen…: a leader already a zombie can still
+  # hold the control socket, and a new pdns_server that finds it answering exits).
+  pids=$(pgrep -d, -x $p) || continue
+  pkill -x $p || true; while ps -L -p "$pids" -o stat= | grep -qv '^Z'; do sleep 0.05; done
 done
 grep -E '^(mkdir|/usr/sbin/pdns)' /usr/lib/pdns-drill/plain-init | sh
 # Back when each answers on its control socket as the user it ran as (it drops root after

@@ -7,7 +7,7 @@
 //! The volumes are a cache of one image, like the image itself: labelled with its id, made once
 //! (the engine copies the image's directory into an empty volume), never written by a lab.
 
-use crate::engine::Engine;
+use crate::testbed::engine::Engine;
 use anyhow::{Context, Result};
 use bollard::models::{ContainerCreateBody, HostConfig, VolumeCreateRequest};
 use bollard::query_parameters::{CreateContainerOptionsBuilder, ListVolumesOptionsBuilder, WaitContainerOptionsBuilder};
@@ -75,7 +75,7 @@ async fn find_or_make(engine: &Engine, image: &str) -> Result<Vec<(String, Strin
             Err(bollard::errors::Error::DockerResponseServerError { status_code: 409, .. }) => {
                 // Its maker died mid-copy (SIGKILL): the claim is stale, take it over.
                 let labels = engine.docker().inspect_container(&lock, None).await.ok().and_then(|c| c.config).and_then(|c| c.labels);
-                if labels.is_some_and(|l| !Engine::owner_lives(l.get(crate::engine::PID_LABEL).map(String::as_str))) {
+                if labels.is_some_and(|l| !Engine::owner_lives(l.get(crate::testbed::engine::PID_LABEL).map(String::as_str))) {
                     engine.remove(&lock).await.ok();
                     continue;
                 }

@@ -2,8 +2,8 @@
 //! brought up from the shipped configs.
 #![allow(dead_code)]
 
-use pdns_drill::engine::Engine;
-use pdns_drill::image::{self, BuildOptions, Suite};
+use pdns_drill::testbed::engine::Engine;
+use pdns_drill::testbed::image::{self, BuildOptions, Suite};
 use pdns_drill::testbed::config::{default_config_dir, default_zone, ConfigDir, ZoneInput};
 use pdns_drill::testbed::{new_run_id, Lab, LabSpec};
 use std::sync::OnceLock;
@@ -89,7 +89,7 @@ pub async fn lab() -> Lab {
 /// Containers, networks and volumes still labelled with `run`.
 pub async fn leftovers(engine: &Engine, run: &str) -> usize {
     use bollard::query_parameters::{ListContainersOptionsBuilder, ListNetworksOptionsBuilder, ListVolumesOptionsBuilder};
-    let f = std::collections::HashMap::from([("label".to_string(), vec![format!("{}={run}", pdns_drill::engine::LABEL)])]);
+    let f = std::collections::HashMap::from([("label".to_string(), vec![format!("{}={run}", pdns_drill::testbed::engine::LABEL)])]);
     let d = engine.docker();
     let c = d.list_containers(Some(ListContainersOptionsBuilder::new().all(true).filters(&f).build())).await.unwrap().len();
     let n = d.list_networks(Some(ListNetworksOptionsBuilder::new().filters(&f).build())).await.unwrap().len();
@@ -119,8 +119,8 @@ pub fn scenario(name: &str) -> pdns_drill::scenario::Scenario {
 }
 
 /// What one run makes of claim `id`.
-pub fn verdict(run: &pdns_drill::runner::ScenarioRun, id: &str) -> pdns_drill::report::model::ClaimResult {
-    pdns_drill::conclude::claim_results(std::slice::from_ref(run)).into_iter().find(|c| c.id == id).unwrap_or_else(|| panic!("no claim {id}"))
+pub fn verdict(run: &pdns_drill::runner::ScenarioRun, id: &str) -> pdns_drill::judge::model::ClaimResult {
+    pdns_drill::judge::conclude::claim_results(std::slice::from_ref(run)).into_iter().find(|c| c.id == id).unwrap_or_else(|| panic!("no claim {id}"))
 }
 
 /// A copy of a directory tree (a config dir to break one file of).

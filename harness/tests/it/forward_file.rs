@@ -4,9 +4,9 @@
 
 use crate::common;
 
-use pdns_drill::settings::{self, Daemon};
+use pdns_drill::inputs::settings::{self, Daemon};
 use pdns_drill::testbed::config::{default_config_dir, default_zone, ConfigDir, ZoneInput};
-use pdns_drill::verdict::Verdict;
+use pdns_drill::claims::verdict::Verdict;
 use std::path::Path;
 
 /// The forwards file the copy's recursor reads (relative to the config dir).

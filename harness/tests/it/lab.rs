@@ -4,8 +4,8 @@
 use crate::common;
 
 use pdns_drill::testbed::Role;
-use pdns_drill::triage::{row_id, Reply, VmState};
-use pdns_drill::triage_probes;
+use pdns_drill::dns::triage::{row_id, Reply, VmState};
+use pdns_drill::testbed::triage_probes;
 use std::time::Duration;
 
 const T: Duration = Duration::from_secs(30);
@@ -16,7 +16,7 @@ async fn steady_state_after_up_and_down_leaves_nothing() {
         return;
     }
     let lab = common::lab().await;
-    let steady = pdns_drill::steady::check(&lab, pdns_drill::steady::Scope::EveryName).await;
+    let steady = pdns_drill::testbed::steady::check(&lab, pdns_drill::testbed::steady::Scope::EveryName).await;
     let run = lab.spec.run_id.clone();
     let engine = lab.engine.clone();
     // Each of the four checks, by name, held.

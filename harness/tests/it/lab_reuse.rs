@@ -42,7 +42,7 @@ async fn the_fingerprint_sees_every_kind_of_leftover_and_a_lab_left_with_one_is_
         let again = fingerprint::take(&lab).await?.differences(&pristine);
         assert!(again.is_empty(), "the fingerprint is not stable: {again:?}");
         for (what, f, field, reset_restores) in &cases {
-            let injected = pdns_drill::fault::inject(&lab, f).await?;
+            let injected = pdns_drill::runner::fault::inject(&lab, f).await?;
             let left = fingerprint::take(&lab).await?.differences(&pristine);
             assert!(left.iter().any(|d| d.field == *field), "{what}: the fingerprint does not show it in `{field}`: {left:?}");
             let settled = reset::reset_and_compare(&lab, &pristine).await?;
@@ -59,7 +59,7 @@ async fn the_fingerprint_sees_every_kind_of_leftover_and_a_lab_left_with_one_is_
             } else {
                 // Not the reset's to undo: the lab would be discarded, the reason in the history.
                 assert!(after.iter().any(|d| d.starts_with(field.as_str()) || d.starts_with("pdns-vm before")), "{what}: the reset must not hide it: {after:?}");
-                pdns_drill::fault::heal(&lab, &injected).await?;
+                pdns_drill::runner::fault::heal(&lab, &injected).await?;
                 let healed = reset::reset_and_compare(&lab, &pristine).await?.left;
                 assert!(healed.is_empty(), "{what}: healed and reset, the lab is as pristine: {healed:?}");
             }
@@ -75,7 +75,7 @@ async fn the_fingerprint_sees_every_kind_of_leftover_and_a_lab_left_with_one_is_
         }
     };
     // A link left down, handed on as a scenario's lab is: discarded, removed, the field named.
-    let injected = pdns_drill::fault::inject(&lab, &fault("kind = \"link-down\"\niface = \"lab\"")).await;
+    let injected = pdns_drill::runner::fault::inject(&lab, &fault("kind = \"link-down\"\niface = \"lab\"")).await;
     let p = pool::Pool::new(1);
     let _ = p.lease(&lab.spec.roles, true);
     let after = pdns_drill::runner::hand_on(&p, lab, pristine, vec![], "a test").await;

@@ -7,7 +7,7 @@ use crate::common;
 use pdns_drill::history::Observation;
 use pdns_drill::runner::ScenarioRun;
 use pdns_drill::testbed::config::{default_config_dir, ConfigDir, ZoneInput};
-use pdns_drill::verdict::Verdict;
+use pdns_drill::claims::verdict::Verdict;
 use std::path::Path;
 
 /// The shipped config dir in `into`, its `[operator]` table replaced by `table`.

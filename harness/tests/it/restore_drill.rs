@@ -12,7 +12,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use pdns_drill::drill::{self, restore::Verdict};
-use pdns_drill::zone::journal::Journal;
+use pdns_drill::inputs::zone::journal::Journal;
 use pdns_drill::testbed::config::ZoneInput;
 use pdns_drill::testbed::{Lab, Role};
 
@@ -69,8 +69,8 @@ async fn drill_on_backups_taken_three_ways_from_a_running_lab_and_a_corrupt_one(
         lab.sh(Role::PdnsVm, "systemctl start pdns", T).await?;
         // A corrupt one: the stopped copy with a page in the middle overwritten.
         let mut bytes = std::fs::read(&stopped)?;
-        let page = pdns_drill::zone::corrupt::page_size_of(&bytes).unwrap();
-        pdns_drill::zone::Corruption::MiddlePageOverwritten.apply(&mut bytes, page);
+        let page = pdns_drill::inputs::zone::corrupt::page_size_of(&bytes).unwrap();
+        pdns_drill::inputs::zone::Corruption::MiddlePageOverwritten.apply(&mut bytes, page);
         std::fs::write(backups.join(format!("pdns.sqlite3.{}.corrupt", j3.head_serial())), bytes)?;
         std::fs::write(root.join("journal.md"), j3.to_markdown())?;
         anyhow::Ok((j1, j2, j3))

@@ -3,13 +3,13 @@
 use crate::common;
 
 use common::{scenario, verdict};
-use pdns_drill::conclude;
+use pdns_drill::judge::conclude;
 use pdns_drill::runner;
 use pdns_drill::scenario::facts::LabFacts;
 use pdns_drill::scenario::plan::{self, Resolved};
 use pdns_drill::scenario::Scenario;
 use pdns_drill::testbed::config::{ConfigDir, ZoneInput};
-use pdns_drill::verdict::Verdict;
+use pdns_drill::claims::verdict::Verdict;
 
 /// Runs a scenario, planned against the given lab, on a lab of its own; checks the lab was
 /// removed afterwards.
@@ -71,7 +71,7 @@ async fn setting_faults_edit_the_file_that_sets_the_value_on_another_lab() {
     }
     let run = run_on(scenario("net-allow"), common::branch_office()).await;
     assert!(run.error.is_none(), "{:?}", run.error);
-    let inject = run.records.iter().find(|r| r.phase == pdns_drill::report::model::Phase::Inject).unwrap();
+    let inject = run.records.iter().find(|r| r.phase == pdns_drill::judge::model::Phase::Inject).unwrap();
     assert!(inject.action.contains("allow-from=127.0.0.0/8 in /etc/powerdns/recursor.conf"), "{}", inject.action);
     assert!(inject.observed.contains("pdns-recursor reports allow-from=127.0.0.0/8"), "{}", inject.observed);
     assert_eq!(verdict(&run, "NET-ALLOW").verdict, Verdict::Confirmed, "{:?}", verdict(&run, "NET-ALLOW").first_mismatch);
@@ -146,7 +146,7 @@ async fn restore_drill_runs_every_stage_against_the_daemon() {
     }
     assert!(run.timeline.recovery_started_ms.is_some() && run.timeline.steady_ms.is_some());
     let c = run.corrections.first().expect("the drill carries a corrected procedure");
-    assert!(pdns_drill::conclude::verified(c), "corrected restore not verified: {:?}", c.records.iter().filter(|r| !r.held()).collect::<Vec<_>>());
+    assert!(pdns_drill::judge::conclude::verified(c), "corrected restore not verified: {:?}", c.records.iter().filter(|r| !r.held()).collect::<Vec<_>>());
     let claim = verdict(&run, "BAK-RESTORE");
     // As written, the runbook's journal replay fails here (data loss), as the baseline approves.
     assert_eq!(claim.verdict, Verdict::Contradicted, "{claim:?}");

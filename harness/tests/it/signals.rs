@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 async fn owned_by(pid: u32) -> usize {
     use bollard::query_parameters::{ListContainersOptionsBuilder, ListNetworksOptionsBuilder, ListVolumesOptionsBuilder};
     let engine = common::engine().await;
-    let f = std::collections::HashMap::from([("label".to_string(), vec![format!("{}={pid}", pdns_drill::engine::PID_LABEL)])]);
+    let f = std::collections::HashMap::from([("label".to_string(), vec![format!("{}={pid}", pdns_drill::testbed::engine::PID_LABEL)])]);
     let d = engine.docker();
     let c = d.list_containers(Some(ListContainersOptionsBuilder::new().all(true).filters(&f).build())).await.unwrap().len();
     let n = d.list_networks(Some(ListNetworksOptionsBuilder::new().filters(&f).build())).await.unwrap().len();

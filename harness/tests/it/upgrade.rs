@@ -3,15 +3,15 @@
 
 use crate::common;
 
-use pdns_drill::image::Suite;
-use pdns_drill::report::model::Phase;
+use pdns_drill::testbed::image::Suite;
+use pdns_drill::judge::model::Phase;
 use pdns_drill::runner;
 use pdns_drill::scenario::facts::LabFacts;
 use pdns_drill::scenario::plan::{self, Resolved};
 use pdns_drill::scenario::Scenario;
 use pdns_drill::testbed::config::{ConfigDir, ZoneInput};
 use pdns_drill::testbed::config::RecursorSettings;
-use pdns_drill::verdict::Verdict;
+use pdns_drill::claims::verdict::Verdict;
 
 async fn run_on(s: Scenario, image: String, inputs: (ConfigDir, ZoneInput)) -> runner::ScenarioRun {
     let facts = LabFacts::read(&inputs.0, &inputs.1.journal).unwrap();

@@ -1,0 +1,220 @@
+//! One use of the harness on one lab, whatever the job: the scenarios (`run`), chaos, the
+//! restore drill, a lab kept up. The way in for the binary and the tests: the operators' inputs
+//! read and checked before anything starts, Docker reached, dead runs swept, the lab images
+//! there, how many labs this host holds at once, the preflight, and work raced against the
+//! signals, this process's containers swept when one comes. Prints nothing: what it has to say
+//! goes to the caller's `say`.
+
+use crate::inputs::secrets::Secrets;
+use crate::testbed::steady::Preflight;
+use crate::scenario::plan::Resolved;
+use crate::scenario::Scenario;
+use crate::signals::Stop;
+use crate::testbed::config::{self, ConfigDir, RecursorSettings, ZoneInput};
+use crate::testbed::engine::Engine;
+use crate::testbed::image::{self, BuildOptions, Suite};
+use crate::testbed::{Lab, LabSpec};
+use anyhow::{bail, Context, Result};
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The operators' files and the lab image, as the caller names them (None: the shipped lab).
+#[derive(Debug, Clone)]
+pub struct LabSource {
+    pub config_dir: Option<PathBuf>,
+    pub zone: Option<PathBuf>,
+    pub recursor_settings: Option<RecursorSettings>,
+    pub image: BuildOptions,
+}
+
+impl LabSource {
+    /// The inputs read and checked, no container involved: what the lab cannot run is said
+    /// now (with the file that says it), not discovered as a crash loop in a container.
+    pub fn load(&self) -> Result<(ConfigDir, ZoneInput)> {
+        let dir = match &self.config_dir {
+            Some(d) => d.clone(),
+            None => config::default_config_dir()?,
+        };
+        let zone = match &self.zone {
+            Some(z) => z.clone(),
+            None => config::default_zone()?,
+        };
+        let mut config = ConfigDir::load(&dir)?;
+        config.recursor_settings = self.recursor_settings()?;
+        config.recursor_settings.check(&config).map_err(anyhow::Error::msg)?;
+        let zone = ZoneInput::load(&zone)?;
+        crate::scenario::facts::LabFacts::read(&config, &zone.journal)?;
+        let unmet = crate::testbed::mapping::not_honoured(&config);
+        if !unmet.is_empty() {
+            bail!("{}: settings the testbed cannot honour:\n  {}", config.path.display(), unmet.join("\n  "));
+        }
+        Ok((config, zone))
+    }
+
+    /// Refused where the recursor cannot take it: bookworm's 4.8 has no converter and rejects
+    /// the unknown flag.
+    fn recursor_settings(&self) -> Result<RecursorSettings> {
+        let suite = self.image.suite;
+        let r = self.recursor_settings.unwrap_or(RecursorSettings::default_for(suite));
+        if r != RecursorSettings::AsIs && suite == Suite::Bookworm && std::env::var_os("PDNS_DRILL_IMAGE").is_none() {
+            bail!(
+                "--recursor-settings {} needs pdns-recursor 5 (--suite trixie): bookworm's 4.8 has no `rec_control show-yaml` and refuses --enable-old-settings",
+                r.as_str()
+            );
+        }
+        Ok(r)
+    }
+}
+
+/// Everything a job needs before its first lab: the inputs, the engine, the image.
+pub struct Session {
+    pub engine: Engine,
+    /// The lab image's tag.
+    pub image: String,
+    pub build: BuildOptions,
+    pub config: ConfigDir,
+    pub zone: ZoneInput,
+    /// What no artefact of this session may carry.
+    pub secrets: Secrets,
+    /// Runs of dead processes removed on the way in.
+    pub swept: Vec<String>,
+}
+
+/// How many labs this host holds at once, and why fewer than asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Capacity {
+    pub labs: usize,
+    pub notes: Vec<String>,
+}
+
+impl Session {
+    /// Inputs checked first (bad input fails here, before Docker is asked anything), then the
+    /// engine reached, dead runs swept and the image built or found. `say` gets the image's
+    /// progress.
+    pub async fn open(src: &LabSource, say: &(dyn Fn(&str) + Sync)) -> Result<Session> {
+        let (config, zone) = src.load()?;
+        Session::connect(config, zone, &src.image, say).await
+    }
+
+    /// `open` for inputs already loaded (a caller that plans against them first).
+    pub async fn connect(config: ConfigDir, zone: ZoneInput, build: &BuildOptions, say: &(dyn Fn(&str) + Sync)) -> Result<Session> {
+        let engine = Engine::connect().await?;
+        let swept = crate::testbed::sweep_stale(&engine).await?;
+        let image = image::ensure(&engine, build, say).await?;
+        let secrets = Secrets::from_dir(&config.path);
+        Ok(Session { engine, image, build: build.clone(), config, zone, secrets, swept })
+    }
+
+    /// The images of the releases planned scenarios rebuild their VM on (UPG-CONF: today's),
+    /// built when missing like the session's own. `say(suite, message)`; the tags made or
+    /// found come back.
+    pub async fn ensure_rebuild_images(&self, planned: &[(Scenario, Resolved)], say: &(dyn Fn(Suite, &str) + Sync)) -> Result<Vec<String>> {
+        let mut suites: Vec<Suite> = planned
+            .iter()
+            .filter_map(|(_, r)| match r {
+                Resolved::Ready(s) => Some(s.suites()),
+                _ => None,
+            })
+            .flatten()
+            .filter(|s| *s != self.build.suite)
+            .collect();
+        suites.sort_by_key(|s| s.as_str());
+        suites.dedup();
+        let mut tags = Vec::new();
+        for suite in suites {
+            let tag = image::ensure_suite(&self.engine, suite, self.build.mirror.clone(), &|m: &str| say(suite, m))
+                .await
+                .with_context(|| format!("the {} lab image (a scenario rebuilds its VM on it)", suite.as_str()))?;
+            tags.push(tag);
+        }
+        Ok(tags)
+    }
+
+    /// At most `wanted` labs, fewer where this host cannot hold them: the inotify pool (a lab
+    /// past it never finishes booting) and the engine's free address pools (a boot past them
+    /// waits for a subnet that idle pooled labs keep). 0 labs: nothing can boot.
+    pub async fn capacity(&self, wanted: usize) -> Capacity {
+        let mut c = Capacity { labs: wanted.max(1), notes: Vec::new() };
+        if let Some(host) = crate::testbed::host::capacity() {
+            if host.labs == 0 {
+                return Capacity { labs: 0, notes: vec![format!("no lab can boot: {}", host.advice())] };
+            }
+            if host.labs < c.labs {
+                c.notes.push(format!("running {} scenario(s) at a time, not {}: {}", host.labs, c.labs, host.advice()));
+                c.labs = host.labs;
+            }
+        }
+        // Seen: --jobs 24 on the engine's 30 free pools, a boot waiting 600 s.
+        match self.engine.free_subnets().await.map(|f| f.len()) {
+            Ok(free) if free / Lab::NETWORKS < c.labs => {
+                let room = (free / Lab::NETWORKS).max(1);
+                c.notes.push(format!(
+                    "running {room} scenario(s) at a time, not {}: each lab takes {} of the engine's address pools and {free} are free (other networks hold the rest)",
+                    c.labs,
+                    Lab::NETWORKS
+                ));
+                c.labs = room;
+            }
+            Ok(_) => {}
+            Err(e) => c.notes.push(format!("could not count the free address pools ({e:#}); running {} at a time", c.labs)),
+        }
+        c
+    }
+
+    /// The operators' lab, unfaulted, brought up as `run_id` and held to steady state: Ok(Ok)
+    /// how long it took, Ok(Err) the finding. Stopped by a signal: this session's containers
+    /// are swept and the signal comes back.
+    pub async fn preflight(&self, run_id: &str, say: &(dyn Fn(&str) + Sync)) -> Result<Result<Result<Duration, Preflight>>, Stopped> {
+        let spec = LabSpec { image: self.image.clone(), config: self.config.clone(), zone: self.zone.clone(), run_id: run_id.to_string(), roles: vec![] };
+        self.until_stopped(crate::testbed::steady::preflight(&self.engine, spec, say)).await
+    }
+
+    /// `work`, unless a signal comes first: then `work` is dropped (cancelling what it was
+    /// creating), this session's containers, networks and volumes are swept, and the signal
+    /// comes back.
+    pub async fn until_stopped<T>(&self, work: impl Future<Output = T>) -> Result<T, Stopped> {
+        let signal = tokio::select! {
+            r = work => return Ok(r),
+            sig = crate::signals::stopped() => sig,
+        };
+        Err(self.stopped_by(signal).await)
+    }
+
+    /// A spawned job whose events `on` takes as they come, until the job ends (its result) or
+    /// a signal comes (the job aborted, this session swept, the signal).
+    pub async fn follow<E, T>(&self, mut work: tokio::task::JoinHandle<T>, mut events: tokio::sync::mpsc::UnboundedReceiver<E>, mut on: impl FnMut(E)) -> Result<Result<T, tokio::task::JoinError>, Stopped> {
+        let stop = crate::signals::stopped();
+        tokio::pin!(stop);
+        let sig = loop {
+            tokio::select! {
+                ev = events.recv() => match ev {
+                    Some(ev) => on(ev),
+                    None => return Ok(work.await),
+                },
+                sig = &mut stop => break sig,
+            }
+        };
+        // Cancel what is being created first, then sweep by the session's label.
+        work.abort();
+        let _ = (&mut work).await;
+        Err(self.stopped_by(sig).await)
+    }
+
+    /// Removes this process's runs; what was removed comes back.
+    pub async fn sweep_mine(&self) -> Result<Vec<String>> {
+        self.engine.sweep_mine().await.context("could not remove everything of this run (`pdns-drill down --all` removes what is left)")
+    }
+
+    async fn stopped_by(&self, signal: Stop) -> Stopped {
+        Stopped { signal, sweep_failed: self.sweep_mine().await.err().map(|e| format!("{e:#}")) }
+    }
+}
+
+/// A job a signal stopped; this session's containers were swept.
+#[derive(Debug)]
+pub struct Stopped {
+    pub signal: Stop,
+    /// What the sweep could not remove, when it could not.
+    pub sweep_failed: Option<String>,
+}
