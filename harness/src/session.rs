@@ -7,6 +7,9 @@
 
 use crate::inputs::secrets::Secrets;
 use crate::testbed::steady::Preflight;
+use crate::history::events::Event;
+use crate::history::ScenarioRun;
+use crate::runner::scheduler::Queued;
 use crate::scenario::plan::Resolved;
 use crate::scenario::Scenario;
 use crate::signals::Stop;
@@ -79,6 +82,19 @@ pub struct Session {
     pub secrets: Secrets,
     /// Runs of dead processes removed on the way in.
     pub swept: Vec<String>,
+}
+
+/// How the scenarios of a run share the host.
+#[derive(Debug, Clone)]
+pub struct Scheduling {
+    /// Labs alive at once (see `capacity`).
+    pub jobs: usize,
+    /// Lab boots at once: booting is what costs CPU, waiting on daemons does not.
+    pub boots: usize,
+    /// Every scenario on a lab of its own (the reference for reuse).
+    pub fresh_labs: bool,
+    /// A scenario's lab kept up when anything in it failed.
+    pub keep_on_failure: bool,
 }
 
 /// How many labs this host holds at once, and why fewer than asked.
@@ -168,6 +184,32 @@ impl Session {
     pub async fn preflight(&self, run_id: &str, say: &(dyn Fn(&str) + Sync)) -> Result<Result<Result<Duration, Preflight>>, Stopped> {
         let spec = LabSpec { image: self.image.clone(), config: self.config.clone(), zone: self.zone.clone(), run_id: run_id.to_string(), roles: vec![] };
         self.until_stopped(crate::testbed::steady::preflight(&self.engine, spec, say)).await
+    }
+
+    /// The scenarios, `order` as queued (see `runner::scheduler`), on labs `how` says: boots
+    /// limited, labs reused when proven clean (unless fresh labs are asked for), the pool
+    /// emptied at the end. `on` takes every event as it comes; the runs come back in the order
+    /// they finished, or the signal that stopped them (the labs swept).
+    pub async fn run_scenarios(&self, run_id: &str, order: Vec<Queued>, how: &Scheduling, on: impl FnMut(Event)) -> Result<Result<Vec<ScenarioRun>, tokio::task::JoinError>, Stopped> {
+        let inputs = crate::runner::Inputs {
+            engine: self.engine.clone(),
+            image: self.image.clone(),
+            config: self.config.clone(),
+            zone: self.zone.clone(),
+            run_id: run_id.to_string(),
+            keep_on_failure: how.keep_on_failure,
+            boots: std::sync::Arc::new(tokio::sync::Semaphore::new(how.boots.max(1))),
+            pool: (!how.fresh_labs).then(|| std::sync::Arc::new(crate::testbed::pool::Pool::new(how.jobs))),
+        };
+        let pool = inputs.pool.clone();
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
+        let work = tokio::spawn(crate::runner::scheduler::run_all(inputs, order, how.jobs, tx));
+        let followed = self.follow(work, rx, on).await;
+        // The labs still in the pool served their last scenario.
+        if let Some(pool) = &pool {
+            futures_util::future::join_all(pool.drain().into_iter().map(|p| async move { p.lab.down().await.ok() })).await;
+        }
+        followed
     }
 
     /// `work`, unless a signal comes first: then `work` is dropped (cancelling what it was

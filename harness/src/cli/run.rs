@@ -15,11 +15,10 @@ use pdns_drill::judge::gate::Baseline;
 use pdns_drill::judge::model::{GateOutcome, Report, RunInfo};
 use pdns_drill::report::run_dir::{self, RunDir, Written};
 use pdns_drill::report::write;
-use pdns_drill::runner::Inputs;
 use pdns_drill::scenario::partition;
 use pdns_drill::scenario::plan::{self, Resolved};
 use pdns_drill::scenario::{self, Scenario};
-use pdns_drill::session::Session;
+use pdns_drill::session::{Scheduling, Session};
 use pdns_drill::testbed;
 use std::process::ExitCode;
 
@@ -78,7 +77,7 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
 
     let session = connect_session(&a.lab, config, zone).await?;
     super::ensure_rebuild_images(&session, &planned).await?;
-    let (engine, config, zone) = (&session.engine, &session.config, &session.zone);
+    let (config, zone) = (&session.config, &session.zone);
     let run_id = testbed::new_run_id();
     let dir = match &a.report_dir {
         Some(d) => d.clone(),
@@ -143,24 +142,12 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
         return undecided(&session, &partial, baseline.as_ref(), &cap.notes.join("; ")).await;
     }
     let jobs = cap.labs;
-    let inputs = Inputs {
-        engine: engine.clone(),
-        image: session.image.clone(),
-        config: config.clone(),
-        zone: zone.clone(),
-        run_id: run_id.clone(),
-        keep_on_failure: a.keep_on_failure,
-        boots: std::sync::Arc::new(tokio::sync::Semaphore::new(boots)),
-        pool: (!a.fresh_labs).then(|| std::sync::Arc::new(pdns_drill::testbed::pool::Pool::new(jobs))),
-    };
-    let pool = inputs.pool.clone();
     let mut display: Box<dyn Reporter> = match a.progress.resolve() {
         Progress::Bars => Box::new(Bars::new()),
         Progress::Json => Box::new(JsonLines),
         _ => Box::new(Lines),
     };
     let json = a.progress.resolve() == Progress::Json;
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
     let started = Event::RunStarted { run_id: run_id.clone(), scenarios: planned.len(), jobs, boots, report_dir: dir.display().to_string() };
     let share = a.partition.map(|p| format!(" (share {p} of {} selected)", wanted.len())).unwrap_or_default();
     eprintln!("run {run_id}: {} scenario(s){share}, {jobs} at a time, {boots} lab boot(s) at a time; reports in {}", planned.len(), dir.display());
@@ -169,22 +156,20 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
         let known = planned.iter().filter(|p| walls.contains_key(&p.0.name)).count();
         eprintln!("order: longest first, {known} of {} by their measured wall time ({walls_from}), the rest by their own waits", planned.len());
     }
-    let work = {
-        // Numbered by their place in the whole selection, so a shard's labs are named as the
-        // whole run's would be.
-        let mut order: Vec<(usize, (Scenario, Resolved))> =
-            planned.iter().cloned().map(|p| (wanted.iter().position(|w| w.name == p.0.name).unwrap_or(0), p)).collect();
-        match a.shuffle {
-            Some(seed) => {
-                use rand::{seq::SliceRandom, SeedableRng};
-                order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(seed));
-            }
-            None => pdns_drill::runner::scheduler::longest_first(&mut order, &walls),
+    // Numbered by their place in the whole selection, so a shard's labs are named as the whole
+    // run's would be.
+    let mut order: Vec<(usize, (Scenario, Resolved))> =
+        planned.iter().cloned().map(|p| (wanted.iter().position(|w| w.name == p.0.name).unwrap_or(0), p)).collect();
+    match a.shuffle {
+        Some(seed) => {
+            use rand::{seq::SliceRandom, SeedableRng};
+            order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(seed));
         }
-        tokio::spawn(pdns_drill::runner::scheduler::run_all(inputs, order, jobs, tx))
-    };
+        None => pdns_drill::runner::scheduler::longest_first(&mut order, &walls),
+    }
+    let how = Scheduling { jobs, boots, fresh_labs: a.fresh_labs, keep_on_failure: a.keep_on_failure };
     let followed = session
-        .follow(work, rx, |ev: Event| {
+        .run_scenarios(&run_id, order, &how, |ev: Event| {
             // Secrets are masked once, here: every reporter and the history get the same.
             let ev = ev.redacted(&secrets);
             show_event(display.as_mut(), &ev);
@@ -202,10 +187,6 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
             return Ok(code);
         }
     };
-    // The labs still in the pool served their last scenario.
-    if let Some(pool) = &pool {
-        futures_util::future::join_all(pool.drain().into_iter().map(|p| async move { p.lab.down().await.ok() })).await;
-    }
     if let Err(e) = finished {
         return undecided(&session, &partial, baseline.as_ref(), &format!("the scenario runner failed: {e}")).await;
     }
