@@ -107,7 +107,16 @@ fn configs_script() -> String {
         r#"set -eu
 tar -C / -xpf {CONFIGS_TAR}
 systemctl daemon-reload
-systemctl restart pdns-recursor pdns || true
+# A restart that hangs is the harness's failure, said with what systemd and the daemons said
+# (seen in CI on edge-host: past the exec's deadline, with nothing to go on).
+rc=0; timeout 100 systemctl restart pdns-recursor pdns || rc=$?
+if [ $rc = 124 ]; then
+  echo "systemctl restart pdns-recursor pdns still running after 100 s"
+  systemctl list-jobs --no-pager | tail -n 5
+  systemctl status --no-pager -n 0 pdns pdns-recursor | grep -E '^(●|  *(Active|Main PID):)'
+  journalctl -u pdns -u pdns-recursor -n 12 --no-pager -o cat
+  exit 1
+fi
 echo "pdns-recursor $(systemctl is-active pdns-recursor), pdns $(systemctl is-active pdns)"
 "#
     )
@@ -138,7 +147,7 @@ impl Lab {
     /// The configs the VM had, dropped in again; both daemons restarted on them.
     pub async fn restore_configs(&self) -> Result<ExecOutput> {
         let o = self.sh(Role::PdnsVm, &configs_script(), Duration::from_secs(120)).await?;
-        ensure!(o.success(), "dropping the configs in again failed: {}", o.summary(600));
+        ensure!(o.success(), "dropping the configs in again failed: {}", o.summary(1500));
         Ok(o)
     }
 }
