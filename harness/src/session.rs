@@ -105,15 +105,9 @@ pub struct Capacity {
 }
 
 impl Session {
-    /// Inputs checked first (bad input fails here, before Docker is asked anything), then the
-    /// engine reached, dead runs swept and the image built or found. `say` gets the image's
-    /// progress.
-    pub async fn open(src: &LabSource, say: &(dyn Fn(&str) + Sync)) -> Result<Session> {
-        let (config, zone) = src.load()?;
-        Session::connect(config, zone, &src.image, say).await
-    }
-
-    /// `open` for inputs already loaded (a caller that plans against them first).
+    /// For inputs already checked (`LabSource::load`: bad input fails there, before Docker is
+    /// asked anything): the engine reached, dead runs swept and the image built or found. `say`
+    /// gets the image's progress.
     pub async fn connect(config: ConfigDir, zone: ZoneInput, build: &BuildOptions, say: &(dyn Fn(&str) + Sync)) -> Result<Session> {
         let engine = Engine::connect().await?;
         let swept = crate::testbed::sweep_stale(&engine).await?;

@@ -49,8 +49,7 @@ pub async fn connect() -> Result<Engine> {
 
 pub async fn ensure_image(engine: &Engine, a: &ImageArgs) -> Result<String> {
     let pb = spinner("image");
-    let opts = BuildOptions { suite: a.suite, mirror: a.mirror.clone(), force: a.force };
-    let r = image::ensure(engine, &opts, &|m: &str| pb.set_message(m.to_string())).await;
+    let r = image::ensure(engine, &build_options(a), &|m: &str| pb.set_message(m.to_string())).await;
     pb.finish_and_clear();
     r
 }
@@ -64,14 +63,13 @@ pub async fn image_build(a: &ImageArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn build_options(a: &ImageArgs) -> BuildOptions {
+    BuildOptions { suite: a.suite, mirror: a.mirror.clone(), force: a.force }
+}
+
 /// The operator inputs named on the command line (or the shipped lab) and the image options.
-pub fn lab_source(a: &LabArgs) -> LabSource {
-    LabSource {
-        config_dir: a.config_dir.clone(),
-        zone: a.zone.clone(),
-        recursor_settings: a.recursor_settings,
-        image: BuildOptions { suite: a.image.suite, mirror: a.image.mirror.clone(), force: a.image.force },
-    }
+fn lab_source(a: &LabArgs) -> LabSource {
+    LabSource { config_dir: a.config_dir.clone(), zone: a.zone.clone(), recursor_settings: a.recursor_settings, image: build_options(&a.image) }
 }
 
 /// Loads and checks the operator inputs: no Docker involved.
@@ -89,7 +87,7 @@ pub async fn open_session(a: &LabArgs) -> Result<Session> {
 /// `open_session` for inputs already loaded.
 pub async fn connect_session(a: &LabArgs, config: ConfigDir, zone: ZoneInput) -> Result<Session> {
     let pb = spinner("image");
-    let r = Session::connect(config, zone, &lab_source(a).image, &|m: &str| pb.set_message(m.to_string())).await;
+    let r = Session::connect(config, zone, &build_options(&a.image), &|m: &str| pb.set_message(m.to_string())).await;
     pb.finish_and_clear();
     let session = r?;
     if !session.swept.is_empty() {
