@@ -173,7 +173,7 @@ pub async fn follow(lab: &Lab, book: &Playbook, t0: Instant) -> Result<Path> {
             let rec = run_step(lab, st, t0).await?;
             rounds.last_mut().expect("pushed above").steps.push(rec);
         }
-        if lab.wait_steady(RECOVERY_BOUND).await.is_ok() {
+        if lab.wait_steady_after(RECOVERY_BOUND).await.is_ok() {
             return Ok(Path { rounds, end: End::Restored { rounds: n, at_ms: ms() } });
         }
     }

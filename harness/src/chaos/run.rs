@@ -149,7 +149,7 @@ pub async fn run(ctx: &Ctx, seed: u64, seq: &[Drawn], lab_run_id: &str, progress
         run.heals.push(HealSeen { fault: i.description.clone(), ok, output });
     }
     if run.heals.iter().all(|h| h.ok) && !run.heals.is_empty() {
-        run.steady_after_heal = Some(match lab.wait_steady(follow::RECOVERY_BOUND).await {
+        run.steady_after_heal = Some(match lab.wait_steady_after(follow::RECOVERY_BOUND).await {
             Ok(_) => vec![],
             Err(e) => follow::still_failing(&lab, &e.last).await,
         });

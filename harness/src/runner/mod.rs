@@ -345,7 +345,7 @@ async fn drive(ctx: &mut Ctx<'_>, run: &mut ScenarioRun, steady: crate::testbed:
         let recovery_part = (!healed).then_some(Part::Recovery);
         if s.steady_after {
             ctx.progress("waiting for steady state again");
-            let r = ctx.lab.wait_steady(STEADY_AFTER_DEADLINE).await;
+            let r = ctx.lab.wait_steady_after(STEADY_AFTER_DEADLINE).await;
             let claims = s.recovery_claims().to_vec();
             match r {
                 // Service back after the documented recovery: what the recovery part promises.
@@ -461,7 +461,7 @@ async fn correction(ctx: &mut Ctx<'_>, c: &crate::scenario::Correction) -> Corre
             let unsettled = if let Some(why) = ctx.lab_unsettled.clone() {
                 Some(why)
             } else {
-                ctx.lab.wait_steady(CORRECTION_SETTLE).await.err().map(|e| {
+                ctx.lab.wait_steady_after(CORRECTION_SETTLE).await.err().map(|e| {
                     let first = e.last.failing().first().map(|c| format!("{} {} → {}", c.name, c.query, c.observed)).unwrap_or_default();
                     format!("not steady after {:.0?} ({first})", e.waited)
                 })
@@ -473,7 +473,7 @@ async fn correction(ctx: &mut Ctx<'_>, c: &crate::scenario::Correction) -> Corre
                 let o = ctx.lab.sh(Role::PdnsVm, "systemctl restart pdns-recursor", EXEC_DEADLINE).await?;
                 anyhow::ensure!(o.success(), "systemctl restart pdns-recursor failed: {}", o.summary(300));
                 ctx.note(Phase::Correction, "pdns-vm", "systemctl restart pdns-recursor".into(), format!("{why}: the recursor restarted to start from a fresh lab's state"), claims.clone());
-                ctx.lab.wait_steady(STEADY_AFTER_DEADLINE).await?;
+                ctx.lab.wait_steady_after(STEADY_AFTER_DEADLINE).await?;
             }
             let zone = &ctx.lab.spec.zone.journal.zone;
             let o = ctx.lab.sh(Role::PdnsVm, &format!("rec_control wipe-cache '{zone}$'"), EXEC_DEADLINE).await?;
@@ -490,7 +490,7 @@ async fn correction(ctx: &mut Ctx<'_>, c: &crate::scenario::Correction) -> Corre
         }
         // The lab must serve again by the correction's own steps, before the harness undoes
         // anything it re-injected: checked after the rollback, it would show the rollback worked.
-        let steady = ctx.lab.wait_steady(STEADY_AFTER_DEADLINE).await.is_ok();
+        let steady = ctx.lab.wait_steady_after(STEADY_AFTER_DEADLINE).await.is_ok();
         let observed = if steady { "all checks hold" } else { "not reached" };
         let mismatch = (!steady).then(|| "steady state not reached by the correction's own steps (checked before the harness rolls back its faults)".to_string());
         ctx.record(Phase::Correction, "harness", "steady-state check, before the rollback".into(), observed.into(), Some("steady state".into()), mismatch, claims.clone(), None, None, None);
@@ -738,7 +738,7 @@ async fn act(ctx: &mut Ctx<'_>, phase: Phase, st: &Step, injected: &mut Vec<Inje
             return Ok(("pdns-vm".into(), format!("action: {} (pdnsutil add-record per journal row)", action.as_str()), Observed::Exec(out)));
         }
         A::WaitSteady => {
-            lab.wait_steady(STEADY_AFTER_DEADLINE).await?;
+            lab.wait_steady_after(STEADY_AFTER_DEADLINE).await?;
         }
         A::Heal => {
             while let Some(i) = injected.pop() {

@@ -212,7 +212,7 @@ pub fn distinct_error_lines(journal: &str, max: usize) -> Vec<String> {
 
 /// Restarts by systemd during one wait for steady state that mean a daemon is crash-looping.
 const CRASH_LOOP_RESTARTS: u64 = 3;
-const RESTART_CHECK_EVERY: Duration = Duration::from_secs(2);
+const UNIT_CHECK_EVERY: Duration = Duration::from_secs(2);
 
 /// Waiting for steady state is the steady module's, on the testbed's lab.
 impl Lab {
@@ -222,30 +222,55 @@ impl Lab {
     /// A daemon that keeps crashing while we wait (systemd restarted it three more times) will
     /// not settle: that ends the wait early instead of at the deadline.
     pub async fn wait_steady(&self, deadline: Duration) -> Result<crate::testbed::steady::SteadyReport, NotSteady> {
-        self.wait_steady_asking(deadline, Scope::EveryName).await
+        self.wait(deadline, Scope::EveryName, false).await
     }
 
     /// `wait_steady` asking only the names `scope` says (before a fault: one).
     pub async fn wait_steady_asking(&self, deadline: Duration, scope: Scope) -> Result<crate::testbed::steady::SteadyReport, NotSteady> {
+        self.wait(deadline, scope, false).await
+    }
+
+    /// `wait_steady` after something acted on the lab (a recovery, a correction, a heal): a
+    /// daemon stopped with no job queued and nothing to trigger it stays down whatever the
+    /// deadline, so that ends the wait too. Not while a lab boots: its units' start jobs may
+    /// not be queued yet.
+    pub async fn wait_steady_after(&self, deadline: Duration) -> Result<crate::testbed::steady::SteadyReport, NotSteady> {
+        self.wait(deadline, Scope::EveryName, true).await
+    }
+
+    async fn wait(&self, deadline: Duration, scope: Scope, end_when_down: bool) -> Result<crate::testbed::steady::SteadyReport, NotSteady> {
         let start = tokio::time::Instant::now();
-        let restarts_at_start = self.daemon_restarts().await;
+        let at_start = self.daemon_units().await;
         // Asking systemd costs a command in the VM: every 2 s still sees a loop (3 restarts)
         // well within the shortest wait.
-        let mut next_restart_check = start + RESTART_CHECK_EVERY;
+        let mut next_unit_check = start + UNIT_CHECK_EVERY;
+        // Down at two checks in a row: a unit between a stop and its queued start, or a VM
+        // still queuing its boot, is not mistaken for one nothing will start.
+        let mut down_before: Vec<String> = Vec::new();
         loop {
             let r = crate::testbed::steady::check(self, scope).await;
             if r.ok() {
                 return Ok(r);
             }
-            let looping = if tokio::time::Instant::now() >= next_restart_check {
-                next_restart_check += RESTART_CHECK_EVERY;
-                let now = self.daemon_restarts().await;
-                now.iter().zip(&restarts_at_start).any(|(n, s)| n.saturating_sub(*s) >= CRASH_LOOP_RESTARTS)
+            let (looping, down) = if tokio::time::Instant::now() >= next_unit_check {
+                next_unit_check += UNIT_CHECK_EVERY;
+                let now = self.daemon_units().await;
+                let looping = now.iter().zip(&at_start).any(|(n, s)| n.restarts.saturating_sub(s.restarts) >= CRASH_LOOP_RESTARTS);
+                let down_now: Vec<String> = if end_when_down { now.iter().filter(|u| u.down_for_good()).map(|u| u.unit.clone()).collect() } else { Vec::new() };
+                let down = down_now.iter().filter(|u| down_before.contains(u)).cloned().collect();
+                down_before = down_now;
+                (looping, down)
             } else {
-                false
+                (false, Vec::new())
             };
-            if looping || start.elapsed() > deadline {
-                return Err(NotSteady { waited: start.elapsed(), last: r, daemon_log: crate::testbed::steady::inactive_units(self).await, crash_loop: looping });
+            if looping || !down.is_empty() || start.elapsed() > deadline {
+                return Err(NotSteady {
+                    waited: start.elapsed(),
+                    last: r,
+                    daemon_log: crate::testbed::steady::inactive_units(self).await,
+                    crash_loop: looping,
+                    down_for_good: down,
+                });
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -265,15 +290,48 @@ impl Lab {
         Late::StillFailing(start.elapsed())
     }
 
-    /// systemd's restart counters of pdns and pdns-recursor (0 when unknown).
-    async fn daemon_restarts(&self) -> [u64; 2] {
-        let o = self.sh(Role::PdnsVm, "systemctl show -p NRestarts --value pdns pdns-recursor", Duration::from_secs(10)).await;
-        let text = o.map(|o| o.stdout).unwrap_or_default();
-        // One value per unit, the units' blocks separated by blank lines.
-        let mut n = text.lines().filter(|l| !l.trim().is_empty()).map(|l| l.trim().parse().unwrap_or(0));
-        [n.next().unwrap_or(0), n.next().unwrap_or(0)]
+    /// What systemd says of pdns and pdns-recursor now (nothing when it cannot be asked).
+    async fn daemon_units(&self) -> Vec<UnitNow> {
+        let o = self.sh(Role::PdnsVm, &format!("systemctl show -p {} pdns pdns-recursor", UNIT_PROPERTIES.join(",")), Duration::from_secs(10)).await;
+        parse_units(&o.map(|o| o.stdout).unwrap_or_default())
     }
+}
 
+const UNIT_PROPERTIES: [&str; 5] = ["Id", "ActiveState", "Job", "TriggeredBy", "NRestarts"];
+
+/// One daemon's unit as `systemctl show` put it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct UnitNow {
+    unit: String,
+    active: String,
+    job: String,
+    triggered_by: String,
+    restarts: u64,
+}
+
+impl UnitNow {
+    /// Stopped or failed, no start or restart queued, no socket, timer or path to start it:
+    /// nothing in the lab will bring it back by itself.
+    fn down_for_good(&self) -> bool {
+        matches!(self.active.as_str(), "inactive" | "failed") && self.job.is_empty() && self.triggered_by.is_empty()
+    }
+}
+
+/// `systemctl show -p …` of several units: one block per unit, blocks apart by a blank line.
+fn parse_units(text: &str) -> Vec<UnitNow> {
+    text.split("\n\n")
+        .filter_map(|block| {
+            let get = |k: &str| block.lines().find_map(|l| l.strip_prefix(k).and_then(|r| r.strip_prefix('='))).map(str::trim).unwrap_or("").to_string();
+            let unit = get("Id");
+            (!unit.is_empty()).then(|| UnitNow {
+                active: get("ActiveState"),
+                job: get("Job"),
+                triggered_by: get("TriggeredBy"),
+                restarts: get("NRestarts").parse().unwrap_or(0),
+                unit,
+            })
+        })
+        .collect()
 }
 
 /// What watching past a missed deadline found.
@@ -296,6 +354,8 @@ pub struct NotSteady {
     pub daemon_log: Vec<String>,
     /// A daemon kept being restarted by systemd while we waited.
     pub crash_loop: bool,
+    /// The units that were down with nothing to start them, which ended the wait early.
+    pub down_for_good: Vec<String>,
 }
 
 impl NotSteady {
@@ -319,8 +379,19 @@ impl NotSteady {
                 let still = (self.waited + watched).as_secs();
                 (format!("{first}; still failing {still} s after the recovery"), format!("steady state after recovery: {first} (still failing {still} s after the recovery)"), None)
             }
-            Late::NotWatched => (first.clone(), format!("steady state after recovery: {first}"), None),
+            Late::NotWatched => {
+                let first = format!("{first}{}", self.ended_early().replace("ended there", &format!("ended at {missed} s")));
+                (first.clone(), format!("steady state after recovery: {first}"), None)
+            }
         }
+    }
+
+    /// Why the wait ended before its deadline, if a stopped daemon ended it.
+    pub fn ended_early(&self) -> String {
+        if self.down_for_good.is_empty() {
+            return String::new();
+        }
+        format!(" (the wait ended there: {} down with no job queued and nothing to start it)", self.down_for_good.join(" and "))
     }
 
     /// Every daemon is up and none is looping: what fails is answers, which may still come
@@ -333,7 +404,7 @@ impl NotSteady {
 impl std::fmt::Display for NotSteady {
     /// The cause first: reports and comparisons quote the start of this message.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(f, "steady state not reached after {:.1} s:", self.waited.as_secs_f64())?;
+        writeln!(f, "steady state not reached after {:.1} s{}:", self.waited.as_secs_f64(), self.ended_early())?;
         for l in &self.daemon_log {
             writeln!(f, "  {l}")?;
         }
@@ -390,7 +461,38 @@ mod tests {
     fn missed(daemon_log: Vec<String>) -> NotSteady {
         let failing = Check { name: "lab names via recursor", query: "every journal name".into(), expected: "NOERROR", observed: "1 of 21 fail: ns1. A → SERVFAIL".into(), ok: false };
         let held = Check { name: "authoritative SOA", query: "SOA".into(), expected: "NOERROR aa", observed: "NOERROR aa".into(), ok: true };
-        NotSteady { waited: Duration::from_secs(45), last: SteadyReport { checks: vec![held, failing] }, daemon_log, crash_loop: false }
+        NotSteady { waited: Duration::from_secs(45), last: SteadyReport { checks: vec![held, failing] }, daemon_log, crash_loop: false, down_for_good: vec![] }
+    }
+
+    const SHOWN: &str = "NRestarts=0\nId=pdns.service\nTriggeredBy=\nActiveState=active\nJob=\n\nNRestarts=4\nId=pdns-recursor.service\nTriggeredBy=\nActiveState=inactive\nJob=\n";
+
+    #[test]
+    fn units_are_read_per_block_and_down_for_good_needs_no_job_and_no_trigger() {
+        let u = parse_units(SHOWN);
+        assert_eq!(u.iter().map(|u| (u.unit.as_str(), u.restarts)).collect::<Vec<_>>(), [("pdns.service", 0), ("pdns-recursor.service", 4)]);
+        assert!(!u[0].down_for_good());
+        assert!(u[1].down_for_good());
+        let queued = UnitNow { job: "80".into(), ..u[1].clone() };
+        assert!(!queued.down_for_good(), "a start job is queued");
+        let socket = UnitNow { triggered_by: "pdns-recursor.socket".into(), ..u[1].clone() };
+        assert!(!socket.down_for_good(), "a socket would start it");
+        let restarting = UnitNow { active: "activating".into(), ..u[1].clone() };
+        assert!(!restarting.down_for_good(), "in auto-restart");
+        assert!(UnitNow { active: "failed".into(), ..u[1].clone() }.down_for_good());
+        assert!(parse_units("").is_empty());
+    }
+
+    #[test]
+    fn a_wait_a_stopped_daemon_ended_says_so_where_it_is_judged() {
+        let mut e = missed(vec!["pdns-recursor is inactive; no fatal or error line in its journal".into()]);
+        e.waited = Duration::from_secs(4);
+        e.down_for_good = vec!["pdns-recursor.service".into()];
+        assert!(!e.daemons_up());
+        let (observed, mismatch, severity) = e.after_recovery(Late::NotWatched, Duration::from_secs(5));
+        assert!(observed.ends_with("(the wait ended at 4 s: pdns-recursor.service down with no job queued and nothing to start it)"), "{observed}");
+        assert!(mismatch.contains("ended at 4 s"), "{mismatch}");
+        assert_eq!(severity, None);
+        assert!(e.to_string().starts_with("steady state not reached after 4.0 s (the wait ended there: pdns-recursor.service"), "{e}");
     }
 
     #[test]
