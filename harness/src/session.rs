@@ -16,7 +16,7 @@ use crate::signals::Stop;
 use crate::testbed::config::{self, ConfigDir, RecursorSettings, ZoneInput};
 use crate::testbed::engine::Engine;
 use crate::testbed::image::{self, BuildOptions, Suite};
-use crate::testbed::{Lab, LabSpec};
+use crate::testbed::{Lab, LabSpec, Role};
 use anyhow::{bail, Context, Result};
 use std::future::Future;
 use std::path::PathBuf;
@@ -178,6 +178,47 @@ impl Session {
     pub async fn preflight(&self, run_id: &str, say: &(dyn Fn(&str) + Sync)) -> Result<Result<Result<Duration, Preflight>>, Stopped> {
         let spec = LabSpec { image: self.image.clone(), config: self.config.clone(), zone: self.zone.clone(), run_id: run_id.to_string(), roles: vec![] };
         self.until_stopped(crate::testbed::steady::preflight(&self.engine, spec, say)).await
+    }
+
+    /// A lab of the operators' files brought up as `run_id` with `roles` and held to steady
+    /// state: Ok((lab, Ok)) at steady state, Ok((lab, Err(why))) up but not steady, Err the
+    /// bring-up's failure (nothing of it left). `kept`: labelled to outlive this process, as
+    /// `pdns-drill up` leaves it. A signal removes the lab, kept or not, and comes back.
+    pub async fn bring_up(&self, run_id: &str, roles: Vec<Role>, kept: bool, say: &(dyn Fn(&str) + Sync)) -> Result<Result<(Lab, Result<(), String>)>, Stopped> {
+        let engine = if kept { self.engine.clone().kept() } else { self.engine.clone() };
+        let spec = LabSpec { image: self.image.clone(), config: self.config.clone(), zone: self.zone.clone(), run_id: run_id.to_string(), roles };
+        // A kept lab carries no owner process, so it is swept by its run id; twice, as a create
+        // already sent when the signal came lands after the first sweep.
+        let sweep_run = || async {
+            let mut failed = None;
+            for _ in 0..2 {
+                failed = self.engine.sweep(Some(run_id)).await.err().map(|e| format!("{e:#}"));
+            }
+            failed
+        };
+        let up = tokio::select! {
+            r = Lab::up(engine, spec, say) => r,
+            signal = crate::signals::stopped() => return Err(Stopped { signal, sweep_failed: sweep_run().await }),
+        };
+        let lab = match up {
+            Ok(l) => l,
+            Err(e) => {
+                sweep_run().await;
+                return Ok(Err(e));
+            }
+        };
+        say("waiting for steady state");
+        let settled = tokio::select! {
+            r = async {
+                lab.wait_booted_lab().await.map_err(|e| format!("{e:#}"))?;
+                lab.wait_steady(crate::testbed::STEADY_DEADLINE).await.map(|_| ()).map_err(|e| e.to_string())
+            } => r,
+            signal = crate::signals::stopped() => {
+                let sweep_failed = lab.down().await.err().map(|e| format!("{e:#}"));
+                return Err(Stopped { signal, sweep_failed });
+            }
+        };
+        Ok(Ok((lab, settled)))
     }
 
     /// The scenarios, `order` as queued (see `runner::scheduler`), on labs `how` says: boots

@@ -337,19 +337,16 @@ pub fn markdown(r: &ChaosReport) -> String {
 
 /// One test case per property: failed when any run violated it, skipped when no run decided it.
 pub fn junit(r: &ChaosReport) -> anyhow::Result<String> {
-    use quick_junit::{NonSuccessKind, Property as JProperty, Report as JReport, TestCase, TestCaseStatus, TestSuite};
-    let mut suite = TestSuite::new(JUNIT_SUITE);
-    suite.add_properties([
-        JProperty::new("campaign", r.campaign.id.as_str()),
-        JProperty::new("seed", r.campaign.settings.seed.to_string()),
-        JProperty::new("runs", r.summary.runs.to_string()),
-        JProperty::new("complete", r.campaign.complete.to_string()),
-    ]);
-    for p in &r.summary.properties {
-        let Some(prop) = p.property else { continue };
+    use crate::report::junit::{document, non_success, skipped_because};
+    use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus};
+    let properties = [
+        ("campaign", r.campaign.id.clone()),
+        ("seed", r.campaign.settings.seed.to_string()),
+        ("runs", r.summary.runs.to_string()),
+        ("complete", r.campaign.complete.to_string()),
+    ];
+    let cases = r.summary.properties.iter().filter_map(|p| p.property.map(|prop| (p, prop))).map(|(p, prop)| {
         let status = if p.violated > 0 {
-            let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-            s.set_message(format!("violated in {} of {} run(s) (seeds {:?})", p.violated, r.summary.runs, p.violating_seeds));
             let mut body: Vec<String> = r
                 .runs
                 .iter()
@@ -361,22 +358,18 @@ pub fn junit(r: &ChaosReport) -> anyhow::Result<String> {
             body.extend(r.reproducers.iter().filter(|x| x.property == prop).map(|x| {
                 format!("minimal reproducer {}: {} ({})", x.file, x.minimal_labels, x.verified.as_ref().map_or("not run", |v| if v.reproduces { "reproduces" } else { "does not reproduce" }))
             }));
-            s.set_description(body.join("\n"));
-            s
+            let message = format!("violated in {} of {} run(s) (seeds {:?})", p.violated, r.summary.runs, p.violating_seeds);
+            non_success(NonSuccessKind::Failure, &message, "violated", body.join("\n"))
         } else if p.held == 0 {
-            let mut s = TestCaseStatus::skipped();
-            s.set_message("no run decided it");
-            s
+            skipped_because("no run decided it", None)
         } else {
             TestCaseStatus::success()
         };
         let mut tc = TestCase::new(prop.id(), status);
         tc.set_classname(JUNIT_SUITE);
-        suite.add_test_case(tc);
-    }
-    let mut report = JReport::new(JUNIT_SUITE);
-    report.add_test_suite(suite);
-    Ok(report.to_string()?)
+        tc
+    });
+    document(JUNIT_SUITE, &properties, cases)
 }
 
 /// Writes chaos.json, chaos.md and junit.xml into `dir`, the operators' secrets masked.

@@ -23,7 +23,7 @@ use pdns_drill::testbed::engine::Engine;
 use pdns_drill::testbed::image::{self, BuildOptions, Suite};
 use pdns_drill::session::{LabSource, Session, Stopped};
 use pdns_drill::testbed::config::{self, ConfigDir, ZoneInput};
-use pdns_drill::testbed::{self, Lab, LabSpec};
+use pdns_drill::testbed::{self, Lab};
 use pdns_drill::dns::triage;
 use pdns_drill::testbed::triage_probes;
 use anyhow::{bail, Context, Result};
@@ -40,8 +40,6 @@ pub fn spinner(prefix: &str) -> ProgressBar {
     pb.enable_steady_tick(Duration::from_millis(120));
     pb
 }
-
-pub use pdns_drill::testbed::STEADY_DEADLINE;
 
 pub async fn connect() -> Result<Engine> {
     Engine::connect().await
@@ -119,49 +117,22 @@ pub fn stopped(s: &Stopped, what: &str) -> ExitCode {
 }
 
 pub async fn up(a: &LabArgs, check: bool) -> Result<ExitCode> {
-    let Session { engine, image, config, zone, .. } = open_session(a).await?;
+    let session = open_session(a).await?;
     let run_id = testbed::new_run_id();
-    let engine = if check { engine } else { engine.kept() };
-    // The VM, its stand-in internet and the workstation the triage runs from; the lab client
-    // (a systemd of its own, and one for the workstation's app) is for scenarios.
-    let spec = LabSpec { image, config, zone, run_id: run_id.clone(), roles: vec![testbed::Role::Workstation] };
     let pb = spinner("up");
     let t0 = std::time::Instant::now();
     let show = |m: &str| pb.set_message(m.to_string());
-    // Stopped during bring-up, a half-built lab is removed whatever its owner label says.
-    let brought_up = tokio::select! {
-        r = Lab::up(engine, spec, &show) => r,
-        sig = pdns_drill::signals::stopped() => {
+    // The VM, its stand-in internet and the workstation the triage runs from; the lab client
+    // (a systemd of its own, and one for the workstation's app) is for scenarios.
+    let (lab, settled) = match session.bring_up(&run_id, vec![testbed::Role::Workstation], !check, &show).await {
+        Ok(Ok(up)) => up,
+        Ok(Err(e)) => {
             pb.finish_and_clear();
-            let engine = connect().await?;
-            // Twice: a create already sent when the signal came lands after the first sweep.
-            for _ in 0..2 {
-                engine.sweep(Some(&run_id)).await.ok();
-            }
-            eprintln!("{}: bring-up stopped; the lab was removed", sig.name());
-            return Ok(ExitCode::from(sig.exit_code()));
-        }
-    };
-    let lab = match brought_up {
-        Ok(l) => l,
-        Err(e) => {
-            pb.finish_and_clear();
-            // Leave nothing behind when bring-up fails.
-            connect().await?.sweep(Some(&run_id)).await.ok();
             return Err(e);
         }
-    };
-    pb.set_message("waiting for steady state");
-    let settled = tokio::select! {
-        r = async {
-            lab.wait_booted_lab().await.map_err(|e| e.to_string())?;
-            lab.wait_steady(STEADY_DEADLINE).await.map_err(|e| e.to_string())
-        } => r,
-        sig = pdns_drill::signals::stopped() => {
+        Err(s) => {
             pb.finish_and_clear();
-            lab.down().await.ok();
-            eprintln!("{}: stopped before steady state; the lab was removed", sig.name());
-            return Ok(ExitCode::from(sig.exit_code()));
+            return Ok(stopped(&s, "the lab was removed"));
         }
     };
     pb.finish_and_clear();

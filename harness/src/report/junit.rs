@@ -15,6 +15,37 @@ use crate::claims::verdict::Verdict;
 use quick_junit::{NonSuccessKind, Property, Report as JReport, TestCase, TestCaseStatus, TestSuite};
 use std::time::Duration;
 
+/// The one JUnit document writer: a suite with its properties and its cases, as every job
+/// (a run's claims, a chaos campaign's properties) hands them over.
+pub fn document(suite_name: &str, properties: &[(&str, String)], cases: impl IntoIterator<Item = TestCase>) -> anyhow::Result<String> {
+    let mut suite = TestSuite::new(suite_name);
+    suite.add_properties(properties.iter().map(|(k, v)| Property::new(*k, v.as_str())));
+    suite.add_test_cases(cases);
+    let mut report = JReport::new(suite_name);
+    report.add_test_suite(suite);
+    Ok(report.to_string()?)
+}
+
+/// A failure or an error: a message, a type a dashboard can group by, and the body.
+pub fn non_success(kind: NonSuccessKind, message: &str, type_: &str, body: String) -> TestCaseStatus {
+    let mut s = TestCaseStatus::non_success(kind);
+    s.set_message(message).set_type(type_);
+    if !body.is_empty() {
+        s.set_description(body);
+    }
+    s
+}
+
+/// Reported, not passed: nothing decided it.
+pub fn skipped_because(message: &str, type_: Option<&str>) -> TestCaseStatus {
+    let mut s = TestCaseStatus::skipped();
+    s.set_message(message);
+    if let Some(t) = type_ {
+        s.set_type(t);
+    }
+    s
+}
+
 pub const SUITE: &str = "pdns-drill";
 
 /// Detection plus recovery time, when either is known.
@@ -34,19 +65,8 @@ fn failure_body(c: &ClaimResult) -> String {
     body
 }
 
-fn non_success(kind: NonSuccessKind, message: &str, type_: &str, body: String) -> TestCaseStatus {
-    let mut s = TestCaseStatus::non_success(kind);
-    s.set_message(message).set_type(type_);
-    if !body.is_empty() {
-        s.set_description(body);
-    }
-    s
-}
-
 fn skipped(c: &ClaimResult, default: &str) -> TestCaseStatus {
-    let mut s = TestCaseStatus::skipped();
-    s.set_message(c.reason.as_deref().unwrap_or(default)).set_type(c.verdict.as_str());
-    s
+    skipped_because(c.reason.as_deref().unwrap_or(default), Some(c.verdict.as_str()))
 }
 
 /// The status a claim gets without a baseline: its verdict.
@@ -75,9 +95,7 @@ fn by_gate(c: &ClaimResult, gate: &Gate) -> TestCaseStatus {
         };
     }
     if !gate.in_scope(&c.id) {
-        let mut s = TestCaseStatus::skipped();
-        s.set_message("not held to the baseline: scenarios this run did not select also decide it").set_type("not-compared");
-        return s;
+        return skipped_because("not held to the baseline: scenarios this run did not select also decide it", Some("not-compared"));
     }
     match c.verdict {
         Verdict::NotSimulated | Verdict::Unchecked | Verdict::Pending => skipped(c, "not simulated (no reason given)"),
@@ -106,20 +124,11 @@ fn test_case(c: &ClaimResult, gate: Option<&Gate>) -> TestCase {
 }
 
 pub fn render(r: &Report) -> anyhow::Result<String> {
-    let mut suite = TestSuite::new(SUITE);
-    suite.add_properties([
-        Property::new("run", r.run.id.as_str()),
-        Property::new("complete", r.run.complete.to_string()),
-        Property::new("image", r.run.image_tag.as_str()),
-        Property::new("suite", r.run.suite.as_str()),
-    ]);
+    let mut properties = vec![("run", r.run.id.clone()), ("complete", r.run.complete.to_string()), ("image", r.run.image_tag.clone()), ("suite", r.run.suite.clone())];
     if let Some(g) = &r.gate {
-        suite.add_property(Property::new("gate", g.outcome.as_str()));
+        properties.push(("gate", g.outcome.as_str().to_string()));
     }
-    suite.add_test_cases(r.claims.iter().map(|c| test_case(c, r.gate.as_ref())));
-    let mut report = JReport::new(SUITE);
-    report.add_test_suite(suite);
-    Ok(report.to_string()?)
+    document(SUITE, &properties, r.claims.iter().map(|c| test_case(c, r.gate.as_ref())))
 }
 
 #[cfg(test)]

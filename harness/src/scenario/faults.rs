@@ -1,7 +1,11 @@
 //! The faults a scenario names: what the harness does to the lab and later undoes. Running
 //! them is `crate::runner::fault`'s job; this is their vocabulary as a scenario file writes it.
 
-use super::*;
+use crate::inputs::settings::Daemon;
+use crate::testbed::Role;
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+use super::yes;
 
 /// Something the harness does to the lab and later undoes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

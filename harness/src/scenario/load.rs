@@ -2,7 +2,12 @@
 //! anything runs (one error naming the file and the field), and the small grammars steps use
 //! (copy ends, durations).
 
-use super::*;
+use crate::claims::Part;
+use crate::testbed::Role;
+use anyhow::{Context, Result};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use super::{Expect, Fault, HarnessAction, RebuildFrom, Scenario, Step, StepTable, TimingSpan, plan};
 
 /// One end of a copy: a container and a path in it.
 pub type CopyEnd = (Role, String);

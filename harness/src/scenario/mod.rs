@@ -33,12 +33,10 @@ pub use load::{load_dir, parse_copy, parse_duration, parse_end, CopyEnd, Scenari
 
 use crate::claims::{ClaimId, Part, Severity};
 use crate::dns::probe::{RType, Transport};
-use crate::inputs::settings::Daemon;
 use crate::testbed::Role;
-use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use schemars::JsonSchema;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -486,6 +484,7 @@ pub fn decided_in_full_by(all: &[Scenario], selected: impl Fn(&Scenario) -> bool
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     const OK: &str = r#"
 name = "recursor-down"

@@ -2,7 +2,11 @@
 //! command when they fit in one argument, else with the archive API), copied while it runs
 //! through its console, and read back.
 
-use super::*;
+use anyhow::{anyhow, bail, Context, Result};
+use futures_util::TryStreamExt;
+use bollard::query_parameters::UploadToContainerOptionsBuilder;
+use std::time::Duration;
+use super::{Engine, EXEC_DEADLINE};
 
 /// A file (or symlink) to lay into a container before it boots.
 #[derive(Debug, Clone)]

@@ -2,7 +2,11 @@
 //! and its owner process, so a run removes its own, and a later run sweeps a dead run's
 //! leftovers without touching a live parallel run's or a lab kept up on purpose.
 
-use super::*;
+use anyhow::Result;
+use bollard::query_parameters::{ListContainersOptionsBuilder, ListNetworksOptionsBuilder, ListVolumesOptionsBuilder, RemoveVolumeOptionsBuilder};
+use std::collections::HashMap;
+use std::time::Duration;
+use super::{Engine, LABEL};
 
 /// Owner process of a run's resources, so a later run can tell a dead run's leftovers from a
 /// live parallel run's.
