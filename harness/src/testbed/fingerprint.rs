@@ -71,25 +71,34 @@ s sorted links; ip -o link show | sed -E 's/^[0-9]+: //; s/ qlen [0-9]+//'
 s sorted addresses; ip -o addr show | awk '{print $2, $3, $4}'
 s sorted routes; ip route show table all
 s sorted routes6; ip -6 route show table all 2>/dev/null
+# Two systemctl calls per container: each is a D-Bus round trip through the container's
+# systemd, the costliest part of a reading. Every unit once (the lab's, and the failed ones);
+# the daemons' units in detail, units a container lacks left out.
+shown=
 if [ -d /run/systemd/system ]; then
-  s sorted units; systemctl list-units --all --no-legend --plain 'pdns*' 'drill-*' 'systemd-resolved*' 2>/dev/null | awk '{print $1, $2, $3, $4}'
-  # One call for the three units; units a container lacks are left out.
-  s fields units; systemctl show -p Id,LoadState,ActiveState,SubState,Result,UnitFileState,NRestarts pdns pdns-recursor systemd-resolved 2>/dev/null |
+  all=$(systemctl list-units --all --no-legend --plain 2>/dev/null)
+  s sorted units; printf '%s\n' "$all" | awk '$1 ~ /^(pdns|drill-|systemd-resolved)/ {print $1, $2, $3, $4}'
+  shown=$(systemctl show -p Id,LoadState,ActiveState,SubState,Result,UnitFileState,NRestarts pdns pdns-recursor systemd-resolved 2>/dev/null)
+  s fields units; printf '%s\n' "$shown" |
     awk -v RS= -F '\n' '/LoadState=loaded/ { u = ""; v = ""
       for (i = 1; i <= NF; i++) if ($i ~ /^Id=/) { u = $i; sub(/^Id=/, "", u); sub(/\.service$/, "", u) } else if ($i !~ /^LoadState=/) v = v (v == "" ? "" : ";") $i
       print "unit " u "\t" v }'
-  s sorted 'failed units'; systemctl list-units --state=failed --no-legend --plain 2>/dev/null | awk '{print $1}'
+  s sorted 'failed units'; printf '%s\n' "$all" | awk '$3 == "failed" {print $1}'
 fi
+# Whether UNIT is active, from the reading above (never, without systemd).
+up() { printf '%s\n' "$shown" | awk -v RS= -F '\n' -v id="Id=$1.service" '{ a = 0; me = 0
+  for (i = 1; i <= NF; i++) { if ($i == id) me = 1; if ($i == "ActiveState=active") a = 1 }
+  if (me && a) f = 1 } END { exit !f }'; }
 s counted 'processes under init'; ps -e -o stat=,ppid=,user=,comm= | awk '$1 !~ /^Z/ && $2 == 1 {print $3, $4}'
 # Each distinct mount once, cgroup's aside: systemd in a container stacks those as it
 # (re)starts sandboxed units.
 s unique mounts; findmnt -rn -o TARGET,FSTYPE,OPTIONS | grep -v '^/sys/fs/cgroup'
 # Only where /var is a disk of its own (the VM's); elsewhere df would read the host's.
 if findmnt -n /var >/dev/null; then s list 'var used KiB'; df -k --output=used /var | awk 'NR == 2 {print $1}'; fi
-if command -v pdns_control >/dev/null && systemctl is-active -q pdns 2>/dev/null; then
+if command -v pdns_control >/dev/null && up pdns; then
   s hash 'pdns settings'; pdns_control current-config 2>&1 | grep -v '^#'
 fi
-if command -v rec_control >/dev/null && systemctl is-active -q pdns-recursor 2>/dev/null; then
+if command -v rec_control >/dev/null && up pdns-recursor; then
   s list 'recursor settings'; rec_control get-parameter local-address local-port allow-from forward-zones forward-zones-recurse \
     forward-zones-file hint-file dont-query dnssec max-cache-ttl max-negative-ttl packetcache-ttl packetcache-servfail-ttl query-local-address 2>&1
 fi
