@@ -15,7 +15,7 @@ use pdns_drill::judge::gate::Baseline;
 use pdns_drill::judge::model::{GateOutcome, Report, RunInfo};
 use pdns_drill::report::run_dir::{self, RunDir, Written};
 use pdns_drill::report::write;
-use pdns_drill::scenario::partition;
+use pdns_drill::scenario::selection::Selection;
 use pdns_drill::scenario::plan::{self, Resolved};
 use pdns_drill::scenario::{self, Scenario};
 use pdns_drill::session::{Scheduling, Session};
@@ -36,14 +36,10 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
     let formats = write::parse_formats(&a.format).map_err(anyhow::Error::msg)?;
     let scenarios_dir = pdns_drill::testbed::config::scenarios_dir(&a.scenarios);
     let all = scenario::load_dir(&scenarios_dir)?;
-    let wanted: Vec<Scenario> = all.iter().filter(|s| s.selected_by(&a.filters)).cloned().collect();
-    if wanted.is_empty() {
+    let Some(chosen) = Selection::choose(&all, &a.filters, a.partition) else {
         bail!("no scenario matches {:?} (see `pdns-drill list`)", a.filters);
-    }
-    let selected = match a.partition {
-        Some(p) => partition::select(&wanted, p),
-        None => wanted.clone(),
     };
+    let (wanted, selected) = (&chosen.wanted, &chosen.selected);
     let baseline = a.baseline.as_deref().map(Baseline::load).transpose()?;
     // Measured wall times order the queue: the file named, else the newest default run's
     // history, else the durations the scenarios directory carries.
@@ -68,12 +64,6 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
             eprintln!("plan: {} not-simulated on this lab: {}", s.name, secrets.text(why));
         }
     }
-    // The claims the gate holds to the baseline: those this run (or this shard) decides in full.
-    let whole_scope = (!a.filters.is_empty()).then(|| scenario::decided_in_full(&all, &a.filters));
-    let scope = match a.partition {
-        Some(_) => Some(scenario::decided_in_full_by(&all, |s| selected.iter().any(|x| x.name == s.name))),
-        None => whole_scope.clone(),
-    };
 
     let session = connect_session(&a.lab, config, zone).await?;
     super::ensure_rebuild_images(&session, &planned).await?;
@@ -106,8 +96,8 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
         tool: pdns_drill::history::tool_version(),
         partition: a.partition.map(|p| p.to_string()),
         selection: wanted.iter().map(|s| s.name.clone()).collect(),
-        scope: scope.clone().map(|s| s.into_iter().collect()),
-        selection_scope: whole_scope.map(|s| s.into_iter().collect()),
+        scope: chosen.scope.clone().map(|s| s.into_iter().collect()),
+        selection_scope: chosen.selection_scope.clone().map(|s| s.into_iter().collect()),
     };
     let mut partial = PartialReports {
         out: RunDir { path: dir.clone(), formats, secrets: secrets.clone() },
@@ -156,17 +146,7 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
         let known = planned.iter().filter(|p| walls.contains_key(&p.0.name)).count();
         eprintln!("order: longest first, {known} of {} by their measured wall time ({walls_from}), the rest by their own waits", planned.len());
     }
-    // Numbered by their place in the whole selection, so a shard's labs are named as the whole
-    // run's would be.
-    let mut order: Vec<(usize, (Scenario, Resolved))> =
-        planned.iter().cloned().map(|p| (wanted.iter().position(|w| w.name == p.0.name).unwrap_or(0), p)).collect();
-    match a.shuffle {
-        Some(seed) => {
-            use rand::{seq::SliceRandom, SeedableRng};
-            order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(seed));
-        }
-        None => pdns_drill::runner::scheduler::longest_first(&mut order, &walls),
-    }
+    let order = pdns_drill::runner::scheduler::queue(&planned, |name| chosen.number(name), a.shuffle, &walls);
     let how = Scheduling { jobs, boots, fresh_labs: a.fresh_labs, keep_on_failure: a.keep_on_failure };
     let followed = session
         .run_scenarios(&run_id, order, &how, |ev: Event| {
@@ -192,9 +172,9 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
     }
 
     // 5. The verdicts and the gate, then every artefact. Report order follows the files.
-    partial.finished.sort_by_key(|r| selected.iter().position(|s| s.name == r.scenario.name));
+    partial.finished.sort_by_key(|r| chosen.rank(&r.scenario.name));
     let mut report = pdns_drill::judge::conclude::report(partial.info(true), &partial.finished);
-    report.gate = Some(pdns_drill::judge::gate::decide(&report, &partial.finished, baseline.as_ref(), scope.as_ref()));
+    report.gate = Some(pdns_drill::judge::gate::decide(&report, &partial.finished, baseline.as_ref(), chosen.scope.as_ref()));
     let Written { paths, report } = partial.write_report(&report)?;
     announce(&report, &paths, json);
     let g = report.gate.as_ref().expect("decided above");

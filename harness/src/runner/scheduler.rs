@@ -39,6 +39,21 @@ pub fn longest_first(queue: &mut [Queued], walls: &HashMap<String, u64>) {
     queue.sort_by_key(|(_, (s, _))| std::cmp::Reverse(walls.get(&s.name).copied().unwrap_or_else(|| s.expected_wait().as_millis() as u64)));
 }
 
+/// The queue in the order the run chose: shuffled by `seed` (no verdict may depend on which
+/// scenario ran before another on a lab), else longest first. `number`: a scenario's number
+/// in the whole selection.
+pub fn queue(planned: &[(Scenario, Resolved)], number: impl Fn(&str) -> usize, seed: Option<u64>, walls: &HashMap<String, u64>) -> Vec<Queued> {
+    let mut order: Vec<Queued> = planned.iter().cloned().map(|p| (number(&p.0.name), p)).collect();
+    match seed {
+        Some(seed) => {
+            use rand::{seq::SliceRandom, SeedableRng};
+            order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(seed));
+        }
+        None => longest_first(&mut order, walls),
+    }
+    order
+}
+
 /// Runs every queued scenario, `jobs` at a time; the runs in the order they finished.
 pub async fn run_all(inputs: Inputs, queue: Vec<Queued>, jobs: usize, events: UnboundedSender<Event>) -> Vec<ScenarioRun> {
     let queue = Arc::new(Mutex::new(VecDeque::from(queue)));

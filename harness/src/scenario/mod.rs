@@ -27,6 +27,7 @@ pub mod facts;
 pub mod monitors;
 pub mod partition;
 pub mod plan;
+pub mod selection;
 
 pub use faults::{Fault, SettingEdit, SettingTarget};
 pub use load::{load_dir, parse_copy, parse_duration, parse_end, CopyEnd, ScenarioError};
