@@ -5,7 +5,7 @@
 use super::fault::{self, Injected};
 use super::record::Ctx;
 use super::step::step;
-use super::{CORRECTION_SETTLE, LATE_POLL, LATE_RECOVERY_BOUND, STEADY_AFTER_DEADLINE};
+use super::deadlines::{CORRECTION_SETTLE, LATE_POLL, LATE_RECOVERY_BOUND, STEADY_AFTER_DEADLINE};
 use crate::claims::Part;
 use crate::dns::probe::{self, Query, RType};
 use crate::history::{CorrectionRun, Phase, ScenarioRun};

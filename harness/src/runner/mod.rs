@@ -6,9 +6,11 @@
 //!
 //! Here: a scenario's lab (leased from the pool or booted, then reset and handed on). `drive`:
 //! the scenario's phases; `step`: one step and its expectation; `record`: the run's
-//! observations; `fault`: faults injected, proven and healed; `matcher`: expectations against
-//! what was observed; `scheduler`: which scenario runs when.
+//! observations; `deadlines`: how long the phases wait on the daemons; `fault`: faults
+//! injected, proven and healed; `matcher`: expectations against what was observed;
+//! `scheduler`: which scenario runs when.
 
+mod deadlines;
 mod drive;
 pub mod fault;
 pub mod matcher;
@@ -45,16 +47,7 @@ pub struct Inputs {
     pub pool: Option<std::sync::Arc<crate::testbed::pool::Pool>>,
 }
 
-/// How long steady state may take to return after a recovery (chaos judges by the same bound).
-pub const STEADY_AFTER_DEADLINE: Duration = Duration::from_secs(45);
-/// Past that deadline, with the daemons up, how long steady state is watched for: the
-/// recursor keeps SERVFAILing names asked during an outage for up to ~2 min while they are
-/// asked (its SERVFAIL packet cache and per-name throttle), which is a slow recovery, not a
-/// failed one.
-pub(crate) const LATE_RECOVERY_BOUND: Duration = Duration::from_secs(150);
-pub(crate) const LATE_POLL: Duration = Duration::from_secs(5);
-/// How long a correction waits for the lab to settle by itself before restarting the recursor.
-pub(crate) const CORRECTION_SETTLE: Duration = Duration::from_secs(10);
+pub use deadlines::STEADY_AFTER_DEADLINE;
 
 /// Runs one planned scenario: a resolved one on a lab of its own, or records why the lab
 /// cannot run it.

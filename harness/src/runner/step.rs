@@ -5,7 +5,7 @@
 use super::fault::{self, Injected};
 use super::matcher::{self, Observed};
 use super::record::Ctx;
-use super::STEADY_AFTER_DEADLINE;
+use super::deadlines::STEADY_AFTER_DEADLINE;
 use crate::claims::Part;
 use crate::dns::probe::{Query, RType, Transport};
 use crate::history::Phase;
