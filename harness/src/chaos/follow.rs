@@ -3,7 +3,6 @@
 //! path (rows, commands, outputs, how it ended) is recorded; nothing here judges a property.
 
 use crate::claims::ClaimId;
-use crate::testbed::engine::{ExecOutput, EXEC_DEADLINE};
 use crate::runner::matcher::{self, Observed};
 use crate::dns::probe::{self, Outcome, Query, RType, Rcode};
 use crate::scenario::facts::LabFacts;
@@ -222,10 +221,9 @@ async fn run_step(lab: &Lab, st: &Step, t0: Instant) -> Result<StepRecord> {
     let deadline = st.within.unwrap_or(Duration::ZERO);
     loop {
         let (on, command, observed) = if let Some(cmd) = &st.run {
-            let on = st.on.unwrap_or(Role::PdnsVm);
-            let out = lab.engine.exec(&lab.name(on), &["/bin/bash", "-c", cmd], st.user.as_deref(), EXEC_DEADLINE).await?;
-            harness_failed(cmd, &out)?;
-            (on.as_str().to_string(), cmd.clone(), Observed::Exec(out))
+            let (on, command, out) = crate::runner::run_as_written(lab, st, cmd).await?;
+            crate::runner::exec_failed(&command, &out)?;
+            (on.as_str().to_string(), command, Observed::Exec(out))
         } else if st.action == Some(crate::scenario::HarnessAction::StartVm) {
             lab.engine.start(&lab.name(Role::PdnsVm)).await?;
             lab.wait_booted(Role::PdnsVm).await?;
@@ -248,17 +246,6 @@ async fn run_step(lab: &Lab, st: &Step, t0: Instant) -> Result<StepRecord> {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-}
-
-/// The harness failing, not the lab: an exec past its deadline, systemd unreachable.
-fn harness_failed(cmd: &str, o: &ExecOutput) -> Result<()> {
-    if o.exit_code.is_none() {
-        bail!("`{cmd}` did not finish within {} s (harness exec deadline)", EXEC_DEADLINE.as_secs());
-    }
-    if o.stderr.contains("Failed to connect to bus") {
-        bail!("`{cmd}`: systemd in the container was not reachable ({})", o.summary(160));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -18,6 +18,8 @@ mod record;
 pub mod scheduler;
 mod step;
 
+pub(crate) use step::{exec_failed, run_as_written};
+
 use crate::history::ScenarioInfo;
 use crate::scenario::plan::Resolved;
 use crate::scenario::Scenario;

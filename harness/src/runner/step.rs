@@ -10,7 +10,7 @@ use crate::claims::Part;
 use crate::dns::probe::{Query, RType, Transport};
 use crate::history::Phase;
 use crate::scenario::{Scenario, Step, StepTable, AS_LANDED};
-use crate::testbed::engine::EXEC_DEADLINE;
+use crate::testbed::engine::{ExecOutput, EXEC_DEADLINE};
 use crate::testbed::{Lab, Role};
 use anyhow::Context as _;
 use std::net::SocketAddr;
@@ -100,15 +100,34 @@ fn poll_interval(st: &Step, waited: Duration) -> Duration {
 /// What the harness failed at, rather than what the daemons did: never judged as a symptom.
 fn harness_failure(st: &Step, action: &str, o: &Observed) -> anyhow::Result<()> {
     match o {
-        Observed::Exec(x) if x.exit_code.is_none() => anyhow::bail!("`{action}` did not finish within {} s (harness exec deadline)", EXEC_DEADLINE.as_secs()),
-        Observed::Exec(x) if x.stderr.contains("Failed to connect to bus") => {
-            anyhow::bail!("`{action}`: systemd in the container was not reachable ({})", x.summary(160))
-        }
+        Observed::Exec(x) => exec_failed(action, x),
         Observed::Probe(crate::dns::probe::Outcome::NetError(e)) if st.expect.outcome.as_deref() != Some("error") => {
             anyhow::bail!("{action}: the probe itself failed on this host: {e}")
         }
         _ => Ok(()),
     }
+}
+
+/// The harness failing at a command, not the daemons: past the exec's deadline, or systemd in
+/// the container unreachable. Chaos's follower judges its commands by the same rule.
+pub(crate) fn exec_failed(action: &str, x: &ExecOutput) -> anyhow::Result<()> {
+    if x.exit_code.is_none() {
+        anyhow::bail!("`{action}` did not finish within {} s (harness exec deadline)", EXEC_DEADLINE.as_secs());
+    }
+    if x.stderr.contains("Failed to connect to bus") {
+        anyhow::bail!("`{action}`: systemd in the container was not reachable ({})", x.summary(160));
+    }
+    Ok(())
+}
+
+/// A `run` step as the runbook wrote it, on its container and as the user it names: where it
+/// ran, what ran (the user included: who ran it is part of what was run) and what came back.
+/// The one way a runbook command reaches a lab, for scenarios and chaos alike.
+pub(crate) async fn run_as_written(lab: &Lab, st: &Step, cmd: &str) -> anyhow::Result<(Role, String, ExecOutput)> {
+    let on = st.on.unwrap_or(Role::PdnsVm);
+    let out = lab.engine.exec(&lab.name(on), &["/bin/bash", "-c", cmd], st.user.as_deref(), EXEC_DEADLINE).await?;
+    let action = st.user.as_ref().map_or_else(|| cmd.to_string(), |u| format!("(as {u}) {cmd}"));
+    Ok((on, action, out))
 }
 
 fn observed_text(o: &Observed) -> String {
@@ -133,11 +152,7 @@ fn observed_text(o: &Observed) -> String {
 async fn act(ctx: &mut Ctx<'_>, phase: Phase, st: &Step, injected: &mut Vec<Injected>) -> anyhow::Result<(String, String, Observed)> {
     let lab = ctx.lab;
     if let Some(cmd) = &st.run {
-        let on = st.on.unwrap_or(Role::PdnsVm);
-        let argv = ["/bin/bash", "-c", cmd.as_str()];
-        let out = lab.engine.exec(&lab.name(on), &argv, st.user.as_deref(), EXEC_DEADLINE).await?;
-        // Who ran it is part of what was run: the runbook's steps run as its operator.
-        let action = st.user.as_ref().map_or_else(|| cmd.clone(), |u| format!("(as {u}) {cmd}"));
+        let (on, action, out) = run_as_written(lab, st, cmd).await?;
         return Ok((on.as_str().to_string(), action, Observed::Exec(out)));
     }
     if let Some(target) = &st.probe {
