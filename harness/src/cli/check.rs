@@ -86,11 +86,10 @@ fn inspect(a: &CheckArgs) -> Checked {
 
 fn selected(a: &CheckArgs) -> Result<Vec<Scenario>> {
     let all = scenario::load_dir(&pdns_drill::testbed::config::scenarios_dir(&a.scenarios))?;
-    let chosen: Vec<Scenario> = all.into_iter().filter(|s| s.selected_by(&a.filters)).collect();
-    if chosen.is_empty() {
-        anyhow::bail!("no scenario in {} matches {:?}", a.scenarios.display(), a.filters);
+    match pdns_drill::scenario::selection::Selection::choose(&all, &a.filters, None) {
+        Some(chosen) => Ok(chosen.wanted),
+        None => anyhow::bail!("no scenario in {} matches {:?}", a.scenarios.display(), a.filters),
     }
-    Ok(chosen)
 }
 
 fn inputs(a: &CheckArgs) -> Result<(ConfigDir, ZoneInput, LabFacts)> {

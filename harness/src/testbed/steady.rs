@@ -255,7 +255,7 @@ impl Lab {
             let (looping, down) = if tokio::time::Instant::now() >= next_unit_check {
                 next_unit_check += UNIT_CHECK_EVERY;
                 let now = self.daemon_units().await;
-                let looping = now.iter().zip(&at_start).any(|(n, s)| n.restarts.saturating_sub(s.restarts) >= CRASH_LOOP_RESTARTS);
+                let looping = crash_looping(&at_start, &now);
                 let down_now: Vec<String> = if end_when_down { now.iter().filter(|u| u.down_for_good()).map(|u| u.unit.clone()).collect() } else { Vec::new() };
                 let down = down_now.iter().filter(|u| down_before.contains(u)).cloned().collect();
                 down_before = down_now;
@@ -315,6 +315,13 @@ impl UnitNow {
     fn down_for_good(&self) -> bool {
         matches!(self.active.as_str(), "inactive" | "failed") && self.job.is_empty() && self.triggered_by.is_empty()
     }
+}
+
+/// Whether a unit was restarted by systemd often enough since `at_start` to be looping; units
+/// matched by name, counted from 0 where the first reading missed one.
+fn crash_looping(at_start: &[UnitNow], now: &[UnitNow]) -> bool {
+    let at_first = |u: &UnitNow| at_start.iter().find(|s| s.unit == u.unit).map_or(0, |s| s.restarts);
+    now.iter().any(|n| n.restarts.saturating_sub(at_first(n)) >= CRASH_LOOP_RESTARTS)
 }
 
 /// `systemctl show -p …` of several units: one block per unit, blocks apart by a blank line.
@@ -380,18 +387,18 @@ impl NotSteady {
                 (format!("{first}; still failing {still} s after the recovery"), format!("steady state after recovery: {first} (still failing {still} s after the recovery)"), None)
             }
             Late::NotWatched => {
-                let first = format!("{first}{}", self.ended_early().replace("ended there", &format!("ended at {missed} s")));
+                let first = match self.why_ended_early() {
+                    Some(why) => format!("{first} (the wait ended at {missed} s: {why})"),
+                    None => first,
+                };
                 (first.clone(), format!("steady state after recovery: {first}"), None)
             }
         }
     }
 
     /// Why the wait ended before its deadline, if a stopped daemon ended it.
-    pub fn ended_early(&self) -> String {
-        if self.down_for_good.is_empty() {
-            return String::new();
-        }
-        format!(" (the wait ended there: {} down with no job queued and nothing to start it)", self.down_for_good.join(" and "))
+    pub fn why_ended_early(&self) -> Option<String> {
+        (!self.down_for_good.is_empty()).then(|| format!("{} down with no job queued and nothing to start it", self.down_for_good.join(" and ")))
     }
 
     /// Every daemon is up and none is looping: what fails is answers, which may still come
@@ -404,7 +411,8 @@ impl NotSteady {
 impl std::fmt::Display for NotSteady {
     /// The cause first: reports and comparisons quote the start of this message.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(f, "steady state not reached after {:.1} s{}:", self.waited.as_secs_f64(), self.ended_early())?;
+        let early = self.why_ended_early().map(|why| format!(" (the wait ended there: {why})")).unwrap_or_default();
+        writeln!(f, "steady state not reached after {:.1} s{early}:", self.waited.as_secs_f64())?;
         for l in &self.daemon_log {
             writeln!(f, "  {l}")?;
         }
@@ -480,6 +488,17 @@ mod tests {
         assert!(!restarting.down_for_good(), "in auto-restart");
         assert!(UnitNow { active: "failed".into(), ..u[1].clone() }.down_for_good());
         assert!(parse_units("").is_empty());
+    }
+
+    #[test]
+    fn a_loop_is_three_restarts_of_one_unit_since_the_first_reading_whatever_the_order() {
+        let u = parse_units(SHOWN);
+        let later: Vec<UnitNow> = u.iter().rev().map(|x| UnitNow { restarts: x.restarts + 2, ..x.clone() }).collect();
+        assert!(!crash_looping(&u, &later), "two more restarts each");
+        let looped: Vec<UnitNow> = u.iter().rev().map(|x| UnitNow { restarts: x.restarts + 3, ..x.clone() }).collect();
+        assert!(crash_looping(&u, &looped));
+        assert!(crash_looping(&[], &u), "not read at first: counted from 0 (pdns-recursor at 4)");
+        assert!(!crash_looping(&u, &u));
     }
 
     #[test]
