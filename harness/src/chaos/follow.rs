@@ -7,7 +7,7 @@ use crate::runner::matcher::{self, Observed};
 use crate::dns::probe::{self, Outcome, Query, RType, Rcode};
 use crate::scenario::facts::LabFacts;
 use crate::scenario::plan;
-use crate::scenario::Step;
+use crate::scenario::{Action, Step};
 use crate::testbed::{Lab, Role};
 use crate::dns::triage;
 use anyhow::{bail, Result};
@@ -214,25 +214,26 @@ async fn failing_names(lab: &Lab, names: &[(String, RType)]) -> Vec<String> {
     futures_util::future::join_all(asks).await.into_iter().flatten().collect()
 }
 
-/// Runs one playbook step, polling its expectation for `within`. Only the kinds the playbook
-/// uses: a shell line, and starting the VM.
+/// Runs one playbook step, polling its expectation for `within` as a scenario's step is polled.
+/// Only the kinds the playbook uses: a shell line, and starting the VM.
 async fn run_step(lab: &Lab, st: &Step, t0: Instant) -> Result<StepRecord> {
-    let start = Instant::now();
-    let deadline = st.within.unwrap_or(Duration::ZERO);
+    let window = crate::runner::Window::open(st);
     loop {
-        let (on, command, observed) = if let Some(cmd) = &st.run {
-            let (on, command, out) = crate::runner::run_as_written(lab, st, cmd).await?;
-            crate::runner::exec_failed(&command, &out)?;
-            (on.as_str().to_string(), command, Observed::Exec(out))
-        } else if st.action == Some(crate::scenario::HarnessAction::StartVm) {
-            lab.engine.start(&lab.name(Role::PdnsVm)).await?;
-            lab.wait_booted(Role::PdnsVm).await?;
-            ("harness".to_string(), "action: start-vm".to_string(), Observed::Done)
-        } else {
-            bail!("the follower runs `run` and `action = \"start-vm\"` steps only: {st:?}");
+        let (on, command, observed) = match &st.action {
+            Action::Run { command, on, user } => {
+                let (command, out) = crate::runner::run_as_written(lab, command, *on, user.as_deref()).await?;
+                crate::runner::exec_failed(&command, &out)?;
+                (on.as_str().to_string(), command, Observed::Exec(out))
+            }
+            Action::StartVm => {
+                lab.engine.start(&lab.name(Role::PdnsVm)).await?;
+                lab.wait_booted(Role::PdnsVm).await?;
+                ("harness".to_string(), "action: start-vm".to_string(), Observed::Done)
+            }
+            other => bail!("the follower runs `run` and `action = \"start-vm\"` steps only: {other:?}"),
         };
         let verdict = matcher::check(&st.expect, &observed);
-        if verdict.is_ok() || start.elapsed() >= deadline {
+        if verdict.is_ok() || window.over() {
             let output = match &observed {
                 Observed::Exec(x) => x.summary(600),
                 _ => "done".into(),
@@ -244,7 +245,7 @@ async fn run_step(lab: &Lab, st: &Step, t0: Instant) -> Result<StepRecord> {
             };
             return Ok(StepRecord { on, command, output, held, at_ms: t0.elapsed().as_millis() as u64 });
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        window.next().await;
     }
 }
 
@@ -281,7 +282,14 @@ mod tests {
         let j = crate::inputs::zone::journal::Journal::load(&crate::testbed::config::default_zone().unwrap()).unwrap();
         let facts = LabFacts::read(&c, &j).unwrap();
         let r = book.resolve(&facts).unwrap();
-        let cmds: Vec<String> = r.steps("TRI-3").iter().filter_map(|s| s.run.clone()).collect();
+        let cmds: Vec<String> = r
+            .steps("TRI-3")
+            .into_iter()
+            .filter_map(|s| match s.action {
+                Action::Run { command, .. } => Some(command),
+                _ => None,
+            })
+            .collect();
         assert!(cmds.iter().any(|c| c == "ls -l /var/lib/powerdns/pdns.sqlite3"), "{cmds:?}");
     }
 }

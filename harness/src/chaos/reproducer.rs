@@ -10,7 +10,7 @@ use super::run::ChaosRun;
 use crate::claims::{ClaimId, Part};
 use crate::judge::model::Phase;
 use crate::scenario::facts::{LabFacts, NameRole};
-use crate::scenario::{Expect, Scenario, Step, StepTable};
+use crate::scenario::{Action, Expect, OutcomeWant, Probe, ProbeTarget, RowWant, Scenario, Step, StepTable};
 use crate::testbed::Role;
 use anyhow::{Context, Result};
 
@@ -30,7 +30,7 @@ fn names_step() -> Step {
     let script = format!(
         r#"{ROWS} | awk '!seen[$1]++' | grep -v '^\*' | while read -r name type content; do {FQDN}; ( echo "$fq $type: $(dig @{{recursor}} "$fq" "$type" +time=2 +tries=1 | grep -oE 'status: [A-Z]+' || echo 'no reply')" ) & done; wait"#
     );
-    Step { run: Some(script), on: Some(Role::Workstation), note: Some(NAMES_NOTE.into()), ..Step::default() }
+    Step::of(Action::Run { command: script, on: Role::Workstation, user: None }).noted(NAMES_NOTE)
 }
 pub const NAMES_NOTE: &str = "chaos: lab clients ask the recursor for every journal name";
 
@@ -40,11 +40,8 @@ fn zone_check_step() -> Step {
         r#"{ROWS} | while read -r name type content; do {FQDN}; out=$(dig @{{auth}} "$fq" "$type" +short +norecurse +time=2 +tries=2); if [ -z "$out" ]; then echo "MISSING $fq $type"; elif [ "$type" = A ] && ! printf '%s\n' "$out" | grep -qxF "$content"; then echo "MISSING $fq A $content"; fi; done; echo checked"#
     );
     Step {
-        run: Some(script),
-        on: Some(Role::Workstation),
         expect: Expect { stdout_contains: Some("checked".into()), stdout_lacks: Some("MISSING".into()), ..Expect::default() },
-        note: Some(ZONE_NOTE.into()),
-        ..Step::default()
+        ..Step::of(Action::Run { command: script, on: Role::Workstation, user: None }).noted(ZONE_NOTE)
     }
 }
 
@@ -52,13 +49,11 @@ fn claims(ids: &[&str]) -> Vec<ClaimId> {
     ids.iter().map(|c| c.parse().expect("catalogued claim")).collect()
 }
 
-fn triage_step(row: Option<&str>, within: bool, note: &str) -> Step {
+fn triage_step(row: Option<RowWant>, within: bool, note: &str) -> Step {
     Step {
-        triage: true,
-        expect: Expect { row: row.map(str::to_string), ..Expect::default() },
+        expect: Expect { row, ..Expect::default() },
         within: within.then(|| std::time::Duration::from_secs(10)),
-        note: Some(note.into()),
-        ..Step::default()
+        ..Step::of(Action::Triage { from: Role::Workstation }).noted(note)
     }
 }
 
@@ -72,7 +67,7 @@ pub(super) fn fit_parts(s: &mut Scenario) {
         if st.expect.is_empty() || st.part.is_some() {
             return;
         }
-        let want = if st.triage { Part::Check } else { Scenario::step_part(st, table).unwrap_or(Part::Check) };
+        let want = if matches!(st.action, Action::Triage { .. }) { Part::Check } else { Scenario::step_part(st, table).unwrap_or(Part::Check) };
         let part = if stated.contains(&want) { want } else if stated.contains(&Part::Check) { Part::Check } else { stated.first().copied().unwrap_or(want) };
         if Some(part) != Scenario::step_part(st, table) {
             st.part = Some(part);
@@ -104,13 +99,14 @@ pub fn scenario(property: Property, run: &ChaosRun, book: &Playbook, facts: &Lab
         _ => rounds.len(),
     };
     let mut s = generator::scenario(&format!("chaos-{}-{}", property.id(), run.seed), &run.faults);
-    s.symptoms.push(Step { journal: Some(JOURNAL_AT.into()), note: Some("the journal on the workstation, for the lab clients' names".into()), ..Step::default() });
-    s.symptoms.push(triage_step(first_row.as_deref(), true, "the first triage"));
+    let journal_at = crate::scenario::parse_end(JOURNAL_AT).expect("a copy end");
+    s.symptoms.push(Step::of(Action::Journal { to: journal_at }).noted("the journal on the workstation, for the lab clients' names"));
+    s.symptoms.push(triage_step(first_row.as_deref().and_then(|r| RowWant::try_from(r.to_string()).ok()), true, "the first triage"));
     s.symptoms.push(names_step());
     for (i, r) in rounds[..upto].iter().enumerate() {
         let blind = property == Property::TriageNeverBlind && i + 1 == upto;
         if i > 0 {
-            s.recovery.push(triage_step(blind.then_some("TRI-1"), blind, "the triage again"));
+            s.recovery.push(triage_step(blind.then_some(RowWant::Row(crate::dns::triage::Row::Tri1)), blind, "the triage again"));
             if !blind {
                 s.recovery.push(names_step());
             }
@@ -124,16 +120,14 @@ pub fn scenario(property: Property, run: &ChaosRun, book: &Playbook, facts: &Lab
         Property::TriageNeverBlind => {
             let failing = blind_at.map(|i| rounds[i].triage.lab_names_failing.clone()).unwrap_or_default();
             let name = failing.iter().find_map(|f| placeholder_of(f.split(' ').next().unwrap_or(""), facts)).unwrap_or_else(|| "{lab-name}".into());
+            let ask = Probe { target: ProbeTarget::Recursor, qname: name, qtype: crate::dns::probe::RType::A, transport: crate::dns::probe::Transport::Udp };
             let probe = Step {
-                probe: Some("recursor".into()),
-                qname: Some(name),
-                expect: Expect { outcome: Some("response".into()), rcode: Some("NOERROR".into()), answers: Some(true), ..Expect::default() },
-                note: Some(BLIND_NOTE.into()),
-                ..Step::default()
+                expect: Expect { outcome: Some(OutcomeWant::Response), rcode: Some(crate::dns::probe::Rcode::NoError), answers: Some(true), ..Expect::default() },
+                ..Step::of(Action::Probe(ask)).noted(BLIND_NOTE)
             };
             if upto <= 1 {
                 s.symptoms.pop();
-                s.symptoms[1].expect.row = Some("TRI-1".into());
+                s.symptoms[1].expect.row = Some(RowWant::Row(crate::dns::triage::Row::Tri1));
                 s.symptoms.push(probe);
             } else {
                 s.recovery.push(probe);
@@ -148,7 +142,7 @@ pub fn scenario(property: Property, run: &ChaosRun, book: &Playbook, facts: &Lab
             s.steady_after = false;
         }
         Property::HealedNoLeak => {
-            s.recovery.push(Step { action: Some(crate::scenario::HarnessAction::Heal), note: Some("every fault healed".into()), ..Step::default() });
+            s.recovery.push(Step::of(Action::Heal).noted("every fault healed"));
             s.claims = play_claims(&last_row);
         }
     }
@@ -288,12 +282,12 @@ mod tests {
     fn a_blind_triage_replays_up_to_the_probe_of_a_failing_name() {
         let blind = vec![("TRI-3", vec![]), ("TRI-1", vec!["registry.sub.comptech-lab.com. A: SERVFAIL".to_string()])];
         let s = scenario(Property::TriageNeverBlind, &failing_run(&blind, End::Restored { rounds: 1, at_ms: 0 }), &Playbook::shipped(), &facts());
-        assert_eq!(s.symptoms[1].expect.row.as_deref(), Some("TRI-3"));
+        assert_eq!(s.symptoms[1].expect.row.map(|r| r.as_str()), Some("TRI-3"));
         assert_eq!(s.symptoms[2].note.as_deref(), Some(NAMES_NOTE), "lab clients ask for their names after the triage, as in the run");
         let last = s.recovery.last().unwrap();
         assert_eq!(last.note.as_deref(), Some(BLIND_NOTE));
         let before = &s.recovery[s.recovery.len() - 2];
-        assert!(before.triage && before.expect.row.as_deref() == Some("TRI-1"));
+        assert!(matches!(before.action, Action::Triage { .. }) && before.expect.row.map(|r| r.as_str()) == Some("TRI-1"));
         assert_eq!(s.recovery.len(), Playbook::shipped().steps("TRI-3").len() + 2);
         assert!(!s.steady_after);
     }

@@ -61,7 +61,7 @@ pub(super) async fn drive(ctx: &mut Ctx<'_>, run: &mut ScenarioRun, steady: crat
         }
         // Service back after the harness undid its own faults shows the heal worked, not the
         // runbook's recovery: then the steady state is evidence, and checks no part.
-        let healed = s.recovery.iter().any(|st| st.action == Some(crate::scenario::HarnessAction::Heal));
+        let healed = s.recovery.iter().any(|st| st.action == crate::scenario::Action::Heal);
         let recovery_part = (!healed).then_some(Part::Recovery);
         if s.steady_after {
             ctx.progress("waiting for steady state again");

@@ -2,7 +2,7 @@
 
 use crate::testbed::engine::ExecOutput;
 use crate::dns::probe::Outcome;
-use crate::scenario::Expect;
+use crate::scenario::{Expect, RowWant};
 use crate::dns::triage::{row_id, TriageResult};
 use std::fmt;
 
@@ -42,8 +42,8 @@ pub fn describe(e: &Expect) -> String {
             parts.push(format!("{k} {v}"));
         }
     };
-    push("outcome", e.outcome.clone());
-    push("rcode", e.rcode.clone());
+    push("outcome", e.outcome.map(|o| o.as_str().to_string()));
+    push("rcode", e.rcode.map(|r| r.to_string()));
     push("answers", e.answers.map(|b| if b { "present".into() } else { "none".into() }));
     push("answer contains", e.answer_contains.as_ref().map(|s| format!("{s:?}")));
     push("aa", e.aa.map(|b| b.to_string()));
@@ -53,7 +53,7 @@ pub fn describe(e: &Expect) -> String {
     push("stdout lacks", e.stdout_lacks.as_ref().map(|s| format!("{s:?}")));
     push("stdout matches", e.stdout_matches.as_ref().map(|s| format!("/{s}/")));
     push("output matches", e.output_matches.as_ref().map(|s| format!("/{s}/")));
-    push("row", e.row.clone());
+    push("row", e.row.map(|r| r.as_str().to_string()));
     parts.join(", ")
 }
 
@@ -62,7 +62,7 @@ pub fn check(e: &Expect, o: &Observed) -> Result<(), Mismatch> {
         Observed::Probe(out) => check_probe(e, out),
         Observed::Exec(x) => check_exec(e, x),
         Observed::Triage(t) => match &e.row {
-            Some(r) if r != row_id(t.row) => Err(miss("triage row", r, row_id(t.row))),
+            Some(r) if *r != RowWant::landed(t.row) => Err(miss("triage row", r.as_str(), row_id(t.row))),
             _ => Ok(()),
         },
         Observed::Done => Ok(()),
@@ -70,11 +70,9 @@ pub fn check(e: &Expect, o: &Observed) -> Result<(), Mismatch> {
 }
 
 fn check_probe(e: &Expect, o: &Outcome) -> Result<(), Mismatch> {
-    if let Some(want) = &e.outcome {
-        let got = o.kind();
-        let ok = if want == "no-reply" { got != "response" } else { want == got };
-        if !ok {
-            return Err(miss("outcome", want, o.summary()));
+    if let Some(want) = e.outcome {
+        if !want.admits(o) {
+            return Err(miss("outcome", want.as_str(), o.summary()));
         }
     }
     let needs_response = e.rcode.is_some() || e.answers.is_some() || e.answer_contains.is_some() || e.aa.is_some();
@@ -84,8 +82,8 @@ fn check_probe(e: &Expect, o: &Outcome) -> Result<(), Mismatch> {
     let Outcome::Response(r) = o else {
         return Err(miss("outcome", "a response", o.summary()));
     };
-    if let Some(want) = &e.rcode {
-        if !want.eq_ignore_ascii_case(&r.rcode.to_string()) {
+    if let Some(want) = e.rcode {
+        if want != r.rcode {
             return Err(miss("rcode", want, r.rcode));
         }
     }
@@ -168,15 +166,15 @@ mod tests {
 
     #[test]
     fn probe_expectations() {
-        let e = Expect { outcome: Some("timeout".into()), ..Default::default() };
+        let e = Expect { outcome: Some(crate::scenario::OutcomeWant::Timeout), ..Default::default() };
         assert!(check(&e, &Observed::Probe(Outcome::Timeout)).is_ok());
         let m = check(&e, &Observed::Probe(resp(Rcode::Refused, 0, false))).unwrap_err();
         assert_eq!(m.field, "outcome");
         assert!(m.to_string().contains("expected timeout, got REFUSED"), "{m}");
-        let nr = Expect { outcome: Some("no-reply".into()), ..Default::default() };
+        let nr = Expect { outcome: Some(crate::scenario::OutcomeWant::NoReply), ..Default::default() };
         assert!(check(&nr, &Observed::Probe(Outcome::Refused)).is_ok());
         assert!(check(&nr, &Observed::Probe(resp(Rcode::NoError, 1, false))).is_err());
-        let r = Expect { rcode: Some("refused".into()), answers: Some(false), ..Default::default() };
+        let r = Expect { rcode: Some(crate::dns::probe::Rcode::Refused), answers: Some(false), ..Default::default() };
         assert!(check(&r, &Observed::Probe(resp(Rcode::Refused, 0, false))).is_ok());
         assert_eq!(check(&r, &Observed::Probe(Outcome::Timeout)).unwrap_err().field, "outcome");
         let a = Expect { answer_contains: Some("192.0.2.1".into()), aa: Some(true), ..Default::default() };
@@ -203,9 +201,9 @@ mod tests {
     fn triage_row_expectation() {
         use crate::dns::triage::{Observation, Reply, VmState};
         let t = TriageResult::new(Observation { recursor: Reply::NoReply, auth: Reply::Ok, ping: Reply::Ok, vm: VmState::Running });
-        let e = Expect { row: Some("TRI-2".into()), ..Default::default() };
+        let e = Expect { row: Some(RowWant::Row(crate::dns::triage::Row::Tri2)), ..Default::default() };
         assert!(check(&e, &Observed::Triage(t.clone())).is_ok());
-        let e3 = Expect { row: Some("TRI-3".into()), ..Default::default() };
+        let e3 = Expect { row: Some(RowWant::Row(crate::dns::triage::Row::Tri3)), ..Default::default() };
         assert_eq!(check(&e3, &Observed::Triage(t)).unwrap_err().to_string(), "triage row expected TRI-3, got TRI-2");
     }
 

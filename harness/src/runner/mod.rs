@@ -18,7 +18,7 @@ mod record;
 pub mod scheduler;
 mod step;
 
-pub(crate) use step::{exec_failed, run_as_written};
+pub(crate) use step::{exec_failed, run_as_written, Window};
 
 use crate::history::ScenarioInfo;
 use crate::scenario::plan::Resolved;

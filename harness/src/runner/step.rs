@@ -7,9 +7,9 @@ use super::matcher::{self, Observed};
 use super::record::Ctx;
 use super::deadlines::STEADY_AFTER_DEADLINE;
 use crate::claims::Part;
-use crate::dns::probe::{Query, RType, Transport};
+use crate::dns::probe::{Query, Transport};
 use crate::history::Phase;
-use crate::scenario::{Scenario, Step, StepTable, AS_LANDED};
+use crate::scenario::{Action, OutcomeWant, ProbeTarget, RowWant, Scenario, Step, StepTable};
 use crate::testbed::engine::{ExecOutput, EXEC_DEADLINE};
 use crate::testbed::{Lab, Role};
 use anyhow::Context as _;
@@ -19,25 +19,25 @@ use tokio::time::Instant;
 
 /// Runs one step, polling until its expectation holds or `within` passes. Returns whether it held.
 pub(super) async fn step(ctx: &mut Ctx<'_>, phase: Phase, table: StepTable, st: &Step, injected: &mut Vec<Injected>) -> anyhow::Result<bool> {
-    let deadline = st.within.unwrap_or(Duration::ZERO);
-    let start = Instant::now();
+    let window = Window::open(st);
     loop {
         let (on, action, observed) = act(ctx, phase, st, injected).await?;
         // What the harness could not ask yet (a VM still booting) is asked again while the
         // step's window lasts; only at its end is it the harness failing.
         if let Err(e) = harness_failure(st, &action, &observed) {
-            if start.elapsed() >= deadline {
+            if window.over() {
                 return Err(e);
             }
-            tokio::time::sleep(poll_interval(st, start.elapsed())).await;
+            window.next().await;
             continue;
         }
         // `row = "as-landed"`: the row the scenario's first triage under the fault landed on
         // (the same probes from another host must agree with it, whatever it is on this lab).
         let landed;
-        let expect = match st.expect.row.as_deref() {
-            Some(AS_LANDED) => {
-                let row = ctx.triage_row.clone().ok_or_else(|| anyhow::anyhow!("`row = \"{AS_LANDED}\"` with no triage taken before it under the fault"))?;
+        let expect = match st.expect.row {
+            Some(RowWant::AsLanded) => {
+                let row = ctx.triage_row.clone().ok_or_else(|| anyhow::anyhow!("`row = \"as-landed\"` with no triage taken before it under the fault"))?;
+                let row = RowWant::try_from(row).map_err(anyhow::Error::msg)?;
                 landed = crate::scenario::Expect { row: Some(row), ..st.expect.clone() };
                 &landed
             }
@@ -45,7 +45,7 @@ pub(super) async fn step(ctx: &mut Ctx<'_>, phase: Phase, table: StepTable, st: 
         };
         let verdict = matcher::check(expect, &observed);
         let holds = verdict.is_ok();
-        if holds || start.elapsed() >= deadline {
+        if holds || window.over() {
             let mut claims = ctx.scenario.step_claims(st).to_vec();
             if matches!(phase, Phase::Correction) {
                 claims.clear();
@@ -53,7 +53,10 @@ pub(super) async fn step(ctx: &mut Ctx<'_>, phase: Phase, table: StepTable, st: 
             let expected = (!expect.is_empty()).then(|| matcher::describe(expect));
             let mismatch = verdict.err().map(|m| {
                 let what = st.note.clone().unwrap_or_else(|| match &observed {
-                    Observed::Probe(_) => format!("{} probe", st.probe.as_deref().unwrap_or("dns")),
+                    Observed::Probe(_) => match &st.action {
+                        Action::Probe(p) => format!("{} probe", p.target),
+                        _ => "dns probe".into(),
+                    },
                     Observed::Triage(_) => "triage".into(),
                     _ => "command".into(),
                 });
@@ -78,7 +81,31 @@ pub(super) async fn step(ctx: &mut Ctx<'_>, phase: Phase, table: StepTable, st: 
             }
             return Ok(holds);
         }
-        tokio::time::sleep(poll_interval(st, start.elapsed())).await;
+        window.next().await;
+    }
+}
+
+/// A step's window: how long its expectation is asked for and how often. The one polling rule
+/// for scenarios and chaos's follower.
+pub(crate) struct Window {
+    start: Instant,
+    within: Duration,
+    probe: bool,
+}
+
+impl Window {
+    pub(crate) fn open(st: &Step) -> Window {
+        Window { start: Instant::now(), within: st.within.unwrap_or(Duration::ZERO), probe: matches!(st.action, Action::Probe(_)) }
+    }
+
+    /// The window has passed: what was observed last is what the step observed.
+    pub(crate) fn over(&self) -> bool {
+        self.start.elapsed() >= self.within
+    }
+
+    /// Waits until the expectation is asked again.
+    pub(crate) async fn next(&self) {
+        tokio::time::sleep(poll_interval(self.probe, self.start.elapsed())).await
     }
 }
 
@@ -87,9 +114,9 @@ pub(super) async fn step(ctx: &mut Ctx<'_>, phase: Phase, table: StepTable, st: 
 /// CPU a waiting scenario takes is a boot's, so commands are asked less often the longer the
 /// wait (a held expectation is seen at most one interval late: 0.2 s in the first 2 s, 1 s
 /// after 10 s).
-fn poll_interval(st: &Step, waited: Duration) -> Duration {
+fn poll_interval(probe: bool, waited: Duration) -> Duration {
     let ms = match waited.as_secs() {
-        _ if st.probe.is_some() => 200,
+        _ if probe => 200,
         0..2 => 200,
         2..10 => 500,
         _ => 1000,
@@ -101,7 +128,7 @@ fn poll_interval(st: &Step, waited: Duration) -> Duration {
 fn harness_failure(st: &Step, action: &str, o: &Observed) -> anyhow::Result<()> {
     match o {
         Observed::Exec(x) => exec_failed(action, x),
-        Observed::Probe(crate::dns::probe::Outcome::NetError(e)) if st.expect.outcome.as_deref() != Some("error") => {
+        Observed::Probe(crate::dns::probe::Outcome::NetError(e)) if st.expect.outcome != Some(OutcomeWant::Error) => {
             anyhow::bail!("{action}: the probe itself failed on this host: {e}")
         }
         _ => Ok(()),
@@ -123,11 +150,10 @@ pub(crate) fn exec_failed(action: &str, x: &ExecOutput) -> anyhow::Result<()> {
 /// A `run` step as the runbook wrote it, on its container and as the user it names: where it
 /// ran, what ran (the user included: who ran it is part of what was run) and what came back.
 /// The one way a runbook command reaches a lab, for scenarios and chaos alike.
-pub(crate) async fn run_as_written(lab: &Lab, st: &Step, cmd: &str) -> anyhow::Result<(Role, String, ExecOutput)> {
-    let on = st.on.unwrap_or(Role::PdnsVm);
-    let out = lab.engine.exec(&lab.name(on), &["/bin/bash", "-c", cmd], st.user.as_deref(), EXEC_DEADLINE).await?;
-    let action = st.user.as_ref().map_or_else(|| cmd.to_string(), |u| format!("(as {u}) {cmd}"));
-    Ok((on, action, out))
+pub(crate) async fn run_as_written(lab: &Lab, cmd: &str, on: Role, user: Option<&str>) -> anyhow::Result<(String, ExecOutput)> {
+    let out = lab.engine.exec(&lab.name(on), &["/bin/bash", "-c", cmd], user, EXEC_DEADLINE).await?;
+    let action = user.map_or_else(|| cmd.to_string(), |u| format!("(as {u}) {cmd}"));
+    Ok((action, out))
 }
 
 fn observed_text(o: &Observed) -> String {
@@ -151,103 +177,93 @@ fn observed_text(o: &Observed) -> String {
 
 async fn act(ctx: &mut Ctx<'_>, phase: Phase, st: &Step, injected: &mut Vec<Injected>) -> anyhow::Result<(String, String, Observed)> {
     let lab = ctx.lab;
-    if let Some(cmd) = &st.run {
-        let (on, action, out) = run_as_written(lab, st, cmd).await?;
-        return Ok((on.as_str().to_string(), action, Observed::Exec(out)));
-    }
-    if let Some(target) = &st.probe {
-        // The authoritative is asked where its own settings make it listen (inside the VM when
-        // only on loopback); everything else on port 53.
-        let server = match target.as_str() {
-            "recursor" => SocketAddr::from((lab.plan.recursor, 53)),
-            "auth" => lab.plan.auth_at,
-            "auth-public" => SocketAddr::from((lab.plan.vm_public, lab.plan.auth_public_port)),
-            "internet" => SocketAddr::from((lab.plan.internet, 53)),
-            other => SocketAddr::from((
-                other.parse::<std::net::IpAddr>().map_err(|_| anyhow::anyhow!("probe target `{other}` is not recursor, auth, auth-public, internet or an address"))?,
-                53,
-            )),
-        };
-        let qname = st.qname.clone().unwrap_or_else(|| ".".into());
-        let rtype = st.qtype.unwrap_or(RType::A);
-        let mut q = match st.transport.unwrap_or(Transport::Udp) {
-            Transport::Udp => Query::udp(server, &qname, rtype),
-            Transport::Tcp => Query::tcp(server, &qname, rtype),
-        };
-        q = q.with_timeout(Duration::from_secs(2));
-        let out = lab.probe(&q).await;
-        let on = if crate::testbed::listen::inside_vm(q.server) { "pdns-vm" } else { "harness" };
-        return Ok((on.into(), format!("{target}: {}", Lab::describe_probe(&q)), Observed::Probe(out)));
-    }
-    if let Some(c) = &st.copy {
-        // A copy that fails is the harness failing (scp would have), never a symptom.
-        let ((from, fp), (to, tp)) = crate::scenario::parse_copy(c).map_err(anyhow::Error::msg)?;
-        let bytes = lab.engine.download(&lab.name(from), &fp).await.with_context(|| format!("copy {c}"))?;
-        let n = bytes.len();
-        put_file(lab, to, &tp, bytes).await.with_context(|| format!("copy {c}"))?;
-        let out = crate::testbed::engine::ExecOutput { exit_code: Some(0), stdout: format!("{n} bytes copied"), stderr: String::new() };
-        return Ok(("harness".into(), format!("copy {c}"), Observed::Exec(out)));
-    }
-    if let Some(j) = &st.journal {
-        let (to, path) = crate::scenario::parse_end(j).map_err(anyhow::Error::msg)?;
-        let text = journal_text(lab, &ctx.scenario.journal_rows);
-        let rows = text.lines().filter(|l| l.starts_with("| ") && l[2..].starts_with(|c: char| c.is_ascii_digit())).count();
-        put_file(lab, to, &path, text.into_bytes()).await.with_context(|| format!("writing the journal to {j}"))?;
-        let out = crate::testbed::engine::ExecOutput { exit_code: Some(0), stdout: format!("{rows} journal rows written"), stderr: String::new() };
-        return Ok(("harness".into(), format!("journal → {j}"), Observed::Exec(out)));
-    }
-    if st.triage {
-        let from = st.on.unwrap_or(Role::Workstation);
-        let t = crate::testbed::triage_probes::from_host(lab, from).await?;
-        let cmds = t.probes.iter().map(|p| p.command.clone()).collect::<Vec<_>>().join(" ; ");
-        return Ok((from.as_str().to_string(), format!("first triage: {cmds}"), Observed::Triage(t.result)));
-    }
-    use crate::scenario::HarnessAction as A;
-    let action = st.action.ok_or_else(|| anyhow::anyhow!("a step with nothing to do (the scenario loader admits none)"))?;
     let vm = lab.name(Role::PdnsVm);
-    match action {
-        A::StartVm => {
+    let done = |stdout: String| Observed::Exec(ExecOutput { exit_code: Some(0), stdout, stderr: String::new() });
+    match &st.action {
+        Action::Run { command, on, user } => {
+            let (action, out) = run_as_written(lab, command, *on, user.as_deref()).await?;
+            Ok((on.as_str().to_string(), action, Observed::Exec(out)))
+        }
+        Action::Probe(p) => {
+            // The authoritative is asked where its own settings make it listen (inside the VM
+            // when only on loopback); everything else on port 53.
+            let server = match p.target {
+                ProbeTarget::Recursor => SocketAddr::from((lab.plan.recursor, 53)),
+                ProbeTarget::Auth => lab.plan.auth_at,
+                ProbeTarget::AuthPublic => SocketAddr::from((lab.plan.vm_public, lab.plan.auth_public_port)),
+                ProbeTarget::Internet => SocketAddr::from((lab.plan.internet, 53)),
+                ProbeTarget::Address(a) => SocketAddr::from((a, 53)),
+            };
+            let q = match p.transport {
+                Transport::Udp => Query::udp(server, &p.qname, p.qtype),
+                Transport::Tcp => Query::tcp(server, &p.qname, p.qtype),
+            }
+            .with_timeout(Duration::from_secs(2));
+            let out = lab.probe(&q).await;
+            let on = if crate::testbed::listen::inside_vm(q.server) { "pdns-vm" } else { "harness" };
+            Ok((on.into(), format!("{}: {}", p.target, Lab::describe_probe(&q)), Observed::Probe(out)))
+        }
+        Action::Copy { from, to } => {
+            // A copy that fails is the harness failing (scp would have), never a symptom.
+            let what = format!("copy {}:{} -> {}:{}", from.0.as_str(), from.1, to.0.as_str(), to.1);
+            let bytes = lab.engine.download(&lab.name(from.0), &from.1).await.with_context(|| what.clone())?;
+            let n = bytes.len();
+            put_file(lab, to.0, &to.1, bytes).await.with_context(|| what.clone())?;
+            Ok(("harness".into(), what, done(format!("{n} bytes copied"))))
+        }
+        Action::Journal { to } => {
+            let at = format!("{}:{}", to.0.as_str(), to.1);
+            let text = journal_text(lab, &ctx.scenario.journal_rows);
+            let rows = text.lines().filter(|l| l.starts_with("| ") && l[2..].starts_with(|c: char| c.is_ascii_digit())).count();
+            put_file(lab, to.0, &to.1, text.into_bytes()).await.with_context(|| format!("writing the journal to {at}"))?;
+            Ok(("harness".into(), format!("journal → {at}"), done(format!("{rows} journal rows written"))))
+        }
+        Action::Triage { from } => {
+            let t = crate::testbed::triage_probes::from_host(lab, *from).await?;
+            let cmds = t.probes.iter().map(|p| p.command.clone()).collect::<Vec<_>>().join(" ; ");
+            Ok((from.as_str().to_string(), format!("first triage: {cmds}"), Observed::Triage(t.result)))
+        }
+        Action::StartVm => {
             lab.engine.start(&vm).await?;
             lab.wait_booted(Role::PdnsVm).await?;
+            Ok(harness_done(&st.action))
         }
-        A::StopVm => lab.engine.stop(&vm, Duration::from_secs(20)).await?,
-        A::RestartVm => {
+        Action::StopVm => {
+            lab.engine.stop(&vm, Duration::from_secs(20)).await?;
+            Ok(harness_done(&st.action))
+        }
+        Action::RestartVm => {
             lab.engine.stop(&vm, Duration::from_secs(20)).await?;
             lab.engine.start(&vm).await?;
             lab.wait_booted(Role::PdnsVm).await?;
+            Ok(harness_done(&st.action))
         }
-        A::RebuildVm | A::RebuildVmScratch => {
+        Action::Rebuild(r) => {
+            let name = st.action.harness_action().map_or("rebuild", |a| a.as_str());
             // The old VM is gone: nothing of its faults remains to heal.
             injected.clear();
-            let build = (st.suite.is_some() || st.recursor_settings.is_some()).then(|| {
+            let build = (r.suite.is_some() || r.recursor_settings.is_some()).then(|| {
                 let now = lab.vm_build();
                 crate::testbed::VmBuild {
-                    image: st.suite.map(crate::testbed::image::suite_image).unwrap_or(now.image),
-                    recursor_settings: st.recursor_settings.unwrap_or(now.recursor_settings),
+                    image: r.suite.map(crate::testbed::image::suite_image).unwrap_or(now.image),
+                    recursor_settings: r.recursor_settings.unwrap_or(now.recursor_settings),
                 }
             });
-            lab.recreate_vm(action == A::RebuildVm, build.clone()).await?;
+            lab.recreate_vm(r.keep_disk, build.clone()).await?;
             lab.engine.start(&vm).await?;
             lab.wait_booted(Role::PdnsVm).await?;
-            if st.from == Some(crate::scenario::RebuildFrom::Packages) {
+            if r.from == crate::scenario::RebuildFrom::Packages {
                 let out = from_packages(ctx, phase, st).await?;
-                let what = format!("action: {} (from packages)", action.as_str());
-                return Ok(("harness".into(), what, Observed::Exec(out)));
+                return Ok(("harness".into(), format!("action: {name} (from packages)"), Observed::Exec(out)));
             }
-            if let Some(b) = build {
-                // What the rebuilt VM runs, as its package database says.
-                let (pdns, rec) = lab.versions().await;
-                let unknown = || "unknown".to_string();
-                let out = crate::testbed::engine::ExecOutput {
-                    exit_code: Some(0),
-                    stdout: format!("{}: pdns-server {}, pdns-recursor {}", b.image, pdns.unwrap_or_else(unknown), rec.unwrap_or_else(unknown)),
-                    stderr: String::new(),
-                };
-                let what = format!("action: {} (image {}, recursor settings {})", action.as_str(), b.image, b.recursor_settings.as_str());
-                return Ok(("harness".into(), what, Observed::Exec(out)));
-            }
+            let Some(b) = build else { return Ok(harness_done(&st.action)) };
+            // What the rebuilt VM runs, as its package database says.
+            let (pdns, rec) = lab.versions().await;
+            let unknown = || "unknown".to_string();
+            let out = done(format!("{}: pdns-server {}, pdns-recursor {}", b.image, pdns.unwrap_or_else(unknown), rec.unwrap_or_else(unknown)));
+            Ok(("harness".into(), format!("action: {name} (image {}, recursor settings {})", b.image, b.recursor_settings.as_str()), out))
         }
-        A::AddJournalRows => {
+        Action::AddJournalRows => {
             let zone = &lab.spec.zone.journal.zone;
             let mut lines = Vec::new();
             for r in &ctx.scenario.journal_rows {
@@ -260,30 +276,34 @@ async fn act(ctx: &mut Ctx<'_>, phase: Phase, st: &Step, injected: &mut Vec<Inje
                 }
                 lines.push(format!("{} → {}", argv.join(" "), o.summary(120)));
             }
-            let out = crate::testbed::engine::ExecOutput { exit_code: Some(0), stdout: lines.join("\n"), stderr: String::new() };
-            return Ok(("pdns-vm".into(), format!("action: {} (pdnsutil add-record per journal row)", action.as_str()), Observed::Exec(out)));
+            Ok(("pdns-vm".into(), "action: add-journal-rows (pdnsutil add-record per journal row)".into(), done(lines.join("\n"))))
         }
-        A::WaitSteady => {
+        Action::WaitSteady => {
             lab.wait_steady_after(STEADY_AFTER_DEADLINE).await?;
+            Ok(harness_done(&st.action))
         }
-        A::Heal => {
+        Action::Heal => {
             while let Some(i) = injected.pop() {
                 fault::heal(lab, &i).await?;
             }
+            Ok(harness_done(&st.action))
         }
-        A::OverwritePages => {
-            let (Some(file), Some(of)) = (st.file.as_deref(), st.of.as_deref()) else { anyhow::bail!("overwrite-pages without `file` and `of` (the scenario loader admits none)") };
+        Action::OverwritePages { file, of } => {
             let (what, proof) = fault::overwrite_pages(lab, file, of).await?;
-            let out = crate::testbed::engine::ExecOutput { exit_code: Some(0), stdout: proof, stderr: String::new() };
-            return Ok(("pdns-vm".into(), format!("action: {} ({what})", action.as_str()), Observed::Exec(out)));
+            Ok(("pdns-vm".into(), format!("action: overwrite-pages ({what})"), done(proof)))
         }
-        A::FixFile => {
+        Action::FixFile => {
             let out = fault::undo_edits(lab, injected).await?;
-            let what = format!("action: {} (the operator's fix, modelled as the smallest edit that undoes the fault; nothing restarted)", action.as_str());
-            return Ok(("harness".into(), what, Observed::Exec(out)));
+            let what = "action: fix-file (the operator's fix, modelled as the smallest edit that undoes the fault; nothing restarted)";
+            Ok(("harness".into(), what.into(), Observed::Exec(out)))
         }
     }
-    Ok(("harness".into(), format!("action: {}", action.as_str()), Observed::Done))
+}
+
+/// A harness action that finished, as the history names it.
+fn harness_done(a: &Action) -> (String, String, Observed) {
+    let name = a.harness_action().map_or("?", |h| h.as_str());
+    ("harness".into(), format!("action: {name}"), Observed::Done)
 }
 
 /// The fresh VM stripped to its base image (untimed), then the runbook's install and configs: the

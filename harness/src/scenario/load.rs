@@ -7,7 +7,7 @@ use crate::testbed::Role;
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use super::{Expect, Fault, HarnessAction, RebuildFrom, Scenario, Step, StepTable, TimingSpan, plan};
+use super::{Action, Fault, Rebuild, RebuildFrom, Scenario, Step, StepTable, TimingSpan, plan};
 
 /// One end of a copy: a container and a path in it.
 pub type CopyEnd = (Role, String);
@@ -54,57 +54,13 @@ pub struct ScenarioError {
 impl Scenario {
     pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
         let err = |message: String| ScenarioError { file: file.to_string(), message };
+        step_rules(text).map_err(err)?;
         let mut s: Scenario = toml::from_str(text).map_err(|e| err(e.to_string().trim_end().to_string()))?;
         s.file = PathBuf::from(file);
         let steps = s.symptoms.iter().map(|x| ("symptom", x)).chain(s.recovery.iter().map(|x| ("recover", x)));
         let steps: Vec<(&str, &Step)> = steps.chain(s.corrections.iter().flat_map(|c| c.steps.iter().map(|x| ("correction", x)))).collect();
         for (i, (table, st)) in steps.iter().enumerate() {
-            let kinds = [st.run.is_some(), st.probe.is_some(), st.triage, st.action.is_some(), st.copy.is_some(), st.journal.is_some()]
-                .iter()
-                .filter(|b| **b)
-                .count();
             let at = |m: &str| err(format!("[[{table}]] #{}: {m}", i + 1));
-            if kinds != 1 {
-                return Err(at("give exactly one of `run`, `probe`, `triage = true`, `action`, `copy`, `journal`"));
-            }
-            // The harness's own actions (copies, journal writes, actions) prove nothing about the
-            // daemons: they are evidence, and when one fails the scenario is errored.
-            let harness_kind = [(st.copy.is_some(), "a `copy`"), (st.journal.is_some(), "a `journal` write"), (st.action.is_some(), "an `action`")].into_iter().find(|(k, _)| *k);
-            if let Some((_, what)) = harness_kind {
-                if st.expect != Expect::default() || st.part.is_some() || st.severity.is_some() || st.interpretation.is_some() {
-                    return Err(at(&format!("{what} is the harness's own doing: evidence only, it takes no `expect`, `part`, `severity` or `interpretation` (when it fails the scenario is errored)")));
-                }
-            }
-            if st.triage && st.on.is_some_and(|r| !matches!(r, Role::Workstation | Role::Client | Role::PdnsVm)) {
-                return Err(at("a triage runs on a lab host: `on` = \"workstation\", \"client\" or \"pdns-vm\""));
-            }
-            if let Some(c) = &st.copy {
-                parse_copy(c).map_err(|m| at(&m))?;
-            }
-            if let Some(j) = &st.journal {
-                parse_end(j).map_err(|m| at(&m))?;
-            }
-            if st.probe.is_some() && st.qname.is_none() {
-                return Err(at("a `probe` needs `qname`"));
-            }
-            if st.run.is_some() && st.on.is_none() {
-                return Err(at("a `run` needs `on` (pdns-vm, workstation, client, internet)"));
-            }
-            // A kept disk holds the old release's /var (its package database): another release
-            // needs a new disk.
-            if st.suite.is_some() && st.action != Some(HarnessAction::RebuildVmScratch) {
-                return Err(at("`suite` goes with `action = \"rebuild-vm-scratch\"` (a kept disk carries the old release's /var)"));
-            }
-            if st.recursor_settings.is_some() && !matches!(st.action, Some(HarnessAction::RebuildVm | HarnessAction::RebuildVmScratch)) {
-                return Err(at("`recursor-settings` goes with `action = \"rebuild-vm\"` or `\"rebuild-vm-scratch\"`"));
-            }
-            if st.from.is_some() && st.action != Some(HarnessAction::RebuildVm) {
-                return Err(at("`from` goes with `action = \"rebuild-vm\"`"));
-            }
-            let overwrite = st.action == Some(HarnessAction::OverwritePages);
-            if (overwrite && (st.file.is_none() || st.of.is_none())) || (!overwrite && (st.file.is_some() || st.of.is_some())) {
-                return Err(at("`action = \"overwrite-pages\"` takes `file` and `of`, and they go with no other step"));
-            }
             for re in [&st.expect.stdout_matches, &st.expect.output_matches].into_iter().flatten() {
                 // Placeholders become literal text before the regex is compiled.
                 let mut masked = re.clone();
@@ -169,7 +125,7 @@ impl Scenario {
             if !s.claims.contains(&t.claim) || !t.claim.claim().parts.contains(&Part::Timing) {
                 return Err(err(format!("[[timing]] for {}: the scenario must decide it and the claim must state a timing", t.claim)));
             }
-            if t.span == TimingSpan::Rebuild && !s.recovery.iter().any(|st| st.from == Some(RebuildFrom::Packages)) {
+            if t.span == TimingSpan::Rebuild && !s.recovery.iter().any(|st| matches!(st.action, Action::Rebuild(Rebuild { from: RebuildFrom::Packages, .. }))) {
                 return Err(err(format!("[[timing]] for {}: span `rebuild` needs a [[recover]] step `action = \"rebuild-vm\"` with `from = \"packages\"`", t.claim)));
             }
         }
@@ -183,6 +139,27 @@ impl Scenario {
         let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         Ok(Scenario::parse(&path.display().to_string(), &text)?)
     }
+}
+
+/// A step that breaks a rule of its own (two actions, an option of another action) named by its
+/// table and number: toml would point every `[[symptom]]` error at the first one's header.
+/// Anything else wrong is left to the full parse, which names the line.
+fn step_rules(text: &str) -> Result<(), String> {
+    let Ok(doc) = toml::from_str::<toml::Table>(text) else { return Ok(()) };
+    let array = |t: &toml::Table, key: &str| t.get(key).and_then(|v| v.as_array()).cloned().unwrap_or_default();
+    let mut tables: Vec<(String, Vec<toml::Value>)> = vec![("[[symptom]]".into(), array(&doc, "symptom")), ("[[recover]]".into(), array(&doc, "recover"))];
+    for (j, c) in array(&doc, "correction").iter().enumerate() {
+        if let Some(c) = c.as_table() {
+            tables.push((format!("[[correction]] #{} [[correction.step]]", j + 1), array(c, "step")));
+        }
+    }
+    for (table, steps) in tables {
+        for (i, v) in steps.into_iter().enumerate() {
+            let Ok(f) = v.try_into::<super::step::StepFile>() else { continue };
+            Step::try_from(f).map_err(|m| format!("{table} #{}: {m}", i + 1))?;
+        }
+    }
+    Ok(())
 }
 
 /// Every `*.toml` in `dir`, sorted by name; all files are checked before anything runs.

@@ -23,6 +23,7 @@
 
 mod faults;
 mod load;
+mod step;
 pub mod facts;
 pub mod monitors;
 pub mod partition;
@@ -31,9 +32,9 @@ pub mod selection;
 
 pub use faults::{Fault, SettingEdit, SettingTarget};
 pub use load::{load_dir, parse_copy, parse_duration, parse_end, CopyEnd, ScenarioError};
+pub use step::{Action, Expect, HarnessAction, OutcomeWant, Probe, ProbeTarget, Rebuild, RebuildFrom, RowWant, Step};
 
-use crate::claims::{ClaimId, Part, Severity};
-use crate::dns::probe::{RType, Transport};
+use crate::claims::{ClaimId, Part};
 use crate::testbed::Role;
 use serde::{Deserialize, Serialize};
 use schemars::JsonSchema;
@@ -155,16 +156,6 @@ pub enum TimingSpan {
     Rebuild,
 }
 
-/// What `rebuild-vm` builds the new VM from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum RebuildFrom {
-    /// The lab image, the PowerDNS packages installed in it.
-    Image,
-    /// The base image: the packages installed from the .debs the image build kept.
-    Packages,
-}
-
 /// An alternative procedure for a contradicted claim: the faults are injected again, these
 /// steps run, and steady state must return.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -174,133 +165,6 @@ pub struct Correction {
     pub summary: String,
     #[serde(rename = "step")]
     pub steps: Vec<Step>,
-}
-
-/// One step: an action, what it must show, and how long to keep trying.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Step {
-    /// A shell command, as written in the runbook; `{recursor}` etc. are filled in.
-    #[serde(default)]
-    pub run: Option<String>,
-    /// Container the command runs in.
-    #[serde(default)]
-    pub on: Option<Role>,
-    /// Run as this user: `{operator}` for the runbook's steps after `ssh <operator>@` (its groups
-    /// and sudo as drill.toml says); without it, root.
-    #[serde(default)]
-    pub user: Option<String>,
-    /// A native DNS probe at a lab address: recursor | auth | auth-public | internet | ADDR.
-    #[serde(default)]
-    pub probe: Option<String>,
-    #[serde(default)]
-    pub qname: Option<String>,
-    #[serde(default)]
-    pub qtype: Option<RType>,
-    #[serde(default)]
-    pub transport: Option<Transport>,
-    /// Copy a file between containers, as scp would: "pdns-vm:/path -> workstation:/path".
-    #[serde(default)]
-    pub copy: Option<String>,
-    /// The runbook's first triage, from the workstation (`on` another lab host: the same four
-    /// probes from there).
-    #[serde(default)]
-    pub triage: bool,
-    /// Write the lab's dns-records journal (its addresses moved onto the testbed), plus the
-    /// scenario's `[[journal-row]]`s after HEAD, to "ROLE:/path".
-    #[serde(default)]
-    pub journal: Option<String>,
-    /// A harness action (heal: the faults healed now, as part of the documented recovery).
-    #[serde(default)]
-    pub action: Option<HarnessAction>,
-    /// With `rebuild-vm-scratch`: the new VM comes from this Debian release's lab image (the
-    /// packages a VM rebuilt on it gets), not the lab's.
-    #[serde(default)]
-    pub suite: Option<crate::testbed::image::Suite>,
-    /// With `rebuild-vm`/`rebuild-vm-scratch`: how the new VM's recursor gets its settings
-    /// (as-is, yaml, old-settings-flag; default: as the VM had them).
-    #[serde(default, rename = "recursor-settings")]
-    pub recursor_settings: Option<crate::testbed::config::RecursorSettings>,
-    /// With `rebuild-vm`: `packages` makes the new VM bare of the PowerDNS packages (untimed:
-    /// the base image) and installs them from the .debs the image build kept, as the runbook's
-    /// rebuild installs them from a mirror (default `image`: the lab image, packages in it).
-    #[serde(default)]
-    pub from: Option<RebuildFrom>,
-    /// With `overwrite-pages`: the SQLite file (`{db}`) on the VM.
-    #[serde(default)]
-    pub file: Option<String>,
-    /// With `overwrite-pages`: the table or index whose pages are overwritten.
-    #[serde(default)]
-    pub of: Option<String>,
-    #[serde(default)]
-    pub expect: Expect,
-    /// Poll until the expectation holds, for at most this long ("10s", "500ms"); default once.
-    #[serde(default, with = "opt_duration")]
-    pub within: Option<Duration>,
-    /// Claims this step bears on (default: all of the scenario's).
-    #[serde(default)]
-    pub claims: Option<Vec<ClaimId>>,
-    /// The claim part the step checks (default: symptom for `[[symptom]]`, recovery for
-    /// `[[recover]]`); only steps with an expectation check anything.
-    #[serde(default)]
-    pub part: Option<Part>,
-    /// What it costs the operator when this expectation fails (default: by part).
-    #[serde(default)]
-    pub severity: Option<Severity>,
-    /// The expectation is the harness's reading, not the runbook's own command and stated
-    /// outcome: what it assumes and why (a threshold, a deadline). A contradiction it decides
-    /// has this basis; without it, the basis is the runbook as written.
-    #[serde(default)]
-    pub interpretation: Option<String>,
-    /// Set-up the scenario needs (a backup taken, changes made, a corruption written): when its
-    /// expectation fails the scenario is errored, not judged; it checks no claim part.
-    #[serde(default)]
-    pub precondition: bool,
-    /// Short label for reports.
-    #[serde(default)]
-    pub note: Option<String>,
-}
-
-/// Expectations; every one given must hold.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Expect {
-    /// Probe outcome kind: response | timeout | refused | reset | error | no-reply (any but response).
-    #[serde(default)]
-    pub outcome: Option<String>,
-    #[serde(default)]
-    pub rcode: Option<String>,
-    /// The answer section holds at least one record (true) or none (false).
-    #[serde(default)]
-    pub answers: Option<bool>,
-    /// Some answer's data contains this text.
-    #[serde(default)]
-    pub answer_contains: Option<String>,
-    #[serde(default)]
-    pub aa: Option<bool>,
-    #[serde(default)]
-    pub exit: Option<i64>,
-    #[serde(default)]
-    pub exit_not: Option<i64>,
-    #[serde(default)]
-    pub stdout_contains: Option<String>,
-    #[serde(default)]
-    pub stdout_lacks: Option<String>,
-    /// Regex on stdout.
-    #[serde(default)]
-    pub stdout_matches: Option<String>,
-    /// Regex on stdout and stderr together.
-    #[serde(default)]
-    pub output_matches: Option<String>,
-    /// Triage row: TRI-1..TRI-6 or unknown, or [`AS_LANDED`].
-    #[serde(default)]
-    pub row: Option<String>,
-}
-
-impl Expect {
-    pub fn is_empty(&self) -> bool {
-        self == &Expect::default()
-    }
 }
 
 mod duration {
@@ -313,23 +177,6 @@ mod duration {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         super::parse_duration(&String::deserialize(d)?).map_err(serde::de::Error::custom)
-    }
-}
-
-mod opt_duration {
-    use serde::{Deserialize, Deserializer, Serializer};
-    use std::time::Duration;
-
-    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
-        match d {
-            Some(d) => s.serialize_str(&format!("{}ms", d.as_millis())),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-        let s: Option<String> = Option::deserialize(d)?;
-        s.map(|s| super::parse_duration(&s).map_err(serde::de::Error::custom)).transpose()
     }
 }
 
@@ -370,12 +217,7 @@ impl Scenario {
             _ => role == Role::PdnsVm,
         });
         let steps = self.symptoms.iter().chain(&self.recovery).chain(self.corrections.iter().flat_map(|c| &c.steps));
-        let on_step = |st: &Step| {
-            st.on == Some(role)
-                || st.copy.as_deref().and_then(|c| parse_copy(c).ok()).is_some_and(|((a, _), (b, _))| a == role || b == role)
-                || st.journal.as_deref().and_then(|j| parse_end(j).ok()).is_some_and(|(r, _)| r == role)
-                || (st.triage && role == st.on.unwrap_or(Role::Workstation))
-        };
+        let on_step = |st: &Step| st.action.roles().contains(&role);
         on_fault || steps.into_iter().any(on_step)
     }
 
@@ -391,10 +233,10 @@ impl Scenario {
             Fault::LinkDown { .. } => Some("its fault takes a NIC down, and the routes on it go with it"),
             _ => None,
         });
-        let steps = self.symptoms.iter().chain(&self.recovery).chain(self.corrections.iter().flat_map(|c| &c.steps));
-        let action = steps.filter_map(|s| s.action).find_map(|a| match a {
-            HarnessAction::StartVm | HarnessAction::StopVm | HarnessAction::RestartVm => Some("a step powers the VM container off or on"),
-            HarnessAction::RebuildVm | HarnessAction::RebuildVmScratch => Some("a step replaces the VM container"),
+        let mut steps = self.symptoms.iter().chain(&self.recovery).chain(self.corrections.iter().flat_map(|c| &c.steps));
+        let action = steps.find_map(|s| match s.action {
+            Action::StartVm | Action::StopVm | Action::RestartVm => Some("a step powers the VM container off or on"),
+            Action::Rebuild(_) => Some("a step replaces the VM container"),
             _ => None,
         });
         fault.or(action).map(str::to_string)
@@ -411,7 +253,12 @@ impl Scenario {
     /// exist before it runs.
     pub fn suites(&self) -> Vec<crate::testbed::image::Suite> {
         let steps = self.symptoms.iter().chain(&self.recovery).chain(self.corrections.iter().flat_map(|c| &c.steps));
-        let mut v: Vec<crate::testbed::image::Suite> = steps.filter_map(|s| s.suite).collect();
+        let mut v: Vec<crate::testbed::image::Suite> = steps
+            .filter_map(|s| match s.action {
+                Action::Rebuild(r) => r.suite,
+                _ => None,
+            })
+            .collect();
         v.sort_by_key(|s| s.as_str());
         v.dedup();
         v
@@ -421,51 +268,6 @@ impl Scenario {
     pub fn selected_by(&self, filters: &[String]) -> bool {
         filters.is_empty()
             || filters.iter().any(|f| self.name.contains(f.as_str()) || self.claims.iter().any(|c| c.as_str() == f))
-    }
-}
-
-/// What the harness itself does as a step (the VM's power, a rebuild, a wait, a heal), as a
-/// scenario writes it (`action = "rebuild-vm-scratch"`).
-/// A triage expectation: the row the scenario's first triage under the fault landed on.
-pub const AS_LANDED: &str = "as-landed";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum HarnessAction {
-    StartVm,
-    StopVm,
-    RestartVm,
-    /// A new VM container on the old one's disk.
-    RebuildVm,
-    /// A new VM from nothing: a new disk too.
-    RebuildVmScratch,
-    /// `pdnsutil add-record` for each of the scenario's journal rows.
-    AddJournalRows,
-    WaitSteady,
-    Heal,
-    /// The operator's "fix the file": the files the faults edited put back as they were,
-    /// nothing restarted (the runbook's own restart follows).
-    FixFile,
-    /// The pages of one table's or index's b-tree in an SQLite file (`file`, `of`) overwritten
-    /// with garbage where the daemon runs, as the `overwrite-pages` fault does (no heal of its
-    /// own: a scenario's fault keeps the file for that).
-    OverwritePages,
-}
-
-impl HarnessAction {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            HarnessAction::StartVm => "start-vm",
-            HarnessAction::StopVm => "stop-vm",
-            HarnessAction::RestartVm => "restart-vm",
-            HarnessAction::RebuildVm => "rebuild-vm",
-            HarnessAction::RebuildVmScratch => "rebuild-vm-scratch",
-            HarnessAction::AddJournalRows => "add-journal-rows",
-            HarnessAction::WaitSteady => "wait-steady",
-            HarnessAction::Heal => "heal",
-            HarnessAction::FixFile => "fix-file",
-            HarnessAction::OverwritePages => "overwrite-pages",
-        }
     }
 }
 
@@ -570,13 +372,13 @@ expect = { exit = 0 }
     #[test]
     fn harness_actions_are_typed_at_load() {
         let with_action = |a: &str| OK.replace("[[recover]]\nrun = \"systemctl restart pdns-recursor\"\non = \"pdns-vm\"\nexpect = { exit = 0 }", &format!("[[recover]]\naction = \"{a}\""));
-        assert_eq!(Scenario::parse("ok.toml", &with_action("rebuild-vm-scratch")).unwrap().recovery[0].action, Some(HarnessAction::RebuildVmScratch));
+        assert_eq!(Scenario::parse("ok.toml", &with_action("rebuild-vm-scratch")).unwrap().recovery[0].action.harness_action(), Some(HarnessAction::RebuildVmScratch));
         let e = err(&with_action("reboot-vm"));
         assert!(e.contains("bad.toml") && e.contains("reboot-vm") && e.contains("rebuild-vm-scratch"), "{e}");
         let e = err(&with_action("stop-vm").replace("action = \"stop-vm\"", "action = \"stop-vm\"\nsuite = \"trixie\""));
         assert!(e.contains("`suite` goes with"), "{e}");
         let ow = Scenario::parse("ok.toml", &with_action("overwrite-pages\"\nfile = \"{db}\"\nof = \"records")).unwrap();
-        assert_eq!((ow.recovery[0].file.as_deref(), ow.recovery[0].of.as_deref()), (Some("{db}"), Some("records")));
+        assert_eq!(ow.recovery[0].action, Action::OverwritePages { file: "{db}".into(), of: "records".into() });
         let e = err(&with_action("overwrite-pages\"\nfile = \"{db}"));
         assert!(e.contains("takes `file` and `of`"), "{e}");
         let e = err(&with_action("heal\"\nof = \"records"));
@@ -625,8 +427,8 @@ expect = { exit = 0 }
     fn rebuild_on_another_release_needs_a_new_disk() {
         let with = |action: &str, extra: &str| OK.replace("[[recover]]\nrun = \"systemctl restart pdns-recursor\"\non = \"pdns-vm\"\nexpect = { exit = 0 }", &format!("[[recover]]\naction = \"{action}\"\n{extra}"));
         let s = Scenario::parse("x.toml", &with("rebuild-vm-scratch", "suite = \"trixie\"\nrecursor-settings = \"yaml\"\n")).unwrap();
-        assert_eq!(s.recovery[0].suite, Some(crate::testbed::image::Suite::Trixie));
-        assert_eq!(s.recovery[0].recursor_settings, Some(crate::testbed::config::RecursorSettings::Yaml));
+        let rebuild = Rebuild { keep_disk: false, suite: Some(crate::testbed::image::Suite::Trixie), recursor_settings: Some(crate::testbed::config::RecursorSettings::Yaml), from: RebuildFrom::Image };
+        assert_eq!(s.recovery[0].action, Action::Rebuild(rebuild));
         assert_eq!(s.suites(), [crate::testbed::image::Suite::Trixie]);
         assert!(err(&with("rebuild-vm", "suite = \"trixie\"\n")).contains("`suite` goes with `action = \"rebuild-vm-scratch\"`"));
         assert!(Scenario::parse("x.toml", &with("rebuild-vm", "recursor-settings = \"old-settings-flag\"\n")).is_ok());
@@ -639,7 +441,7 @@ expect = { exit = 0 }
     fn a_rebuild_from_packages_and_its_timing() {
         let with = |action: &str, extra: &str| OK.replace("[[recover]]\nrun = \"systemctl restart pdns-recursor\"\non = \"pdns-vm\"\nexpect = { exit = 0 }", &format!("[[recover]]\naction = \"{action}\"\n{extra}"));
         let s = Scenario::parse("x.toml", &with("rebuild-vm", "from = \"packages\"\n")).unwrap();
-        assert_eq!(s.recovery[0].from, Some(RebuildFrom::Packages));
+        assert!(matches!(s.recovery[0].action, Action::Rebuild(Rebuild { keep_disk: true, from: RebuildFrom::Packages, .. })));
         assert!(err(&with("rebuild-vm-scratch", "from = \"packages\"\n")).contains("`from` goes with `action = \"rebuild-vm\"`"));
         assert!(err(&with("rebuild-vm", "from = \"mirror\"\n")).contains("mirror"));
         // The rebuild span is read off a rebuild from packages only.
@@ -682,7 +484,7 @@ expect = { exit = 0 }
                         // Every placeholder filled from the lab, the runbook's login included.
                         let text = toml::to_string(&*p).unwrap();
                         assert!(!text.contains("{operator}") && !text.contains("{db}") && !text.contains("{zone}"), "{} on {conf}: placeholder left", s.name);
-                        let users: Vec<_> = p.symptoms.iter().chain(&p.recovery).filter_map(|st| st.user.as_deref()).collect();
+                        let users: Vec<_> = p.symptoms.iter().chain(&p.recovery).filter_map(|st| st.user()).collect();
                         assert!(users.iter().all(|u| *u == operator || *u == "pdns"), "{} on {conf}: steps as {users:?}", s.name);
                     }
                     // Only the edge host (one address, the authoritative on loopback) lacks
@@ -712,7 +514,7 @@ expect = { exit = 0 }
             s.faults = vec![Fault::StopUnit { unit }];
             s.symptoms[0].within = Some(Duration::from_secs(secs));
             s.recovery[0].expect.exit = Some(exit);
-            s.symptoms[1].expect.row = Some(format!("TRI-{row}"));
+            s.symptoms[1].expect.row = Some(RowWant::try_from(format!("TRI-{row}")).unwrap());
             let text = toml::to_string(&s).unwrap();
             let back = Scenario::parse("x.toml", &text).unwrap();
             proptest::prop_assert_eq!(back, s);

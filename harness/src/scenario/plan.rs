@@ -256,7 +256,7 @@ pub fn facts_used(s: &Scenario, f: &LabFacts) -> Vec<String> {
     }
     // The runbook's triage asks the authoritative's host from the workstation: without a lab
     // address of its own, whoever answers there is not the authoritative.
-    let triage = s.symptoms.iter().chain(&s.recovery).chain(s.corrections.iter().flat_map(|c| &c.steps)).any(|st| st.triage);
+    let triage = s.symptoms.iter().chain(&s.recovery).chain(s.corrections.iter().flat_map(|c| &c.steps)).any(|st| matches!(st.action, super::Action::Triage { .. }));
     if triage && f.auth.lab.is_none() {
         let la = &f.addresses;
         let host = if la.auth == la.vm { format!("{} (the VM)", la.auth) } else { la.auth.to_string() };
@@ -426,10 +426,10 @@ mod tests {
     fn the_authoritative_is_asked_where_it_listens() {
         let s = scenario("[[symptom]]\nrun = \"dig @{auth} -p {auth-port} {zone} SOA\"\non = \"pdns-vm\"\n[[symptom]]\ntriage = true\nexpect = { row = \"TRI-1\" }\n");
         let Resolved::Ready(r) = resolve(&s, &facts_listening("local-address=10.10.0.54, 203.0.113.53")) else { panic!("not ready") };
-        assert_eq!(r.symptoms[0].run.as_deref(), Some("dig @10.10.0.54 -p 53 example.test SOA"));
+        assert_eq!(r.symptoms[0].command(), Some("dig @10.10.0.54 -p 53 example.test SOA"));
         let lo = facts_listening("local-address=127.0.0.1:5300, 203.0.113.53");
         let Resolved::Ready(r) = resolve(&s, &lo) else { panic!("not ready") };
-        assert_eq!(r.symptoms[0].run.as_deref(), Some("dig @127.0.0.1 -p 5300 example.test SOA"));
+        assert_eq!(r.symptoms[0].command(), Some("dig @127.0.0.1 -p 5300 example.test SOA"));
         assert!(r.facts_used.iter().any(|f| f.starts_with("pdns answers at 127.0.0.1:5300 (pdns.conf:3 local-address), asked from inside the VM")), "{:?}", r.facts_used);
         // The shipped drill.toml gives the authoritative an address of its own: not the VM's.
         assert!(r.facts_used.iter().any(|f| f.contains("the triage's authoritative probe asks drill.toml `auth` = 10.10.0.54: the authoritative has no lab address")), "{:?}", r.facts_used);
@@ -448,12 +448,12 @@ mod tests {
         let s = scenario("[[symptom]]\nrun = \"dig @{recursor} {lab-name} SOA; echo {soa.serial} {recursor.allow-from} ${HOME} {recursor-file.allow-from}\"\non = \"workstation\"\n");
         let Resolved::Ready(r) = resolve(&s, &f) else { panic!("not ready") };
         assert_eq!(
-            r.symptoms[0].run.as_deref(),
+            r.symptoms[0].command(),
             Some("dig @10.10.0.53 web.example.test SOA; echo 2026010101 127.0.0.0/8, 10.10.0.0/16 ${HOME} /etc/powerdns/recursor.conf")
         );
         let s = scenario("[[symptom]]\nrun = \"dig @{internet} x\"\non = \"workstation\"\n");
         let Resolved::Ready(r) = resolve(&s, &f) else { panic!("not ready") };
-        assert_eq!(r.symptoms[0].run.as_deref(), Some("dig @{internet} x"), "the stand-in internet exists only on the testbed");
+        assert_eq!(r.symptoms[0].command(), Some("dig @{internet} x"), "the stand-in internet exists only on the testbed");
     }
 
     #[test]
@@ -532,7 +532,7 @@ mod tests {
         let Resolved::Ready(r) = resolve(&s, &f) else { panic!("not ready") };
         let Fault::Setting { target: Some(t), .. } = &r.faults[0] else { panic!() };
         assert_eq!((t.file.as_str(), t.line, t.forward_file), ("/etc/powerdns/fwd.zones", Some(4), true));
-        assert_eq!(r.symptoms[0].run.as_deref(), Some("echo other.test=10.10.0.99, example.test=10.10.0.54;10.10.0.55 /etc/powerdns/fwd.zones"));
+        assert_eq!(r.symptoms[0].command(), Some("echo other.test=10.10.0.99, example.test=10.10.0.54;10.10.0.55 /etc/powerdns/fwd.zones"));
         assert!(
             r.facts_used.iter().any(|l| l == "pdns-recursor forward-zones = other.test=10.10.0.99, example.test=10.10.0.54;10.10.0.55 (in forward-zones-file /etc/powerdns/fwd.zones: fwd.zones:3, fwd.zones:4)"),
             "{:?}",
