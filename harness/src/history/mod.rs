@@ -103,6 +103,11 @@ pub struct Observation {
     /// assumes (see [`crate::claims::verdict::Basis`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interpretation: Option<String>,
+    /// An expectation that missed its deadline and then held by itself, this long after the
+    /// step began (a steady state back late after a recovery): the judge reads it as a slower
+    /// recovery, not a failed one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub back_late_ms: Option<u64>,
 }
 
 impl Observation {
@@ -175,6 +180,7 @@ pub fn monitor_checks(run: &ScenarioRun, id: &ClaimId) -> Vec<Observation> {
             part: Some(Part::Check),
             severity: None,
             interpretation: Some(format!("{} (the runbook names the monitor, not when it alerts)", d.monitor.model())),
+            back_late_ms: None,
         })
         .collect()
 }

@@ -84,7 +84,7 @@ fn checked_part_in(run: &ScenarioRun, id: &ClaimId, mut pr: PartResult) -> PartR
         pr.verdict = Verdict::Contradicted;
         pr.first_mismatch = miss.mismatch.as_ref().map(|m| format!("{id} {m}"));
         pr.basis = Some(miss.interpretation.clone().map_or(Basis::AsWritten, Basis::Interpretation));
-        pr.severity = checks.iter().filter(|o| !o.held()).map(|o| o.severity.unwrap_or(id.claim().severity_of(part))).min();
+        pr.severity = checks.iter().filter(|o| !o.held()).map(|o| severity_of(o, id, part)).min();
     } else if run.error.is_some() || run.interrupted {
         // What was checked held, but the harness could not finish the part.
         pr.verdict = Verdict::Errored;
@@ -95,6 +95,12 @@ fn checked_part_in(run: &ScenarioRun, id: &ClaimId, mut pr: PartResult) -> PartR
         pr.reason = Some(format!("no step of {} checks the {part} part with an expectation", run.scenario.name));
     }
     pr
+}
+
+/// What a failed check costs the operator: what its step says; else, service that came back by
+/// itself after the deadline is a slower recovery, not a failed one; else the claim part's own.
+fn severity_of(o: &Observation, id: &ClaimId, part: Part) -> Severity {
+    o.severity.or(o.back_late_ms.map(|_| Severity::SlowerRecovery)).unwrap_or(id.claim().severity_of(part))
 }
 
 /// A timing part: the span the runbook bounds, read off the timeline.
@@ -356,6 +362,7 @@ mod tests {
             part,
             severity: None,
             interpretation: None,
+            back_late_ms: None,
         }
     }
 
@@ -505,6 +512,17 @@ mod tests {
         let r = run(&["BAK-RESTORE"], vec![obs(Phase::Recovery, &["BAK-RESTORE"], Some(Recovery), true, Some("step 4: replay failed")), loss], None);
         let c = claim_results(&[r]);
         assert_eq!(result(&c, "BAK-RESTORE").severity, Some(Severity::DataLoss));
+    }
+
+    #[test]
+    fn a_steady_state_back_late_by_itself_is_a_slower_recovery_decided_here() {
+        let missed = || obs(Phase::SteadyAfter, &["DAE-REC"], Some(Recovery), true, Some("steady state after recovery: …"));
+        let never = claim_results(&[run(&["DAE-REC"], vec![missed()], None)]);
+        assert_eq!(result(&never, "DAE-REC").severity, Some(Severity::RecoveryFails));
+        let mut late = missed();
+        late.back_late_ms = Some(60_000);
+        let c = claim_results(&[run(&["DAE-REC"], vec![late], None)]);
+        assert_eq!((result(&c, "DAE-REC").verdict, result(&c, "DAE-REC").severity), (Verdict::Contradicted, Some(Severity::SlowerRecovery)));
     }
 
     #[test]

@@ -344,6 +344,7 @@ pub fn sample_history() -> crate::history::RunHistory {
             part,
             severity: (!e.ok).then_some(Severity::FalseAllClear),
             interpretation: None,
+            back_late_ms: None,
         }
     };
     let scenarios = report

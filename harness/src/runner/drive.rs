@@ -82,8 +82,8 @@ pub(super) async fn drive(ctx: &mut Ctx<'_>, run: &mut ScenarioRun, steady: crat
                     } else {
                         crate::testbed::steady::Late::NotWatched
                     };
-                    let (observed, mismatch, severity) = e.after_recovery(late, LATE_POLL);
-                    let back = matches!(late, crate::testbed::steady::Late::Back(_));
+                    let (observed, mismatch, back_after) = e.after_recovery(late, LATE_POLL);
+                    let back = back_after.is_some();
                     if back {
                         run.timeline.steady_ms = Some(ctx.ms());
                     }
@@ -92,7 +92,10 @@ pub(super) async fn drive(ctx: &mut Ctx<'_>, run: &mut ScenarioRun, steady: crat
                     let reading = back.then(|| {
                         format!("steady state within {} s of the documented recovery (the harness's deadline; the runbook states no time, and service came back by itself later)", STEADY_AFTER_DEADLINE.as_secs())
                     });
-                    ctx.record(Phase::SteadyAfter, "harness", "steady-state check".into(), observed, Some("steady state".into()), Some(mismatch), claims, recovery_part, severity, reading);
+                    ctx.record(Phase::SteadyAfter, "harness", "steady-state check".into(), observed, Some("steady state".into()), Some(mismatch), claims, recovery_part, None, reading);
+                    if let Some(after) = back_after {
+                        ctx.back_late(after);
+                    }
                 }
             }
         }

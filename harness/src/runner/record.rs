@@ -50,7 +50,7 @@ impl Ctx<'_> {
     ) -> bool {
         self.step_no += 1;
         let ok = mismatch.is_none();
-        let o = Observation { phase, step: self.step_no, on: on.to_string(), action, observed, expected, mismatch, at_ms: self.ms(), claims, part, severity, interpretation };
+        let o = Observation { phase, step: self.step_no, on: on.to_string(), action, observed, expected, mismatch, at_ms: self.ms(), claims, part, severity, interpretation, back_late_ms: None };
         let _ = self.events.send(Event::Observed {
             scenario: self.scenario.name.clone(),
             ok,
@@ -58,6 +58,13 @@ impl Ctx<'_> {
         });
         self.records.push(o);
         ok
+    }
+
+    /// The last observation's expectation held only late, by itself, `after` the step began.
+    pub(super) fn back_late(&mut self, after: std::time::Duration) {
+        if let Some(o) = self.records.last_mut() {
+            o.back_late_ms = Some(after.as_millis() as u64);
+        }
     }
 
     /// Context: no expectation, no part; checks nothing.

@@ -371,16 +371,16 @@ impl NotSteady {
         self.last.failing().first().map(|c| format!("✗ {} {} → {} (expected {})", c.name, c.query, c.observed, c.expected)).unwrap_or_else(|| "steady state not reached".into())
     }
 
-    /// A steady state missed after a recovery, judged: what was observed, the mismatch and a
-    /// severity where it is not the claim part's own. `poll`: how often `late` asked.
-    pub fn after_recovery(&self, late: Late, poll: Duration) -> (String, String, Option<crate::claims::Severity>) {
+    /// A steady state missed after a recovery, described: what was observed, the mismatch, and
+    /// when service came back by itself if it did (the judge weighs that). `poll`: how often
+    /// `late` asked.
+    pub fn after_recovery(&self, late: Late, poll: Duration) -> (String, String, Option<Duration>) {
         let first = self.first_failing();
         let missed = self.waited.as_secs();
         match late {
-            // Service came back without anyone acting: slower, not failed.
             Late::Back(more) => {
                 let when = format!("back by itself only {:.0} s after the recovery (not within {missed} s; the names asked every {} s)", (self.waited + more).as_secs_f64(), poll.as_secs());
-                (format!("{when}; at {missed} s: {first}"), format!("steady state after recovery {when}; at {missed} s: {first}"), Some(crate::claims::Severity::SlowerRecovery))
+                (format!("{when}; at {missed} s: {first}"), format!("steady state after recovery {when}; at {missed} s: {first}"), Some(self.waited + more))
             }
             Late::StillFailing(watched) => {
                 let still = (self.waited + watched).as_secs();
@@ -518,23 +518,23 @@ mod tests {
     fn a_late_recovery_is_slower_not_failed_and_says_when_and_how_it_was_asked() {
         let e = missed(vec![]);
         assert!(e.daemons_up());
-        let (observed, mismatch, severity) = e.after_recovery(Late::Back(Duration::from_secs(15)), Duration::from_secs(5));
-        assert_eq!(severity, Some(crate::claims::Severity::SlowerRecovery));
+        let (observed, mismatch, back) = e.after_recovery(Late::Back(Duration::from_secs(15)), Duration::from_secs(5));
+        assert_eq!(back, Some(Duration::from_secs(60)));
         assert!(mismatch.contains("only 60 s after the recovery") && mismatch.contains("every 5 s"), "{mismatch}");
         assert!(observed.contains("at 45 s: ✗ lab names via recursor") && observed.contains("SERVFAIL"), "{observed}");
     }
 
     #[test]
-    fn a_recovery_that_never_came_back_keeps_the_parts_own_severity() {
-        let (observed, mismatch, severity) = missed(vec![]).after_recovery(Late::StillFailing(Duration::from_secs(150)), Duration::from_secs(5));
-        assert_eq!(severity, None);
+    fn a_recovery_that_never_came_back_is_not_late_but_missed() {
+        let (observed, mismatch, back) = missed(vec![]).after_recovery(Late::StillFailing(Duration::from_secs(150)), Duration::from_secs(5));
+        assert_eq!(back, None);
         assert!(mismatch.contains("still failing 195 s after the recovery"), "{mismatch}");
         assert!(observed.starts_with("✗ lab names via recursor"), "{observed}");
         // A daemon down is not watched: nothing was waited past the deadline.
         let down = missed(vec!["pdns is failed".into()]);
         assert!(!down.daemons_up());
-        let (_, mismatch, severity) = down.after_recovery(Late::NotWatched, Duration::from_secs(5));
-        assert_eq!((mismatch.as_str(), severity), ("steady state after recovery: ✗ lab names via recursor every journal name → 1 of 21 fail: ns1. A → SERVFAIL (expected NOERROR)", None));
+        let (_, mismatch, back) = down.after_recovery(Late::NotWatched, Duration::from_secs(5));
+        assert_eq!((mismatch.as_str(), back), ("steady state after recovery: ✗ lab names via recursor every journal name → 1 of 21 fail: ns1. A → SERVFAIL (expected NOERROR)", None));
         let looping = NotSteady { crash_loop: true, ..missed(vec![]) };
         assert!(!looping.daemons_up());
     }
