@@ -123,7 +123,7 @@ impl Session {
         let mut suites: Vec<Suite> = planned
             .iter()
             .filter_map(|(_, r)| match r {
-                Resolved::Ready(s) => Some(s.suites()),
+                Resolved::Ready(p) => Some(p.scenario.suites()),
                 _ => None,
             })
             .flatten()

@@ -328,7 +328,6 @@ pub fn scenario(name: &str, seq: &[Drawn]) -> Scenario {
         depends_on: vec![],
         fresh_lab: None,
         file: Default::default(),
-        facts_used: vec![],
     }
 }
 

@@ -124,7 +124,7 @@ pub async fn run(ctx: &Ctx, seed: u64, seq: &[Drawn], lab_run_id: &str, progress
         lab.wait_booted_lab().await?;
         lab.wait_steady_asking(crate::testbed::STEADY_DEADLINE, crate::testbed::steady::Scope::OneName).await.map_err(|e| anyhow::anyhow!("the lab did not reach steady state before any fault: {e}"))?;
         progress("injecting faults");
-        for f in &bound.faults {
+        for f in &bound.scenario.faults {
             let i = fault::inject(&lab, f).await?;
             run.injected.push(format!("{} — {}", i.description, i.proof));
             injected.push(i);

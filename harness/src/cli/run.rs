@@ -103,7 +103,7 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
         out: RunDir { path: dir.clone(), formats, secrets: secrets.clone() },
         run: info,
         finished: vec![],
-        planned: planned.iter().map(|(s, _)| pdns_drill::history::ScenarioInfo::from(s)).collect(),
+        planned: planned.iter().map(|(s, _)| pdns_drill::history::ScenarioInfo::new(s, Vec::new())).collect(),
     };
 
     // 3. The operators' lab must stand on its own before any fault is judged on it. From here

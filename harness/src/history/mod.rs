@@ -234,8 +234,9 @@ impl ScenarioInfo {
     }
 }
 
-impl From<&crate::scenario::Scenario> for ScenarioInfo {
-    fn from(s: &crate::scenario::Scenario) -> Self {
+impl ScenarioInfo {
+    /// What the history keeps of a scenario, with the lab facts its plan drew on.
+    pub fn new(s: &crate::scenario::Scenario, facts: Vec<String>) -> Self {
         ScenarioInfo {
             name: s.name.clone(),
             file: s.file.display().to_string(),
@@ -246,7 +247,7 @@ impl From<&crate::scenario::Scenario> for ScenarioInfo {
             condition: s.condition.clone(),
             condition_for: s.condition_for.clone(),
             timings: s.timings.clone(),
-            facts: s.facts_used.clone(),
+            facts,
             monitors: s.monitors.clone(),
         }
     }

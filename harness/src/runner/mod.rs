@@ -55,14 +55,14 @@ pub use deadlines::STEADY_AFTER_DEADLINE;
 /// cannot run it.
 pub async fn run_scenario(inputs: &Inputs, index: usize, planned: &(Scenario, Resolved), events: &UnboundedSender<Event>) -> ScenarioRun {
     let (template, resolved) = planned;
-    let scenario = match resolved {
-        Resolved::Ready(s) => s.as_ref(),
-        Resolved::NotSimulated(_) => template,
+    let (scenario, facts) = match resolved {
+        Resolved::Ready(p) => (&p.scenario, p.facts_used.clone()),
+        Resolved::NotSimulated(_) => (template, Vec::new()),
     };
     let _ = events.send(Event::ScenarioStarted { name: scenario.name.clone() });
     let t0 = Instant::now();
     let lab_run_id = format!("{}-{:02}", inputs.run_id, index);
-    let mut run = ScenarioRun::new(ScenarioInfo::from(scenario), lab_run_id.clone());
+    let mut run = ScenarioRun::new(ScenarioInfo::new(scenario, facts), lab_run_id.clone());
     run.not_simulated = match resolved {
         Resolved::NotSimulated(why) => Some(why.clone()),
         Resolved::Ready(_) => None,
@@ -149,8 +149,9 @@ pub async fn run_scenario(inputs: &Inputs, index: usize, planned: &(Scenario, Re
     run.dropins = lab.dropins();
     // The lab's own packages, before any step may rebuild the VM on another release.
     run.versions = lab.versions().await;
-    let bound = lab.bind(scenario);
-    let mut ctx = Ctx { lab: &lab, scenario: &bound, t0, records: Vec::new(), events, step_no: 0, triage_row: None, heal_failed: None, lab_unsettled: None, base_image_ms: None, mirror_download_ms: None, parts_not_simulated: Vec::new() };
+    let Resolved::Ready(planned) = resolved else { unreachable!("a scenario not simulated needs no lab") };
+    let bound = lab.bind(planned);
+    let mut ctx = Ctx { lab: &lab, scenario: &bound.scenario, t0, records: Vec::new(), events, step_no: 0, triage_row: None, heal_failed: None, lab_unsettled: None, base_image_ms: None, mirror_download_ms: None, parts_not_simulated: Vec::new() };
     let result = match steady {
         Ok(steady) => drive::drive(&mut ctx, &mut run, steady).await,
         Err(e) => Err(e.context("the lab did not reach steady state before the fault")),

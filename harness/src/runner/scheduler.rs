@@ -90,7 +90,7 @@ mod tests {
     fn queued(name: &str, within_s: u64) -> Queued {
         let toml = format!("name = \"{name}\"\nsection = \"x\"\nclaims = [\"TRI-1\"]\n[[symptom]]\npart = \"check\"\nrun = \"true\"\non = \"pdns-vm\"\nexpect = {{ exit = 0 }}\nwithin = \"{within_s}s\"\n");
         let s = Scenario::parse("x.toml", &toml).unwrap();
-        (0, (s.clone(), Resolved::Ready(Box::new(s))))
+        (0, (s.clone(), Resolved::Ready(Box::new(crate::scenario::plan::Planned { scenario: s, facts_used: vec![] }))))
     }
 
     #[test]

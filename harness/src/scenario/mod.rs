@@ -96,9 +96,6 @@ pub struct Scenario {
     /// Set by the loader.
     #[serde(skip)]
     pub file: PathBuf,
-    /// Set by the plan: the lab facts it filled in, for the report.
-    #[serde(skip)]
-    pub facts_used: Vec<String>,
 }
 
 fn yes() -> bool {
@@ -478,11 +475,12 @@ expect = { exit = 0 }
             let mut ready = 0;
             for s in &all {
                 match plan::resolve(s, &facts) {
-                    plan::Resolved::Ready(p) => {
+                    plan::Resolved::Ready(planned) => {
+                        let p = &planned.scenario;
                         ready += 1;
                         assert_eq!(p.name, s.name);
                         // Every placeholder filled from the lab, the runbook's login included.
-                        let text = toml::to_string(&*p).unwrap();
+                        let text = toml::to_string(p).unwrap();
                         assert!(!text.contains("{operator}") && !text.contains("{db}") && !text.contains("{zone}"), "{} on {conf}: placeholder left", s.name);
                         let users: Vec<_> = p.symptoms.iter().chain(&p.recovery).filter_map(|st| st.user()).collect();
                         assert!(users.iter().all(|u| *u == operator || *u == "pdns"), "{} on {conf}: steps as {users:?}", s.name);

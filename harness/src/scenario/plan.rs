@@ -205,8 +205,25 @@ pub fn fill_facts(text: &str, f: &LabFacts) -> Result<String, String> {
 /// A scenario as it will run on one lab, or why it cannot.
 #[derive(Debug, Clone)]
 pub enum Resolved {
-    Ready(Box<Scenario>),
+    Ready(Box<Planned>),
     NotSimulated(String),
+}
+
+/// A scenario planned for the operators' lab: every fact it names filled in from their files
+/// and zone, its setting faults aimed at the file and line that set the value, and those facts
+/// listed for the report. Its addresses are still the lab's own.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Planned {
+    pub scenario: Scenario,
+    /// The lab facts it drew on, one line each.
+    pub facts_used: Vec<String>,
+}
+
+/// A planned scenario bound to one testbed lab: its addresses are the testbed's, and nothing
+/// is left to fill while it runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bound {
+    pub scenario: Scenario,
 }
 
 /// Resolves `s` against the lab's facts.
@@ -217,7 +234,7 @@ pub fn resolve(s: &Scenario, f: &LabFacts) -> Resolved {
     }
 }
 
-fn try_resolve(s: &Scenario, f: &LabFacts) -> Result<Scenario, String> {
+fn try_resolve(s: &Scenario, f: &LabFacts) -> Result<Planned, String> {
     let mut v = serde_json::to_value(s).map_err(|e| e.to_string())?;
     // The only fact that depends on the scenario: the journal's HEAD once its rows are added.
     let head = match s.journal_rows.len() as u32 {
@@ -228,14 +245,13 @@ fn try_resolve(s: &Scenario, f: &LabFacts) -> Result<Scenario, String> {
     map_strings(&mut v, &|t| fill_facts(&t.replace("{journal.head}", &head), f))?;
     let mut r: Scenario = serde_json::from_value(v).map_err(|e| e.to_string())?;
     r.file = s.file.clone();
-    r.facts_used = facts_used(s, f);
     for fault in r.faults.iter_mut() {
         let edit = fault.setting_edit();
         if let (Fault::Setting { daemon, key, target, .. }, Some(edit)) = (fault, edit) {
             *target = Some(setting_target(*daemon, key, &edit, f)?);
         }
     }
-    Ok(r)
+    Ok(Planned { scenario: r, facts_used: facts_used(s, f) })
 }
 
 /// The facts a scenario draws on, one line each: names by role, SOA fields, settings (with the
@@ -367,7 +383,8 @@ pub fn map_strings(v: &mut serde_json::Value, f: &dyn Fn(&str) -> Result<String,
 
 /// The scenario with the testbed's addresses filled and the operators' own lab addresses
 /// (inside values taken from their files and zone) moved onto the testbed.
-pub fn bind(s: &Scenario, fill_address: &dyn Fn(&str) -> String) -> Scenario {
+pub fn bind(p: &Planned, fill_address: &dyn Fn(&str) -> String) -> Bound {
+    let s = &p.scenario;
     let mut v = serde_json::to_value(s).expect("a scenario serialises");
     map_strings(&mut v, &|t| Ok(fill_address(t))).expect("binding cannot fail");
     let mut r: Scenario = serde_json::from_value(v).expect("a bound scenario deserialises");
@@ -377,13 +394,13 @@ pub fn bind(s: &Scenario, fill_address: &dyn Fn(&str) -> String) -> Scenario {
             *target = t0.clone();
         }
     }
-    r
+    Bound { scenario: r }
 }
 
 impl crate::testbed::Lab {
     /// A resolved scenario bound to this lab: nothing is left to fill while it runs.
-    pub fn bind(&self, s: &Scenario) -> Scenario {
-        bind(s, &|t| self.bind_text(t))
+    pub fn bind(&self, p: &Planned) -> Bound {
+        bind(p, &|t| self.bind_text(t))
     }
 
 }
@@ -426,10 +443,10 @@ mod tests {
     fn the_authoritative_is_asked_where_it_listens() {
         let s = scenario("[[symptom]]\nrun = \"dig @{auth} -p {auth-port} {zone} SOA\"\non = \"pdns-vm\"\n[[symptom]]\ntriage = true\nexpect = { row = \"TRI-1\" }\n");
         let Resolved::Ready(r) = resolve(&s, &facts_listening("local-address=10.10.0.54, 203.0.113.53")) else { panic!("not ready") };
-        assert_eq!(r.symptoms[0].command(), Some("dig @10.10.0.54 -p 53 example.test SOA"));
+        assert_eq!(r.scenario.symptoms[0].command(), Some("dig @10.10.0.54 -p 53 example.test SOA"));
         let lo = facts_listening("local-address=127.0.0.1:5300, 203.0.113.53");
         let Resolved::Ready(r) = resolve(&s, &lo) else { panic!("not ready") };
-        assert_eq!(r.symptoms[0].command(), Some("dig @127.0.0.1 -p 5300 example.test SOA"));
+        assert_eq!(r.scenario.symptoms[0].command(), Some("dig @127.0.0.1 -p 5300 example.test SOA"));
         assert!(r.facts_used.iter().any(|f| f.starts_with("pdns answers at 127.0.0.1:5300 (pdns.conf:3 local-address), asked from inside the VM")), "{:?}", r.facts_used);
         // The shipped drill.toml gives the authoritative an address of its own: not the VM's.
         assert!(r.facts_used.iter().any(|f| f.contains("the triage's authoritative probe asks drill.toml `auth` = 10.10.0.54: the authoritative has no lab address")), "{:?}", r.facts_used);
@@ -448,12 +465,12 @@ mod tests {
         let s = scenario("[[symptom]]\nrun = \"dig @{recursor} {lab-name} SOA; echo {soa.serial} {recursor.allow-from} ${HOME} {recursor-file.allow-from}\"\non = \"workstation\"\n");
         let Resolved::Ready(r) = resolve(&s, &f) else { panic!("not ready") };
         assert_eq!(
-            r.symptoms[0].command(),
+            r.scenario.symptoms[0].command(),
             Some("dig @10.10.0.53 web.example.test SOA; echo 2026010101 127.0.0.0/8, 10.10.0.0/16 ${HOME} /etc/powerdns/recursor.conf")
         );
         let s = scenario("[[symptom]]\nrun = \"dig @{internet} x\"\non = \"workstation\"\n");
         let Resolved::Ready(r) = resolve(&s, &f) else { panic!("not ready") };
-        assert_eq!(r.symptoms[0].command(), Some("dig @{internet} x"), "the stand-in internet exists only on the testbed");
+        assert_eq!(r.scenario.symptoms[0].command(), Some("dig @{internet} x"), "the stand-in internet exists only on the testbed");
     }
 
     #[test]
@@ -487,11 +504,11 @@ mod tests {
         let f = facts(ONE_A, "allow-from=127.0.0.0/8\n");
         let s = scenario("[[fault]]\nkind = \"setting\"\ndaemon = \"recursor\"\nkey = \"allow-from\"\nset = \"127.0.0.0/8\"\n");
         let Resolved::Ready(r) = resolve(&s, &f) else { panic!() };
-        let Fault::Setting { target: Some(t), .. } = &r.faults[0] else { panic!() };
+        let Fault::Setting { target: Some(t), .. } = &r.scenario.faults[0] else { panic!() };
         assert_eq!(t.file, "/etc/powerdns/recursor.conf");
         assert_eq!(t.line, Some(1));
         let bound = bind(&r, &|t| t.to_string());
-        assert!(matches!(&bound.faults[0], Fault::Setting { target: Some(_), .. }));
+        assert!(matches!(&bound.scenario.faults[0], Fault::Setting { target: Some(_), .. }));
     }
 
     #[test]
@@ -530,9 +547,9 @@ mod tests {
         let f = facts_with_forward_file("# forwards\n+.=9.9.9.9\nother.test=10.10.0.99\nexample.test=10.10.0.54;10.10.0.55\n");
         let s = scenario(&format!("{SWAP}[[symptom]]\nrun = \"echo {{recursor.forward-zones}} {{recursor-file.forward-zones}}\"\non = \"pdns-vm\"\n"));
         let Resolved::Ready(r) = resolve(&s, &f) else { panic!("not ready") };
-        let Fault::Setting { target: Some(t), .. } = &r.faults[0] else { panic!() };
+        let Fault::Setting { target: Some(t), .. } = &r.scenario.faults[0] else { panic!() };
         assert_eq!((t.file.as_str(), t.line, t.forward_file), ("/etc/powerdns/fwd.zones", Some(4), true));
-        assert_eq!(r.symptoms[0].command(), Some("echo other.test=10.10.0.99, example.test=10.10.0.54;10.10.0.55 /etc/powerdns/fwd.zones"));
+        assert_eq!(r.scenario.symptoms[0].command(), Some("echo other.test=10.10.0.99, example.test=10.10.0.54;10.10.0.55 /etc/powerdns/fwd.zones"));
         assert!(
             r.facts_used.iter().any(|l| l == "pdns-recursor forward-zones = other.test=10.10.0.99, example.test=10.10.0.54;10.10.0.55 (in forward-zones-file /etc/powerdns/fwd.zones: fwd.zones:3, fwd.zones:4)"),
             "{:?}",
