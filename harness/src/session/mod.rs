@@ -5,6 +5,8 @@
 //! signals, this process's containers swept when one comes. Prints nothing: what it has to say
 //! goes to the caller's `say`.
 
+pub mod run;
+
 use crate::inputs::secrets::Secrets;
 use crate::testbed::steady::Preflight;
 use crate::history::events::Event;
