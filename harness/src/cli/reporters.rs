@@ -48,7 +48,7 @@ fn finished_line(r: &ScenarioRun) -> String {
     let why = r.error.clone().or_else(|| r.not_simulated.clone()).or_else(|| r.records.iter().find_map(|x| x.mismatch.clone())).unwrap_or_default();
     let mut line = format!("{mark:>8}  {:<26} {:>6.1} s  {why}", r.scenario.name, r.wall_ms as f64 / 1000.0);
     if r.kept {
-        line.push_str(&format!("\n          lab kept: docker exec -it pdns-drill-{0}-pdns-vm bash ; pdns-drill down --run {0}", r.lab_run_id));
+        line.push_str(&format!("\n          lab kept: docker exec -it pdns-drill-{0}-pdns-vm bash ; pdns-drill triage --run {0} ; pdns-drill down --run {0}", r.lab_run_id));
     }
     line
 }

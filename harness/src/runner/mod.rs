@@ -175,6 +175,10 @@ pub async fn run_scenario(inputs: &Inputs, index: usize, planned: &(Scenario, Re
     run.timeline.cpu_ms = Some(lab.cpu_time().await.saturating_sub(cpu_before).as_millis() as u64);
     run.lab.after = Some(if inputs.keep_on_failure && run.anything_failed() {
         run.kept = true;
+        // Remembered as `pdns-drill up` remembers its lab: `triage --run` and `down` find it.
+        if let Err(e) = crate::testbed::kept::KeptLab::save(&lab) {
+            progress(&format!("the kept lab could not be remembered for `pdns-drill triage --run`: {e:#}"));
+        }
         gone();
         crate::history::LabAfter::Kept
     } else {

@@ -28,6 +28,7 @@ pub mod shared_usr;
 // The lab's state as probes and checks see it.
 pub mod steady;
 pub mod triage_probes;
+pub mod kept;
 
 use crate::testbed::engine::{ContainerSpec, Engine, ExecOutput, State};
 use anyhow::{Context, Result};
