@@ -1,47 +1,10 @@
 //! Reading scenario files: the TOML parsed, then every rule a file must keep checked before
-//! anything runs (one error naming the file and the field), and the small grammars steps use
-//! (copy ends, durations).
+//! anything runs (one error naming the file and the field).
 
 use crate::claims::Part;
-use crate::testbed::Role;
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 use super::{Action, Fault, Rebuild, RebuildFrom, Scenario, Step, StepTable, TimingSpan, plan};
-
-/// One end of a copy: a container and a path in it.
-pub type CopyEnd = (Role, String);
-
-/// "ROLE:/path -> ROLE:/path" into its two ends.
-pub fn parse_copy(s: &str) -> Result<(CopyEnd, CopyEnd), String> {
-    let bad = || format!("`copy = \"{s}\"` is not \"ROLE:/path -> ROLE:/path\"");
-    let (a, b) = s.split_once("->").ok_or_else(bad)?;
-    Ok((parse_end(a).map_err(|_| bad())?, parse_end(b).map_err(|_| bad())?))
-}
-
-/// "ROLE:/path" into a container and a path.
-pub fn parse_end(x: &str) -> Result<CopyEnd, String> {
-    let bad = || format!("`{}` is not \"ROLE:/path\"", x.trim());
-    let (r, p) = x.trim().split_once(':').ok_or_else(bad)?;
-    // A path may start with a placeholder that the plan fills with an absolute path ({db}).
-    if !p.starts_with('/') && !p.starts_with('{') {
-        return Err(bad());
-    }
-    Ok((r.parse::<Role>()?, p.to_string()))
-}
-
-/// "10s", "1500ms", "2m".
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: u64 = num.parse().map_err(|_| format!("`{s}` is not a duration like 10s, 500ms or 2m"))?;
-    match unit {
-        "ms" => Ok(Duration::from_millis(n)),
-        "s" => Ok(Duration::from_secs(n)),
-        "m" => Ok(Duration::from_secs(n * 60)),
-        _ => Err(format!("`{s}` is not a duration like 10s, 500ms or 2m")),
-    }
-}
 
 /// A problem in a scenario file, naming the file and (where known) the line and field.
 #[derive(Debug, thiserror::Error)]

@@ -31,8 +31,8 @@ pub mod plan;
 pub mod selection;
 
 pub use faults::{Fault, SettingEdit, SettingTarget};
-pub use load::{load_dir, parse_copy, parse_duration, parse_end, CopyEnd, ScenarioError};
-pub use step::{Action, Expect, HarnessAction, OutcomeWant, Probe, ProbeTarget, Rebuild, RebuildFrom, RowWant, Step};
+pub use load::{load_dir, ScenarioError};
+pub use step::{parse_copy, parse_duration, parse_end, Action, CopyEnd, Expect, HarnessAction, OutcomeWant, Probe, ProbeTarget, Rebuild, RebuildFrom, RowWant, Step};
 
 use crate::claims::{ClaimId, Part};
 use crate::testbed::Role;

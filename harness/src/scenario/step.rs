@@ -4,8 +4,8 @@
 //! It is read into a [`Step`] with every "exactly one of" and "goes with" rule checked there, so
 //! no later module meets a step with two actions or an option its action ignores; it is written
 //! back the same way, so a planned scenario or a chaos reproducer serialises as a file does.
+//! The small grammars a step's values use (copy ends, durations) live here too.
 
-use super::load::{parse_copy, parse_end, CopyEnd};
 use crate::claims::{ClaimId, Part, Severity};
 use crate::dns::codes::{RType, Rcode, Transport};
 use crate::dns::probe::Outcome;
@@ -324,6 +324,40 @@ impl TryFrom<String> for RowWant {
     }
 }
 
+/// One end of a copy: a container and a path in it.
+pub type CopyEnd = (Role, String);
+
+/// "ROLE:/path -> ROLE:/path" into its two ends.
+pub fn parse_copy(s: &str) -> Result<(CopyEnd, CopyEnd), String> {
+    let bad = || format!("`copy = \"{s}\"` is not \"ROLE:/path -> ROLE:/path\"");
+    let (a, b) = s.split_once("->").ok_or_else(bad)?;
+    Ok((parse_end(a).map_err(|_| bad())?, parse_end(b).map_err(|_| bad())?))
+}
+
+/// "ROLE:/path" into a container and a path.
+pub fn parse_end(x: &str) -> Result<CopyEnd, String> {
+    let bad = || format!("`{}` is not \"ROLE:/path\"", x.trim());
+    let (r, p) = x.trim().split_once(':').ok_or_else(bad)?;
+    // A path may start with a placeholder that the plan fills with an absolute path ({db}).
+    if !p.starts_with('/') && !p.starts_with('{') {
+        return Err(bad());
+    }
+    Ok((r.parse::<Role>()?, p.to_string()))
+}
+
+/// "10s", "1500ms", "2m".
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = num.parse().map_err(|_| format!("`{s}` is not a duration like 10s, 500ms or 2m"))?;
+    match unit {
+        "ms" => Ok(Duration::from_millis(n)),
+        "s" => Ok(Duration::from_secs(n)),
+        "m" => Ok(Duration::from_secs(n * 60)),
+        _ => Err(format!("`{s}` is not a duration like 10s, 500ms or 2m")),
+    }
+}
+
 /// A step as a file writes it: one flat table, each action a key of its own.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -451,7 +485,7 @@ impl TryFrom<StepFile> for Step {
         if f.expect.row.is_some() && !matches!(action, Action::Triage { .. }) {
             return Err("`expect.row` goes with `triage = true`".into());
         }
-        let within = f.within.as_deref().map(super::parse_duration).transpose()?;
+        let within = f.within.as_deref().map(parse_duration).transpose()?;
         Ok(Step {
             action,
             expect: f.expect,
