@@ -1,6 +1,6 @@
 //! `pdns-drill chaos`: runs a campaign and prints its runs, shrinks and reproducers as they come.
 
-use super::{open_session, spinner, stopped, ChaosArgs, FAILED};
+use super::{open_session, stopped, ChaosArgs, FAILED};
 use anyhow::{Context, Result};
 use pdns_drill::testbed;
 use std::process::ExitCode;
@@ -42,10 +42,8 @@ pub async fn chaos(a: &ChaosArgs) -> Result<ExitCode> {
     let inputs = chaos::Inputs { lab, dir: dir.clone() };
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
     let work = tokio::spawn(chaos::campaign(inputs, settings, tx));
-    let pb = spinner("chaos");
-    // A hidden progress bar (stderr is no terminal) prints nothing: say results directly.
-    let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let say = |line: String| if tty { pb.println(line) } else { eprintln!("{line}") };
+    let pb = super::Status::new("chaos");
+    let say = |line: String| pb.println(line);
     let mut unwritten = None;
     let followed = session
         .follow(work, rx, |ev: Event| {

@@ -1,6 +1,6 @@
 //! `pdns-drill drill restore`: the operators' backups restored onto a lab, with evidence.
 
-use super::{open_session, spinner, stopped, LabArgs, FAILED};
+use super::{open_session, stopped, LabArgs, FAILED};
 use anyhow::Result;
 use pdns_drill::testbed;
 use std::path::{Path, PathBuf};
@@ -12,7 +12,7 @@ pub async fn drill_restore(a: &LabArgs, backups: &[PathBuf], backups_dir: Option
     let (files, policy) = pdns_drill::drill::read_backups(backups, backups_dir, time::OffsetDateTime::now_utc())?;
     let session = open_session(a).await?;
     let run_id = testbed::new_run_id();
-    let pb = spinner("drill restore");
+    let pb = super::Status::new("drill restore");
     let shown = pb.clone();
     let take_own_backup = backups.is_empty() && backups_dir.is_none();
     let inputs = pdns_drill::drill::Inputs {

@@ -1,7 +1,7 @@
 //! The lab by hand: the image built, a lab brought up (and kept) or taken down, the runbook's
 //! first triage against a kept lab or any three addresses.
 
-use super::{connect, ensure_image, open_session, spinner, stopped, zone_name, ImageArgs, LabArgs, TriageArgs};
+use super::{connect, ensure_image, open_session, stopped, zone_name, ImageArgs, LabArgs, TriageArgs};
 use anyhow::Result;
 use pdns_drill::dns::triage;
 use pdns_drill::testbed::{self, kept::KeptLab, triage_probes};
@@ -19,7 +19,7 @@ pub async fn image_build(a: &ImageArgs) -> Result<ExitCode> {
 pub async fn up(a: &LabArgs, check: bool) -> Result<ExitCode> {
     let session = open_session(a).await?;
     let run_id = testbed::new_run_id();
-    let pb = spinner("up");
+    let pb = super::Status::new("up");
     let t0 = std::time::Instant::now();
     let show = |m: &str| pb.set_message(m.to_string());
     // The VM, its stand-in internet and the workstation the triage runs from; the lab client

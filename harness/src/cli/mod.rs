@@ -45,12 +45,52 @@ pub fn spinner(prefix: &str) -> ProgressBar {
     pb
 }
 
+/// How long work is getting on: a spinner on a terminal; elsewhere (a CI log, a pipe), where a
+/// spinner draws nothing, each new message as a line of its own (the stages and steps the
+/// library reports are few and each worth a line: no wait reports every poll).
+#[derive(Clone)]
+pub struct Status {
+    pb: ProgressBar,
+    prefix: String,
+    /// Off a terminal: the message last printed, so a repeat is not.
+    printed: Option<std::sync::Arc<std::sync::Mutex<String>>>,
+}
+
+impl Status {
+    pub fn new(prefix: &str) -> Status {
+        let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
+        Status { pb: spinner(prefix), prefix: prefix.to_string(), printed: (!tty).then(Default::default) }
+    }
+
+    pub fn set_message(&self, m: impl Into<String>) {
+        let m = m.into();
+        let Some(printed) = &self.printed else { return self.pb.set_message(m) };
+        let mut last = printed.lock().unwrap_or_else(|p| p.into_inner());
+        if *last != m {
+            eprintln!("{}: {m}", self.prefix);
+            *last = m;
+        }
+    }
+
+    /// A line of its own, above the spinner on a terminal.
+    pub fn println(&self, line: impl AsRef<str>) {
+        match &self.printed {
+            None => self.pb.println(line.as_ref()),
+            Some(_) => eprintln!("{}", line.as_ref()),
+        }
+    }
+
+    pub fn finish_and_clear(&self) {
+        self.pb.finish_and_clear();
+    }
+}
+
 pub async fn connect() -> Result<Engine> {
     Engine::connect().await
 }
 
 pub async fn ensure_image(engine: &Engine, a: &ImageArgs) -> Result<String> {
-    let pb = spinner("image");
+    let pb = Status::new("image");
     let r = image::ensure(engine, &build_options(a), &|m: &str| pb.set_message(m.to_string())).await;
     pb.finish_and_clear();
     r
@@ -79,7 +119,7 @@ pub async fn open_session(a: &LabArgs) -> Result<Session> {
 
 /// `open_session` for inputs already loaded.
 pub async fn connect_session(a: &LabArgs, config: ConfigDir, zone: ZoneInput) -> Result<Session> {
-    let pb = spinner("image");
+    let pb = Status::new("image");
     let r = Session::connect(config, zone, &build_options(&a.image), &|m: &str| pb.set_message(m.to_string())).await;
     pb.finish_and_clear();
     let session = r?;
@@ -91,7 +131,7 @@ pub async fn connect_session(a: &LabArgs, config: ConfigDir, zone: ZoneInput) ->
 
 /// The images planned scenarios rebuild their VM on, with a spinner while one is made.
 pub async fn ensure_rebuild_images(session: &Session, planned: &[(pdns_drill::scenario::Scenario, pdns_drill::scenario::plan::Resolved)]) -> Result<()> {
-    let pb = spinner("image");
+    let pb = Status::new("image");
     let t0 = std::time::Instant::now();
     let tags = session.ensure_rebuild_images(planned, &|suite: Suite, m: &str| pb.set_message(format!("{}: {m}", suite.as_str()))).await;
     pb.finish_and_clear();

@@ -6,7 +6,7 @@
 //! gate's (0 pass, 1 fail, 3 undecided), 130/143/129 for a signal.
 
 use super::reporters::{Bars, JsonLines, Lines, Progress, Reporter};
-use super::{connect_session, load_inputs, print_verdicts, spinner, stopped, RunArgs};
+use super::{connect_session, load_inputs, print_verdicts, stopped, RunArgs};
 use anyhow::Result;
 use pdns_drill::history::events::Event;
 use pdns_drill::judge::model::{GateOutcome, Report};
@@ -54,7 +54,7 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
         _ => Box::new(Lines),
     };
     let json = a.progress.resolve() == Progress::Json;
-    let pb = spinner("preflight");
+    let pb = super::Status::new("preflight");
     let finished = plan
         .run(&session, &|m: &str| pb.set_message(m.to_string()), |n| match n {
             Notice::PreflightEnded => pb.finish_and_clear(),

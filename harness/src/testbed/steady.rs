@@ -444,7 +444,7 @@ pub async fn preflight(engine: &Engine, spec: LabSpec, progress: &(dyn Fn(&str) 
             return Err(e.context("preflight: bringing the lab up"));
         }
     };
-    progress("preflight: waiting for steady state");
+    progress("waiting for steady state (the lab as the operators gave it, no fault)");
     if let Err(e) = lab.wait_booted_lab().await {
         lab.down().await.ok();
         return Err(e.context("preflight"));
