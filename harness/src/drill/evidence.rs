@@ -92,8 +92,60 @@ pub fn write(dir: &Path, e: &Evidence, secrets: &crate::inputs::secrets::Secrets
     let md = format!("{above}sha256: evidence.json {json_sha} · evidence.md above this line {above_sha}\n");
     write_atomic(&dir.join("evidence.md"), md.as_bytes())?;
     let md_sha = hex::encode(Sha256::digest(md.as_bytes()));
-    write_atomic(&dir.join("SHA256SUMS"), format!("{json_sha}  evidence.json\n{md_sha}  evidence.md\n").as_bytes())?;
+    let xml = secrets.text(&junit(e)?);
+    write_atomic(&dir.join("junit.xml"), xml.as_bytes())?;
+    let xml_sha = hex::encode(Sha256::digest(xml.as_bytes()));
+    write_atomic(&dir.join("SHA256SUMS"), format!("{json_sha}  evidence.json\n{md_sha}  evidence.md\n{xml_sha}  junit.xml\n").as_bytes())?;
     Ok(dir.join("evidence.md"))
+}
+
+/// `junit.xml`, through the one JUnit writer: a case per backup (passed when restorable and
+/// complete, else a failure typed by what it came to; the documented procedure's own result in
+/// its output), an error case when the drill could not finish. Red exactly when the drill's
+/// exit code is 1; the RTO and the backup policy's findings are properties, as they do not
+/// fail the drill.
+pub fn junit(e: &Evidence) -> anyhow::Result<String> {
+    use crate::report::junit::{document, non_success};
+    use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus};
+    let mut props: Vec<(&str, String)> = vec![("mode", e.mode.to_string()), ("run-id", e.run_id.clone()), ("started-at", e.started_at.clone()), ("finished-at", e.finished_at.clone()), ("image", e.image.clone())];
+    props.extend(e.pdns_version.clone().map(|v| ("pdns-version", v)));
+    props.extend(e.recursor_version.clone().map(|v| ("recursor-version", v)));
+    props.push(("rto", format!("{} (the runbook says ~{} minutes)", secs(e.rto_ms), e.runbook_estimate_s / 60)));
+    props.extend(e.policy.iter().flat_map(|p| p.findings.iter().map(|f| ("policy-finding", f.clone()))));
+    let mut cases = Vec::new();
+    for b in &e.backups {
+        let status = match &b.verdict {
+            Verdict::Complete => TestCaseStatus::success(),
+            v => {
+                let kind = match v {
+                    Verdict::Lost { .. } => "lost",
+                    Verdict::Inconsistent { .. } => "inconsistent",
+                    _ => "not-restorable",
+                };
+                non_success(NonSuccessKind::Failure, &b.verdict_text, kind, b.verdict.to_string())
+            }
+        };
+        let mut case = TestCase::new(format!("restore {}", b.check.file.name), status);
+        case.set_classname("restore-drill");
+        if let Some(ms) = b.attempt(Procedure::Corrected).and_then(|a| a.steady_ms) {
+            case.set_time(std::time::Duration::from_millis(ms));
+        }
+        let attempts: Vec<String> = b.attempts.iter().map(|a| format!("{} procedure: {}", a.procedure.as_str(), a.verdict)).collect();
+        if !attempts.is_empty() {
+            case.set_system_out(attempts.join("\n"));
+        }
+        cases.push(case);
+    }
+    if let Some(err) = &e.error {
+        let mut case = TestCase::new("the drill", non_success(NonSuccessKind::Error, err, "errored", String::new()));
+        case.set_classname("restore-drill");
+        cases.push(case);
+    } else if e.backups.is_empty() {
+        let mut case = TestCase::new("the drill", non_success(NonSuccessKind::Failure, "no backup was restored", "no-backup", String::new()));
+        case.set_classname("restore-drill");
+        cases.push(case);
+    }
+    document("pdns-drill restore drill", &props, cases)
 }
 
 fn secs(ms: Option<u64>) -> String {
@@ -299,7 +351,12 @@ mod tests {
         let above_sha = hex::encode(Sha256::digest(format!("{above}\n").as_bytes()));
         assert_eq!(last, format!("sha256: evidence.json {json} · evidence.md above this line {above_sha}"));
         let sums = std::fs::read_to_string(d.path().join("SHA256SUMS")).unwrap();
-        assert_eq!(sums, format!("{json}  evidence.json\n{}  evidence.md\n", sha256_file(&d.path().join("evidence.md")).unwrap()));
+        let (md_sum, xml_sum) = (sha256_file(&d.path().join("evidence.md")).unwrap(), sha256_file(&d.path().join("junit.xml")).unwrap());
+        assert_eq!(sums, format!("{json}  evidence.json\n{md_sum}  evidence.md\n{xml_sum}  junit.xml\n"));
+        // The JUnit is red as the exit code is: the drill could not finish.
+        let xml = quick_junit::Report::deserialize_from_str(&std::fs::read_to_string(d.path().join("junit.xml")).unwrap()).unwrap();
+        let case = &xml.test_suites[0].test_cases[0];
+        assert_eq!((case.name.as_str(), xml.errors), ("the drill", 1), "{xml:?}");
         assert!(md.contains("**The drill could not finish:** lab did not come up"), "{md}");
     }
 }
