@@ -240,7 +240,7 @@ async fn self_made_backup(lab: &Lab, rec: &mut Recorder, mapped: &Journal, dir: 
     for e in g.entries_after(mapped.head_serial()) {
         let argv = Journal::add_record_args(e, &g.zone);
         let args: Vec<&str> = argv.iter().map(String::as_str).collect();
-        let out = lab.exec(Role::PdnsVm, &args, crate::testbed::engine::EXEC_DEADLINE).await?;
+        let out = restore::vm_exec(lab, &args).await?;
         rec.push("journaled change after the backup", "pdns-vm", argv.join(" "), out.summary(300), out.success());
         anyhow::ensure!(out.success(), "journaled change failed: {}", out.summary(300));
     }

@@ -117,11 +117,19 @@ impl Recorder {
 
     /// A shell line on the VM, recorded with its output.
     pub async fn vm_sh(&mut self, lab: &Lab, stage: &'static str, script: &str) -> anyhow::Result<bool> {
-        let out = lab.exec(Role::PdnsVm, &["/bin/bash", "-c", script], EXEC).await?;
+        let out = vm_exec(lab, &["/bin/bash", "-c", script]).await?;
         let ok = out.success();
         self.push(stage, "pdns-vm", script, out.summary(2000), ok);
         Ok(ok)
     }
+}
+
+/// A command on the VM, as root. Past the exec deadline, or with systemd unreachable, it is the
+/// harness failing (the drill errors, by the runner's rule), never a finding about a backup.
+pub async fn vm_exec(lab: &Lab, argv: &[&str]) -> anyhow::Result<crate::testbed::engine::ExecOutput> {
+    let out = lab.exec(Role::PdnsVm, argv, EXEC).await?;
+    crate::runner::exec_failed(&argv.join(" "), &out)?;
+    Ok(out)
 }
 
 /// What a backup's restore came to.
@@ -237,7 +245,7 @@ pub async fn attempt(lab: &Lab, rec: &mut Recorder, journal: &Journal, check: &B
     rec.push("replay plan", "harness", format!("journal rows above serial {serial} up to HEAD {}", plan.head), format!("{} row(s), then the SOA at HEAD", plan.entries.len()), true);
     for argv in &plan.commands {
         let args: Vec<&str> = argv.iter().map(String::as_str).collect();
-        let out = lab.exec(Role::PdnsVm, &args, EXEC).await?;
+        let out = vm_exec(lab, &args).await?;
         if !out.success() {
             a.replay_failed.push(format!("`{}` failed: {}", shell_words(argv), out.stderr.trim()));
         }
@@ -257,7 +265,7 @@ pub async fn attempt(lab: &Lab, rec: &mut Recorder, journal: &Journal, check: &B
         wire_summary(&wire),
         wire.missing.is_empty() && wire.other.is_empty() && wire.soa_ok,
     );
-    let cz = lab.exec(Role::PdnsVm, &["/bin/bash", "-c", &format!("pdnsutil check-zone {zone} 2>&1 | tail -20")], EXEC).await?;
+    let cz = vm_exec(lab, &["/bin/bash", "-c", &format!("pdnsutil check-zone {zone} 2>&1 | tail -20")]).await?;
     let cz_ok = cz.stdout.contains(" 0 errors");
     rec.push("check-zone", "pdns-vm", format!("pdnsutil check-zone {zone} | tail -20"), cz.summary(1500), cz_ok);
     a.check_zone = Some(cz.stdout.trim().to_string());
