@@ -61,7 +61,10 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
             Notice::Line(l) => eprintln!("{l}"),
             Notice::Event(ev) => show_event(display.as_mut(), ev),
         })
-        .await?;
+        .await;
+    // Cleared whatever ended the run (an error before the preflight too).
+    pb.finish_and_clear();
+    let finished = finished?;
     match finished {
         Finished::Gated(Written { paths, report }) => {
             announce(&report, &paths, json);
@@ -80,10 +83,13 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
             }
             Ok(ExitCode::from(report.gate.as_ref().map_or(1, |g| g.exit_code)))
         }
-        Finished::Stopped { stopped: s, in_preflight, dir } => {
+        Finished::Stopped { stopped: s, in_preflight, partial } => {
             let what = if in_preflight { "stopped during the preflight; its lab was removed" } else { "this run's containers, networks and volumes were removed" };
             let code = stopped(&s, what);
-            eprintln!("partial report (marked incomplete) in {}", dir.display());
+            match partial {
+                Ok(dir) => eprintln!("partial report (marked incomplete) in {}", dir.display()),
+                Err(e) => eprintln!("the partial report could not be written: {e}"),
+            }
             Ok(code)
         }
         Finished::Undecided { why, code, troubles } => {

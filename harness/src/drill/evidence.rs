@@ -92,7 +92,7 @@ pub fn write(dir: &Path, e: &Evidence, secrets: &crate::inputs::secrets::Secrets
     let md = format!("{above}sha256: evidence.json {json_sha} · evidence.md above this line {above_sha}\n");
     write_atomic(&dir.join("evidence.md"), md.as_bytes())?;
     let md_sha = hex::encode(Sha256::digest(md.as_bytes()));
-    let xml = secrets.text(&junit(e)?);
+    let xml = junit(e, secrets)?;
     write_atomic(&dir.join("junit.xml"), xml.as_bytes())?;
     let xml_sha = hex::encode(Sha256::digest(xml.as_bytes()));
     write_atomic(&dir.join("SHA256SUMS"), format!("{json_sha}  evidence.json\n{md_sha}  evidence.md\n{xml_sha}  junit.xml\n").as_bytes())?;
@@ -104,14 +104,18 @@ pub fn write(dir: &Path, e: &Evidence, secrets: &crate::inputs::secrets::Secrets
 /// its output), an error case when the drill could not finish. Red exactly when the drill's
 /// exit code is 1; the RTO and the backup policy's findings are properties, as they do not
 /// fail the drill.
-pub fn junit(e: &Evidence) -> anyhow::Result<String> {
+/// Every text is masked before the writer escapes it (a mask after would miss a secret the
+/// writer escaped, and put its own `<redacted …>` into the XML raw).
+pub fn junit(e: &Evidence, secrets: &crate::inputs::secrets::Secrets) -> anyhow::Result<String> {
     use crate::report::junit::{document, non_success};
     use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus};
+    let m = |t: &str| secrets.text(t);
     let mut props: Vec<(&str, String)> = vec![("mode", e.mode.to_string()), ("run-id", e.run_id.clone()), ("started-at", e.started_at.clone()), ("finished-at", e.finished_at.clone()), ("image", e.image.clone())];
     props.extend(e.pdns_version.clone().map(|v| ("pdns-version", v)));
     props.extend(e.recursor_version.clone().map(|v| ("recursor-version", v)));
     props.push(("rto", format!("{} (the runbook says ~{} minutes)", secs(e.rto_ms), e.runbook_estimate_s / 60)));
     props.extend(e.policy.iter().flat_map(|p| p.findings.iter().map(|f| ("policy-finding", f.clone()))));
+    let props: Vec<(&str, String)> = props.into_iter().map(|(k, v)| (k, m(&v))).collect();
     let mut cases = Vec::new();
     for b in &e.backups {
         let status = match &b.verdict {
@@ -122,22 +126,22 @@ pub fn junit(e: &Evidence) -> anyhow::Result<String> {
                     Verdict::Inconsistent { .. } => "inconsistent",
                     _ => "not-restorable",
                 };
-                non_success(NonSuccessKind::Failure, &b.verdict_text, kind, b.verdict.to_string())
+                non_success(NonSuccessKind::Failure, &m(&b.verdict_text), kind, m(&b.verdict.to_string()))
             }
         };
-        let mut case = TestCase::new(format!("restore {}", b.check.file.name), status);
+        let mut case = TestCase::new(m(&format!("restore {}", b.check.file.name)), status);
         case.set_classname("restore-drill");
         if let Some(ms) = b.attempt(Procedure::Corrected).and_then(|a| a.steady_ms) {
             case.set_time(std::time::Duration::from_millis(ms));
         }
         let attempts: Vec<String> = b.attempts.iter().map(|a| format!("{} procedure: {}", a.procedure.as_str(), a.verdict)).collect();
         if !attempts.is_empty() {
-            case.set_system_out(attempts.join("\n"));
+            case.set_system_out(m(&attempts.join("\n")));
         }
         cases.push(case);
     }
     if let Some(err) = &e.error {
-        let mut case = TestCase::new("the drill", non_success(NonSuccessKind::Error, err, "errored", String::new()));
+        let mut case = TestCase::new("the drill", non_success(NonSuccessKind::Error, &m(err), "errored", String::new()));
         case.set_classname("restore-drill");
         cases.push(case);
     } else if e.backups.is_empty() {

@@ -187,12 +187,13 @@ async fn act(ctx: &mut Ctx<'_>, phase: Phase, st: &Step, injected: &mut Vec<Inje
         Action::Probe(p) => {
             // The authoritative is asked where its own settings make it listen (inside the VM
             // when only on loopback); everything else on port 53.
-            let server = match p.target {
+            let server = match &p.target {
                 ProbeTarget::Recursor => SocketAddr::from((lab.plan.recursor, 53)),
                 ProbeTarget::Auth => lab.plan.auth_at,
                 ProbeTarget::AuthPublic => SocketAddr::from((lab.plan.vm_public, lab.plan.auth_public_port)),
                 ProbeTarget::Internet => SocketAddr::from((lab.plan.internet, 53)),
-                ProbeTarget::Address(a) => SocketAddr::from((a, 53)),
+                ProbeTarget::Address(a) => SocketAddr::from((*a, 53)),
+                ProbeTarget::Unfilled(t) => anyhow::bail!("probe target {t} was not filled by the plan (the scenario is bound before it runs)"),
             };
             let q = match p.transport {
                 Transport::Udp => Query::udp(server, &p.qname, p.qtype),

@@ -111,15 +111,18 @@ fn step_rules(text: &str) -> Result<(), String> {
     let Ok(doc) = toml::from_str::<toml::Table>(text) else { return Ok(()) };
     let array = |t: &toml::Table, key: &str| t.get(key).and_then(|v| v.as_array()).cloned().unwrap_or_default();
     let mut tables: Vec<(String, Vec<toml::Value>)> = vec![("[[symptom]]".into(), array(&doc, "symptom")), ("[[recover]]".into(), array(&doc, "recover"))];
-    for (j, c) in array(&doc, "correction").iter().enumerate() {
+    for c in array(&doc, "correction").iter() {
         if let Some(c) = c.as_table() {
-            tables.push((format!("[[correction]] #{} [[correction.step]]", j + 1), array(c, "step")));
+            tables.push(("[[correction]]".into(), array(c, "step")));
         }
     }
+    // Numbered across the tables, as the rules checked after parsing number them.
+    let mut n = 0;
     for (table, steps) in tables {
-        for (i, v) in steps.into_iter().enumerate() {
+        for v in steps {
+            n += 1;
             let Ok(f) = v.try_into::<super::step::StepFile>() else { continue };
-            Step::try_from(f).map_err(|m| format!("{table} #{}: {m}", i + 1))?;
+            Step::try_from(f).map_err(|m| format!("{table} #{n}: {m}"))?;
         }
     }
     Ok(())

@@ -122,6 +122,8 @@ pub enum ProbeTarget {
     AuthPublic,
     Internet,
     Address(std::net::IpAddr),
+    /// An address placeholder (`{vm}`), until the plan or the binding fills it.
+    Unfilled(String),
 }
 
 impl ProbeTarget {
@@ -131,8 +133,8 @@ impl ProbeTarget {
             "auth" => ProbeTarget::Auth,
             "auth-public" => ProbeTarget::AuthPublic,
             "internet" => ProbeTarget::Internet,
-            // A lab address is moved onto the testbed by the plan: still text until then.
-            other => ProbeTarget::Address(other.parse().map_err(|_| format!("probe target `{other}` is not recursor, auth, auth-public, internet or an address"))?),
+            p if p.starts_with('{') && p.ends_with('}') => ProbeTarget::Unfilled(p.to_string()),
+            other => ProbeTarget::Address(other.parse().map_err(|_| format!("probe target `{other}` is not recursor, auth, auth-public, internet, an address or an address placeholder"))?),
         })
     }
 }
@@ -145,6 +147,7 @@ impl fmt::Display for ProbeTarget {
             ProbeTarget::AuthPublic => f.write_str("auth-public"),
             ProbeTarget::Internet => f.write_str("internet"),
             ProbeTarget::Address(a) => write!(f, "{a}"),
+            ProbeTarget::Unfilled(p) => f.write_str(p),
         }
     }
 }
@@ -641,6 +644,12 @@ mod tests {
             assert_eq!(again, s, "{text}");
         }
         assert_eq!(step("probe = \"a\"\nqname = \"x\"\nexpect = { rcode = \"nxdomain\" }").ok(), None, "`a` is no target");
+        // An address placeholder loads, and is an address once filled.
+        let p = step("probe = \"{vm}\"\nqname = \"x.\"").unwrap();
+        assert!(matches!(&p.action, Action::Probe(Probe { target: ProbeTarget::Unfilled(t), .. }) if t == "{vm}"));
+        let mut file: StepFile = p.into();
+        file.probe = file.probe.map(|t| t.replace("{vm}", "10.0.0.9"));
+        assert!(matches!(Step::try_from(file).unwrap().action, Action::Probe(Probe { target: ProbeTarget::Address(_), .. })));
     }
 
     #[test]

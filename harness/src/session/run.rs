@@ -81,8 +81,9 @@ pub enum Finished {
     Gated(Written),
     /// The lab does not reach steady state on its own: the short report, no scenario run.
     PreflightFailed(Written),
-    /// A signal stopped it; its partial reports (marked incomplete) are in `dir`.
-    Stopped { stopped: Stopped, in_preflight: bool, dir: PathBuf },
+    /// A signal stopped it; its partial reports (marked incomplete) are in `dir`, or could not
+    /// be written (why).
+    Stopped { stopped: Stopped, in_preflight: bool, partial: Result<PathBuf, String> },
     /// The engine or the harness failed: nothing decided, a retry may help. `troubles`: what
     /// could not be cleaned up or written on the way out.
     Undecided { why: String, code: u8, troubles: Vec<String> },
@@ -169,8 +170,8 @@ impl Plan {
         notice(Notice::PreflightEnded);
         match pre {
             Err(stopped) => {
-                interrupted(&partial, baseline, &stopped)?;
-                return Ok(Finished::Stopped { stopped, in_preflight: true, dir });
+                let partial = interrupted(&partial, baseline, &stopped).map(|_| dir);
+                return Ok(Finished::Stopped { stopped, in_preflight: true, partial });
             }
             Ok(Ok(Ok(t))) => notice(Notice::Line(format!("preflight: the lab reached steady state in {:.1} s", t.as_secs_f64()))),
             Ok(Ok(Err(p))) => return preflight_failed(&partial, baseline, p).map(Finished::PreflightFailed),
@@ -208,8 +209,8 @@ impl Plan {
             Ok(f) => f,
             Err(stopped) => {
                 notice(Notice::Event(&Event::Interrupted { signal: stopped.signal.name().into() }));
-                interrupted(&partial, baseline, &stopped)?;
-                return Ok(Finished::Stopped { stopped, in_preflight: false, dir });
+                let partial = interrupted(&partial, baseline, &stopped).map(|_| dir);
+                return Ok(Finished::Stopped { stopped, in_preflight: false, partial });
             }
         };
         if let Err(e) = finished {
@@ -240,9 +241,9 @@ fn write_unfinished(partial: &PartialReports, baseline: Option<&Baseline>, outco
 }
 
 /// A run stopped by a signal: the partial reports, marked incomplete, with an interrupted gate.
-fn interrupted(partial: &PartialReports, baseline: Option<&Baseline>, s: &Stopped) -> Result<()> {
+fn interrupted(partial: &PartialReports, baseline: Option<&Baseline>, s: &Stopped) -> Result<(), String> {
     let why = format!("stopped by {} before every scenario finished; the reports are partial", s.signal.name());
-    write_unfinished(partial, baseline, GateOutcome::Interrupted, s.signal.exit_code(), why).map(|_| ())
+    write_unfinished(partial, baseline, GateOutcome::Interrupted, s.signal.exit_code(), why).map(|_| ()).map_err(|e| format!("{e:#}"))
 }
 
 /// Nothing decided: whatever the run created is removed and the reports say undecided.

@@ -14,7 +14,9 @@ pub struct KeptLab {
     pub auth: IpAddr,
     pub vm: IpAddr,
     pub vm_container: String,
-    pub workstation: String,
+    /// None: the lab has no workstation (a scenario that needed none, kept on failure).
+    #[serde(default)]
+    pub workstation: Option<String>,
     pub zone: String,
 }
 
@@ -32,7 +34,7 @@ impl KeptLab {
             auth: lab.plan.auth.into(),
             vm: lab.plan.vm.into(),
             vm_container: lab.name(Role::PdnsVm),
-            workstation: lab.name(Role::Workstation),
+            workstation: lab.spec.roles.contains(&Role::Workstation).then(|| lab.name(Role::Workstation)),
             zone: lab.spec.zone.journal.zone.clone(),
         };
         std::fs::write(dir().join(format!("{}.json", k.run_id)), serde_json::to_vec_pretty(&k)?)?;
@@ -52,6 +54,11 @@ impl KeptLab {
         Ok(serde_json::from_slice(&std::fs::read(&path).with_context(|| format!("no kept lab at {}", path.display()))?)?)
     }
 
+    /// Whether `run_id` is a lab kept for inspection: no sweep of dead runs removes it.
+    pub fn is_kept(run_id: &str) -> bool {
+        dir().join(format!("{run_id}.json")).is_file()
+    }
+
     /// Forgets `run_id` (its containers are gone).
     pub fn forget(run_id: &str) {
         std::fs::remove_file(dir().join(format!("{run_id}.json"))).ok();
@@ -59,9 +66,12 @@ impl KeptLab {
 
     /// The first triage from the kept lab's workstation, as written.
     pub async fn triage(&self, engine: &super::engine::Engine) -> Result<super::triage_probes::TriageRun> {
+        let Some(workstation) = self.workstation.clone() else {
+            anyhow::bail!("kept lab {} has no workstation (its scenario needed none): ask its addresses with --recursor {} --auth {} --vm {}", self.run_id, self.recursor, self.auth, self.vm);
+        };
         super::triage_probes::on_workstation(&super::triage_probes::Site {
             engine,
-            workstation: self.workstation.clone(),
+            workstation,
             vm_container: self.vm_container.clone(),
             recursor: self.recursor,
             auth: self.auth,

@@ -472,7 +472,8 @@ pub async fn sweep_stale(engine: &Engine) -> Result<Vec<String>> {
     for run in engine.leftover_runs().await.context("listing leftover runs")? {
         let alive = engine.run_owner_alive(&run).await;
         tracing::debug!(run, alive, "leftover run");
-        if !alive {
+        // A lab kept for inspection (--keep-on-failure) outlives its run's process on purpose.
+        if !alive && !kept::KeptLab::is_kept(&run) {
             engine.sweep(Some(&run)).await?;
             swept.push(run);
         }
