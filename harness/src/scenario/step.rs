@@ -213,36 +213,25 @@ impl HarnessAction {
 }
 
 /// Expectations; every one given must hold.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct Expect {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outcome: Option<OutcomeWant>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rcode: Option<Rcode>,
     /// The answer section holds at least one record (true) or none (false).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub answers: Option<bool>,
     /// Some answer's data contains this text.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub answer_contains: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aa: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exit: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exit_not: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stdout_contains: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stdout_lacks: Option<String>,
     /// Regex on stdout.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stdout_matches: Option<String>,
     /// Regex on stdout and stderr together.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_matches: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub row: Option<RowWant>,
 }
 
@@ -362,56 +351,37 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 }
 
 /// A step as a file writes it: one flat table, each action a key of its own.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct StepFile {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on: Option<Role>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub probe: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub qname: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub qtype: Option<RType>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transport: Option<Transport>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub copy: Option<String>,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub triage: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub journal: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub action: Option<HarnessAction>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suite: Option<Suite>,
-    #[serde(default, rename = "recursor-settings", skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "recursor-settings")]
     pub recursor_settings: Option<RecursorSettings>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<RebuildFrom>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub of: Option<String>,
-    #[serde(default, skip_serializing_if = "Expect::is_empty")]
+    #[serde(skip_serializing_if = "Expect::is_empty")]
     pub expect: Expect,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub within: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claims: Option<Vec<ClaimId>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub part: Option<Part>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub severity: Option<Severity>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interpretation: Option<String>,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub precondition: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }
 
