@@ -5,6 +5,7 @@
 //! signals, this process's containers swept when one comes. Prints nothing: what it has to say
 //! goes to the caller's `say`.
 
+pub mod chaos;
 pub mod run;
 
 use crate::inputs::secrets::Secrets;

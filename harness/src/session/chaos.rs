@@ -1,0 +1,89 @@
+//! `chaos` as the library does it: a campaign on a session, its report kept current as runs,
+//! shrinks and reproducers come, and finished, or stopped by a signal with the report marked
+//! incomplete. Prints nothing: the caller hears each event and gets how it ended.
+
+use super::{Session, Stopped};
+use crate::chaos::report::{self, CampaignInfo, ChaosReport};
+use crate::chaos::{self, Event, Settings};
+use anyhow::{Context, Result};
+use std::path::{Path, PathBuf};
+
+/// A campaign about to start: its id and report directory are known before the first run.
+pub struct Campaign<'a> {
+    session: &'a Session,
+    settings: Settings,
+    pub run_id: String,
+    pub dir: PathBuf,
+}
+
+/// How a campaign ended.
+pub enum Finished {
+    /// Every run done (or the time up): the report as written, and its files.
+    Done { report: ChaosReport, written: Vec<PathBuf> },
+    /// A signal stopped it; every lab removed, the report marked incomplete (or why it could
+    /// not be written).
+    Stopped { stopped: Stopped, partial: Result<PathBuf, String> },
+}
+
+impl<'a> Campaign<'a> {
+    pub fn new(session: &'a Session, settings: Settings, report_dir: &Path) -> Campaign<'a> {
+        let run_id = crate::testbed::new_run_id();
+        let dir = report_dir.join(format!("chaos-{run_id}"));
+        Campaign { session, settings, run_id, dir }
+    }
+
+    /// Runs the campaign; each event goes to `on`, then into the report, rewritten as it grows.
+    pub async fn run(self, mut on: impl FnMut(&Event)) -> Result<Finished> {
+        let s = self.session;
+        let mut report = ChaosReport::new(CampaignInfo {
+            id: self.run_id.clone(),
+            started_at: crate::clock::now(),
+            finished_at: None,
+            complete: false,
+            stopped_by: None,
+            settings: self.settings.clone(),
+            image_tag: s.image.clone(),
+            config_dir: s.config.path.display().to_string(),
+            zone_file: s.zone.path.display().to_string(),
+        });
+        let lab = crate::runner::Inputs {
+            engine: s.engine.clone(),
+            image: s.image.clone(),
+            config: s.config.clone(),
+            zone: s.zone.clone(),
+            run_id: self.run_id.clone(),
+            keep_on_failure: false,
+            boots: std::sync::Arc::new(tokio::sync::Semaphore::new(1)),
+            pool: None,
+        };
+        let inputs = chaos::Inputs { lab, dir: self.dir.clone() };
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
+        let work = tokio::spawn(chaos::campaign(inputs, self.settings.clone(), tx));
+        let mut unwritten = None;
+        let followed = s
+            .follow(work, rx, |ev: Event| {
+                on(&ev);
+                if report.apply(&ev) {
+                    if let Err(e) = report::write(&report, &self.dir, &s.secrets) {
+                        unwritten.get_or_insert(e);
+                    }
+                }
+            })
+            .await;
+        if let Some(e) = unwritten {
+            return Err(e.context("writing the chaos report"));
+        }
+        let finished = match followed {
+            Ok(f) => f,
+            Err(stopped) => {
+                report.finish(false, Some(stopped.signal.name()));
+                let partial = report::write(&report, &self.dir, &s.secrets).map(|_| self.dir.clone()).map_err(|e| format!("{e:#}"));
+                return Ok(Finished::Stopped { stopped, partial });
+            }
+        };
+        finished.context("the chaos campaign panicked")??;
+        report.finish(true, None);
+        let written = report::write(&report, &self.dir, &s.secrets)?;
+        Ok(Finished::Done { report, written })
+    }
+}
