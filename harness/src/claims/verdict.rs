@@ -36,6 +36,18 @@ impl Verdict {
         }
     }
 
+    /// A part's mark in a table: ✓ ✗ ? !; None where nothing was decided (not simulated,
+    /// pending), which each table draws as its own dash.
+    pub fn mark(self) -> Option<char> {
+        match self {
+            Verdict::Confirmed => Some('✓'),
+            Verdict::Contradicted => Some('✗'),
+            Verdict::Unchecked => Some('?'),
+            Verdict::Errored => Some('!'),
+            Verdict::NotSimulated | Verdict::Pending => None,
+        }
+    }
+
     /// Which verdict wins when several scenarios decide one claim part: a contradiction
     /// anywhere, then a harness failure, then a check that held, then none at all.
     pub fn rank(self) -> u8 {

@@ -22,16 +22,7 @@ pub fn verdict_table(r: &pdns_drill::judge::model::Report) -> String {
         let parts: String = c
             .parts
             .iter()
-            .map(|p| {
-                let m = match p.verdict {
-                    Verdict::Confirmed => '✓',
-                    Verdict::Contradicted => '✗',
-                    Verdict::Unchecked => '?',
-                    Verdict::Errored => '!',
-                    Verdict::NotSimulated | Verdict::Pending => '-',
-                };
-                format!("{}{m}", &p.part.as_str()[..4])
-            })
+            .map(|p| format!("{}{}", &p.part.as_str()[..4], p.verdict.mark().unwrap_or('-')))
             .collect::<Vec<_>>()
             .join(" ");
         let sev = c.severity.map_or("", |s| s.as_str());

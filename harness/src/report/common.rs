@@ -187,16 +187,7 @@ pub fn by_basis<'a>(findings: &[&'a ClaimResult]) -> [(&'static str, Vec<&'a Cla
 pub fn parts_summary(c: &ClaimResult) -> String {
     c.parts
         .iter()
-        .map(|p| {
-            let mark = match p.verdict {
-                Verdict::Confirmed => "✓",
-                Verdict::Contradicted => "✗",
-                Verdict::Unchecked => "?",
-                Verdict::Errored => "!",
-                Verdict::NotSimulated | Verdict::Pending => "–",
-            };
-            format!("{} {mark}", p.part)
-        })
+        .map(|p| format!("{} {}", p.part, p.verdict.mark().unwrap_or('–')))
         .collect::<Vec<_>>()
         .join(" · ")
 }

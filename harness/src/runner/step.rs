@@ -9,7 +9,7 @@ use super::deadlines::STEADY_AFTER_DEADLINE;
 use crate::claims::Part;
 use crate::dns::probe::{Query, Transport};
 use crate::history::Phase;
-use crate::scenario::{Action, OutcomeWant, ProbeTarget, RowWant, Scenario, Step, StepTable};
+use crate::scenario::{end_text, Action, OutcomeWant, ProbeTarget, RowWant, Scenario, Step, StepTable};
 use crate::testbed::engine::{ExecOutput, EXEC_DEADLINE};
 use crate::testbed::{Lab, Role};
 use anyhow::Context as _;
@@ -206,14 +206,14 @@ async fn act(ctx: &mut Ctx<'_>, phase: Phase, st: &Step, injected: &mut Vec<Inje
         }
         Action::Copy { from, to } => {
             // A copy that fails is the harness failing (scp would have), never a symptom.
-            let what = format!("copy {}:{} -> {}:{}", from.0.as_str(), from.1, to.0.as_str(), to.1);
+            let what = format!("copy {} -> {}", end_text(from), end_text(to));
             let bytes = lab.engine.download(&lab.name(from.0), &from.1).await.with_context(|| what.clone())?;
             let n = bytes.len();
             put_file(lab, to.0, &to.1, bytes).await.with_context(|| what.clone())?;
             Ok(("harness".into(), what, done(format!("{n} bytes copied"))))
         }
         Action::Journal { to } => {
-            let at = format!("{}:{}", to.0.as_str(), to.1);
+            let at = end_text(to);
             let text = journal_text(lab, &ctx.scenario.journal_rows);
             let rows = text.lines().filter(|l| l.starts_with("| ") && l[2..].starts_with(|c: char| c.is_ascii_digit())).count();
             put_file(lab, to.0, &to.1, text.into_bytes()).await.with_context(|| format!("writing the journal to {at}"))?;

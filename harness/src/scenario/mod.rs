@@ -32,7 +32,7 @@ pub mod selection;
 
 pub use faults::{Fault, SettingEdit, SettingTarget};
 pub use load::{load_dir, ScenarioError};
-pub use step::{parse_copy, parse_duration, parse_end, Action, CopyEnd, Expect, HarnessAction, OutcomeWant, Probe, ProbeTarget, Rebuild, RebuildFrom, RowWant, Step};
+pub use step::{end_text, parse_copy, parse_duration, parse_end, Action, CopyEnd, Expect, HarnessAction, OutcomeWant, Probe, ProbeTarget, Rebuild, RebuildFrom, RowWant, Step};
 
 use crate::claims::{ClaimId, Part};
 use crate::testbed::Role;

@@ -473,7 +473,8 @@ impl TryFrom<StepFile> for Step {
     }
 }
 
-fn end_text((role, path): &CopyEnd) -> String {
+/// A copy end as a file writes it, "ROLE:/path".
+pub fn end_text((role, path): &CopyEnd) -> String {
     format!("{}:{path}", role.as_str())
 }
 

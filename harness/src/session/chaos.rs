@@ -46,17 +46,8 @@ impl<'a> Campaign<'a> {
             config_dir: s.config.path.display().to_string(),
             zone_file: s.zone.path.display().to_string(),
         });
-        let lab = crate::runner::Inputs {
-            engine: s.engine.clone(),
-            image: s.image.clone(),
-            config: s.config.clone(),
-            zone: s.zone.clone(),
-            run_id: self.run_id.clone(),
-            keep_on_failure: false,
-            boots: std::sync::Arc::new(tokio::sync::Semaphore::new(1)),
-            pool: None,
-        };
-        let inputs = chaos::Inputs { lab, dir: self.dir.clone() };
+        // One lab at a time, each fresh: a run's faults are its own.
+        let inputs = chaos::Inputs { lab: s.runner_inputs(&self.run_id, 1), dir: self.dir.clone() };
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
         let work = tokio::spawn(chaos::campaign(inputs, self.settings.clone(), tx));
         let mut unwritten = None;

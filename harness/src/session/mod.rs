@@ -224,20 +224,30 @@ impl Session {
         Ok(Ok((lab, settled)))
     }
 
+    /// What the runner needs of this session to put labs up: `boots` at once, each on a lab of
+    /// its own (no pool), none kept.
+    fn runner_inputs(&self, run_id: &str, boots: usize) -> crate::runner::Inputs {
+        crate::runner::Inputs {
+            engine: self.engine.clone(),
+            image: self.image.clone(),
+            config: self.config.clone(),
+            zone: self.zone.clone(),
+            run_id: run_id.to_string(),
+            keep_on_failure: false,
+            boots: std::sync::Arc::new(tokio::sync::Semaphore::new(boots.max(1))),
+            pool: None,
+        }
+    }
+
     /// The scenarios, `order` as queued (see `runner::scheduler`), on labs `how` says: boots
     /// limited, labs reused when proven clean (unless fresh labs are asked for), the pool
     /// emptied at the end. `on` takes every event as it comes; the runs come back in the order
     /// they finished, or the signal that stopped them (the labs swept).
     pub async fn run_scenarios(&self, run_id: &str, order: Vec<Queued>, how: &Scheduling, on: impl FnMut(Event)) -> Result<Result<Vec<ScenarioRun>, tokio::task::JoinError>, Stopped> {
         let inputs = crate::runner::Inputs {
-            engine: self.engine.clone(),
-            image: self.image.clone(),
-            config: self.config.clone(),
-            zone: self.zone.clone(),
-            run_id: run_id.to_string(),
             keep_on_failure: how.keep_on_failure,
-            boots: std::sync::Arc::new(tokio::sync::Semaphore::new(how.boots.max(1))),
             pool: (!how.fresh_labs).then(|| std::sync::Arc::new(crate::testbed::pool::Pool::new(how.jobs))),
+            ..self.runner_inputs(run_id, how.boots)
         };
         let pool = inputs.pool.clone();
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
