@@ -204,6 +204,10 @@ struct DrillArgs {
     /// Where the evidence goes (a dated subdirectory is created).
     #[arg(long, default_value = "reports")]
     report_dir: PathBuf,
+    /// How progress shows: bars on a terminal, plain lines in a CI log, or every event as a JSON
+    /// line on stdout (the same events as `run`'s, schema `events`).
+    #[arg(long, value_enum, default_value = "auto")]
+    progress: cli::Progress,
 }
 
 fn main() -> ExitCode {
@@ -249,7 +253,7 @@ async fn dispatch(cmd: Command) -> Result<ExitCode> {
             if let Some(j) = a.journal.take() {
                 a.lab.zone = Some(j);
             }
-            cli::drill_restore(&a.lab, &a.backups, a.backups_dir.as_deref(), &a.report_dir).await
+            cli::drill_restore(&a.lab, &a.backups, a.backups_dir.as_deref(), &a.report_dir, a.progress).await
         }
     }
 }

@@ -22,6 +22,9 @@ pub mod reproducer;
 pub mod run;
 pub mod shrink;
 
+use crate::claims::verdict::Verdict;
+use crate::history::events::{Event, Job};
+use crate::claims::Severity;
 use crate::scenario::facts::LabFacts;
 use anyhow::{anyhow, Result};
 use generator::Drawn;
@@ -64,6 +67,21 @@ pub struct RunResult {
     pub checks: BTreeMap<Property, Check>,
 }
 
+impl RunResult {
+    /// The run in the claims' vocabulary: its properties decide, except that a run the harness
+    /// could not carry out is errored and one the lab cannot take is not simulated, unless a
+    /// property was contradicted all the same.
+    pub fn judged(&self) -> (Verdict, Option<Severity>) {
+        let (verdict, severity) = properties::judged_all(&self.checks);
+        match (&self.run.error, &self.run.not_simulated) {
+            _ if verdict == Verdict::Contradicted => (verdict, severity),
+            (Some(_), _) => (Verdict::Errored, None),
+            (None, Some(_)) => (Verdict::NotSimulated, None),
+            (None, None) => (verdict, severity),
+        }
+    }
+}
+
 /// A reproducer scenario run as `pdns-drill run` runs it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Verification {
@@ -96,6 +114,9 @@ pub struct Reproducer {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ShrinkRun {
     pub property: Property,
+    /// The way of failing being shrunk.
+    #[serde(default)]
+    pub signature: String,
     pub seed: u64,
     pub faults: String,
     pub still_fails: bool,
@@ -103,21 +124,69 @@ pub struct ShrinkRun {
     pub leftovers: Option<Vec<String>>,
 }
 
+/// What a campaign records as it goes: the entries its report is folded from, each also told
+/// to the caller as the events every job speaks ([`Record::events`]).
 #[derive(Debug, Clone)]
-pub enum Event {
+pub enum Record {
     Planned { vocabulary: Vec<String>, not_simulated: Vec<String> },
-    RunStarted { index: usize, seed: u64, faults: String },
-    Progress(String),
+    /// A lab run began: a campaign run, a shrink, a reproducer run as a scenario.
+    Started { unit: String, about: String },
+    Progress { unit: String, message: String },
     RunFinished(Box<RunResult>),
     ShrinkTried(Box<ShrinkRun>),
     Reproducer(Box<Reproducer>),
+}
+
+/// The unit names a campaign's events use.
+fn run_unit(index: usize) -> String {
+    format!("run {index}")
+}
+fn shrink_unit(p: Property, faults: &str) -> String {
+    format!("shrink {}: {faults}", p.id())
+}
+fn reproducer_unit(p: Property) -> String {
+    format!("reproducer {}", p.id())
+}
+
+impl Record {
+    /// The record as the events every job speaks, a unit's end judged in the claims'
+    /// vocabulary; `dir` is the campaign's report directory (reproducers are files in it).
+    pub fn events(&self, dir: &std::path::Path) -> Vec<Event> {
+        let job = Job::Chaos;
+        match self {
+            Record::Planned { not_simulated, .. } => {
+                not_simulated.iter().map(|n| Event::Note { job, message: format!("not simulated on this lab: {n}") }).collect()
+            }
+            Record::Started { unit, about } => vec![Event::UnitStarted { job, unit: unit.clone(), about: about.clone() }],
+            Record::Progress { unit, message } => vec![Event::Progress { scenario: unit.clone(), message: message.clone() }],
+            Record::RunFinished(r) => {
+                let (verdict, severity) = r.judged();
+                vec![Event::UnitFinished { job, unit: run_unit(r.index), verdict, severity, line: report::run_line(r) }]
+            }
+            Record::ShrinkTried(s) => {
+                // The unit's claim is the property's violation: still failing contradicts again.
+                let (verdict, severity) = if s.still_fails { s.property.violated(&s.signature) } else { (Verdict::Confirmed, None) };
+                let line = format!("  shrink {}: {} → {}", s.property.id(), s.faults, if s.still_fails { "still fails" } else { "passes" });
+                vec![Event::UnitFinished { job, unit: shrink_unit(s.property, &s.faults), verdict, severity, line }]
+            }
+            Record::Reproducer(r) => {
+                let (verdict, severity) = match &r.verified {
+                    Some(v) if v.reproduces => r.property.violated(&r.signature),
+                    _ => (Verdict::Unchecked, None),
+                };
+                let how = r.verified.as_ref().map(|v| format!(": as a scenario it {}", if v.reproduces { "reproduces" } else { "does not reproduce" })).unwrap_or_default();
+                let line = format!("  reproducer {} ({}){how}", dir.join(&r.file).display(), r.minimal_labels);
+                vec![Event::UnitFinished { job, unit: reproducer_unit(r.property), verdict, severity, line }]
+            }
+        }
+    }
 }
 
 struct Campaign<'a> {
     inputs: &'a Inputs,
     settings: &'a Settings,
     ctx: run::Ctx,
-    events: &'a UnboundedSender<Event>,
+    events: &'a UnboundedSender<Record>,
     deadline: Option<Instant>,
     labs: usize,
 }
@@ -127,7 +196,7 @@ impl Campaign<'_> {
         self.deadline.is_none_or(|d| Instant::now() < d)
     }
 
-    fn send(&self, e: Event) {
+    fn send(&self, e: Record) {
         let _ = self.events.send(e);
     }
 
@@ -136,11 +205,12 @@ impl Campaign<'_> {
         format!("{}-{:03}", self.inputs.lab.run_id, self.labs)
     }
 
-    async fn run(&mut self, seed: u64, seq: &[Drawn]) -> run::ChaosRun {
+    async fn run(&mut self, unit: String, seed: u64, seq: &[Drawn]) -> run::ChaosRun {
         let id = self.next_lab();
+        self.send(Record::Started { unit: unit.clone(), about: format!("seed {seed}: {}", generator::labels(seq)) });
         let events = self.events.clone();
         let progress = move |m: &str| {
-            let _ = events.send(Event::Progress(m.to_string()));
+            let _ = events.send(Record::Progress { unit: unit.clone(), message: m.to_string() });
         };
         run::run(&self.ctx, seed, seq, &id, &progress).await
     }
@@ -153,10 +223,11 @@ impl Campaign<'_> {
             if !self.in_time() {
                 break;
             }
-            let r = self.run(failed.seed, &c).await;
+            let r = self.run(shrink_unit(property, &generator::labels(&c)), failed.seed, &c).await;
             let still_fails = properties::check(property, &r).signature() == Some(signature);
-            self.send(Event::ShrinkTried(Box::new(ShrinkRun {
+            self.send(Record::ShrinkTried(Box::new(ShrinkRun {
                 property,
+                signature: signature.to_string(),
                 seed: failed.seed,
                 faults: generator::labels(&c),
                 still_fails,
@@ -219,7 +290,7 @@ impl Campaign<'_> {
     async fn verify(&mut self, property: Property, s: &crate::scenario::Scenario) -> Verification {
         self.labs += 1;
         let inputs = crate::runner::Inputs { run_id: format!("{}-verify", self.inputs.lab.run_id), keep_on_failure: false, ..self.inputs.lab.clone() };
-        self.send(Event::Progress(format!("running the reproducer {} as a scenario", s.name)));
+        self.send(Record::Started { unit: reproducer_unit(property), about: format!("the reproducer {} run as a scenario", s.name) });
         let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
         let planned = (s.clone(), crate::scenario::plan::resolve(s, &self.ctx.facts));
         let r = crate::runner::run_scenario(&inputs, self.labs, &planned, &tx).await;
@@ -231,12 +302,12 @@ impl Campaign<'_> {
 
 /// Runs a campaign. Err: the inputs do not fit (no fault plannable, a playbook this lab cannot
 /// fill), or a reproducer could not be written.
-pub async fn campaign(inputs: Inputs, settings: Settings, events: UnboundedSender<Event>) -> Result<()> {
+pub async fn campaign(inputs: Inputs, settings: Settings, events: UnboundedSender<Record>) -> Result<()> {
     let facts = LabFacts::read(&inputs.lab.config, &inputs.lab.zone.journal)?;
     let playbook = follow::Playbook::shipped().resolve(&facts).map_err(|e| anyhow!("the runbook playbook does not fit this lab: {e}"))?;
     let (vocab, not) = generator::vocabulary(&facts);
     anyhow::ensure!(!vocab.is_empty(), "this lab can take none of the chaos faults: {}", not.iter().map(|(_, w)| w.as_str()).collect::<Vec<_>>().join("; "));
-    let _ = events.send(Event::Planned {
+    let _ = events.send(Record::Planned {
         vocabulary: vocab.iter().map(|f| f.label()).collect(),
         not_simulated: not.iter().map(|(f, why)| format!("{}: {why}", f.label())).collect(),
     });
@@ -249,15 +320,14 @@ pub async fn campaign(inputs: Inputs, settings: Settings, events: UnboundedSende
         }
         let seed = settings.seed.wrapping_add(index as u64);
         let seq = generator::draw(seed, &vocab, settings.max_faults);
-        c.send(Event::RunStarted { index, seed, faults: generator::labels(&seq) });
-        let run = c.run(seed, &seq).await;
+        let run = c.run(run_unit(index), seed, &seq).await;
         let checks = properties::check_all(&run);
-        c.send(Event::RunFinished(Box::new(RunResult { index, run: run.clone(), checks: checks.clone() })));
+        c.send(Record::RunFinished(Box::new(RunResult { index, run: run.clone(), checks: checks.clone() })));
         for (p, check) in &checks {
             let Some(sig) = check.signature() else { continue };
             if reproduced.insert((*p, sig.to_string())) {
                 let r = c.reproduce(*p, sig, &run).await?;
-                c.send(Event::Reproducer(Box::new(r)));
+                c.send(Record::Reproducer(Box::new(r)));
             }
         }
     }

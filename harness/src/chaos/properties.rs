@@ -3,6 +3,8 @@
 
 use super::follow::End;
 use super::run::ChaosRun;
+use crate::claims::verdict::Verdict;
+use crate::claims::Severity;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -28,6 +30,17 @@ impl Property {
             Property::RunbookRestores => "runbook-restores",
             Property::ZoneIntact => "zone-intact",
             Property::HealedNoLeak => "healed-no-leak",
+        }
+    }
+
+    /// A violation (of the way `signature` names) in the claims' vocabulary.
+    pub fn violated(self, signature: &str) -> (Verdict, Option<Severity>) {
+        match self {
+            Property::TriageNeverBlind => (Verdict::Contradicted, Some(Severity::FalseAllClear)),
+            Property::RunbookRestores => (Verdict::Contradicted, Some(Severity::RecoveryFails)),
+            Property::ZoneIntact => (Verdict::Contradicted, Some(Severity::DataLoss)),
+            Property::HealedNoLeak if signature == NOT_HEALED => (Verdict::Contradicted, Some(Severity::RecoveryFails)),
+            Property::HealedNoLeak => (Verdict::Errored, None),
         }
     }
 
@@ -61,7 +74,28 @@ impl Check {
             _ => None,
         }
     }
+
+    /// The check in the claims' vocabulary, with what a violation costs an operator who follows
+    /// the runbook. A heal or a teardown of the harness's own that failed is the harness
+    /// failing (errored), not a finding about the lab.
+    pub fn judged(&self, p: Property) -> (Verdict, Option<Severity>) {
+        match self {
+            Check::Held => (Verdict::Confirmed, None),
+            Check::Undecided { .. } => (Verdict::Unchecked, None),
+            Check::Violated { signature, .. } => p.violated(signature),
+        }
+    }
 }
+
+/// Judged over every property: the verdict that wins (by the claims' rank) and the worst
+/// severity among the contradictions.
+pub fn judged_all<'a>(checks: impl IntoIterator<Item = (&'a Property, &'a Check)>) -> (Verdict, Option<Severity>) {
+    let judged: Vec<(Verdict, Option<Severity>)> = checks.into_iter().map(|(p, c)| c.judged(*p)).collect();
+    let verdict = judged.iter().map(|j| j.0).max_by_key(|v| v.rank()).unwrap_or(Verdict::Unchecked);
+    (verdict, judged.iter().filter_map(|j| j.1).min())
+}
+
+const NOT_HEALED: &str = "not healed";
 
 fn undecided(run: &ChaosRun) -> Check {
     let why = run.not_simulated.clone().or_else(|| run.error.clone()).unwrap_or_else(|| "the runbook was not followed".into());
@@ -128,7 +162,7 @@ pub fn check(p: Property, run: &ChaosRun) -> Check {
                 return Check::Violated { detail: format!("heal failed: {}: {}", h.fault, h.output), signature: "heal failed".into() };
             }
             if let Some(f) = run.steady_after_heal.as_ref().filter(|f| !f.is_empty()) {
-                return Check::Violated { detail: format!("steady state did not return once every fault was healed: {}", f.join("; ")), signature: "not healed".into() };
+                return Check::Violated { detail: format!("steady state did not return once every fault was healed: {}", f.join("; ")), signature: NOT_HEALED.into() };
             }
             match &run.leftovers {
                 None if run.not_simulated.is_some() => Check::Undecided { why: "no lab was brought up".into() },

@@ -7,7 +7,7 @@
 use crate::report::md::cell;
 use super::follow::End;
 use super::properties::{Check, Property};
-use super::{Event, Reproducer, RunResult, Settings, ShrinkRun};
+use super::{Record, Reproducer, RunResult, Settings, ShrinkRun};
 use crate::text::trim_chars;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -91,16 +91,16 @@ impl ChaosReport {
     }
 
     /// Takes in one event; true when the report changed in a way worth writing.
-    pub fn apply(&mut self, e: &Event) -> bool {
+    pub fn apply(&mut self, e: &Record) -> bool {
         match e {
-            Event::Planned { vocabulary, not_simulated } => {
+            Record::Planned { vocabulary, not_simulated } => {
                 self.vocabulary = vocabulary.clone();
                 self.not_simulated = not_simulated.clone();
             }
-            Event::RunFinished(r) => self.runs.push((**r).clone()),
-            Event::ShrinkTried(s) => self.shrink_runs.push((**s).clone()),
-            Event::Reproducer(r) => self.reproducers.push((**r).clone()),
-            Event::RunStarted { .. } | Event::Progress(_) => return false,
+            Record::RunFinished(r) => self.runs.push((**r).clone()),
+            Record::ShrinkTried(s) => self.shrink_runs.push((**s).clone()),
+            Record::Reproducer(r) => self.reproducers.push((**r).clone()),
+            Record::Started { .. } | Record::Progress { .. } => return false,
         }
         self.summary = summarize(self);
         true
@@ -335,10 +335,12 @@ pub fn markdown(r: &ChaosReport) -> String {
     o
 }
 
-/// One test case per property: failed when any run violated it, skipped when no run decided it.
+/// One test case per property, judged in the claims' vocabulary over every run: contradicted
+/// (a failure) when a run violated it so, errored when only the harness's own heal or
+/// teardown failed it, skipped when no run decided it.
 pub fn junit(r: &ChaosReport) -> anyhow::Result<String> {
-    use crate::report::junit::{document, non_success, skipped_because};
-    use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus};
+    use crate::claims::verdict::Verdict;
+    use crate::report::junit::{document, judged_case};
     let properties = [
         ("campaign", r.campaign.id.clone()),
         ("seed", r.campaign.settings.seed.to_string()),
@@ -346,7 +348,9 @@ pub fn junit(r: &ChaosReport) -> anyhow::Result<String> {
         ("complete", r.campaign.complete.to_string()),
     ];
     let cases = r.summary.properties.iter().filter_map(|p| p.property.map(|prop| (p, prop))).map(|(p, prop)| {
-        let status = if p.violated > 0 {
+        let judged = super::properties::judged_all(r.runs.iter().filter_map(|x| x.checks.get_key_value(&prop)));
+        let judged = if p.violated == 0 && p.held == 0 { (Verdict::Unchecked, None) } else { judged };
+        let (message, body) = if p.violated > 0 {
             let mut body: Vec<String> = r
                 .runs
                 .iter()
@@ -358,16 +362,11 @@ pub fn junit(r: &ChaosReport) -> anyhow::Result<String> {
             body.extend(r.reproducers.iter().filter(|x| x.property == prop).map(|x| {
                 format!("minimal reproducer {}: {} ({})", x.file, x.minimal_labels, x.verified.as_ref().map_or("not run", |v| if v.reproduces { "reproduces" } else { "does not reproduce" }))
             }));
-            let message = format!("violated in {} of {} run(s) (seeds {:?})", p.violated, r.summary.runs, p.violating_seeds);
-            non_success(NonSuccessKind::Failure, &message, "violated", body.join("\n"))
-        } else if p.held == 0 {
-            skipped_because("no run decided it", None)
+            (format!("violated in {} of {} run(s) (seeds {:?})", p.violated, r.summary.runs, p.violating_seeds), body.join("\n"))
         } else {
-            TestCaseStatus::success()
+            ("no run decided it".to_string(), String::new())
         };
-        let mut tc = TestCase::new(prop.id(), status);
-        tc.set_classname(JUNIT_SUITE);
-        tc
+        judged_case(prop.id(), JUNIT_SUITE, judged, &message, if p.violated > 0 { "violated" } else { judged.0.as_str() }, body)
     });
     document(JUNIT_SUITE, &properties, cases)
 }
@@ -455,7 +454,7 @@ mod tests {
         }))
         .unwrap();
         let checks = super::super::properties::check_all(&run);
-        r.apply(&Event::RunFinished(Box::new(RunResult { index: 0, run, checks })));
+        r.apply(&Record::RunFinished(Box::new(RunResult { index: 0, run, checks })));
         r
     }
 
@@ -470,6 +469,12 @@ mod tests {
         let parsed = quick_junit::Report::deserialize_from_str(&xml).unwrap();
         let names: Vec<&str> = parsed.test_suites[0].test_cases.iter().map(|t| t.name.as_str()).collect();
         assert_eq!(names, Property::ALL.map(|p| p.id()));
+        // The dead end is a contradiction in the claims' vocabulary, with its severity.
+        let restores = &parsed.test_suites[0].test_cases[1];
+        assert!(matches!(restores.status, quick_junit::TestCaseStatus::NonSuccess { kind: quick_junit::NonSuccessKind::Failure, .. }), "{:?}", restores.status);
+        let props: Vec<(String, String)> = restores.properties.iter().map(|p| (p.name.to_string(), p.value.to_string())).collect();
+        assert!(props.contains(&("verdict".into(), "contradicted".into())) && props.contains(&("severity".into(), "recovery fails".into())), "{props:?}");
+        assert_eq!(r.runs[0].judged(), (crate::claims::verdict::Verdict::Contradicted, Some(crate::claims::Severity::RecoveryFails)));
         let md = markdown(&r);
         assert!(md.contains("**Incomplete**") && md.contains("dead end at TRI-6"), "{md}");
         let back: ChaosReport = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();

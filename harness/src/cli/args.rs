@@ -177,6 +177,10 @@ pub struct ChaosArgs {
     /// Where the campaign's directory (chaos-<run id>) goes.
     #[arg(long, default_value = "reports")]
     pub report_dir: PathBuf,
+    /// How progress shows: bars on a terminal, plain lines in a CI log, or every event as a JSON
+    /// line on stdout (the same events as `run`'s, schema `events`).
+    #[arg(long, value_enum, default_value = "auto")]
+    pub progress: super::reporters::Progress,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -14,6 +14,7 @@ mod verdicts;
 mod zone;
 
 pub use args::*;
+pub use reporters::Progress;
 pub use chaos::chaos;
 pub use check::check;
 pub use drill::drill_restore;
@@ -69,14 +70,6 @@ impl Status {
         if *last != m {
             eprintln!("{}: {m}", self.prefix);
             *last = m;
-        }
-    }
-
-    /// A line of its own, above the spinner on a terminal.
-    pub fn println(&self, line: impl AsRef<str>) {
-        match &self.printed {
-            None => self.pb.println(line.as_ref()),
-            Some(_) => eprintln!("{}", line.as_ref()),
         }
     }
 

@@ -1,11 +1,13 @@
-//! Reporters: consumers of the run's events. Each shows or stores the same stream its own way;
-//! the runner does not know them.
+//! Reporters: consumers of the events every job (run, chaos, drill) emits. Each shows the same
+//! stream its own way; the jobs do not know them.
 
 use super::spinner;
 use anyhow::Result;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use pdns_drill::history::events::Event;
 use pdns_drill::history::ScenarioRun;
+use pdns_drill::claims::verdict::Verdict;
+use pdns_drill::claims::Severity;
 use pdns_drill::judge::model::ScenarioOutcome;
 use std::collections::HashMap;
 
@@ -53,7 +55,34 @@ fn finished_line(r: &ScenarioRun) -> String {
     line
 }
 
-/// Bars for a terminal: one per running scenario under an overall one.
+/// The line a chaos run's, a shrink's, a reproducer's or a backup's end gets: its verdict
+/// (loud when it is not confirmed), with the severity of a contradiction.
+fn unit_line(verdict: Verdict, severity: Option<Severity>, line: &str) -> String {
+    let word = match verdict {
+        Verdict::Confirmed | Verdict::NotSimulated | Verdict::Unchecked | Verdict::Pending => verdict.as_str().to_string(),
+        v => v.as_str().to_uppercase(),
+    };
+    let sev = severity.map(|s| format!(" ({s})", s = s.as_str())).unwrap_or_default();
+    format!("{word:>12}{sev}  {}", line.trim_start())
+}
+
+/// The display `--progress` asks for.
+pub fn display(p: Progress) -> Box<dyn Reporter> {
+    match p.resolve() {
+        Progress::Bars => Box::new(Bars::new()),
+        Progress::Json => Box::new(JsonLines),
+        _ => Box::new(Lines::default()),
+    }
+}
+
+/// A reporter that fails is said, never a reason to stop the job or skip its cleanup.
+pub fn show(display: &mut dyn Reporter, ev: &Event) {
+    if let Err(e) = display.event(ev) {
+        eprintln!("progress display failed (the work goes on): {e:#}");
+    }
+}
+
+/// Bars for a terminal: one per running scenario or unit under an overall one.
 pub struct Bars {
     multi: MultiProgress,
     overall: ProgressBar,
@@ -78,15 +107,10 @@ impl Reporter for Bars {
                 let pb = self.multi.insert_before(&self.overall, spinner(name));
                 self.bars.insert(name.clone(), pb);
             }
-            Event::Progress { scenario, message } => {
-                if let Some(pb) = self.bars.get(scenario) {
-                    pb.set_message(message.clone());
-                }
-            }
+            // Outside every scenario and unit (a drill's lab coming up): on the overall line.
+            Event::Progress { scenario, message } => self.bars.get(scenario).unwrap_or(&self.overall).set_message(message.clone()),
             Event::Observed { scenario, ok, line } => {
-                if let Some(pb) = self.bars.get(scenario) {
-                    pb.set_message(format!("{} {line}", if *ok { "✓" } else { "✗" }));
-                }
+                self.bars.get(scenario).unwrap_or(&self.overall).set_message(format!("{} {line}", if *ok { "✓" } else { "✗" }));
             }
             Event::ScenarioFinished { run } => {
                 if let Some(pb) = self.bars.remove(&run.scenario.name) {
@@ -95,20 +119,60 @@ impl Reporter for Bars {
                 self.multi.println(finished_line(run)).ok();
                 self.overall.inc(1);
             }
-            Event::RunFinished { .. } | Event::Interrupted { .. } => self.overall.finish_and_clear(),
+            Event::JobStarted { job, .. } => {
+                // Units are not known beforehand (shrinks, reproducers): a count, not a bar.
+                self.overall.set_style(ProgressStyle::with_template("{spinner} {prefix:.bold} {pos} unit(s) done {wide_msg} [{elapsed}]").unwrap());
+                self.overall.set_prefix(format!("{job:?}").to_lowercase());
+                self.overall.enable_steady_tick(std::time::Duration::from_millis(200));
+            }
+            Event::UnitStarted { unit, about, .. } => {
+                let pb = self.multi.insert_before(&self.overall, spinner(unit));
+                pb.set_message(about.clone());
+                self.bars.insert(unit.clone(), pb);
+            }
+            Event::UnitFinished { unit, verdict, severity, line, .. } => {
+                if let Some(pb) = self.bars.remove(unit) {
+                    pb.finish_and_clear();
+                }
+                self.multi.println(unit_line(*verdict, *severity, line)).ok();
+                self.overall.inc(1);
+            }
+            Event::Note { message, .. } => {
+                self.multi.println(message).ok();
+            }
+            Event::RunFinished { .. } | Event::JobFinished { .. } | Event::Interrupted { .. } => {
+                self.bars.drain().for_each(|(_, pb)| pb.finish_and_clear());
+                self.overall.finish_and_clear()
+            }
         }
         Ok(())
     }
 }
 
-/// Plain lines on stderr: what a CI log shows (a hidden bar would print nothing).
-pub struct Lines;
+/// Plain lines on stderr: what a CI log shows (a hidden bar would print nothing). A scenario's
+/// start and end only (a run has many, each with many steps); for chaos and the drill, whose
+/// units are few and long, every progress message and observation too.
+#[derive(Default)]
+pub struct Lines {
+    scenarios: std::collections::HashSet<String>,
+}
 
 impl Reporter for Lines {
     fn event(&mut self, ev: &Event) -> Result<()> {
         match ev {
-            Event::ScenarioStarted { name } => eprintln!("   start  {name}"),
-            Event::ScenarioFinished { run } => eprintln!("{}", finished_line(run)),
+            Event::ScenarioStarted { name } => {
+                self.scenarios.insert(name.clone());
+                eprintln!("   start  {name}");
+            }
+            Event::ScenarioFinished { run } => {
+                self.scenarios.remove(&run.scenario.name);
+                eprintln!("{}", finished_line(run));
+            }
+            Event::UnitStarted { unit, about, .. } => eprintln!("       start  {unit}: {about}"),
+            Event::Progress { scenario, message } if !self.scenarios.contains(scenario) => eprintln!("              {scenario}: {message}"),
+            Event::Observed { scenario, ok, line } if !self.scenarios.contains(scenario) => eprintln!("            {} {scenario}: {line}", if *ok { "✓" } else { "✗" }),
+            Event::UnitFinished { verdict, severity, line, .. } => eprintln!("{}", unit_line(*verdict, *severity, line)),
+            Event::Note { message, .. } => eprintln!("{message}"),
             _ => {}
         }
         Ok(())

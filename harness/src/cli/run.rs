@@ -5,7 +5,7 @@
 //! Exit codes: 2 before any container starts (bad input, no Docker, no image); after that the
 //! gate's (0 pass, 1 fail, 3 undecided), 130/143/129 for a signal.
 
-use super::reporters::{Bars, JsonLines, Lines, Progress, Reporter};
+use super::reporters::{show, Progress};
 use super::{connect_session, load_inputs, print_verdicts, stopped, RunArgs};
 use anyhow::Result;
 use pdns_drill::history::events::Event;
@@ -48,18 +48,14 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
     let session = connect_session(&a.lab, config, zone).await?;
     super::ensure_rebuild_images(&session, &plan.planned).await?;
 
-    let mut display: Box<dyn Reporter> = match a.progress.resolve() {
-        Progress::Bars => Box::new(Bars::new()),
-        Progress::Json => Box::new(JsonLines),
-        _ => Box::new(Lines),
-    };
+    let mut display = super::reporters::display(a.progress);
     let json = a.progress.resolve() == Progress::Json;
     let pb = super::Status::new("preflight");
     let finished = plan
         .run(&session, &|m: &str| pb.set_message(m.to_string()), |n| match n {
             Notice::PreflightEnded => pb.finish_and_clear(),
             Notice::Line(l) => eprintln!("{l}"),
-            Notice::Event(ev) => show_event(display.as_mut(), ev),
+            Notice::Event(ev) => show(display.as_mut(), ev),
         })
         .await;
     // Cleared whatever ended the run (an error before the preflight too).
@@ -69,7 +65,7 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
         Finished::Gated(Written { paths, report }) => {
             announce(&report, &paths, json);
             let g = report.gate.as_ref().expect("a gated run's report has its gate");
-            show_event(display.as_mut(), &Event::RunFinished { outcome: g.outcome, exit_code: g.exit_code, failed: g.outcome != GateOutcome::Pass, reasons: g.reasons.clone() });
+            show(display.as_mut(), &Event::RunFinished { outcome: g.outcome, exit_code: g.exit_code, failed: g.outcome != GateOutcome::Pass, reasons: g.reasons.clone() });
             Ok(ExitCode::from(g.exit_code))
         }
         Finished::PreflightFailed(Written { paths, report }) => {
@@ -98,13 +94,6 @@ pub async fn run(a: &RunArgs) -> Result<ExitCode> {
             eprintln!("gate: undecided (exit {code}): the harness could not finish the run; retrying may help");
             Ok(ExitCode::from(code))
         }
-    }
-}
-
-/// A reporter that fails is said, never a reason to stop the run or skip its cleanup.
-fn show_event(display: &mut dyn Reporter, ev: &Event) {
-    if let Err(e) = display.event(ev) {
-        eprintln!("progress display failed (the run goes on): {e:#}");
     }
 }
 

@@ -99,16 +99,16 @@ pub fn write(dir: &Path, e: &Evidence, secrets: &crate::inputs::secrets::Secrets
     Ok(dir.join("evidence.md"))
 }
 
-/// `junit.xml`, through the one JUnit writer: a case per backup (passed when restorable and
-/// complete, else a failure typed by what it came to; the documented procedure's own result in
-/// its output), an error case when the drill could not finish. Red exactly when the drill's
+/// `junit.xml`, through the one JUnit writer: a case per backup judged in the claims'
+/// vocabulary (passed when restorable and complete, else a failure typed by what it came to,
+/// with its severity; the documented procedure's own result in its output), an error case when the drill could not finish. Red exactly when the drill's
 /// exit code is 1; the RTO and the backup policy's findings are properties, as they do not
 /// fail the drill.
 /// Every text is masked before the writer escapes it (a mask after would miss a secret the
 /// writer escaped, and put its own `<redacted …>` into the XML raw).
 pub fn junit(e: &Evidence, secrets: &crate::inputs::secrets::Secrets) -> anyhow::Result<String> {
-    use crate::report::junit::{document, non_success};
-    use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus};
+    use crate::report::junit::{document, judged_case, non_success};
+    use quick_junit::{NonSuccessKind, TestCase};
     let m = |t: &str| secrets.text(t);
     let mut props: Vec<(&str, String)> = vec![("mode", e.mode.to_string()), ("run-id", e.run_id.clone()), ("started-at", e.started_at.clone()), ("finished-at", e.finished_at.clone()), ("image", e.image.clone())];
     props.extend(e.pdns_version.clone().map(|v| ("pdns-version", v)));
@@ -118,19 +118,7 @@ pub fn junit(e: &Evidence, secrets: &crate::inputs::secrets::Secrets) -> anyhow:
     let props: Vec<(&str, String)> = props.into_iter().map(|(k, v)| (k, m(&v))).collect();
     let mut cases = Vec::new();
     for b in &e.backups {
-        let status = match &b.verdict {
-            Verdict::Complete => TestCaseStatus::success(),
-            v => {
-                let kind = match v {
-                    Verdict::Lost { .. } => "lost",
-                    Verdict::Inconsistent { .. } => "inconsistent",
-                    _ => "not-restorable",
-                };
-                non_success(NonSuccessKind::Failure, &m(&b.verdict_text), kind, m(&b.verdict.to_string()))
-            }
-        };
-        let mut case = TestCase::new(m(&format!("restore {}", b.check.file.name)), status);
-        case.set_classname("restore-drill");
+        let mut case = judged_case(&m(&format!("restore {}", b.check.file.name)), "restore-drill", b.verdict.judged(), &m(&b.verdict_text), b.verdict.kind(), m(&b.verdict.to_string()));
         if let Some(ms) = b.attempt(Procedure::Corrected).and_then(|a| a.steady_ms) {
             case.set_time(std::time::Duration::from_millis(ms));
         }

@@ -18,6 +18,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use time::OffsetDateTime;
 
+use crate::history::events::Event;
 use crate::testbed::engine::Engine;
 use crate::inputs::zone::journal::Journal;
 use crate::testbed::config::{ConfigDir, ZoneInput};
@@ -100,12 +101,12 @@ fn host() -> String {
 
 /// Runs the drill and writes its evidence; returns the evidence directory and the evidence. The
 /// lab is removed on every path out.
-pub async fn restore(inp: Inputs, progress: Box<dyn Fn(&str) + Send + Sync>) -> anyhow::Result<(PathBuf, Evidence)> {
+pub async fn restore(inp: Inputs, tell: Box<dyn Fn(Event) + Send + Sync>) -> anyhow::Result<(PathBuf, Evidence)> {
     let started = OffsetDateTime::now_utc();
     let day = rfc3339(started).get(..10).unwrap_or("undated").to_string();
     let dir = inp.report_dir.join(format!("drill-restore-{day}-{}", inp.run_id));
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let mut rec = Recorder::new(progress);
+    let mut rec = Recorder::new(tell);
     let mut results: Vec<BackupResult> = Vec::new();
     let mut extra_inputs: Vec<Input> = Vec::new();
     let (body, versions, docker_version) = if inp.take_own_backup || !inp.backups.is_empty() {
@@ -188,8 +189,7 @@ async fn drive(lab: &Lab, inp: &Inputs, dir: &Path, rec: &mut Recorder, results:
     };
     restore::upload_live_zone(lab, &live).await?;
     for b in &backups {
-        rec.backup = b.name.clone();
-        rec.procedure = None;
+        rec.begin(&b.name, "restored by the documented procedure, then the corrected one");
         let check = backup_check::check(b, &journal)?;
         let v = &check.verification;
         rec.push(
@@ -211,6 +211,7 @@ async fn drive(lab: &Lab, inp: &Inputs, dir: &Path, rec: &mut Recorder, results:
         );
         if let Some(reason) = check.unrestorable.clone() {
             let verdict = Verdict::NotRestorable { reason };
+            rec.end(&verdict);
             results.push(BackupResult { verdict_text: verdict.to_string(), verdict, attempts: Vec::new(), check });
             continue;
         }
@@ -221,6 +222,7 @@ async fn drive(lab: &Lab, inp: &Inputs, dir: &Path, rec: &mut Recorder, results:
             attempts.push(restore::attempt(lab, rec, &journal, &check, p).await?);
         }
         let verdict = attempts.last().map(|a| a.verdict.clone()).unwrap_or(Verdict::NotRestorable { reason: "not attempted".into() });
+        rec.end(&verdict);
         results.push(BackupResult { verdict_text: verdict.to_string(), verdict, attempts, check });
     }
     Ok(())
@@ -229,7 +231,7 @@ async fn drive(lab: &Lab, inp: &Inputs, dir: &Path, rec: &mut Recorder, results:
 /// The lab's backup by its own convention (the whole file copied while pdns runs), then three
 /// changes journaled after it. Returns the journal at HEAD and the backup.
 async fn self_made_backup(lab: &Lab, rec: &mut Recorder, mapped: &Journal, dir: &Path) -> anyhow::Result<(Journal, BackupFile)> {
-    rec.backup = "self-made".into();
+    rec.preparing("self-made");
     let bytes = lab.engine.download(&lab.name(Role::PdnsVm), restore::DB).await?;
     let bdir = dir.join("self-made-backup");
     std::fs::create_dir_all(&bdir)?;

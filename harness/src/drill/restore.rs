@@ -14,6 +14,7 @@ use tokio::time::Instant;
 
 use super::backup_check::BackupCheck;
 use super::replay::ReplayPlan;
+use crate::history::events::{Event, Job};
 use crate::testbed::engine::FileEntry;
 use crate::inputs::zone::journal::Journal;
 use crate::dns::probe::{Outcome, Query, RType, Rcode};
@@ -86,22 +87,47 @@ pub struct Recorder {
     pub steps: Vec<Step>,
     pub backup: String,
     pub procedure: Option<Procedure>,
-    progress: Box<dyn Fn(&str) + Send + Sync>,
+    tell: Box<dyn Fn(Event) + Send + Sync>,
 }
 
 impl Recorder {
-    pub fn new(progress: Box<dyn Fn(&str) + Send + Sync>) -> Recorder {
-        Recorder { t0: Instant::now(), steps: Vec::new(), backup: String::new(), procedure: None, progress }
+    /// `tell` hears the drill as the events every job speaks: a unit per backup (the lab's
+    /// own making before the first), its steps as observations.
+    pub fn new(tell: Box<dyn Fn(Event) + Send + Sync>) -> Recorder {
+        Recorder { t0: Instant::now(), steps: Vec::new(), backup: String::new(), procedure: None, tell }
+    }
+
+    /// The unit the next steps belong to: the backup, or the lab before any.
+    fn unit(&self) -> String {
+        if self.backup.is_empty() { "lab".into() } else { self.backup.clone() }
+    }
+
+    /// What the next steps prepare (the lab, the lab's own backup): not a unit, nothing judged.
+    pub fn preparing(&mut self, what: &str) {
+        self.backup = what.to_string();
+        self.procedure = None;
+    }
+
+    /// A unit begins: the backup `name`, to be restored and judged.
+    pub fn begin(&mut self, name: &str, about: &str) {
+        self.preparing(name);
+        (self.tell)(Event::UnitStarted { job: Job::Drill, unit: self.unit(), about: about.to_string() });
+    }
+
+    /// The backup's restore ended, judged.
+    pub fn end(&self, verdict: &Verdict) {
+        let (v, severity) = verdict.judged();
+        (self.tell)(Event::UnitFinished { job: Job::Drill, unit: self.unit(), verdict: v, severity, line: format!("{}: {verdict}", self.unit()) });
     }
 
     /// Progress only, not a step.
     pub fn say(&self, m: &str) {
-        (self.progress)(m)
+        (self.tell)(Event::Progress { scenario: self.unit(), message: m.to_string() })
     }
 
     pub fn push(&mut self, stage: &'static str, on: &'static str, command: impl Into<String>, output: impl Into<String>, ok: bool) {
         let command = command.into();
-        (self.progress)(&format!("{} {}: {}", if ok { "✓" } else { "✗" }, stage, crate::text::trim_chars(&command, 60)));
+        (self.tell)(Event::Observed { scenario: self.unit(), ok, line: format!("{stage}: {}", crate::text::trim_chars(&command, 60)) });
         self.steps.push(Step {
             n: self.steps.len() + 1,
             at_ms: self.t0.elapsed().as_millis() as u64,
@@ -142,6 +168,30 @@ pub enum Verdict {
     /// commands failed, check-zone errors (duplicates), records or an SOA nobody journaled.
     Inconsistent { problems: Vec<String> },
     NotRestorable { reason: String },
+}
+
+impl Verdict {
+    /// The backup's restore in the claims' vocabulary: a complete restore confirms that the
+    /// backup restores; otherwise it is contradicted, at what that costs the operators.
+    pub fn judged(&self) -> (crate::claims::verdict::Verdict, Option<crate::claims::Severity>) {
+        use crate::claims::{verdict::Verdict as V, Severity};
+        match self {
+            Verdict::Complete => (V::Confirmed, None),
+            Verdict::Lost { .. } => (V::Contradicted, Some(Severity::DataLoss)),
+            // The zone served after the restore is not the journaled one: not recovered.
+            Verdict::Inconsistent { .. } | Verdict::NotRestorable { .. } => (V::Contradicted, Some(Severity::RecoveryFails)),
+        }
+    }
+
+    /// The word a dashboard groups by.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Verdict::Complete => "complete",
+            Verdict::Lost { .. } => "lost",
+            Verdict::Inconsistent { .. } => "inconsistent",
+            Verdict::NotRestorable { .. } => "not-restorable",
+        }
+    }
 }
 
 impl std::fmt::Display for Verdict {

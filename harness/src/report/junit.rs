@@ -12,6 +12,7 @@
 use super::common::evidence_line;
 use crate::judge::model::{ClaimResult, Gate, Report};
 use crate::claims::verdict::Verdict;
+use crate::claims::Severity;
 use quick_junit::{NonSuccessKind, Property, Report as JReport, TestCase, TestCaseStatus, TestSuite};
 use std::time::Duration;
 
@@ -46,6 +47,30 @@ pub fn skipped_because(message: &str, type_: Option<&str>) -> TestCaseStatus {
     s
 }
 
+/// A case's status in every job's JUnit, from the claims' vocabulary: confirmed passes,
+/// contradicted fails, errored is an error, anything else (nothing failed, nothing confirmed
+/// it) is skipped with `message`: reported, not passed.
+pub fn status_of(verdict: Verdict, message: &str, type_: &str, body: String) -> TestCaseStatus {
+    match verdict {
+        Verdict::Confirmed => TestCaseStatus::success(),
+        Verdict::Contradicted => non_success(NonSuccessKind::Failure, message, type_, body),
+        Verdict::Errored => non_success(NonSuccessKind::Error, message, type_, body),
+        Verdict::NotSimulated | Verdict::Unchecked | Verdict::Pending => skipped_because(message, Some(type_)),
+    }
+}
+
+/// A chaos campaign's or the drill's case: its status from its verdict, and the verdict and
+/// the severity as properties, as a run's claims carry them.
+pub fn judged_case(name: &str, classname: &str, judged: (Verdict, Option<Severity>), message: &str, type_: &str, body: String) -> TestCase {
+    let mut tc = TestCase::new(name, status_of(judged.0, message, type_, body));
+    tc.set_classname(classname);
+    tc.add_property(Property::new("verdict", judged.0.as_str()));
+    if let Some(s) = judged.1 {
+        tc.add_property(Property::new("severity", s.as_str()));
+    }
+    tc
+}
+
 pub const SUITE: &str = "pdns-drill";
 
 /// Detection plus recovery time, when either is known.
@@ -71,13 +96,12 @@ fn skipped(c: &ClaimResult, default: &str) -> TestCaseStatus {
 
 /// The status a claim gets without a baseline: its verdict.
 fn by_verdict(c: &ClaimResult) -> TestCaseStatus {
-    let message = || c.first_mismatch.as_deref().or(c.reason.as_deref()).unwrap_or(c.verdict.as_str()).to_string();
     match c.verdict {
-        Verdict::Confirmed => TestCaseStatus::success(),
-        Verdict::Contradicted => non_success(NonSuccessKind::Failure, &message(), c.verdict.as_str(), failure_body(c)),
-        Verdict::Errored => non_success(NonSuccessKind::Error, &message(), c.verdict.as_str(), failure_body(c)),
-        // Nothing failed, nothing confirmed it either: reported, not passed.
-        Verdict::NotSimulated | Verdict::Unchecked | Verdict::Pending => skipped(c, "not simulated (no reason given)"),
+        Verdict::Contradicted | Verdict::Errored => {
+            let message = c.first_mismatch.as_deref().or(c.reason.as_deref()).unwrap_or(c.verdict.as_str());
+            status_of(c.verdict, message, c.verdict.as_str(), failure_body(c))
+        }
+        v => status_of(v, c.reason.as_deref().unwrap_or("not simulated (no reason given)"), v.as_str(), String::new()),
     }
 }
 

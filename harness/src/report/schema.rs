@@ -68,7 +68,7 @@ impl FromStr for SchemaKind {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::history::events::Event;
+    use crate::history::events::{Event, Job};
     use crate::history::RunHistory;
     use crate::report::fixture::{sample_history, sample_report};
     use crate::judge::snapshot;
@@ -122,6 +122,11 @@ mod tests {
             Event::ScenarioFinished { run },
             Event::RunFinished { outcome: crate::judge::model::GateOutcome::Fail, exit_code: 1, failed: true, reasons: vec!["DAE-AUTH: contradicted".into()] },
             Event::Interrupted { signal: "SIGINT".into() },
+            Event::JobStarted { job: Job::Chaos, id: "c".into(), report_dir: "out".into(), units: None },
+            Event::Note { job: Job::Chaos, message: "not simulated on this lab: x".into() },
+            Event::UnitStarted { job: Job::Drill, unit: "pdns.sqlite3.1".into(), about: "restored".into() },
+            Event::UnitFinished { job: Job::Drill, unit: "pdns.sqlite3.1".into(), verdict: crate::claims::verdict::Verdict::Contradicted, severity: Some(crate::claims::Severity::DataLoss), line: "lost 1".into() },
+            Event::JobFinished { job: Job::Drill, exit_code: 1, failed: true, reasons: vec!["pdns.sqlite3.1: lost 1".into()] },
         ] {
             assert_valid(SchemaKind::Events, &serde_json::to_value(e).unwrap());
         }

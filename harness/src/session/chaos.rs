@@ -1,10 +1,12 @@
 //! `chaos` as the library does it: a campaign on a session, its report kept current as runs,
 //! shrinks and reproducers come, and finished, or stopped by a signal with the report marked
-//! incomplete. Prints nothing: the caller hears each event and gets how it ended.
+//! incomplete. Prints nothing: the caller hears the events every job speaks (secrets masked)
+//! and gets how it ended.
 
 use super::{Session, Stopped};
 use crate::chaos::report::{self, CampaignInfo, ChaosReport};
-use crate::chaos::{self, Event, Settings};
+use crate::chaos::{self, Record, Settings};
+use crate::history::events::{Event, Job};
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 
@@ -32,7 +34,8 @@ impl<'a> Campaign<'a> {
         Campaign { session, settings, run_id, dir }
     }
 
-    /// Runs the campaign; each event goes to `on`, then into the report, rewritten as it grows.
+    /// Runs the campaign; each record goes into the report, rewritten as it grows, and to `on`
+    /// as events.
     pub async fn run(self, mut on: impl FnMut(&Event)) -> Result<Finished> {
         let s = self.session;
         let mut report = ChaosReport::new(CampaignInfo {
@@ -48,13 +51,15 @@ impl<'a> Campaign<'a> {
         });
         // One lab at a time, each fresh: a run's faults are its own.
         let inputs = chaos::Inputs { lab: s.runner_inputs(&self.run_id, 1), dir: self.dir.clone() };
-        let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
+        let mut tell = |e: Event| on(&e.redacted(&s.secrets));
+        tell(Event::JobStarted { job: Job::Chaos, id: self.run_id.clone(), report_dir: self.dir.display().to_string(), units: self.settings.runs });
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Record>();
         let work = tokio::spawn(chaos::campaign(inputs, self.settings.clone(), tx));
         let mut unwritten = None;
         let followed = s
-            .follow(work, rx, |ev: Event| {
-                on(&ev);
-                if report.apply(&ev) {
+            .follow(work, rx, |rec: Record| {
+                rec.events(&self.dir).into_iter().for_each(&mut tell);
+                if report.apply(&rec) {
                     if let Err(e) = report::write(&report, &self.dir, &s.secrets) {
                         unwritten.get_or_insert(e);
                     }
@@ -67,6 +72,7 @@ impl<'a> Campaign<'a> {
         let finished = match followed {
             Ok(f) => f,
             Err(stopped) => {
+                tell(Event::Interrupted { signal: stopped.signal.name().into() });
                 report.finish(false, Some(stopped.signal.name()));
                 let partial = report::write(&report, &self.dir, &s.secrets).map(|_| self.dir.clone()).map_err(|e| format!("{e:#}"));
                 return Ok(Finished::Stopped { stopped, partial });
@@ -75,6 +81,8 @@ impl<'a> Campaign<'a> {
         finished.context("the chaos campaign panicked")??;
         report.finish(true, None);
         let written = report::write(&report, &self.dir, &s.secrets)?;
+        let reasons: Vec<String> = report.summary.properties.iter().filter(|p| p.violated > 0).map(|p| format!("{}: violated in {} run(s)", p.property.map_or("?", |x| x.id()), p.violated)).collect();
+        tell(Event::JobFinished { job: Job::Chaos, exit_code: u8::from(report.violated()), failed: report.violated(), reasons });
         Ok(Finished::Done { report, written })
     }
 }

@@ -6,6 +6,7 @@
 //! goes to the caller's `say`.
 
 pub mod chaos;
+pub mod drill;
 pub mod run;
 
 use crate::inputs::secrets::Secrets;

@@ -11,7 +11,9 @@ use crate::common;
 use std::path::Path;
 use std::time::Duration;
 
+use pdns_drill::claims::verdict::Verdict as ClaimVerdict;
 use pdns_drill::drill::{self, restore::Verdict};
+use pdns_drill::history::events::{Event, Job};
 use pdns_drill::inputs::zone::journal::Journal;
 use pdns_drill::testbed::config::ZoneInput;
 use pdns_drill::testbed::{Lab, Role};
@@ -86,7 +88,7 @@ async fn drill_on_backups_taken_three_ways_from_a_running_lab_and_a_corrupt_one(
     let (files, policy) = drill::read_backups(&[], Some(&backups), time::OffsetDateTime::now_utc()).unwrap();
     let run_id = format!("{}-t", pdns_drill::testbed::new_run_id());
     let inputs = drill::Inputs { engine: engine.clone(), image, config, zone, backups: files, take_own_backup: false, policy, report_dir: root.join("evidence"), run_id: run_id.clone() };
-    let (dir, ev) = drill::restore(inputs, Box::new(|m: &str| eprintln!("{m}"))).await.unwrap();
+    let (dir, ev) = drill::restore(inputs, Box::new(|e| eprintln!("{e:?}"))).await.unwrap();
     assert_eq!(common::leftovers(&engine, &run_id).await, 0, "the drill's lab was left behind");
     eprintln!("{}", drill::evidence::summary(&ev));
     assert!(ev.error.is_none(), "{:?}", ev.error);
@@ -137,13 +139,28 @@ async fn the_drill_without_backups_takes_its_own() {
     let out = tempfile::tempdir().unwrap();
     let run_id = format!("{}-t", pdns_drill::testbed::new_run_id());
     let inputs = drill::Inputs { engine: engine.clone(), image, config, zone, backups: Vec::new(), take_own_backup: true, policy: None, report_dir: out.path().to_path_buf(), run_id: run_id.clone() };
-    let (dir, ev) = drill::restore(inputs, Box::new(|_: &str| {})).await.unwrap();
+    let told = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let heard = told.clone();
+    let (dir, ev) = drill::restore(inputs, Box::new(move |e| heard.lock().unwrap().push(e))).await.unwrap();
     assert_eq!(common::leftovers(&engine, &run_id).await, 0, "the drill's lab was left behind");
     assert!(ev.error.is_none(), "{:?}", ev.error);
     assert_eq!(ev.mode, "self-made backup");
     let b = &ev.backups[0];
     assert_eq!(b.check.to_replay.len(), 3, "{:?}", b.check);
     assert_eq!(b.verdict, Verdict::Complete, "{}", drill::evidence::summary(&ev));
+    // Told as every job's events: each step an observation, the backup one unit, judged in
+    // the claims' vocabulary.
+    let told = told.lock().unwrap();
+    assert_eq!(told.iter().filter(|e| matches!(e, Event::Observed { .. })).count(), ev.steps.len());
+    let units: Vec<(&str, Option<ClaimVerdict>)> = told
+        .iter()
+        .filter_map(|e| match e {
+            Event::UnitStarted { job: Job::Drill, unit, .. } => Some((unit.as_str(), None)),
+            Event::UnitFinished { job: Job::Drill, unit, verdict, .. } => Some((unit.as_str(), Some(*verdict))),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(units, vec![(b.check.file.name.as_str(), None), (b.check.file.name.as_str(), Some(ClaimVerdict::Confirmed))]);
     let stages: Vec<&str> = ev.steps.iter().map(|s| s.stage).collect();
     for stage in ["the lab's backup", "journaled change after the backup", "verify", "restore", "replay", "over the wire", "steady state"] {
         assert!(stages.contains(&stage), "stage `{stage}` missing: {stages:?}");
