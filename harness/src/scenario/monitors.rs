@@ -36,7 +36,7 @@ impl Monitor {
     /// The harness's model of the monitor the runbook's plan names: when it counts as alerting.
     pub fn model(self) -> String {
         match self {
-            Monitor::State => "the harness's state monitor: alerts when systemctl is-active is not active for pdns or pdns-recursor, sampled every second".into(),
+            Monitor::State => format!("the harness's state monitor: alerts when pdns or pdns-recursor is not active (systemctl's ActiveState), sampled every second; a unit starting, stopping or with a job under way (a restart) only once it has been so for {} s, one that systemd restarts after it died at once", TRANSITION_GRACE_MS / 1000),
             Monitor::CacheRatio => "the harness's cache-ratio monitor: alerts only when the recursor's counters cannot be read".into(),
             Monitor::AuthQps => format!("the harness's QPS/latency monitor: alerts at a pdns latency of {SLOW_LATENCY_US} µs or {FLOOD_QPS:.0} queries/s"),
             Monitor::SqliteSize => "the harness's SQLite size monitor: alerts when the file is gone or smaller than before the fault".into(),
@@ -91,8 +91,25 @@ impl Sample {
             let words: Vec<&str> = body.split_whitespace().collect();
             match head.trim() {
                 "state" => {
-                    if let [a, b] = words[..] {
-                        s.state = Some((a.to_string(), b.to_string()));
+                    // `systemctl show`, a block per unit: a unit systemd restarts after it
+                    // died, and one with a start, stop or restart job under way, say so.
+                    let units: Vec<String> = body
+                        .split("\n\n")
+                        .filter_map(|unit| {
+                            let prop = |k: &str| unit.lines().find_map(|l| l.strip_prefix(k)?.strip_prefix('=')).map(str::trim);
+                            let active = prop("ActiveState")?;
+                            let mut u = active.to_string();
+                            if prop("SubState") == Some("auto-restart") {
+                                u.push_str(" (auto-restart)");
+                            }
+                            if prop("Job").is_some_and(|j| !j.is_empty()) {
+                                u.push_str(JOB_RUNNING);
+                            }
+                            Some(u)
+                        })
+                        .collect();
+                    if let [a, b] = &units[..] {
+                        s.state = Some((a.clone(), b.clone()));
                     }
                 }
                 "rec" => s.cache = two(words.iter().copied()),
@@ -116,7 +133,7 @@ fn two<'a>(mut w: impl Iterator<Item = &'a str>) -> Option<(u64, u64)> {
 /// One shell script on the VM reads every VM-side monitor at once (`{db}` filled by the
 /// caller). It runs every second for every faulted lab, so it spawns as few processes as it
 /// can: one per daemon asked (a hung daemon's control socket must not stall it: 2 s bounds).
-pub const VM_SCRIPT: &str = "echo @state; systemctl is-active pdns pdns-recursor; \
+pub const VM_SCRIPT: &str = "echo @state; systemctl show -p ActiveState -p SubState -p Job pdns pdns-recursor; \
 echo @rec; rec_control --timeout=2 get cache-hits cache-misses 2>/dev/null; \
 echo @auth; timeout 2 pdns_control show '*' 2>/dev/null; \
 echo @size; stat -c %s {db} 2>/dev/null";
@@ -178,12 +195,34 @@ pub fn reading(m: Monitor, base: &Sample, s: &Sample) -> String {
     }
 }
 
+const JOB_RUNNING: &str = " (job running)";
+
+/// A unit between states: a restart a step makes on purpose (the edit's own) runs a job
+/// through deactivating, inactive and activating in a few seconds, so whether a sample lands in
+/// it is chance, not a sign of the fault. A unit systemd restarts after it died is not in
+/// transition: that is the sign.
+fn in_transition(s: &Sample) -> bool {
+    // systemd queues the restart of a unit that died as a job too: auto-restart decides.
+    let moving = |u: &String| !u.contains("(auto-restart)") && (u.ends_with(JOB_RUNNING) || ["activating", "deactivating", "reloading", "refreshing"].iter().any(|t| u.starts_with(t)));
+    s.state.as_ref().is_some_and(|(a, b)| moving(a) || moving(b))
+}
+
+/// How long a unit may stay between states before the state monitor calls it a fault.
+pub const TRANSITION_GRACE_MS: u64 = 5_000;
+
 /// Each monitor's first alert over a series of samples.
 pub fn detections(base: &Sample, samples: &[Sample]) -> Vec<Detection> {
+    let alert = |m, i: usize| samples.get(i).and_then(|s| alerts(m, base, i.checked_sub(1).map(|p| &samples[p]), s));
+    // A reading in transition counts once the unit has not been back to active for the grace.
+    let counts = |m, i: usize| {
+        m != Monitor::State
+            || !in_transition(&samples[i])
+            || (i..samples.len()).take_while(|&j| alert(m, j).is_some()).any(|j| samples[j].at_ms >= samples[i].at_ms + TRANSITION_GRACE_MS)
+    };
     Monitor::ALL
         .iter()
         .map(|&m| {
-            let hit = samples.iter().enumerate().find_map(|(i, s)| alerts(m, base, i.checked_sub(1).map(|p| &samples[p]), s).map(|why| (s.at_ms, why)));
+            let hit = (0..samples.len()).find_map(|i| alert(m, i).filter(|_| counts(m, i)).map(|why| (samples[i].at_ms, why)));
             let last_reading = samples.last().map(|s| reading(m, base, s));
             Detection { monitor: m, first_ms: hit.as_ref().map(|h| h.0), evidence: hit.map(|h| h.1), samples: samples.len(), last_reading }
         })
@@ -207,13 +246,16 @@ mod tests {
 
     #[test]
     fn the_sampling_script_output_is_read() {
-        let s = Sample::parse_vm("@state\ninactive\nactive\n@rec\n12\n5\n@auth\nbackend-queries=3,latency=420,udp-answers=9,udp-queries=1500,udp4-queries=1500\n@size\n77824\n");
+        let s = Sample::parse_vm("@state\nActiveState=inactive\nSubState=dead\n\nActiveState=active\nSubState=running\n@rec\n12\n5\n@auth\nbackend-queries=3,latency=420,udp-answers=9,udp-queries=1500,udp4-queries=1500\n@size\n77824\n");
         assert_eq!(s.state, Some(("inactive".into(), "active".into())));
         assert_eq!(s.cache, Some((12, 5)));
         assert_eq!(s.auth, Some((1500, 420)));
         assert_eq!(s.sqlite_size, Some(77824));
-        let down = Sample::parse_vm("@state\nactive\nactivating\n@rec\n@auth\n@size\n");
+        let down = Sample::parse_vm("@state\nActiveState=active\nSubState=running\nJob=\n\nActiveState=activating\nSubState=auto-restart\nJob=\n@rec\n@auth\n@size\n");
         assert_eq!((down.cache, down.auth, down.sqlite_size), (None, None, None));
+        assert_eq!(down.state, Some(("active".into(), "activating (auto-restart)".into())));
+        let restarting = Sample::parse_vm("@state\nActiveState=active\nSubState=running\nJob=\n\nActiveState=inactive\nSubState=dead\nJob=79\n@rec\n");
+        assert_eq!(restarting.state, Some(("active".into(), "inactive (job running)".into())));
     }
 
     #[test]
@@ -233,13 +275,34 @@ mod tests {
         down.synthetic_ok = false;
         let mut flood = healthy(2000, 100 + 5000);
         flood.sqlite_size = Some(40000);
-        let d = detections(&base, &[down, flood]);
+        let d = detections(&base, &[down.clone(), flood.clone()]);
         let first = |m| d.iter().find(|x| x.monitor == m).unwrap().first_ms;
+        // A stopped unit is the fault's sign at once, even when a step starts it a moment later.
         assert_eq!(first(Monitor::State), Some(1000));
         assert_eq!(first(Monitor::Synthetic), Some(1000));
         assert_eq!(first(Monitor::AuthQps), Some(2000), "5000 queries in a second");
         assert_eq!(first(Monitor::SqliteSize), Some(2000));
         assert_eq!(first(Monitor::CacheRatio), None);
+    }
+
+    #[test]
+    fn a_restart_is_no_alert_a_unit_stuck_or_dying_is() {
+        let base = healthy(0, 100);
+        let with = |at_ms, rec: &str| Sample { at_ms, state: Some(("active".into(), rec.into())), ..healthy(at_ms, 100) };
+        let state = |samples: &[Sample]| detections(&base, samples).into_iter().find(|d| d.monitor == Monitor::State).unwrap().first_ms;
+        // A restart of two seconds, over three samples: back to active before the grace.
+        assert_eq!(state(&[with(100, "deactivating"), with(1200, "activating"), healthy(2300, 100)]), None);
+        assert_eq!(state(&[with(100, "activating")]), None, "nothing after it shows it stuck");
+        // Starting for longer than the grace: stuck.
+        assert_eq!(state(&[with(100, "activating"), with(2100, "activating"), with(5100, "activating"), healthy(6000, 100)]), Some(100));
+        // Stopped, failed, or dying and restarted by systemd: at once.
+        assert_eq!(state(&[with(100, "deactivating"), with(1200, "failed")]), Some(1200));
+        assert_eq!(state(&[with(100, "activating (auto-restart)"), healthy(1200, 100)]), Some(100));
+        assert_eq!(state(&[with(100, "activating (auto-restart) (job running)"), healthy(1200, 100)]), Some(100));
+        assert!(in_transition(&with(0, "activating")) && !in_transition(&with(0, "activating (auto-restart)")));
+        // Between the stop and the start of a restart the unit is inactive, its job still running.
+        assert_eq!(state(&[with(100, "inactive (job running)"), healthy(1200, 100)]), None);
+        assert_eq!(state(&[with(100, "inactive"), healthy(1200, 100)]), Some(100));
     }
 
     #[test]
