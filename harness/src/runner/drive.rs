@@ -36,7 +36,9 @@ pub(super) async fn drive(ctx: &mut Ctx<'_>, run: &mut ScenarioRun, steady: crat
         // The planned monitors are sampled for as long as the fault is in place.
         let lab = ctx.lab;
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let sampling = sample_monitors(lab, stopped);
+        let t0 = Instant::now();
+        let landed = state_sample(lab, t0).await;
+        let sampling = sample_monitors(lab, t0, landed, stopped);
         let symptoms = async {
             let r: anyhow::Result<()> = async {
                 for st in &s.symptoms {
@@ -140,13 +142,28 @@ async fn monitor_sample(lab: &Lab, t0: Instant) -> crate::scenario::monitors::Sa
     s
 }
 
-/// Samples the monitors about once a second until told to stop (at least twice).
-async fn sample_monitors(lab: &Lab, mut stop: tokio::sync::watch::Receiver<bool>) -> Vec<crate::scenario::monitors::Sample> {
-    let t0 = Instant::now();
-    let mut samples = Vec::new();
+/// The units' state alone, since `t0` (see [`crate::scenario::monitors::STATE_SCRIPT`]).
+async fn state_sample(lab: &Lab, t0: Instant) -> crate::scenario::monitors::Sample {
+    let out = lab.sh(Role::PdnsVm, crate::scenario::monitors::STATE_SCRIPT, Duration::from_secs(10)).await;
+    let state = match out {
+        Ok(o) if o.success() => crate::scenario::monitors::Sample::parse_vm(&o.stdout).state,
+        _ => None,
+    };
+    crate::scenario::monitors::Sample { at_ms: t0.elapsed().as_millis() as u64, state, state_only: true, ..Default::default() }
+}
+
+/// Samples the monitors about once a second until told to stop (at least two full readings),
+/// after the state read as the fault landed. A unit still starting or stopping then is
+/// followed until it settles or its grace is over, so the state monitor's finding does not
+/// hang on when the symptom steps happened to end.
+async fn sample_monitors(lab: &Lab, t0: Instant, landed: crate::scenario::monitors::Sample, mut stop: tokio::sync::watch::Receiver<bool>) -> Vec<crate::scenario::monitors::Sample> {
+    use crate::scenario::monitors::{in_transition, TRANSITION_GRACE_MS};
+    let mut samples = vec![landed];
     loop {
         samples.push(monitor_sample(lab, t0).await);
-        if *stop.borrow() && samples.len() >= 2 {
+        let moving_since = samples.iter().rev().take_while(|s| in_transition(s)).last().map(|s| s.at_ms);
+        let settled = moving_since.is_none_or(|since| samples.last().is_some_and(|l| l.at_ms >= since + TRANSITION_GRACE_MS));
+        if *stop.borrow() && samples.iter().filter(|s| !s.state_only).count() >= 2 && settled {
             return samples;
         }
         tokio::select! {

@@ -36,7 +36,7 @@ impl Monitor {
     /// The harness's model of the monitor the runbook's plan names: when it counts as alerting.
     pub fn model(self) -> String {
         match self {
-            Monitor::State => format!("the harness's state monitor: alerts when pdns or pdns-recursor is not active (systemctl's ActiveState), sampled every second; a unit starting, stopping or with a job under way (a restart) only once it has been so for {} s, one that systemd restarts after it died at once", TRANSITION_GRACE_MS / 1000),
+            Monitor::State => format!("the harness's state monitor: alerts when pdns or pdns-recursor is not active (systemctl's ActiveState), sampled every second; a unit starting, stopping or with a job under way (a restart) only once it has been so for {} s, one that died (auto-restart, or its last run's result not success) at once", TRANSITION_GRACE_MS / 1000),
             Monitor::CacheRatio => "the harness's cache-ratio monitor: alerts only when the recursor's counters cannot be read".into(),
             Monitor::AuthQps => format!("the harness's QPS/latency monitor: alerts at a pdns latency of {SLOW_LATENCY_US} µs or {FLOOD_QPS:.0} queries/s"),
             Monitor::SqliteSize => "the harness's SQLite size monitor: alerts when the file is gone or smaller than before the fault".into(),
@@ -79,6 +79,9 @@ pub struct Sample {
     pub sqlite_size: Option<u64>,
     /// Both synthetic digs got an answer.
     pub synthetic_ok: bool,
+    /// Only the units' state was read ([`STATE_SCRIPT`]): a reading for the state monitor alone.
+    #[serde(default)]
+    pub state_only: bool,
 }
 
 impl Sample {
@@ -101,6 +104,9 @@ impl Sample {
                             let mut u = active.to_string();
                             if prop("SubState") == Some("auto-restart") {
                                 u.push_str(" (auto-restart)");
+                            }
+                            if let Some(r) = prop("Result").filter(|r| !r.is_empty() && *r != "success") {
+                                u.push_str(&format!(" ({FAILED}{r})"));
                             }
                             if prop("Job").is_some_and(|j| !j.is_empty()) {
                                 u.push_str(JOB_RUNNING);
@@ -130,20 +136,33 @@ fn two<'a>(mut w: impl Iterator<Item = &'a str>) -> Option<(u64, u64)> {
     Some((w.next()?.parse().ok()?, w.next()?.parse().ok()?))
 }
 
+macro_rules! state_script {
+    () => {
+        "echo @state; systemctl show -p ActiveState -p SubState -p Result -p Job pdns pdns-recursor"
+    };
+}
+
+/// The units' state alone: read once as the fault lands, before any symptom step, since a
+/// step may end what the fault did (start a unit it stopped) before a full reading is back.
+pub const STATE_SCRIPT: &str = state_script!();
+
 /// One shell script on the VM reads every VM-side monitor at once (`{db}` filled by the
 /// caller). It runs every second for every faulted lab, so it spawns as few processes as it
 /// can: one per daemon asked (a hung daemon's control socket must not stall it: 2 s bounds).
-pub const VM_SCRIPT: &str = "echo @state; systemctl show -p ActiveState -p SubState -p Job pdns pdns-recursor; \
-echo @rec; rec_control --timeout=2 get cache-hits cache-misses 2>/dev/null; \
+pub const VM_SCRIPT: &str = concat!(
+    state_script!(),
+    "; echo @rec; rec_control --timeout=2 get cache-hits cache-misses 2>/dev/null; \
 echo @auth; timeout 2 pdns_control show '*' 2>/dev/null; \
-echo @size; stat -c %s {db} 2>/dev/null";
+echo @size; stat -c %s {db} 2>/dev/null"
+);
 
 /// Whether `m` would alert on `s`, given the reading before the fault and the previous one.
 pub fn alerts(m: Monitor, base: &Sample, prev: Option<&Sample>, s: &Sample) -> Option<String> {
     match m {
         Monitor::State => match &s.state {
             None => Some("the VM's units cannot be read".into()),
-            Some((a, b)) if a != "active" || b != "active" => Some(format!("pdns {a}, pdns-recursor {b}")),
+            // ActiveState is the first word; a job queued on an active unit is not an alert.
+            Some((a, b)) if [a, b].iter().any(|u| u.split(' ').next() != Some("active")) => Some(format!("pdns {a}, pdns-recursor {b}")),
             _ => None,
         },
         Monitor::CacheRatio => s.cache.is_none().then(|| "the recursor's counters cannot be read".into()),
@@ -196,14 +215,17 @@ pub fn reading(m: Monitor, base: &Sample, s: &Sample) -> String {
 }
 
 const JOB_RUNNING: &str = " (job running)";
+/// Marks a unit whose last run did not end well (systemd's `Result`: exit-code, signal, …).
+const FAILED: &str = "last run: ";
 
 /// A unit between states: a restart a step makes on purpose (the edit's own) runs a job
 /// through deactivating, inactive and activating in a few seconds, so whether a sample lands in
-/// it is chance, not a sign of the fault. A unit systemd restarts after it died is not in
-/// transition: that is the sign.
-fn in_transition(s: &Sample) -> bool {
-    // systemd queues the restart of a unit that died as a job too: auto-restart decides.
-    let moving = |u: &String| !u.contains("(auto-restart)") && (u.ends_with(JOB_RUNNING) || ["activating", "deactivating", "reloading", "refreshing"].iter().any(|t| u.starts_with(t)));
+/// it is chance, not a sign of the fault. A unit that died (systemd restarts it, or its last
+/// run's result is not success) is not in transition: that is the sign.
+pub fn in_transition(s: &Sample) -> bool {
+    // A unit that died is no transition, whatever job systemd runs to restart it.
+    let died = |u: &String| u.contains("(auto-restart)") || u.contains(FAILED);
+    let moving = |u: &String| !died(u) && (u.ends_with(JOB_RUNNING) || ["activating", "deactivating", "reloading", "refreshing"].iter().any(|t| u.starts_with(t)));
     s.state.as_ref().is_some_and(|(a, b)| moving(a) || moving(b))
 }
 
@@ -212,19 +234,20 @@ pub const TRANSITION_GRACE_MS: u64 = 5_000;
 
 /// Each monitor's first alert over a series of samples.
 pub fn detections(base: &Sample, samples: &[Sample]) -> Vec<Detection> {
-    let alert = |m, i: usize| samples.get(i).and_then(|s| alerts(m, base, i.checked_sub(1).map(|p| &samples[p]), s));
-    // A reading in transition counts once the unit has not been back to active for the grace.
-    let counts = |m, i: usize| {
-        m != Monitor::State
-            || !in_transition(&samples[i])
-            || (i..samples.len()).take_while(|&j| alert(m, j).is_some()).any(|j| samples[j].at_ms >= samples[i].at_ms + TRANSITION_GRACE_MS)
-    };
     Monitor::ALL
         .iter()
         .map(|&m| {
-            let hit = (0..samples.len()).find_map(|i| alert(m, i).filter(|_| counts(m, i)).map(|why| (samples[i].at_ms, why)));
-            let last_reading = samples.last().map(|s| reading(m, base, s));
-            Detection { monitor: m, first_ms: hit.as_ref().map(|h| h.0), evidence: hit.map(|h| h.1), samples: samples.len(), last_reading }
+            let series: Vec<&Sample> = samples.iter().filter(|s| m == Monitor::State || !s.state_only).collect();
+            let alert = |i: usize| series.get(i).and_then(|s| alerts(m, base, i.checked_sub(1).map(|p| series[p]), s));
+            // A reading in transition counts once the unit has not been back to active for the grace.
+            let counts = |i: usize| {
+                m != Monitor::State
+                    || !in_transition(series[i])
+                    || (i..series.len()).take_while(|&j| alert(j).is_some()).any(|j| series[j].at_ms >= series[i].at_ms + TRANSITION_GRACE_MS)
+            };
+            let hit = (0..series.len()).find_map(|i| alert(i).filter(|_| counts(i)).map(|why| (series[i].at_ms, why)));
+            let last_reading = series.last().map(|s| reading(m, base, s));
+            Detection { monitor: m, first_ms: hit.as_ref().map(|h| h.0), evidence: hit.map(|h| h.1), samples: series.len(), last_reading }
         })
         .collect()
 }
@@ -241,6 +264,7 @@ mod tests {
             auth: Some((q, 300)),
             sqlite_size: Some(77824),
             synthetic_ok: true,
+            state_only: false,
         }
     }
 
@@ -254,8 +278,10 @@ mod tests {
         let down = Sample::parse_vm("@state\nActiveState=active\nSubState=running\nJob=\n\nActiveState=activating\nSubState=auto-restart\nJob=\n@rec\n@auth\n@size\n");
         assert_eq!((down.cache, down.auth, down.sqlite_size), (None, None, None));
         assert_eq!(down.state, Some(("active".into(), "activating (auto-restart)".into())));
-        let restarting = Sample::parse_vm("@state\nActiveState=active\nSubState=running\nJob=\n\nActiveState=inactive\nSubState=dead\nJob=79\n@rec\n");
+        let restarting = Sample::parse_vm("@state\nActiveState=active\nSubState=running\nResult=success\nJob=\n\nActiveState=inactive\nSubState=dead\nResult=success\nJob=79\n@rec\n");
         assert_eq!(restarting.state, Some(("active".into(), "inactive (job running)".into())));
+        let looping = Sample::parse_vm("@state\nActiveState=activating\nSubState=start\nResult=exit-code\nJob=80\n\nActiveState=active\nSubState=running\nResult=success\nJob=\n@rec\n");
+        assert_eq!(looping.state, Some(("activating (last run: exit-code) (job running)".into(), "active".into())));
     }
 
     #[test]
@@ -299,10 +325,26 @@ mod tests {
         assert_eq!(state(&[with(100, "deactivating"), with(1200, "failed")]), Some(1200));
         assert_eq!(state(&[with(100, "activating (auto-restart)"), healthy(1200, 100)]), Some(100));
         assert_eq!(state(&[with(100, "activating (auto-restart) (job running)"), healthy(1200, 100)]), Some(100));
+        // A crash loop caught while systemd starts it again: its last run failed.
+        assert_eq!(state(&[with(100, "activating (last run: exit-code) (job running)"), healthy(1200, 100)]), Some(100));
         assert!(in_transition(&with(0, "activating")) && !in_transition(&with(0, "activating (auto-restart)")));
         // Between the stop and the start of a restart the unit is inactive, its job still running.
         assert_eq!(state(&[with(100, "inactive (job running)"), healthy(1200, 100)]), None);
         assert_eq!(state(&[with(100, "inactive"), healthy(1200, 100)]), Some(100));
+        assert_eq!(state(&[with(100, "active (job running)"), with(1200, "active (job running)"), with(6300, "active (job running)")]), None, "active, a restart queued");
+    }
+
+    #[test]
+    fn the_state_read_as_the_fault_lands_counts_for_the_state_monitor_alone() {
+        let base = healthy(0, 100);
+        let stopped = Sample { at_ms: 5, state: Some(("inactive".into(), "active".into())), state_only: true, ..Sample::default() };
+        // A step started the unit again before the first full reading came back.
+        let d = detections(&base, &[stopped, healthy(900, 100), healthy(2000, 100)]);
+        let of = |m| d.iter().find(|x| x.monitor == m).unwrap();
+        assert_eq!(of(Monitor::State).first_ms, Some(5));
+        assert_eq!(of(Monitor::State).samples, 3);
+        // The other monitors read nothing then: no "cannot be read" alert, one sample fewer.
+        assert!(Monitor::ALL.iter().filter(|m| **m != Monitor::State).all(|m| of(*m).first_ms.is_none() && of(*m).samples == 2), "{d:?}");
     }
 
     #[test]

@@ -88,7 +88,12 @@ impl Frame {
         };
         let end_out = format!("\n{nonce}-e ");
         let end_err = format!("\n{nonce}-e\n");
-        let (Some(o), true) = (find(body, end_out.as_bytes()), self.stderr.ends_with(end_err.as_bytes())) else {
+        // stderr's end mark comes last: stdout is searched for its own only once it is there
+        // (a long output arrives in many chunks, each asking again).
+        if !self.stderr.ends_with(end_err.as_bytes()) {
+            return Framed::Running;
+        }
+        let Some(o) = find(body, end_out.as_bytes()) else {
             return Framed::Running;
         };
         let tail = &body[o + end_out.len()..];
@@ -107,7 +112,7 @@ impl Frame {
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
+    memchr::memmem::find(hay, needle)
 }
 
 /// Writes one command line to the console.
