@@ -122,7 +122,13 @@ impl Engine {
             .docker
             .list_containers(Some(ListContainersOptionsBuilder::new().all(true).filters(&filters).build()))
             .await?;
-        Ok(cs.into_iter().find_map(|c| c.labels.and_then(|mut l| l.remove(PID_LABEL))))
+        if let Some(o) = cs.into_iter().find_map(|c| c.labels.and_then(|mut l| l.remove(PID_LABEL))) {
+            return Ok(Some(o));
+        }
+        // A volume outlives its containers and networks when its removal failed while a
+        // container still held it: it alone then says whose run it is.
+        let vols = self.docker.list_volumes(Some(ListVolumesOptionsBuilder::new().filters(&filters).build())).await?;
+        Ok(vols.volumes.unwrap_or_default().into_iter().find_map(|mut v| v.labels.remove(PID_LABEL)))
     }
 
     /// Whether the process that created `run_id` still lives (unknown owner counts as dead;
