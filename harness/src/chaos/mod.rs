@@ -74,7 +74,8 @@ impl RunResult {
     pub fn judged(&self) -> (Verdict, Option<Severity>) {
         let (verdict, severity) = properties::judged_all(&self.checks);
         match (&self.run.error, &self.run.not_simulated) {
-            _ if verdict == Verdict::Contradicted => (verdict, severity),
+            // A contradiction, or a heal or teardown of the harness's that failed, stands.
+            _ if verdict.rank() >= Verdict::Errored.rank() => (verdict, severity),
             (Some(_), _) => (Verdict::Errored, None),
             (None, Some(_)) => (Verdict::NotSimulated, None),
             (None, None) => (verdict, severity),
@@ -144,8 +145,8 @@ fn run_unit(index: usize) -> String {
 fn shrink_unit(p: Property, faults: &str) -> String {
     format!("shrink {}: {faults}", p.id())
 }
-fn reproducer_unit(p: Property) -> String {
-    format!("reproducer {}", p.id())
+fn reproducer_unit(p: Property, seed: u64) -> String {
+    format!("reproducer {}-{seed}", p.id())
 }
 
 impl Record {
@@ -165,18 +166,18 @@ impl Record {
             }
             Record::ShrinkTried(s) => {
                 // The unit's claim is the property's violation: still failing contradicts again.
-                let (verdict, severity) = if s.still_fails { s.property.violated(&s.signature) } else { (Verdict::Confirmed, None) };
+                // Passing, failing otherwise or undecided: the shrink did not reproduce it.
+                let (verdict, severity) = if s.still_fails { s.property.violated(&s.signature) } else { (Verdict::Unchecked, None) };
                 let line = format!("  shrink {}: {} → {}", s.property.id(), s.faults, if s.still_fails { "still fails" } else { "passes" });
                 vec![Event::UnitFinished { job, unit: shrink_unit(s.property, &s.faults), verdict, severity, line }]
             }
             Record::Reproducer(r) => {
-                let (verdict, severity) = match &r.verified {
-                    Some(v) if v.reproduces => r.property.violated(&r.signature),
-                    _ => (Verdict::Unchecked, None),
-                };
-                let how = r.verified.as_ref().map(|v| format!(": as a scenario it {}", if v.reproduces { "reproduces" } else { "does not reproduce" })).unwrap_or_default();
-                let line = format!("  reproducer {} ({}){how}", dir.join(&r.file).display(), r.minimal_labels);
-                vec![Event::UnitFinished { job, unit: reproducer_unit(r.property), verdict, severity, line }]
+                let written = format!("  reproducer {} ({})", dir.join(&r.file).display(), r.minimal_labels);
+                // Run as a scenario it is a unit; not run (--no-verify, the time up), a file.
+                let Some(v) = &r.verified else { return vec![Event::Note { job, message: format!("{written}: not run as a scenario") }] };
+                let (verdict, severity) = if v.reproduces { r.property.violated(&r.signature) } else { (Verdict::Unchecked, None) };
+                let line = format!("{written}: as a scenario it {}", if v.reproduces { "reproduces" } else { "does not reproduce" });
+                vec![Event::UnitFinished { job, unit: reproducer_unit(r.property, r.seed), verdict, severity, line }]
             }
         }
     }
@@ -271,7 +272,7 @@ impl Campaign<'_> {
         let path = self.inputs.dir.join(&file);
         std::fs::create_dir_all(path.parent().expect("chaos/ has a parent"))?;
         crate::files::write_atomic(&path, text.as_bytes()).map_err(|e| anyhow!("writing {}: {e}", path.display()))?;
-        let verified = if self.settings.verify && self.in_time() { Some(self.verify(property, &scenario).await) } else { None };
+        let verified = if self.settings.verify && self.in_time() { Some(self.verify(property, failed.seed, &scenario).await) } else { None };
         Ok(Reproducer {
             property,
             signature: signature.to_string(),
@@ -287,10 +288,10 @@ impl Campaign<'_> {
     }
 
     /// The reproducer run by the scenario runner, exactly as `pdns-drill run` runs it.
-    async fn verify(&mut self, property: Property, s: &crate::scenario::Scenario) -> Verification {
+    async fn verify(&mut self, property: Property, seed: u64, s: &crate::scenario::Scenario) -> Verification {
         self.labs += 1;
         let inputs = crate::runner::Inputs { run_id: format!("{}-verify", self.inputs.lab.run_id), keep_on_failure: false, ..self.inputs.lab.clone() };
-        self.send(Record::Started { unit: reproducer_unit(property), about: format!("the reproducer {} run as a scenario", s.name) });
+        self.send(Record::Started { unit: reproducer_unit(property, seed), about: format!("the reproducer {} run as a scenario", s.name) });
         let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
         let planned = (s.clone(), crate::scenario::plan::resolve(s, &self.ctx.facts));
         let r = crate::runner::run_scenario(&inputs, self.labs, &planned, &tx).await;

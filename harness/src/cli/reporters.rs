@@ -149,6 +149,14 @@ impl Reporter for Bars {
     }
 }
 
+impl Drop for Bars {
+    /// Whatever ended the job, no bar is left drawn on the terminal.
+    fn drop(&mut self) {
+        self.bars.drain().for_each(|(_, pb)| pb.finish_and_clear());
+        self.overall.finish_and_clear();
+    }
+}
+
 /// Plain lines on stderr: what a CI log shows (a hidden bar would print nothing). A scenario's
 /// start and end only (a run has many, each with many steps); for chaos and the drill, whose
 /// units are few and long, every progress message and observation too.

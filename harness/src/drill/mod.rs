@@ -190,7 +190,18 @@ async fn drive(lab: &Lab, inp: &Inputs, dir: &Path, rec: &mut Recorder, results:
     restore::upload_live_zone(lab, &live).await?;
     for b in &backups {
         rec.begin(&b.name, "restored by the documented procedure, then the corrected one");
-        let check = backup_check::check(b, &journal)?;
+        if let Err(e) = drill_one(lab, b, &journal, rec, results).await {
+            rec.end_errored(&e);
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
+/// One backup verified, put on the VM and restored by both procedures; its unit ended judged.
+async fn drill_one(lab: &Lab, b: &BackupFile, journal: &Journal, rec: &mut Recorder, results: &mut Vec<BackupResult>) -> anyhow::Result<()> {
+    {
+        let check = backup_check::check(b, journal)?;
         let v = &check.verification;
         rec.push(
             "verify",
@@ -213,13 +224,13 @@ async fn drive(lab: &Lab, inp: &Inputs, dir: &Path, rec: &mut Recorder, results:
             let verdict = Verdict::NotRestorable { reason };
             rec.end(&verdict);
             results.push(BackupResult { verdict_text: verdict.to_string(), verdict, attempts: Vec::new(), check });
-            continue;
+            return Ok(());
         }
         restore::upload_backup(lab, &b.name, &b.bytes).await?;
         rec.push("backup onto the VM", "harness", format!("copy {} -> pdns-vm:{}/backups/{}", b.path.display(), restore::WORK, b.name), format!("{} bytes", b.size_bytes), true);
         let mut attempts = Vec::new();
         for p in [Procedure::Documented, Procedure::Corrected] {
-            attempts.push(restore::attempt(lab, rec, &journal, &check, p).await?);
+            attempts.push(restore::attempt(lab, rec, journal, &check, p).await?);
         }
         let verdict = attempts.last().map(|a| a.verdict.clone()).unwrap_or(Verdict::NotRestorable { reason: "not attempted".into() });
         rec.end(&verdict);

@@ -120,6 +120,12 @@ impl Recorder {
         (self.tell)(Event::UnitFinished { job: Job::Drill, unit: self.unit(), verdict: v, severity, line: format!("{}: {verdict}", self.unit()) });
     }
 
+    /// The backup's restore could not be carried out: the harness failed, nothing judged.
+    pub fn end_errored(&self, why: &anyhow::Error) {
+        let line = format!("{}: the drill could not restore it: {why:#}", self.unit());
+        (self.tell)(Event::UnitFinished { job: Job::Drill, unit: self.unit(), verdict: crate::claims::verdict::Verdict::Errored, severity: None, line });
+    }
+
     /// Progress only, not a step.
     pub fn say(&self, m: &str) {
         (self.tell)(Event::Progress { scenario: self.unit(), message: m.to_string() })
@@ -127,7 +133,8 @@ impl Recorder {
 
     pub fn push(&mut self, stage: &'static str, on: &'static str, command: impl Into<String>, output: impl Into<String>, ok: bool) {
         let command = command.into();
-        (self.tell)(Event::Observed { scenario: self.unit(), ok, line: format!("{stage}: {}", crate::text::trim_chars(&command, 60)) });
+        // Whole: a secret cut in two by a trim would escape the mask the session applies.
+        (self.tell)(Event::Observed { scenario: self.unit(), ok, line: format!("{stage}: {command}") });
         self.steps.push(Step {
             n: self.steps.len() + 1,
             at_ms: self.t0.elapsed().as_millis() as u64,

@@ -226,7 +226,9 @@ pub fn in_transition(s: &Sample) -> bool {
     // A unit that died is no transition, whatever job systemd runs to restart it.
     let died = |u: &String| u.contains("(auto-restart)") || u.contains(FAILED);
     let moving = |u: &String| !died(u) && (u.ends_with(JOB_RUNNING) || ["activating", "deactivating", "reloading", "refreshing"].iter().any(|t| u.starts_with(t)));
-    s.state.as_ref().is_some_and(|(a, b)| moving(a) || moving(b))
+    // Only when every unit off active is moving: a fault on one is not hidden by the other's restart.
+    let active = |u: &String| u.split(' ').next() == Some("active");
+    s.state.as_ref().is_some_and(|(a, b)| [a, b].iter().any(|u| moving(u)) && [a, b].iter().all(|u| active(u) || moving(u)))
 }
 
 /// How long a unit may stay between states before the state monitor calls it a fault.
@@ -331,6 +333,8 @@ mod tests {
         // Between the stop and the start of a restart the unit is inactive, its job still running.
         assert_eq!(state(&[with(100, "inactive (job running)"), healthy(1200, 100)]), None);
         assert_eq!(state(&[with(100, "inactive"), healthy(1200, 100)]), Some(100));
+        let both = Sample { at_ms: 100, state: Some(("inactive".into(), "deactivating (job running)".into())), ..healthy(100, 100) };
+        assert_eq!(state(&[both, healthy(1200, 100)]), Some(100), "pdns stopped by the fault, the recursor restarting: the fault counts");
         assert_eq!(state(&[with(100, "active (job running)"), with(1200, "active (job running)"), with(6300, "active (job running)")]), None, "active, a restart queued");
     }
 

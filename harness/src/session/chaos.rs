@@ -52,7 +52,7 @@ impl<'a> Campaign<'a> {
         // One lab at a time, each fresh: a run's faults are its own.
         let inputs = chaos::Inputs { lab: s.runner_inputs(&self.run_id, 1), dir: self.dir.clone() };
         let mut tell = |e: Event| on(&e.redacted(&s.secrets));
-        tell(Event::JobStarted { job: Job::Chaos, id: self.run_id.clone(), report_dir: self.dir.display().to_string(), units: self.settings.runs });
+        tell(Event::JobStarted { job: Job::Chaos, id: self.run_id.clone(), report_dir: self.dir.display().to_string(), units: None });
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Record>();
         let work = tokio::spawn(chaos::campaign(inputs, self.settings.clone(), tx));
         let mut unwritten = None;
@@ -66,8 +66,12 @@ impl<'a> Campaign<'a> {
                 }
             })
             .await;
+        // A campaign that ends in an error ends its event stream too.
+        let failed = |tell: &mut dyn FnMut(Event), e: &anyhow::Error| tell(Event::JobFinished { job: Job::Chaos, exit_code: 2, failed: true, reasons: vec![format!("{e:#}")] });
         if let Some(e) = unwritten {
-            return Err(e.context("writing the chaos report"));
+            let e = e.context("writing the chaos report");
+            failed(&mut tell, &e);
+            return Err(e);
         }
         let finished = match followed {
             Ok(f) => f,
@@ -78,7 +82,10 @@ impl<'a> Campaign<'a> {
                 return Ok(Finished::Stopped { stopped, partial });
             }
         };
-        finished.context("the chaos campaign panicked")??;
+        if let Err(e) = finished.context("the chaos campaign panicked").and_then(|r| r) {
+            failed(&mut tell, &e);
+            return Err(e);
+        }
         report.finish(true, None);
         let written = report::write(&report, &self.dir, &s.secrets)?;
         let reasons: Vec<String> = report.summary.properties.iter().filter(|p| p.violated > 0).map(|p| format!("{}: violated in {} run(s)", p.property.map_or("?", |x| x.id()), p.violated)).collect();

@@ -48,7 +48,13 @@ impl Session {
             let _ = tx.send(e);
         })));
         let (dir, evidence) = match self.follow(work, rx, &mut tell).await {
-            Ok(done) => done.context("the restore drill panicked")??,
+            Ok(done) => match done.context("the restore drill panicked").and_then(|r| r) {
+                Ok(d) => d,
+                Err(e) => {
+                    tell(Event::JobFinished { job: Job::Drill, exit_code: 2, failed: true, reasons: vec![format!("{e:#}")] });
+                    return Err(e);
+                }
+            },
             Err(stopped) => {
                 tell(Event::Interrupted { signal: stopped.signal.name().into() });
                 return Ok(Finished::Stopped(stopped));
