@@ -1,7 +1,7 @@
 //! `pdns-drill chaos`: runs a campaign and shows its events (runs, shrinks, reproducers) as
 //! `--progress` asks.
 
-use super::reporters::{display, show, Progress};
+use super::reporters::{display, print_summary, show};
 use super::{open_session, stopped, ChaosArgs, FAILED};
 use anyhow::Result;
 use std::process::ExitCode;
@@ -42,12 +42,7 @@ pub async fn chaos(a: &ChaosArgs) -> Result<ExitCode> {
             for p in written {
                 eprintln!("wrote {}", p.display());
             }
-            // stdout carries the events under `--progress json`: the summary goes to stderr.
-            let summary = chaos::report::summary_text(&report);
-            match a.progress.resolve() {
-                Progress::Json => eprint!("{summary}"),
-                _ => print!("{summary}"),
-            }
+            print_summary(a.progress, &chaos::report::summary_text(&report));
             Ok(if report.violated() { ExitCode::from(FAILED) } else { ExitCode::SUCCESS })
         }
     }

@@ -1,6 +1,6 @@
 //! `pdns-drill drill restore`: the operators' backups restored onto a lab, with evidence.
 
-use super::reporters::{display, show, Progress};
+use super::reporters::{display, print_summary, show, Progress};
 use super::{open_session, stopped, LabArgs, FAILED};
 use anyhow::Result;
 use pdns_drill::history::events::Event;
@@ -19,12 +19,7 @@ pub async fn drill_restore(a: &LabArgs, backups: &[PathBuf], backups_dir: Option
         Finished::Done { dir, evidence } => (dir, evidence),
         Finished::Stopped(s) => return Ok(stopped(&s, "the drill's lab was removed; no evidence written")),
     };
-    // stdout carries the events under `--progress json`: the summary goes to stderr.
-    let summary = pdns_drill::drill::evidence::summary(&ev);
-    match progress.resolve() {
-        Progress::Json => eprint!("{summary}"),
-        _ => print!("{summary}"),
-    }
+    print_summary(progress, &pdns_drill::drill::evidence::summary(&ev));
     eprintln!("evidence in {}", dir.display());
     Ok(if ev.passed() { ExitCode::SUCCESS } else { ExitCode::from(FAILED) })
 }

@@ -75,6 +75,14 @@ pub fn display(p: Progress) -> Box<dyn Reporter> {
     }
 }
 
+/// A job's closing summary: on stdout, unless stdout carries the events (`--progress json`).
+pub fn print_summary(p: Progress, text: &str) {
+    match p.resolve() {
+        Progress::Json => eprint!("{text}"),
+        _ => print!("{text}"),
+    }
+}
+
 /// A reporter that fails is said, never a reason to stop the job or skip its cleanup.
 pub fn show(display: &mut dyn Reporter, ev: &Event) {
     if let Err(e) = display.event(ev) {

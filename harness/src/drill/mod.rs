@@ -200,42 +200,40 @@ async fn drive(lab: &Lab, inp: &Inputs, dir: &Path, rec: &mut Recorder, results:
 
 /// One backup verified, put on the VM and restored by both procedures; its unit ended judged.
 async fn drill_one(lab: &Lab, b: &BackupFile, journal: &Journal, rec: &mut Recorder, results: &mut Vec<BackupResult>) -> anyhow::Result<()> {
-    {
-        let check = backup_check::check(b, journal)?;
-        let v = &check.verification;
-        rec.push(
-            "verify",
-            "harness",
-            format!("PRAGMA integrity_check, schema, zone {}, SOA serial, records, against the journal", journal.zone),
-            format!(
-                "integrity {}; zones {:?}; {} records; SOA serial {}; replay after {}; lost {}, to replay {}{}",
-                v.integrity.lines().next().unwrap_or(""),
-                v.zones,
-                v.records.map_or("-".into(), |r| r.to_string()),
-                check.soa_serial.map_or("-".into(), |s| s.to_string()),
-                check.serial.map_or("-".into(), |s| format!("{s} ({})", check.serial_from)),
-                check.lost.len(),
-                check.to_replay.len(),
-                check.unrestorable.as_deref().map(|r| format!("; NOT RESTORABLE: {r}")).unwrap_or_default()
-            ),
-            check.unrestorable.is_none(),
-        );
-        if let Some(reason) = check.unrestorable.clone() {
-            let verdict = Verdict::NotRestorable { reason };
-            rec.end(&verdict);
-            results.push(BackupResult { verdict_text: verdict.to_string(), verdict, attempts: Vec::new(), check });
-            return Ok(());
-        }
-        restore::upload_backup(lab, &b.name, &b.bytes).await?;
-        rec.push("backup onto the VM", "harness", format!("copy {} -> pdns-vm:{}/backups/{}", b.path.display(), restore::WORK, b.name), format!("{} bytes", b.size_bytes), true);
-        let mut attempts = Vec::new();
-        for p in [Procedure::Documented, Procedure::Corrected] {
-            attempts.push(restore::attempt(lab, rec, journal, &check, p).await?);
-        }
-        let verdict = attempts.last().map(|a| a.verdict.clone()).unwrap_or(Verdict::NotRestorable { reason: "not attempted".into() });
+    let check = backup_check::check(b, journal)?;
+    let v = &check.verification;
+    rec.push(
+        "verify",
+        "harness",
+        format!("PRAGMA integrity_check, schema, zone {}, SOA serial, records, against the journal", journal.zone),
+        format!(
+            "integrity {}; zones {:?}; {} records; SOA serial {}; replay after {}; lost {}, to replay {}{}",
+            v.integrity.lines().next().unwrap_or(""),
+            v.zones,
+            v.records.map_or("-".into(), |r| r.to_string()),
+            check.soa_serial.map_or("-".into(), |s| s.to_string()),
+            check.serial.map_or("-".into(), |s| format!("{s} ({})", check.serial_from)),
+            check.lost.len(),
+            check.to_replay.len(),
+            check.unrestorable.as_deref().map(|r| format!("; NOT RESTORABLE: {r}")).unwrap_or_default()
+        ),
+        check.unrestorable.is_none(),
+    );
+    if let Some(reason) = check.unrestorable.clone() {
+        let verdict = Verdict::NotRestorable { reason };
         rec.end(&verdict);
-        results.push(BackupResult { verdict_text: verdict.to_string(), verdict, attempts, check });
+        results.push(BackupResult { verdict_text: verdict.to_string(), verdict, attempts: Vec::new(), check });
+        return Ok(());
     }
+    restore::upload_backup(lab, &b.name, &b.bytes).await?;
+    rec.push("backup onto the VM", "harness", format!("copy {} -> pdns-vm:{}/backups/{}", b.path.display(), restore::WORK, b.name), format!("{} bytes", b.size_bytes), true);
+    let mut attempts = Vec::new();
+    for p in [Procedure::Documented, Procedure::Corrected] {
+        attempts.push(restore::attempt(lab, rec, journal, &check, p).await?);
+    }
+    let verdict = attempts.last().map(|a| a.verdict.clone()).unwrap_or(Verdict::NotRestorable { reason: "not attempted".into() });
+    rec.end(&verdict);
+    results.push(BackupResult { verdict_text: verdict.to_string(), verdict, attempts, check });
     Ok(())
 }
 

@@ -46,6 +46,11 @@ pub enum Event {
 }
 
 impl Event {
+    /// A chaos campaign or a drill that ended in an error (exit 2): its stream ends too.
+    pub fn job_errored(job: Job, e: &anyhow::Error) -> Event {
+        Event::JobFinished { job, exit_code: 2, failed: true, reasons: vec![format!("{e:#}")] }
+    }
+
     /// The event with the operators' secrets masked: what every reporter, log line and stored
     /// history is made from.
     pub fn redacted(&self, secrets: &crate::inputs::secrets::Secrets) -> Event {

@@ -161,8 +161,8 @@ pub fn alerts(m: Monitor, base: &Sample, prev: Option<&Sample>, s: &Sample) -> O
     match m {
         Monitor::State => match &s.state {
             None => Some("the VM's units cannot be read".into()),
-            // ActiveState is the first word; a job queued on an active unit is not an alert.
-            Some((a, b)) if [a, b].iter().any(|u| u.split(' ').next() != Some("active")) => Some(format!("pdns {a}, pdns-recursor {b}")),
+            // A job queued on an active unit is not an alert.
+            Some((a, b)) if !is_active(a) || !is_active(b) => Some(format!("pdns {a}, pdns-recursor {b}")),
             _ => None,
         },
         Monitor::CacheRatio => s.cache.is_none().then(|| "the recursor's counters cannot be read".into()),
@@ -227,8 +227,12 @@ pub fn in_transition(s: &Sample) -> bool {
     let died = |u: &String| u.contains("(auto-restart)") || u.contains(FAILED);
     let moving = |u: &String| !died(u) && (u.ends_with(JOB_RUNNING) || ["activating", "deactivating", "reloading", "refreshing"].iter().any(|t| u.starts_with(t)));
     // Only when every unit off active is moving: a fault on one is not hidden by the other's restart.
-    let active = |u: &String| u.split(' ').next() == Some("active");
-    s.state.as_ref().is_some_and(|(a, b)| [a, b].iter().any(|u| moving(u)) && [a, b].iter().all(|u| active(u) || moving(u)))
+    s.state.as_ref().is_some_and(|(a, b)| [a, b].iter().any(|u| moving(u)) && [a, b].iter().all(|u| is_active(u) || moving(u)))
+}
+
+/// A unit's reading is its ActiveState, then what it notes: active is the first word.
+fn is_active(u: &str) -> bool {
+    u.split(' ').next() == Some("active")
 }
 
 /// How long a unit may stay between states before the state monitor calls it a fault.

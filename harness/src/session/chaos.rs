@@ -66,11 +66,9 @@ impl<'a> Campaign<'a> {
                 }
             })
             .await;
-        // A campaign that ends in an error ends its event stream too.
-        let failed = |tell: &mut dyn FnMut(Event), e: &anyhow::Error| tell(Event::JobFinished { job: Job::Chaos, exit_code: 2, failed: true, reasons: vec![format!("{e:#}")] });
         if let Some(e) = unwritten {
             let e = e.context("writing the chaos report");
-            failed(&mut tell, &e);
+            tell(Event::job_errored(Job::Chaos, &e));
             return Err(e);
         }
         let finished = match followed {
@@ -82,12 +80,14 @@ impl<'a> Campaign<'a> {
                 return Ok(Finished::Stopped { stopped, partial });
             }
         };
-        if let Err(e) = finished.context("the chaos campaign panicked").and_then(|r| r) {
-            failed(&mut tell, &e);
-            return Err(e);
-        }
         report.finish(true, None);
-        let written = report::write(&report, &self.dir, &s.secrets)?;
+        let written = match finished.context("the chaos campaign panicked").and_then(|r| r).and_then(|()| report::write(&report, &self.dir, &s.secrets)) {
+            Ok(w) => w,
+            Err(e) => {
+                tell(Event::job_errored(Job::Chaos, &e));
+                return Err(e);
+            }
+        };
         let reasons: Vec<String> = report.summary.properties.iter().filter(|p| p.violated > 0).map(|p| format!("{}: violated in {} run(s)", p.property.map_or("?", |x| x.id()), p.violated)).collect();
         tell(Event::JobFinished { job: Job::Chaos, exit_code: u8::from(report.violated()), failed: report.violated(), reasons });
         Ok(Finished::Done { report, written })

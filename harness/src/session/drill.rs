@@ -51,7 +51,7 @@ impl Session {
             Ok(done) => match done.context("the restore drill panicked").and_then(|r| r) {
                 Ok(d) => d,
                 Err(e) => {
-                    tell(Event::JobFinished { job: Job::Drill, exit_code: 2, failed: true, reasons: vec![format!("{e:#}")] });
+                    tell(Event::job_errored(Job::Drill, &e));
                     return Err(e);
                 }
             },
