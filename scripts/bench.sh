@@ -120,6 +120,7 @@ import os, collections
 h = json.load(open(os.path.join(os.path.dirname(sys.argv[1]), "history.json")))
 ran = [s for s in h["scenarios"] if s.get("lab", {}).get("after")]
 reused = sum(1 for s in ran if s["lab"].get("served_before"))
+reshaped = sum(1 for s in ran if s["lab"].get("shed") or s["lab"].get("added"))
 after = collections.Counter(s["lab"]["after"]["outcome"] for s in ran)
 causes = collections.Counter()
 for s in ran:
@@ -127,8 +128,8 @@ for s in ran:
     if a["outcome"] == "discarded":
         causes[a["differences"][0].split(":")[0] if a["differences"] else "?"] += 1
 resets = [s["lab"]["after"]["reset_ms"] for s in ran if "reset_ms" in s["lab"]["after"]]
-print(f"bench   {label}: labs: {len(ran) - reused} booted, {reused} reused; after their scenario {after.get('pooled', 0)} proven clean and pooled, "
-      f"{after.get('discarded', 0)} discarded, {after.get('removed', 0)} not offered (fresh-lab scenarios, errors, --fresh-labs)"
+print(f"bench   {label}: labs: {len(ran) - reused} booted, {reused} reused ({reshaped} with helpers removed or added); after their scenario {after.get('pooled', 0)} proven clean and pooled, "
+      f"{after.get('discarded', 0)} discarded, {after.get('removed', 0)} not offered (scenarios that end their lab, errors, --fresh-labs)"
       + (f"; reset + fingerprint {sum(resets)/len(resets)/1000:.1f} s on average" if resets else ""))
 for c, n in causes.most_common():
     print(f"bench   {label}:   discarded because {c} differed: {n}")

@@ -295,6 +295,14 @@ pub struct LabUse {
     /// Reused: the scenarios it served before this one, in order (empty: booted for this one).
     #[serde(default)]
     pub served_before: Vec<String>,
+    /// Reused: helpers the lab had that this scenario does not use (or of another kind),
+    /// removed before it ran.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shed: Vec<String>,
+    /// Reused: helpers it uses that the lab lacked, created and booted before it ran (their
+    /// pristine reading taken then).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub added: Vec<String>,
     #[serde(default)]
     pub after: Option<LabAfter>,
 }

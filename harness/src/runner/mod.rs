@@ -83,15 +83,17 @@ pub async fn run_scenario(inputs: &Inputs, index: usize, planned: &(Scenario, Re
     let progress = |m: &str| {
         let _ = events.send(Event::Progress { scenario: scenario.name.clone(), message: m.to_string() });
     };
-    let taken = match &inputs.pool {
-        Some(pool) => match pool.lease(&roles, not_reusable.is_none()) {
-            crate::testbed::pool::Lease::Reuse(p) => Some(p),
-            crate::testbed::pool::Lease::Boot { evicted } => {
+    // Any scenario may start on a lab proven clean (it is as good as a fresh one); only one
+    // whose lab can be handed on afterwards keeps the chain going.
+    let (taken, mut boot_slot) = match &inputs.pool {
+        Some(pool) => match pool.lease(&roles, &inputs.boots).await {
+            crate::testbed::pool::Lease::Reuse(p) => (Some(p), None),
+            crate::testbed::pool::Lease::Boot { slot, evicted } => {
                 futures_util::future::join_all(evicted.iter().map(|p| p.lab.down())).await;
-                None
+                (None, Some(slot))
             }
         },
-        None => None,
+        None => (None, None),
     };
     // Every lab leased from the pool that does not go back to it is accounted for.
     let gone = || {
@@ -100,19 +102,41 @@ pub async fn run_scenario(inputs: &Inputs, index: usize, planned: &(Scenario, Re
         }
     };
     let (lab, pristine, steady, cpu_before) = match taken {
-        Some(p) => {
+        Some(mut p) => {
             run.timeline.queued_ms = Some(t0.elapsed().as_millis() as u64);
             run.lab_run_id = p.lab.spec.run_id.clone();
             progress(&format!("on a lab proven clean after {}; waiting for steady state", p.served.last().map_or("", String::as_str)));
             run.lab.served_before = p.served;
+            // Made into this scenario's lab: the pristine reading loses the helpers removed.
+            let reshaped = p.lab.reshape(&roles).await;
+            if let Ok(r) = &reshaped {
+                p.pristine.shed(&r.shed.iter().map(|r| (r.as_str(), p.lab.name(*r))).collect::<Vec<_>>());
+                run.lab.shed = r.shed.iter().map(|r| r.as_str().to_string()).collect();
+                run.lab.added = r.added.iter().map(|r| r.as_str().to_string()).collect();
+            }
             let cpu_before = p.lab.cpu_time().await;
-            let steady = p.lab.wait_steady_asking(crate::testbed::STEADY_DEADLINE, crate::testbed::steady::Scope::OneName).await.map_err(anyhow::Error::new);
-            (p.lab, Ok(p.pristine), steady, cpu_before)
+            let steady = match reshaped {
+                Ok(r) => match p.lab.wait_steady_asking(crate::testbed::STEADY_DEADLINE, crate::testbed::steady::Scope::OneName).await {
+                    // A helper added is read now, at its first steady state, as a boot's are.
+                    Ok(steady) => crate::testbed::fingerprint::add_pristine(&p.lab, &mut p.pristine, &r).await.map(|()| steady),
+                    Err(e) => Err(anyhow::Error::new(e)),
+                },
+                Err(e) => Err(e.context("reshaping the lab")),
+            };
+            // A scenario whose lab is not handed on ends the chain here.
+            let pristine = match &not_reusable {
+                Some(why) => Err(anyhow::anyhow!("{why}")),
+                None => Ok(p.pristine),
+            };
+            (p.lab, pristine, steady, cpu_before)
         }
         None => {
             let spec = LabSpec { image: inputs.image.clone(), config: inputs.config.clone(), zone: inputs.zone.clone(), run_id: lab_run_id.clone(), roles: roles.clone() };
             // Until steady state, a boot holds one of the CPU's slots; the scenario then waits freely.
-            let boot_slot = inputs.boots.clone().acquire_owned().await.expect("the boot semaphore is never closed");
+            let boot_slot = match boot_slot.take() {
+                Some(slot) => slot,
+                None => inputs.boots.clone().acquire_owned().await.expect("the boot semaphore is never closed"),
+            };
             run.timeline.queued_ms = Some(t0.elapsed().as_millis() as u64);
             let lab = match Lab::up(inputs.engine.clone(), spec, &progress).await {
                 Ok(l) => l,

@@ -70,14 +70,15 @@ pub async fn run_all(inputs: Inputs, queue: Vec<Queued>, jobs: usize, events: Un
     futures_util::future::join_all(workers).await.into_iter().flatten().collect()
 }
 
-/// The first queued scenario an idle lab fits (only reusable ones can take one), else the head.
+/// The first queued scenario an idle lab fits as it is, one that hands its lab on before one
+/// that ends it (a lab's chain of scenarios is cut short otherwise, and a later one boots), else
+/// the head (which takes an idle lab of other helpers, reshaped, before it boots one).
 fn next(queue: &Mutex<VecDeque<Queued>>, inputs: &Inputs) -> Option<Queued> {
     let mut q = queue.lock().unwrap();
     let idle = inputs.pool.as_ref().map(|p| p.idle_roles()).unwrap_or_default();
-    let fits = q.iter().position(|(_, (s, r))| {
-        matches!(r, Resolved::Ready(_)) && s.needs_fresh_lab().is_none() && idle.contains(&runner::lab_roles(s))
-    });
-    match fits {
+    let as_is = |s: &Scenario| idle.iter().any(|has| has == &runner::lab_roles(s));
+    let fitting = |hands_on: bool| q.iter().position(|(_, (s, r))| matches!(r, Resolved::Ready(_)) && s.needs_fresh_lab().is_none() == hands_on && as_is(s));
+    match fitting(true).or_else(|| fitting(false)) {
         Some(i) => q.remove(i),
         None => q.pop_front(),
     }

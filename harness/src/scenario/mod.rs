@@ -218,8 +218,8 @@ impl Scenario {
         on_fault || steps.into_iter().any(on_step)
     }
 
-    /// Why this scenario cannot run on a lab another scenario used, or hand its lab on: it
-    /// replaces, stops or rewires containers (a reset does not bring those back), or says so.
+    /// Why this scenario cannot hand its lab on to another (it may start on one proven clean):
+    /// it replaces, stops or rewires containers (a reset does not bring those back), or says so.
     pub fn needs_fresh_lab(&self) -> Option<String> {
         if let Some(why) = &self.fresh_lab {
             return Some(why.clone());

@@ -42,6 +42,8 @@ impl std::fmt::Display for Difference {
 /// own state move it by less.
 const VAR_TOLERANCE_KIB: i64 = 4096;
 const VAR_FIELD: &str = "var used KiB";
+/// The engine's list of the lab's containers.
+const LAB_CONTAINERS: &str = "lab containers";
 use crate::testbed::engine::EXEC_DEADLINE as DEADLINE;
 
 /// Read in each container with `sh`: sections, each `@@ <how> <field>` and then what a command
@@ -162,6 +164,16 @@ impl Fingerprint {
         }
     }
 
+    /// Without the fields of these (role, container) pairs: their containers were removed
+    /// from the lab, which from then on is the lab without them.
+    pub fn shed(&mut self, gone: &[(&str, String)]) {
+        self.fields.retain(|k, _| !gone.iter().any(|(role, _)| k.strip_prefix(role).is_some_and(|rest| rest.starts_with(' '))));
+        if let Some(list) = self.fields.get_mut(LAB_CONTAINERS) {
+            // Each entry is `name state`.
+            *list = list.split(',').filter(|c| !gone.iter().any(|(_, name)| c.split(' ').next() == Some(name.as_str()))).collect::<Vec<_>>().join(",");
+        }
+    }
+
     pub fn insert(&mut self, field: String, value: String) {
         self.fields.insert(field, value);
     }
@@ -209,7 +221,24 @@ const BEFORE_FAILED: i64 = 97;
 /// a reset and its proof cost one exec per container, not two. A `before` that fails is a field
 /// of its own (`<role> before`), so the lab is discarded with what went wrong.
 pub async fn take_after(lab: &Lab, before: &(dyn Fn(super::Role) -> Option<String> + Sync)) -> Result<Fingerprint> {
-    let roles = lab.spec.roles.clone();
+    let mut fp = read_roles(lab, &lab.spec.roles, before).await?;
+    fp.insert(LAB_CONTAINERS.into(), lab.engine.containers_of(&lab.spec.run_id).await?.join(","));
+    Ok(fp)
+}
+
+/// The pristine reading of a reshaped lab: the helpers added read at their first steady state,
+/// the lab's container list as it now is (the harness's own doing).
+pub async fn add_pristine(lab: &Lab, pristine: &mut Fingerprint, r: &super::Reshaped) -> Result<()> {
+    if r.added.is_empty() && r.shed.is_empty() {
+        return Ok(());
+    }
+    let added = read_roles(lab, &r.added, &|_| None).await?;
+    pristine.fields.extend(added.fields);
+    pristine.insert(LAB_CONTAINERS.into(), lab.engine.containers_of(&lab.spec.run_id).await?.join(","));
+    Ok(())
+}
+
+async fn read_roles(lab: &Lab, roles: &[super::Role], before: &(dyn Fn(super::Role) -> Option<String> + Sync)) -> Result<Fingerprint> {
     let readings = futures_util::future::join_all(roles.iter().map(|r| async move {
         let name = lab.name(*r);
         let state = lab.engine.state(&name).await;
@@ -241,7 +270,6 @@ pub async fn take_after(lab: &Lab, before: &(dyn Fn(super::Role) -> Option<Strin
             fp.add(role.as_str(), &o.stdout);
         }
     }
-    fp.insert("lab containers".into(), lab.engine.containers_of(&lab.spec.run_id).await?.join(","));
     Ok(fp)
 }
 
@@ -279,6 +307,19 @@ mod tests {
         let mut other = Fingerprint::default();
         other.add("pdns-vm", &reading.replace("records;", "records ;"));
         assert_ne!(other.fields.get("pdns-vm zone-db dump"), Some(&dump), "a changed dump hashes differently");
+    }
+
+    #[test]
+    fn a_shed_container_takes_its_fields_and_its_entry_along() {
+        let mut f = Fingerprint::default();
+        f.add("workstation", "@@ sorted links\nlo UP\n");
+        f.add("pdns-vm", "@@ sorted links\neth0 UP\n");
+        f.insert("workstation container".into(), "Running on lab".into());
+        f.insert(LAB_CONTAINERS.into(), "x-pdns-vm running,x-workstation running".into());
+        f.shed(&[("workstation", "x-workstation".to_string())]);
+        let keys: Vec<&str> = f.fields.keys().map(String::as_str).collect();
+        assert_eq!(keys, [LAB_CONTAINERS, "pdns-vm links"]);
+        assert_eq!(f.fields[LAB_CONTAINERS], "x-pdns-vm running");
     }
 
     #[test]

@@ -81,6 +81,13 @@ impl std::str::FromStr for Role {
     }
 }
 
+/// What [`Lab::reshape`] did: helpers removed, helpers created and booted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reshaped {
+    pub shed: Vec<Role>,
+    pub added: Vec<Role>,
+}
+
 /// Everything needed to bring a lab up.
 #[derive(Debug, Clone)]
 pub struct LabSpec {
@@ -300,6 +307,30 @@ impl Lab {
         }
         self.create_role(Role::PdnsVm, macs).await
 
+    }
+
+    /// Makes this lab the one a scenario whose lab is `needs` (as [`LabSpec::booting`] gives
+    /// it) would boot: the VM and the stand-in internet stay, helpers it does not use are
+    /// removed, missing ones created and booted. A workstation changes kind with the client
+    /// (plain without one, see [`Lab::plain`]): it is made again.
+    pub async fn reshape(&mut self, needs: &[Role]) -> Result<Reshaped> {
+        let same_kind = self.plain(Role::Workstation) == !needs.contains(&Role::Client);
+        let keep = |r: &Role| needs.contains(r) && (*r != Role::Workstation || same_kind);
+        let shed: Vec<Role> = self.spec.roles.iter().copied().filter(|r| !keep(r)).collect();
+        let engine = &self.engine;
+        futures_util::future::try_join_all(shed.iter().map(|r| {
+            let name = self.name(*r);
+            async move { engine.remove(&name).await }
+        }))
+        .await?;
+        self.spec.roles.retain(keep);
+        let added: Vec<Role> = needs.iter().copied().filter(|r| !self.spec.roles.contains(r)).collect();
+        // The shape first: how a helper is made depends on the others (see `plain`).
+        self.spec.roles = LabSpec::booting(needs.to_vec());
+        futures_util::future::try_join_all(added.iter().map(|r| self.create_role(*r, (None, None)))).await?;
+        futures_util::future::try_join_all(added.iter().map(|r| self.engine.start_owned(self.name(*r)))).await?;
+        futures_util::future::try_join_all(added.iter().map(|r| self.wait_booted(*r))).await?;
+        Ok(Reshaped { shed, added })
     }
 
     /// CPU time the lab's containers have used, summed over those still running.

@@ -1,12 +1,15 @@
 //! Labs that served a scenario and were proven clean, waiting for the next one. A lab enters
 //! only with a fingerprint equal to the one it had when it first reached steady state; it is
-//! taken by a scenario that needs the same containers. The labs alive, busy or idle, never
-//! exceed what the run would hold without reuse (one per scenario running at once): an idle
-//! lab of other containers makes way for a boot.
+//! taken by a scenario that needs the same containers, or made into its lab first (helpers
+//! removed or added: the VM and the stand-in internet, most of a boot's cost, stay). The labs
+//! alive, busy or idle, never exceed what the run would hold without reuse (one per scenario
+//! running at once). A scenario waiting for a boot slot takes a lab that comes back meanwhile
+//! instead: the boot it spares is the costliest thing a run does.
 
 use super::fingerprint::Fingerprint;
 use super::{Lab, Role};
 use std::sync::Mutex;
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
 /// A lab between scenarios, with what proves it clean.
 pub struct Pooled {
@@ -16,10 +19,24 @@ pub struct Pooled {
     pub served: Vec<String>,
 }
 
+/// What making a lab of containers `has` into one of `needs` (both as
+/// [`super::LabSpec::booting`] gives them) costs, in removals (cheap) and helpers created and
+/// booted (each dearer than every removal together); 0 when they are the same.
+pub fn reshaping_cost(has: &[Role], needs: &[Role]) -> usize {
+    // The workstation is of another kind with a client than without one.
+    let same_kind = has.contains(&Role::Client) == needs.contains(&Role::Client);
+    let kept = |r: &Role| has.contains(r) && (*r != Role::Workstation || same_kind);
+    let added = needs.iter().filter(|r| !kept(r)).count();
+    let shed = has.iter().filter(|r| !needs.contains(r) || (**r == Role::Workstation && !same_kind)).count();
+    added * 10 + shed
+}
+
 pub struct Pool {
     state: Mutex<State>,
     /// Labs alive at most, in use or idle.
     cap: usize,
+    /// Told whenever a lab comes back.
+    returned: Notify,
 }
 
 #[derive(Default)]
@@ -33,30 +50,59 @@ struct State {
 pub enum Lease {
     /// An idle lab with these containers.
     Reuse(Pooled),
-    /// Room for a lab of its own; the idle labs evicted to make it are the caller's to remove.
-    Boot { evicted: Vec<Pooled> },
+    /// Room and a boot slot for a lab of its own (the slot held until the lab is steady); the
+    /// idle labs evicted to make room are the caller's to remove.
+    Boot { slot: OwnedSemaphorePermit, evicted: Vec<Pooled> },
 }
 
 impl Pool {
     pub fn new(cap: usize) -> Pool {
-        Pool { state: Mutex::default(), cap: cap.max(1) }
+        Pool { state: Mutex::default(), cap: cap.max(1), returned: Notify::new() }
     }
 
-    /// An idle lab built with exactly these roles (the booting set) when `reuse`, else room
-    /// to boot one.
-    pub fn lease(&self, roles: &[Role], reuse: bool) -> Lease {
-        let mut s = self.state.lock().unwrap();
-        if let Some(i) = s.idle.iter().position(|p| reuse && p.lab.spec.roles == roles) {
-            return Lease::Reuse(s.idle.remove(i));
+    /// An idle lab (the caller makes it one of `roles`, see [`super::Lab::reshape`]), else room
+    /// and one of `boots`' slots to boot one, whichever comes first: a lab handed back while
+    /// this waits for a slot is taken instead of booting.
+    pub async fn lease(&self, roles: &[Role], boots: &std::sync::Arc<Semaphore>) -> Lease {
+        loop {
+            // Registered before looking, so a lab put back in between still wakes this.
+            let returned = self.returned.notified();
+            tokio::pin!(returned);
+            returned.as_mut().enable();
+            if let Some(p) = self.take(roles) {
+                return Lease::Reuse(p);
+            }
+            tokio::select! {
+                slot = boots.clone().acquire_owned() => {
+                    let slot = slot.expect("the boot semaphore is never closed");
+                    if let Some(p) = self.take(roles) {
+                        return Lease::Reuse(p);
+                    }
+                    return Lease::Boot { slot, evicted: self.room() };
+                }
+                _ = &mut returned => {}
+            }
         }
+    }
+
+    /// The idle lab that is cheapest to make into one of `roles` (see [`reshaping_cost`]).
+    fn take(&self, roles: &[Role]) -> Option<Pooled> {
+        let mut s = self.state.lock().unwrap();
+        let i = s.idle.iter().enumerate().min_by_key(|(_, p)| reshaping_cost(&p.lab.spec.roles, roles)).map(|(i, _)| i)?;
+        Some(s.idle.remove(i))
+    }
+
+    /// Counts a lab about to boot, evicting idle ones (the longest idle first) past the cap
+    /// (none are idle when [`Pool::take`] found none; kept for the cap's sake).
+    fn room(&self) -> Vec<Pooled> {
+        let mut s = self.state.lock().unwrap();
         let mut evicted = Vec::new();
-        // The longest idle go first.
         while s.alive + 1 > self.cap && !s.idle.is_empty() {
             evicted.push(s.idle.remove(0));
             s.alive -= 1;
         }
         s.alive += 1;
-        Lease::Boot { evicted }
+        evicted
     }
 
     /// The containers of each idle lab.
@@ -67,6 +113,7 @@ impl Pool {
     /// A lab proven clean, for the next scenario.
     pub fn put(&self, p: Pooled) {
         self.state.lock().unwrap().idle.push(p);
+        self.returned.notify_waiters();
     }
 
     /// A lab leased from here is gone (discarded, removed, kept, or never came up).
@@ -80,5 +127,25 @@ impl Pool {
         let mut s = self.state.lock().unwrap();
         s.alive -= s.idle.len();
         std::mem::take(&mut s.idle)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testbed::LabSpec;
+
+    #[test]
+    fn the_same_lab_costs_nothing_fewer_helpers_little_and_new_ones_most() {
+        let core = LabSpec::booting(vec![]);
+        let ws = LabSpec::booting(vec![Role::Workstation]);
+        let client = LabSpec::booting(vec![Role::Client]);
+        assert_eq!(reshaping_cost(&ws, &ws), 0);
+        assert_eq!(reshaping_cost(&client, &core), 2);
+        assert_eq!(reshaping_cost(&core, &ws), 10);
+        // The workstation that serves a client boots systemd, a plain one does not: remade.
+        assert_eq!(reshaping_cost(&client, &ws), 12);
+        assert_eq!(reshaping_cost(&ws, &client), 21);
+        assert!(reshaping_cost(&client, &core) < reshaping_cost(&core, &ws));
     }
 }

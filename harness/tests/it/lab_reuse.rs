@@ -1,6 +1,7 @@
 //! Lab reuse is proven, not assumed: the fingerprint sees each kind of fault a scenario could
 //! leave behind; the reset puts back what it owns (the config tree, the zone database, the
-//! daemons) and hides nothing else; a lab left with a fault is discarded. And scenarios that
+//! daemons) and hides nothing else; a lab left with a fault is discarded; a lab made into one of
+//! other helpers reads as clean against its pristine reading updated. And scenarios that
 //! conflict (one closes port 53, one expects answers) run back to back on the same labs with
 //! the verdicts they get on labs of their own.
 
@@ -8,7 +9,7 @@ use crate::common;
 
 use pdns_drill::history::{LabAfter, RunHistory};
 use pdns_drill::scenario::Fault;
-use pdns_drill::testbed::{fingerprint, pool, reset};
+use pdns_drill::testbed::{fingerprint, pool, reset, LabSpec, Role};
 use std::path::Path;
 use std::process::Command;
 
@@ -21,7 +22,7 @@ async fn the_fingerprint_sees_every_kind_of_leftover_and_a_lab_left_with_one_is_
     if common::docker_missing() {
         return;
     }
-    let lab = common::lab().await;
+    let mut lab = common::lab().await;
     let engine = lab.engine.clone();
     let run = lab.spec.run_id.clone();
     let db = lab.spec.config.db_path();
@@ -64,6 +65,20 @@ async fn the_fingerprint_sees_every_kind_of_leftover_and_a_lab_left_with_one_is_
                 assert!(healed.is_empty(), "{what}: healed and reset, the lab is as pristine: {healed:?}");
             }
         }
+        // Made into the lab of a scenario with other helpers, as a reused lab is: the pristine
+        // reading follows (the helpers removed go from it, those added are read as they boot),
+        // and a reset proves the lab clean against it.
+        let mut pristine = pristine;
+        for needs in [vec![], vec![Role::Workstation], vec![Role::Client]] {
+            let needs = LabSpec::booting(needs);
+            let r = lab.reshape(&needs).await?;
+            assert_eq!(lab.spec.roles, needs);
+            pristine.shed(&r.shed.iter().map(|x| (x.as_str(), lab.name(*x))).collect::<Vec<_>>());
+            lab.wait_steady(std::time::Duration::from_secs(60)).await?;
+            fingerprint::add_pristine(&lab, &mut pristine, &r).await?;
+            let left = reset::reset_and_compare(&lab, &pristine).await?.left;
+            assert!(left.is_empty(), "reshaped to {needs:?} ({r:?}), the reset must prove it clean: {left:?}");
+        }
         anyhow::Ok(pristine)
     }
     .await;
@@ -77,7 +92,7 @@ async fn the_fingerprint_sees_every_kind_of_leftover_and_a_lab_left_with_one_is_
     // A link left down, handed on as a scenario's lab is: discarded, removed, the field named.
     let injected = pdns_drill::runner::fault::inject(&lab, &fault("kind = \"link-down\"\niface = \"lab\"")).await;
     let p = pool::Pool::new(1);
-    let _ = p.lease(&lab.spec.roles, true);
+    let _ = p.lease(&lab.spec.roles, &std::sync::Arc::new(tokio::sync::Semaphore::new(1))).await;
     let after = pdns_drill::runner::hand_on(&p, lab, pristine, vec![], "a test").await;
     injected.expect("the link went down");
     match &after {
