@@ -107,18 +107,16 @@ pub async fn run_scenario(inputs: &Inputs, index: usize, planned: &(Scenario, Re
             run.lab_run_id = p.lab.spec.run_id.clone();
             progress(&format!("on a lab proven clean after {}; waiting for steady state", p.served.last().map_or("", String::as_str)));
             run.lab.served_before = p.served;
-            // Made into this scenario's lab: the pristine reading loses the helpers removed.
+            // Made into this scenario's lab; its pristine reading follows once it is steady.
             let reshaped = p.lab.reshape(&roles).await;
             if let Ok(r) = &reshaped {
-                p.pristine.shed(&r.shed.iter().map(|r| (r.as_str(), p.lab.name(*r))).collect::<Vec<_>>());
-                run.lab.shed = r.shed.iter().map(|r| r.as_str().to_string()).collect();
-                run.lab.added = r.added.iter().map(|r| r.as_str().to_string()).collect();
+                let names = |roles: &[crate::testbed::Role]| roles.iter().map(|r| r.as_str().to_string()).collect();
+                (run.lab.shed, run.lab.added) = (names(&r.shed), names(&r.added));
             }
             let cpu_before = p.lab.cpu_time().await;
             let steady = match reshaped {
                 Ok(r) => match p.lab.wait_steady_asking(crate::testbed::STEADY_DEADLINE, crate::testbed::steady::Scope::OneName).await {
-                    // A helper added is read now, at its first steady state, as a boot's are.
-                    Ok(steady) => crate::testbed::fingerprint::add_pristine(&p.lab, &mut p.pristine, &r).await.map(|()| steady),
+                    Ok(steady) => crate::testbed::fingerprint::reshape_pristine(&p.lab, &mut p.pristine, &r).await.map(|()| steady),
                     Err(e) => Err(anyhow::Error::new(e)),
                 },
                 Err(e) => Err(e.context("reshaping the lab")),

@@ -81,11 +81,23 @@ impl std::str::FromStr for Role {
     }
 }
 
-/// What [`Lab::reshape`] did: helpers removed, helpers created and booted.
+/// What making a lab into another takes ([`Reshaped::between`]), or what [`Lab::reshape`] did:
+/// helpers removed, helpers created and booted.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Reshaped {
     pub shed: Vec<Role>,
     pub added: Vec<Role>,
+}
+
+impl Reshaped {
+    /// From a lab of containers `has` to one of `needs` (both as [`LabSpec::booting`] gives
+    /// them): the VM and the stand-in internet are in both; a workstation changes kind with the
+    /// client (plain without one, see [`Lab::plain`]), so it is remade when that changes.
+    pub fn between(has: &[Role], needs: &[Role]) -> Reshaped {
+        let same_kind = has.contains(&Role::Client) == needs.contains(&Role::Client);
+        let kept = |r: &Role| has.contains(r) && needs.contains(r) && (*r != Role::Workstation || same_kind);
+        Reshaped { shed: has.iter().copied().filter(|r| !kept(r)).collect(), added: needs.iter().copied().filter(|r| !kept(r)).collect() }
+    }
 }
 
 /// Everything needed to bring a lab up.
@@ -310,27 +322,21 @@ impl Lab {
     }
 
     /// Makes this lab the one a scenario whose lab is `needs` (as [`LabSpec::booting`] gives
-    /// it) would boot: the VM and the stand-in internet stay, helpers it does not use are
-    /// removed, missing ones created and booted. A workstation changes kind with the client
-    /// (plain without one, see [`Lab::plain`]): it is made again.
+    /// it) would boot, as [`Reshaped::between`] says: helpers removed, then created and booted.
     pub async fn reshape(&mut self, needs: &[Role]) -> Result<Reshaped> {
-        let same_kind = self.plain(Role::Workstation) == !needs.contains(&Role::Client);
-        let keep = |r: &Role| needs.contains(r) && (*r != Role::Workstation || same_kind);
-        let shed: Vec<Role> = self.spec.roles.iter().copied().filter(|r| !keep(r)).collect();
+        let r = Reshaped::between(&self.spec.roles, needs);
         let engine = &self.engine;
-        futures_util::future::try_join_all(shed.iter().map(|r| {
-            let name = self.name(*r);
+        futures_util::future::try_join_all(r.shed.iter().map(|role| {
+            let name = self.name(*role);
             async move { engine.remove(&name).await }
         }))
         .await?;
-        self.spec.roles.retain(keep);
-        let added: Vec<Role> = needs.iter().copied().filter(|r| !self.spec.roles.contains(r)).collect();
         // The shape first: how a helper is made depends on the others (see `plain`).
         self.spec.roles = LabSpec::booting(needs.to_vec());
-        futures_util::future::try_join_all(added.iter().map(|r| self.create_role(*r, (None, None)))).await?;
-        futures_util::future::try_join_all(added.iter().map(|r| self.engine.start_owned(self.name(*r)))).await?;
-        futures_util::future::try_join_all(added.iter().map(|r| self.wait_booted(*r))).await?;
-        Ok(Reshaped { shed, added })
+        futures_util::future::try_join_all(r.added.iter().map(|role| self.create_role(*role, (None, None)))).await?;
+        futures_util::future::try_join_all(r.added.iter().map(|role| self.engine.start_owned(self.name(*role)))).await?;
+        futures_util::future::try_join_all(r.added.iter().map(|role| self.wait_booted(*role))).await?;
+        Ok(r)
     }
 
     /// CPU time the lab's containers have used, summed over those still running.

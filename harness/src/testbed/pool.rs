@@ -19,16 +19,12 @@ pub struct Pooled {
     pub served: Vec<String>,
 }
 
-/// What making a lab of containers `has` into one of `needs` (both as
-/// [`super::LabSpec::booting`] gives them) costs, in removals (cheap) and helpers created and
-/// booted (each dearer than every removal together); 0 when they are the same.
+/// What making a lab of containers `has` into one of `needs` costs (see
+/// [`super::Reshaped::between`]), in removals (cheap) and helpers created and booted (each
+/// dearer than every removal together); 0 when they are the same.
 pub fn reshaping_cost(has: &[Role], needs: &[Role]) -> usize {
-    // The workstation is of another kind with a client than without one.
-    let same_kind = has.contains(&Role::Client) == needs.contains(&Role::Client);
-    let kept = |r: &Role| has.contains(r) && (*r != Role::Workstation || same_kind);
-    let added = needs.iter().filter(|r| !kept(r)).count();
-    let shed = has.iter().filter(|r| !needs.contains(r) || (**r == Role::Workstation && !same_kind)).count();
-    added * 10 + shed
+    let r = super::Reshaped::between(has, needs);
+    r.added.len() * 10 + r.shed.len()
 }
 
 pub struct Pool {

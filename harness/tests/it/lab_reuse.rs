@@ -73,9 +73,8 @@ async fn the_fingerprint_sees_every_kind_of_leftover_and_a_lab_left_with_one_is_
             let needs = LabSpec::booting(needs);
             let r = lab.reshape(&needs).await?;
             assert_eq!(lab.spec.roles, needs);
-            pristine.shed(&r.shed.iter().map(|x| (x.as_str(), lab.name(*x))).collect::<Vec<_>>());
             lab.wait_steady(std::time::Duration::from_secs(60)).await?;
-            fingerprint::add_pristine(&lab, &mut pristine, &r).await?;
+            fingerprint::reshape_pristine(&lab, &mut pristine, &r).await?;
             let left = reset::reset_and_compare(&lab, &pristine).await?.left;
             assert!(left.is_empty(), "reshaped to {needs:?} ({r:?}), the reset must prove it clean: {left:?}");
         }
