@@ -67,9 +67,7 @@ pub async fn run_scenario(inputs: &Inputs, index: usize, planned: &(Scenario, Re
         Resolved::NotSimulated(why) => Some(why.clone()),
         Resolved::Ready(_) => None,
     };
-    // A scenario that only declares what it cannot simulate, or that this lab cannot run,
-    // needs no lab.
-    if run.not_simulated.is_some() || (scenario.faults.is_empty() && scenario.symptoms.is_empty() && scenario.recovery.is_empty()) {
+    if !needs_lab(planned) {
         let _ = events.send(Event::ScenarioFinished { run: Box::new(run.clone()) });
         return run;
     }
@@ -206,6 +204,11 @@ pub async fn run_scenario(inputs: &Inputs, index: usize, planned: &(Scenario, Re
     } else {
         let pool = inputs.pool.as_ref().filter(|_| run.error.is_none());
         match (pool, pristine) {
+            (Some(pool), Ok(_)) if !pool.wanted() => {
+                lab.down().await.ok();
+                pool.gone();
+                crate::history::LabAfter::Removed { why: "every scenario of the run had its lab: no reset for a next one".into() }
+            }
             (Some(pool), Ok(pristine)) => {
                 progress("resetting the lab and comparing its fingerprint with the pristine one");
                 hand_on(pool, lab, pristine, run.lab.served_before.clone(), &scenario.name).await
@@ -224,6 +227,15 @@ pub async fn run_scenario(inputs: &Inputs, index: usize, planned: &(Scenario, Re
     });
     let _ = events.send(Event::ScenarioFinished { run: Box::new(run.clone()) });
     run
+}
+
+/// Whether a scenario runs on a lab: one that only declares what it cannot simulate, or that
+/// this lab cannot run, needs none.
+pub fn needs_lab((_, resolved): &(Scenario, Resolved)) -> bool {
+    match resolved {
+        Resolved::NotSimulated(_) => false,
+        Resolved::Ready(p) => !(p.scenario.faults.is_empty() && p.scenario.symptoms.is_empty() && p.scenario.recovery.is_empty()),
+    }
 }
 
 /// The containers a scenario's lab is built with.

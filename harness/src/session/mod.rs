@@ -247,7 +247,10 @@ impl Session {
     pub async fn run_scenarios(&self, run_id: &str, order: Vec<Queued>, how: &Scheduling, on: impl FnMut(Event)) -> Result<Result<Vec<ScenarioRun>, tokio::task::JoinError>, Stopped> {
         let inputs = crate::runner::Inputs {
             keep_on_failure: how.keep_on_failure,
-            pool: (!how.fresh_labs).then(|| std::sync::Arc::new(crate::testbed::pool::Pool::new(how.jobs))),
+            pool: (!how.fresh_labs).then(|| {
+                let leases = order.iter().filter(|q| crate::runner::needs_lab(&q.planned)).count();
+                std::sync::Arc::new(crate::testbed::pool::Pool::new(how.jobs, leases))
+            }),
             ..self.runner_inputs(run_id, how.boots)
         };
         let pool = inputs.pool.clone();

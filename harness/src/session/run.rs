@@ -191,7 +191,7 @@ impl Plan {
         notice(Notice::Event(&Event::RunStarted { run_id: run_id.clone(), scenarios: planned.len(), jobs, boots, report_dir: dir.display().to_string() }));
         if self.request.shuffle.is_none() {
             let known = planned.iter().filter(|p| self.walls.contains_key(&p.0.name)).count();
-            notice(Notice::Line(format!("order: longest first, {known} of {} by their measured wall time ({}), the rest by their own waits", planned.len(), self.walls_from)));
+            notice(Notice::Line(format!("order: longest first, {known} of {} by how long they held a lab before ({}), the rest by their own waits", planned.len(), self.walls_from)));
         }
         let order = scheduler::queue(planned, |name| chosen.number(name), self.request.shuffle, &self.walls);
         let how = Scheduling { jobs, boots, fresh_labs: self.request.fresh_labs, keep_on_failure: self.request.keep_on_failure };

@@ -2,7 +2,8 @@
 //! idle console costs the engine nothing, where a `docker exec` of its own costs a runc
 //! process, a shim round trip and ~70 ms of CPU (on this engine, more than the labs' daemons
 //! use in a whole run). Commands run as an exec would run them: argv as given, no stdin, the
-//! container's environment, their own exit code; each console runs one command at a time.
+//! container's environment, their own exit code; each console runs one command at a time. A
+//! command run as another user (the runbook's operator) runs in a console opened as that user.
 
 use anyhow::Result;
 use bollard::container::LogOutput;

@@ -4,7 +4,8 @@
 //! removed or added: the VM and the stand-in internet, most of a boot's cost, stay). The labs
 //! alive, busy or idle, never exceed what the run would hold without reuse (one per scenario
 //! running at once). A scenario waiting for a boot slot takes a lab that comes back meanwhile
-//! instead: the boot it spares is the costliest thing a run does.
+//! instead: the boot it spares is the costliest thing a run does. Once every scenario has its
+//! lab, none is wanted back: a reset then proves a lab clean for nobody.
 
 use super::fingerprint::Fingerprint;
 use super::{Lab, Role};
@@ -40,6 +41,8 @@ struct State {
     idle: Vec<Pooled>,
     /// Labs alive: in use by a scenario, or idle here.
     alive: usize,
+    /// Scenarios that have yet to get a lab (idle or booted) from here.
+    unleased: usize,
 }
 
 /// What a scenario gets from the pool.
@@ -52,8 +55,9 @@ pub enum Lease {
 }
 
 impl Pool {
-    pub fn new(cap: usize) -> Pool {
-        Pool { state: Mutex::default(), cap: cap.max(1), returned: Notify::new() }
+    /// A pool for `scenarios` scenarios that each lease one lab, `cap` labs alive at most.
+    pub fn new(cap: usize, scenarios: usize) -> Pool {
+        Pool { state: Mutex::new(State { unleased: scenarios, ..State::default() }), cap: cap.max(1), returned: Notify::new() }
     }
 
     /// An idle lab (the caller makes it one of `roles`, see [`super::Lab::reshape`]), else room
@@ -85,6 +89,7 @@ impl Pool {
     fn take(&self, roles: &[Role]) -> Option<Pooled> {
         let mut s = self.state.lock().unwrap();
         let i = s.idle.iter().enumerate().min_by_key(|(_, p)| reshaping_cost(&p.lab.spec.roles, roles)).map(|(i, _)| i)?;
+        s.unleased = s.unleased.saturating_sub(1);
         Some(s.idle.remove(i))
     }
 
@@ -98,7 +103,23 @@ impl Pool {
             s.alive -= 1;
         }
         s.alive += 1;
+        s.unleased = s.unleased.saturating_sub(1);
         evicted
+    }
+
+    /// Whether a scenario is still to lease a lab: if not, a lab that served its scenario is
+    /// removed rather than reset for nobody.
+    pub fn wanted(&self) -> bool {
+        self.state.lock().unwrap().unleased > 0
+    }
+
+    /// The idle labs once no scenario is left to lease one (none otherwise): removed while the
+    /// last scenarios run, not after them.
+    pub fn unwanted(&self) -> Vec<Pooled> {
+        if self.wanted() {
+            return Vec::new();
+        }
+        self.drain()
     }
 
     /// The containers of each idle lab.
@@ -143,5 +164,18 @@ mod tests {
         assert_eq!(reshaping_cost(&client, &ws), 12);
         assert_eq!(reshaping_cost(&ws, &client), 21);
         assert!(reshaping_cost(&client, &core) < reshaping_cost(&core, &ws));
+    }
+
+    #[tokio::test]
+    async fn no_lab_is_wanted_back_once_every_scenario_has_leased_one() {
+        let pool = Pool::new(4, 2);
+        let boots = std::sync::Arc::new(Semaphore::new(4));
+        let roles = LabSpec::booting(vec![]);
+        assert!(pool.wanted());
+        assert!(matches!(pool.lease(&roles, &boots).await, Lease::Boot { .. }));
+        assert!(pool.wanted(), "one scenario still to lease");
+        assert!(matches!(pool.lease(&roles, &boots).await, Lease::Boot { .. }));
+        assert!(!pool.wanted());
+        assert!(pool.unwanted().is_empty(), "nothing idle to remove");
     }
 }

@@ -103,15 +103,17 @@ d=$(dirname "$DB"); rm -rf "$d" && cp -a {PRISTINE}/db-dir "$d"
 systemctl start pdns pdns-recursor"#
         )
     } else {
-        format!("set -e\nif [ -d /run/systemd/system ]; then\n{COMMON}\nfor u in pdns pdns-recursor systemd-resolved; do if systemctl is-active -q $u; then systemctl restart $u; fi; done\nelse\n{PLAIN}\nfi")
+        // try-restart: only the units running, in one call (a unit this helper lacks fails
+        // alone; one that does not come back shows in the fingerprint read next).
+        format!("set -e\nif [ -d /run/systemd/system ]; then\n{COMMON}\nsystemctl try-restart pdns pdns-recursor systemd-resolved 2>/dev/null || true\nelse\n{PLAIN}\nfi")
     }
 }
 
 /// What every container gets: no failed units, no held connections from the client's echo
 /// service, no polkit daemon, an empty journal, empty neighbour and conntrack tables.
-const COMMON: &str = r#"systemctl stop 'drill-echo@*.service' 2>/dev/null || true
-# Started on demand by the operator's first unprivileged systemctl; a fresh lab has none.
-systemctl stop polkit.service 2>/dev/null || true
+/// Each systemctl call costs the container's systemd a D-Bus round trip: as few as can be.
+const COMMON: &str = r#"# polkit: started on demand by the operator's first unprivileged systemctl; a fresh lab has none.
+systemctl stop 'drill-echo@*.service' polkit.service 2>/dev/null || true
 systemctl reset-failed
 journalctl --rotate --vacuum-size=1 >/dev/null 2>&1 || true
 ip neigh flush all 2>/dev/null || true

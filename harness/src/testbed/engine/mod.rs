@@ -428,13 +428,16 @@ impl Engine {
             .filter(|m| !m.is_empty()))
     }
 
-    /// Runs `argv` in the container and waits up to `deadline` for it: in a console (see
-    /// [`crate::testbed::console`]), or in an exec of its own when it runs as another user.
+    /// Runs `argv` in the container and waits up to `deadline` for it, in a console (see
+    /// [`crate::testbed::console`]) opened as `user` (root without one): what runs in it has
+    /// the credentials, groups and environment an exec as that user would give it.
     pub async fn exec(&self, container: &str, argv: &[&str], user: Option<&str>, deadline: Duration) -> Result<ExecOutput> {
-        if user.is_some() {
-            return self.exec_once(container, argv, user, deadline).await;
-        }
-        tracing::debug!(target: "exec", container, console = true, cmd = %argv.last().copied().unwrap_or_default().chars().take(50).collect::<String>());
+        tracing::debug!(target: "exec", container, console = true, user, cmd = %argv.last().copied().unwrap_or_default().chars().take(50).collect::<String>());
+        // Keyed by container first: forgetting a container's consoles forgets every user's.
+        let key = match user {
+            Some(u) => format!("{container}\u{0}{u}"),
+            None => container.to_string(),
+        };
         let what = || format!("exec in {container}: {}", argv.join(" "));
         let nonce = format!("{:032x}", rand::random::<u128>());
         let line = crate::testbed::console::command_line(argv, &nonce).with_context(what)?;
@@ -442,9 +445,9 @@ impl Engine {
         // A console from the pool may have lost its shell (the container stopped since): one
         // that ends before the command's start mark never ran it, and a fresh one is tried.
         loop {
-            let (mut console, reused) = match self.consoles.take(container) {
+            let (mut console, reused) = match self.consoles.take(&key) {
                 Some(c) => (c, true),
-                None => (self.open_console(container).await.with_context(what)?, false),
+                None => (self.open_console(container, user).await.with_context(what)?, false),
             };
             let mut frame = crate::testbed::console::Frame::default();
             let run = async {
@@ -456,7 +459,7 @@ impl Engine {
             let started_cmd = frame.state(&nonce) != crate::testbed::console::Framed::NotStarted;
             match outcome {
                 Ok(Ok(crate::testbed::console::Framed::Done(code, stdout, stderr))) => {
-                    self.consoles.put_back(container, console);
+                    self.consoles.put_back(&key, console);
                     return Ok(ExecOutput { exit_code: Some(code), stdout, stderr });
                 }
                 Ok(_) if reused && !started_cmd => continue,
@@ -477,13 +480,14 @@ impl Engine {
         }
     }
 
-    async fn open_console(&self, container: &str) -> Result<crate::testbed::console::Console> {
-        tracing::debug!(target: "exec", container, cmd = "console: /bin/sh");
+    async fn open_console(&self, container: &str, user: Option<&str>) -> Result<crate::testbed::console::Console> {
+        tracing::debug!(target: "exec", container, user, cmd = "console: /bin/sh");
         let cfg = CreateExecOptions::<String> {
             cmd: Some(vec!["/bin/sh".into()]),
             attach_stdin: Some(true),
             attach_stdout: Some(true),
             attach_stderr: Some(true),
+            user: user.map(str::to_string),
             ..Default::default()
         };
         let exec_id = self.docker.create_exec(container, cfg).await?.id;
@@ -491,53 +495,6 @@ impl Engine {
             bail!("console in {container} did not attach");
         };
         Ok(crate::testbed::console::Console { exec_id, input, output })
-    }
-
-    /// An exec of its own: a runc process per command.
-    async fn exec_once(&self, container: &str, argv: &[&str], user: Option<&str>, deadline: Duration) -> Result<ExecOutput> {
-        // Every exec costs the engine a runc process: `PDNS_DRILL_LOG=exec=debug` counts them.
-        tracing::debug!(target: "exec", container, cmd = %argv.last().copied().unwrap_or_default().chars().take(50).collect::<String>());
-        let cfg = CreateExecOptions {
-            cmd: Some(argv.iter().map(|s| s.to_string()).collect()),
-            attach_stdout: Some(true),
-            attach_stderr: Some(true),
-            user: user.map(str::to_string),
-            ..Default::default()
-        };
-        let id = self
-            .docker
-            .create_exec(container, cfg)
-            .await
-            .with_context(|| format!("exec in {container}: {}", argv.join(" ")))?
-            .id;
-        let StartExecResults::Attached { mut output, .. } = self.docker.start_exec(&id, None).await? else {
-            bail!("exec in {container} did not attach");
-        };
-        let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
-        let collect = async {
-            while let Some(chunk) = output.next().await {
-                match chunk {
-                    Ok(bollard::container::LogOutput::StdOut { message }) => stdout.extend_from_slice(&message),
-                    Ok(bollard::container::LogOutput::StdErr { message }) => stderr.extend_from_slice(&message),
-                    Ok(_) => {}
-                    Err(e) => return Err(anyhow!(e)),
-                }
-            }
-            Ok(())
-        };
-        let finished = tokio::time::timeout(deadline, collect).await;
-        let exit_code = match finished {
-            Ok(r) => {
-                r?;
-                self.docker.inspect_exec(&id).await?.exit_code
-            }
-            Err(_) => None,
-        };
-        Ok(ExecOutput {
-            exit_code,
-            stdout: String::from_utf8_lossy(&stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&stderr).into_owned(),
-        })
     }
 
     /// `sh -c` convenience for the runbook's shell lines (pipes, `$(date ...)`).
