@@ -119,8 +119,10 @@ journalctl --rotate --vacuum-size=1 >/dev/null 2>&1 || true
 ip neigh flush all 2>/dev/null || true
 if command -v conntrack >/dev/null; then conntrack -F >/dev/null 2>&1 || true; fi"#;
 
-/// A role without systemd (the stand-in internet): its daemons started again as its init
-/// started them, so the stand-in resolver's caches and throttles start empty too.
+/// A role without systemd (the stand-in internet): the stand-in resolver started again as its
+/// init started it, so its caches and throttles start empty too. The stand-in authoritative
+/// serves fixed data with fixed TTLs: while it runs and answers, a restart (most
+/// of this reset's CPU) would change nothing a scenario can see; one that does not is restarted.
 const PLAIN: &str = r#"ip neigh flush all 2>/dev/null || true
 user_of() { ps -C "$1" -o stat=,user= | awk '$1 !~ /^Z/ {print $2; exit}'; }
 # What to go on when one does not come back: its processes and the last lines it logged.
@@ -129,16 +131,18 @@ gone() {
   l=/var/log/drill-pdns.log; [ $1 = pdns_server ] || l=/var/log/drill-recursor.log
   tail -n 3 $l 2>/dev/null | sed 's/^/  log: /' >&2
 }
-was=""
+was=""; again=mkdir
 for p in pdns_server pdns_recursor; do
-  u=$(user_of $p); [ -z "$u" ] || was="$was $p=$u"
+  u=$(user_of $p)
+  if [ $p = pdns_server ] && [ -n "$u" ] && pdns_control rping >/dev/null 2>&1; then continue; fi
+  [ -z "$u" ] || was="$was $p=$u"; again="$again|/usr/sbin/$p"
   # Its init never reaps: a killed daemon stays a zombie, gone once every thread of it is (its
   # threads have names of their own, pdns/ctrlListen…: a leader already a zombie can still
   # hold the control socket, and a new pdns_server that finds it answering exits).
   pids=$(pgrep -d, -x $p) || continue
   pkill -x $p || true; while ps -L -p "$pids" -o stat= | grep -qv '^Z'; do sleep 0.05; done
 done
-grep -E '^(mkdir|/usr/sbin/pdns)' /usr/lib/pdns-drill/plain-init | sh
+grep -E "^($again)( |$)" /usr/lib/pdns-drill/plain-init | sh
 # Back when each answers on its control socket as the user it ran as (it drops root after
 # binding): the fingerprint is read right after this.
 for pu in $was; do
