@@ -94,8 +94,9 @@ pub struct RunArgs {
     /// labs reused, shows that no verdict depends on which scenario ran before on the same lab.
     #[arg(long, value_name = "SEED")]
     pub shuffle: Option<u64>,
-    /// Order the scenarios longest first by the wall times in FILE: an earlier run's
-    /// history.json or a {"scenario": ms} map [default: reports/latest/history.json when it
+    /// Order the scenarios longest first by how long each held its lab in FILE: an earlier run's
+    /// history.json (wall time less the wait for a lab) or a {"scenario": ms} map
+    /// [default: reports/latest/history.json when it
     /// exists, else the scenarios directory's durations.json; without either, by their own waits].
     /// Only the order changes, never a verdict.
     #[arg(long, value_name = "FILE", conflicts_with = "shuffle")]
