@@ -87,7 +87,7 @@ pub async fn run_scenario(inputs: &Inputs, index: usize, planned: &(Scenario, Re
         Some(pool) => match pool.lease(&roles, &inputs.boots).await {
             crate::testbed::pool::Lease::Reuse(p) => (Some(p), None),
             crate::testbed::pool::Lease::Boot { slot, evicted } => {
-                futures_util::future::join_all(evicted.iter().map(|p| p.lab.down())).await;
+                crate::testbed::pool::remove(evicted).await;
                 (None, Some(slot))
             }
         },
@@ -204,12 +204,7 @@ pub async fn run_scenario(inputs: &Inputs, index: usize, planned: &(Scenario, Re
     } else {
         let pool = inputs.pool.as_ref().filter(|_| run.error.is_none());
         match (pool, pristine) {
-            (Some(pool), Ok(_)) if !pool.wanted() => {
-                lab.down().await.ok();
-                pool.gone();
-                crate::history::LabAfter::Removed { why: "every scenario of the run had its lab: no reset for a next one".into() }
-            }
-            (Some(pool), Ok(pristine)) => {
+            (Some(pool), Ok(pristine)) if pool.wanted() => {
                 progress("resetting the lab and comparing its fingerprint with the pristine one");
                 hand_on(pool, lab, pristine, run.lab.served_before.clone(), &scenario.name).await
             }
@@ -219,7 +214,9 @@ pub async fn run_scenario(inputs: &Inputs, index: usize, planned: &(Scenario, Re
                 let why = match (&run.error, pristine) {
                     (Some(_), _) if not_reusable.is_none() => "the scenario errored: its lab may hold what it left".to_string(),
                     (_, Err(e)) => format!("{e:#}"),
-                    (_, Ok(_)) => "the scenario errored".to_string(),
+                    // A clean run whose lab could be handed on: the pool wants none any more.
+                    (None, Ok(_)) => "every scenario of the run had its lab: no reset for a next one".to_string(),
+                    (Some(_), Ok(_)) => "the scenario errored".to_string(),
                 };
                 crate::history::LabAfter::Removed { why }
             }

@@ -95,7 +95,7 @@ pub async fn run_all(inputs: Inputs, queue: Vec<Queued>, jobs: usize, events: Un
 /// Idle labs that no scenario will lease any more, removed while the last scenarios still run.
 async fn remove_unwanted(inputs: &Inputs) {
     if let Some(pool) = &inputs.pool {
-        futures_util::future::join_all(pool.unwanted().into_iter().map(|p| async move { p.lab.down().await.ok() })).await;
+        crate::testbed::pool::remove(pool.unwanted()).await;
     }
 }
 

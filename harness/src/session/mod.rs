@@ -259,7 +259,7 @@ impl Session {
         let followed = self.follow(work, rx, on).await;
         // The labs still in the pool served their last scenario.
         if let Some(pool) = &pool {
-            futures_util::future::join_all(pool.drain().into_iter().map(|p| async move { p.lab.down().await.ok() })).await;
+            crate::testbed::pool::remove(pool.drain()).await;
         }
         followed
     }

@@ -218,8 +218,13 @@ const BEFORE_FAILED: i64 = 97;
 /// of its own (`<role> before`), so the lab is discarded with what went wrong.
 pub async fn take_after(lab: &Lab, before: &(dyn Fn(super::Role) -> Option<String> + Sync)) -> Result<Fingerprint> {
     let mut fp = read_roles(lab, &lab.spec.roles, before).await?;
-    fp.insert(LAB_CONTAINERS.into(), lab.engine.containers_of(&lab.spec.run_id).await?.join(","));
+    fp.insert(LAB_CONTAINERS.into(), lab_containers(lab).await?);
     Ok(fp)
+}
+
+/// The field [`LAB_CONTAINERS`]: the engine's list of the lab's containers, as it is now.
+async fn lab_containers(lab: &Lab) -> Result<String> {
+    Ok(lab.engine.containers_of(&lab.spec.run_id).await?.join(","))
 }
 
 /// The pristine reading of a reshaped lab, once it is steady: the helpers removed go from it,
@@ -232,7 +237,7 @@ pub async fn reshape_pristine(lab: &Lab, pristine: &mut Fingerprint, r: &super::
     pristine.shed(&r.shed);
     let added = read_roles(lab, &r.added, &|_| None).await?;
     pristine.fields.extend(added.fields);
-    pristine.insert(LAB_CONTAINERS.into(), lab.engine.containers_of(&lab.spec.run_id).await?.join(","));
+    pristine.insert(LAB_CONTAINERS.into(), lab_containers(lab).await?);
     Ok(())
 }
 

@@ -28,6 +28,11 @@ pub fn reshaping_cost(has: &[Role], needs: &[Role]) -> usize {
     r.added.len() * 10 + r.shed.len()
 }
 
+/// Removes labs taken out of the pool (evicted, unwanted, or left at the end of the run).
+pub async fn remove(labs: Vec<Pooled>) {
+    futures_util::future::join_all(labs.iter().map(|p| p.lab.down())).await;
+}
+
 pub struct Pool {
     state: Mutex<State>,
     /// Labs alive at most, in use or idle.
