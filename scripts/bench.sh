@@ -129,7 +129,9 @@ for s in ran:
         causes[a["differences"][0].split(":")[0] if a["differences"] else "?"] += 1
 resets = [s["lab"]["after"]["reset_ms"] for s in ran if "reset_ms" in s["lab"]["after"]]
 unwanted = sum(1 for s in ran if "no reset for a next one" in s["lab"]["after"].get("why", ""))
-print(f"bench   {label}: labs: {len(ran) - reused} booted, {reused} reused ({reshaped} with helpers removed or added); after their scenario {after.get('pooled', 0)} proven clean and pooled, "
+renewed = sum(1 for s in ran if s["lab"]["after"].get("vm_renewed"))
+print(f"bench   {label}: labs: {len(ran) - reused} booted, {reused} reused ({reshaped} with helpers removed or added); after their scenario {after.get('pooled', 0)} proven clean and pooled "
+      f"({renewed} of them after their VM was renewed), "
       f"{after.get('discarded', 0)} discarded, {after.get('removed', 0) - unwanted} not offered (scenarios that end their lab, errors, --fresh-labs), {unwanted} removed unreset (no scenario left to take them)"
       + (f"; reset + fingerprint {sum(resets)/len(resets)/1000:.1f} s on average" if resets else ""))
 for c, n in causes.most_common():

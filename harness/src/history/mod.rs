@@ -319,10 +319,19 @@ pub enum LabAfter {
         /// themselves within the settling time, or after a second reset); empty on most resets.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         settled: Vec<String>,
+        /// The scenario ended the VM: why, and how long replacing it with the one the lab
+        /// booted with took (before the reset).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        vm_renewed: Option<String>,
     },
     /// Reset, but the fingerprint differed (each difference as `field: pristine → now`), or
     /// the reset itself failed: removed, and the next scenario gets a fresh lab.
-    Discarded { reset_ms: u64, differences: Vec<String> },
+    Discarded {
+        reset_ms: u64,
+        differences: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        vm_renewed: Option<String>,
+    },
     /// Not offered for reuse: why (the scenario needs a fresh lab, it errored, reuse is off).
     Removed { why: String },
     /// Left up for inspection (--keep-on-failure).

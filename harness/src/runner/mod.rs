@@ -119,12 +119,7 @@ pub async fn run_scenario(inputs: &Inputs, index: usize, planned: &(Scenario, Re
                 },
                 Err(e) => Err(e.context("reshaping the lab")),
             };
-            // A scenario whose lab is not handed on ends the chain here.
-            let pristine = match &not_reusable {
-                Some(why) => Err(anyhow::anyhow!("{why}")),
-                None => Ok(p.pristine),
-            };
-            (p.lab, pristine, steady, cpu_before)
+            (p.lab, Ok(p.pristine), steady, cpu_before)
         }
         None => {
             let spec = LabSpec { image: inputs.image.clone(), config: inputs.config.clone(), zone: inputs.zone.clone(), run_id: lab_run_id.clone(), roles: roles.clone() };
@@ -154,14 +149,15 @@ pub async fn run_scenario(inputs: &Inputs, index: usize, planned: &(Scenario, Re
             };
             run.timeline.booted_ms = Some(t0.elapsed().as_millis() as u64);
             drop(boot_slot);
-            // The state a later scenario on this lab must find again, read before any fault.
-            let pristine = match (&not_reusable, &steady) {
-                (None, Ok(_)) => {
+            // The state a later scenario on this lab must find again, read before any fault
+            // (also when this scenario ends the VM: the helpers' part is kept when it is renewed).
+            let pristine = match (&inputs.pool, &steady) {
+                (Some(_), Ok(_)) => {
                     progress("copying the pristine state for reuse");
                     pristine(&lab).await
                 }
-                (Some(why), _) => Err(anyhow::anyhow!("{why}")),
-                (None, Err(_)) => Err(anyhow::anyhow!("the lab did not reach steady state")),
+                (None, _) => Err(anyhow::anyhow!("reuse is off (--fresh-labs)")),
+                (Some(_), Err(_)) => Err(anyhow::anyhow!("the lab did not reach steady state")),
             };
             (lab, pristine, steady, Duration::ZERO)
         }
@@ -204,19 +200,25 @@ pub async fn run_scenario(inputs: &Inputs, index: usize, planned: &(Scenario, Re
     } else {
         let pool = inputs.pool.as_ref().filter(|_| run.error.is_none());
         match (pool, pristine) {
-            (Some(pool), Ok(pristine)) if pool.wanted() => {
-                progress("resetting the lab and comparing its fingerprint with the pristine one");
-                hand_on(pool, lab, pristine, run.lab.served_before.clone(), &scenario.name).await
-            }
+            (Some(pool), Ok(pristine)) if pool.wanted() => match &not_reusable {
+                None => {
+                    progress("resetting the lab and comparing its fingerprint with the pristine one");
+                    hand_on(pool, lab, pristine, run.lab.served_before.clone(), &scenario.name).await
+                }
+                Some(why) => {
+                    progress("renewing the VM this scenario ended, then resetting the lab and comparing its fingerprint with the pristine one");
+                    renew_and_hand_on(pool, &inputs.boots, lab, pristine, run.lab.served_before.clone(), &scenario.name, why).await
+                }
+            },
             (_, pristine) => {
                 lab.down().await.ok();
                 gone();
-                let why = match (&run.error, pristine) {
-                    (Some(_), _) if not_reusable.is_none() => "the scenario errored: its lab may hold what it left".to_string(),
-                    (_, Err(e)) => format!("{e:#}"),
+                let why = match (&run.error, &not_reusable, pristine) {
+                    (Some(_), None, _) => "the scenario errored: its lab may hold what it left".to_string(),
+                    (_, Some(why), _) => why.clone(),
+                    (_, None, Err(e)) => format!("{e:#}"),
                     // A clean run whose lab could be handed on: the pool wants none any more.
-                    (None, Ok(_)) => "every scenario of the run had its lab: no reset for a next one".to_string(),
-                    (Some(_), Ok(_)) => "the scenario errored".to_string(),
+                    (None, None, Ok(_)) => "every scenario of the run had its lab: no reset for a next one".to_string(),
                 };
                 crate::history::LabAfter::Removed { why }
             }
@@ -246,6 +248,46 @@ async fn pristine(lab: &Lab) -> anyhow::Result<crate::testbed::fingerprint::Fing
     crate::testbed::fingerprint::take(lab).await
 }
 
+/// A lab whose scenario ended its VM (`why`): the VM renewed as the lab booted it
+/// ([`Lab::renew_vm`], holding a boot slot until steady), its pristine copies and reading taken
+/// again, then the whole lab reset and compared as any other ([`hand_on`]). A renewal that
+/// fails removes the lab.
+async fn renew_and_hand_on(
+    pool: &crate::testbed::pool::Pool,
+    boots: &std::sync::Arc<tokio::sync::Semaphore>,
+    lab: Lab,
+    mut pristine: crate::testbed::fingerprint::Fingerprint,
+    served: Vec<String>,
+    name: &str,
+    why: &str,
+) -> crate::history::LabAfter {
+    let t = Instant::now();
+    let renewed = async {
+        let _slot = boots.clone().acquire_owned().await.expect("the boot semaphore is never closed");
+        lab.renew_vm().await?;
+        lab.wait_steady_asking(crate::testbed::STEADY_DEADLINE, crate::testbed::steady::Scope::OneName).await?;
+        crate::testbed::reset::capture_pristine(&lab).await?;
+        let vm = crate::testbed::Reshaped { shed: vec![crate::testbed::Role::PdnsVm], added: vec![crate::testbed::Role::PdnsVm] };
+        crate::testbed::fingerprint::reshape_pristine(&lab, &mut pristine, &vm).await
+    }
+    .await;
+    let renewal = format!("{why}; renewed in {} ms", t.elapsed().as_millis());
+    match renewed {
+        Ok(()) => {
+            let mut after = hand_on(pool, lab, pristine, served, name).await;
+            if let crate::history::LabAfter::Pooled { vm_renewed, .. } | crate::history::LabAfter::Discarded { vm_renewed, .. } = &mut after {
+                *vm_renewed = Some(renewal);
+            }
+            after
+        }
+        Err(e) => {
+            lab.down().await.ok();
+            pool.gone();
+            crate::history::LabAfter::Removed { why: format!("{why}; renewing its VM failed: {e:#}") }
+        }
+    }
+}
+
 /// Resets the lab and fingerprints it: equal to the pristine reading, it goes back to the pool;
 /// otherwise it is removed and the history says which fields differed.
 pub async fn hand_on(pool: &crate::testbed::pool::Pool, lab: Lab, pristine: crate::testbed::fingerprint::Fingerprint, mut served: Vec<String>, name: &str) -> crate::history::LabAfter {
@@ -260,10 +302,10 @@ pub async fn hand_on(pool: &crate::testbed::pool::Pool, lab: Lab, pristine: crat
         let fields = pristine.len();
         served.push(name.to_string());
         pool.put(crate::testbed::pool::Pooled { lab, pristine, served });
-        crate::history::LabAfter::Pooled { reset_ms, fields, settled }
+        crate::history::LabAfter::Pooled { reset_ms, fields, settled, vm_renewed: None }
     } else {
         lab.down().await.ok();
         pool.gone();
-        crate::history::LabAfter::Discarded { reset_ms, differences }
+        crate::history::LabAfter::Discarded { reset_ms, differences, vm_renewed: None }
     }
 }

@@ -50,8 +50,8 @@ pub fn expected_ms(s: &Scenario, walls: &HashMap<String, u64>) -> u64 {
 }
 
 /// Longest first, so the long waits overlap instead of ending the run; but a short scenario
-/// that ends its lab (at most a fifth of the longest) goes last: mid-run, the lab it ends is
-/// booted again for a later scenario; at the end, it ends a lab nobody needs. A longer one
+/// that ends its VM (at most a fifth of the longest) goes last: mid-run, the VM it ends is
+/// renewed for a later scenario; at the end, it ends a lab nobody needs. A longer one
 /// stays in place: last, it would end the run late (measured: 5 boots fewer with every such
 /// scenario last, 4-8 CPU-s less, the run 1-2 s longer). Ties keep their order.
 pub fn longest_first(queue: &mut [Queued]) {

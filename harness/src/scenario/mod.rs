@@ -89,8 +89,9 @@ pub struct Scenario {
     /// listed with their effective values in the report, e.g. `auth.negquery-cache-ttl`.
     #[serde(default, rename = "depends-on")]
     pub depends_on: Vec<String>,
-    /// Why the scenario needs a lab no other scenario used (beyond what its faults and actions
-    /// already imply, see [`Scenario::needs_fresh_lab`]): a heal known not to restore.
+    /// Why the scenario's lab cannot be handed on as it is (beyond what its faults and actions
+    /// already imply, see [`Scenario::needs_fresh_lab`]): a heal known not to restore. The VM
+    /// is renewed before the lab serves again; what is left elsewhere, the fingerprint finds.
     #[serde(default, rename = "fresh-lab")]
     pub fresh_lab: Option<String>,
     /// Set by the loader.
@@ -218,8 +219,9 @@ impl Scenario {
         on_fault || steps.into_iter().any(on_step)
     }
 
-    /// Why this scenario cannot hand its lab on to another (it may start on one proven clean):
-    /// it replaces, stops or rewires containers (a reset does not bring those back), or says so.
+    /// Why this scenario cannot hand its lab on as it is (it may start on one proven clean):
+    /// it replaces, stops or rewires the VM's container (a reset does not bring those back), or
+    /// says so. Its lab is handed on only once the VM is renewed (see `Lab::renew_vm`).
     pub fn needs_fresh_lab(&self) -> Option<String> {
         if let Some(why) = &self.fresh_lab {
             return Some(why.clone());

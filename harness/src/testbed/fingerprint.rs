@@ -60,14 +60,18 @@ s fields paths; find $D -printf 'path %p\t%u:%g %m %y %l\n' 2>/dev/null
 s sums contents; find $D -type f -exec sha256sum {} + 2>/dev/null
 if [ -r /etc/pdns-drill/provision.env ]; then . /etc/pdns-drill/provision.env; fi
 if [ -n "${DB:-}" ] && [ -e "$DB" ] && command -v sqlite3 >/dev/null; then
-  s hash 'zone-db dump'; runuser -u pdns -- sqlite3 -readonly "$DB" .dump 2>&1
-  s list 'zone-db journal mode'; runuser -u pdns -- sqlite3 -readonly "$DB" 'pragma journal_mode' 2>&1
+  # As pdns (a reader as root would leave a root-owned -shm), without PAM: setpriv, not runuser.
+  s hash 'zone-db dump'; setpriv --reuid=pdns --regid=pdns --init-groups sqlite3 -init /dev/null -readonly "$DB" \
+    .dump ".print '@@ list zone-db journal mode'" 'pragma journal_mode' 2>&1
   d=$(dirname "$DB"); s fields 'zone-db dir'; stat --printf 'zone-db dir %n\t%U:%G %a %F\n' "$d" "$d"/*
 fi
-# Per table, listed whether or not loaded: an emptied table reads as one never used. ufw's state
-# is its files (above) and the chains it loads (here): `ufw status`, a Python start, adds nothing.
+# One save per family, without what an emptied table and one never loaded differ in (builtin
+# chains with policy ACCEPT, counters): a table a scenario filled and emptied again reads as
+# pristine. ufw's state is its files (above) and the chains it loads (here): `ufw status`, a
+# Python start, adds nothing.
 for c in iptables ip6tables; do
-  command -v $c >/dev/null && { s list $c; for t in filter nat mangle raw; do echo "table $t"; $c -t $t -S 2>&1; done; }
+  command -v $c >/dev/null && { s list $c; $c-save 2>&1 | awk '/^\*/ {t = substr($1, 2); next} /^-A/ {print t, $0; next}
+    /^:/ {if ($2 != "ACCEPT") print t, $1, $2; next} !/^(#|COMMIT$)/'; }
 done
 s sorted links; ip -o link show | sed -E 's/^[0-9]+: //; s/ qlen [0-9]+//'
 s sorted addresses; ip -o addr show | awk '{print $2, $3, $4}'

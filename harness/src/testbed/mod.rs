@@ -321,6 +321,33 @@ impl Lab {
 
     }
 
+    /// Replaces the VM with the one the lab booted with: a container from the lab's image, its
+    /// disk emptied (the zone loaded again on its first boot), the rebuilds' own disks' keepers
+    /// gone; booted. The helpers and networks stay as they are: after a scenario that ends the
+    /// VM (stops, kills, rebuilds or rewires it), this costs one container instead of a lab,
+    /// and the fingerprint still decides whether the whole lab is clean.
+    pub async fn renew_vm(&self) -> Result<()> {
+        let name = self.name(Role::PdnsVm);
+        self.engine.remove(&name).await?;
+        let keeper = format!("{name}-disk-keeper-");
+        for c in self.engine.containers_of(&self.spec.run_id).await? {
+            let c = c.split(' ').next().unwrap_or_default();
+            if c.starts_with(&keeper) {
+                self.engine.remove(c).await?;
+            }
+        }
+        // The first disk is the one the stand-in internet keeps mounted (a disk made by a
+        // rebuild from scratch goes with the lab).
+        *self.vm_disk.lock().unwrap() = format!("pdns-drill-{}-vm-disk-0", self.spec.run_id);
+        let o = self.sh(Role::Internet, "find /srv/vm-disk -mindepth 1 -delete", Duration::from_secs(30)).await?;
+        anyhow::ensure!(o.success(), "emptying the VM's disk: {}", o.summary(300));
+        self.rebuilt.store(false, std::sync::atomic::Ordering::SeqCst);
+        *self.vm_build.lock().unwrap() = VmBuild { image: self.spec.image.clone(), recursor_settings: self.spec.config.recursor_settings };
+        self.create_role(Role::PdnsVm, (None, None)).await?;
+        self.engine.start(&name).await?;
+        self.wait_booted(Role::PdnsVm).await
+    }
+
     /// Makes this lab the one a scenario whose lab is `needs` (as [`LabSpec::booting`] gives
     /// it) would boot, as [`Reshaped::between`] says: helpers removed, then created and booted.
     pub async fn reshape(&mut self, needs: &[Role]) -> Result<Reshaped> {
@@ -455,14 +482,14 @@ impl Lab {
 
     /// Daemon versions as the packages report them.
     pub async fn versions(&self) -> (Option<String>, Option<String>) {
-        let q = |pkg: &'static str| async move {
-            self.exec(Role::PdnsVm, &["dpkg-query", "-W", "-f=${Version}", pkg], Duration::from_secs(10))
-                .await
-                .ok()
-                .filter(|o| o.success())
-                .map(|o| o.stdout.trim().to_string())
-        };
-        (q("pdns-server").await, q("pdns-recursor").await)
+        // One query for both: a package not installed is left out of its output (exit 1).
+        let out = self
+            .exec(Role::PdnsVm, &["dpkg-query", "-W", "-f=${Package} ${Version}\n", "pdns-server", "pdns-recursor"], Duration::from_secs(10))
+            .await
+            .map(|o| o.stdout)
+            .unwrap_or_default();
+        let of = |pkg: &str| out.lines().find_map(|l| l.strip_prefix(pkg)?.strip_prefix(' ')).map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
+        (of("pdns-server"), of("pdns-recursor"))
     }
 
     /// The lab's own first zone name to probe: the first A record in the journal.

@@ -110,22 +110,19 @@ fn copy_as(from: &Path, to: &Path, name: &str) {
     std::fs::write(to.join(format!("{name}.toml")), text.replacen(first, &format!("name = \"{name}\""), 1)).unwrap();
 }
 
-#[test]
-fn a_scenario_closing_53_and_one_expecting_answers_alternate_on_one_lab_with_the_same_verdicts() {
-    if common::docker_missing() {
-        return;
-    }
+/// Runs copies of scenario files (`(file under scenarios/, name)`) on one lab at a time, in
+/// the order `--shuffle seed` gives, and loads the run's history.
+fn run_on_one_lab(copies: &[(&str, String)], seed: &str) -> (RunHistory, tempfile::TempDir) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let d = tempfile::tempdir().unwrap();
     let sc = d.path().join("scenarios");
     std::fs::create_dir(&sc).unwrap();
-    for i in 1..=3 {
-        copy_as(&root.join("scenarios/14-firewall-53.toml"), &sc, &format!("closes-53-{i}"));
-        copy_as(&root.join("scenarios/11-healthy-lab.toml"), &sc, &format!("expects-answers-{i}"));
+    for (file, name) in copies {
+        copy_as(&root.join("scenarios").join(file), &sc, name);
     }
     let out = Command::new(env!("CARGO_BIN_EXE_pdns-drill"))
         .current_dir(&root)
-        .args(["run", "--jobs", "1", "--shuffle", "3", "--format", "json", "--scenarios"])
+        .args(["run", "--jobs", "1", "--shuffle", seed, "--format", "json", "--scenarios"])
         .arg(&sc)
         .arg("--report-dir")
         .arg(d.path().join("reports"))
@@ -134,7 +131,17 @@ fn a_scenario_closing_53_and_one_expecting_answers_alternate_on_one_lab_with_the
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(matches!(out.status.code(), Some(0 | 1)), "the run decided\n{stderr}");
     let h = RunHistory::load(&d.path().join("reports/history.json")).unwrap();
-    assert_eq!(h.scenarios.len(), 6);
+    assert_eq!(h.scenarios.len(), copies.len());
+    (h, d)
+}
+
+#[test]
+fn a_scenario_closing_53_and_one_expecting_answers_alternate_on_one_lab_with_the_same_verdicts() {
+    if common::docker_missing() {
+        return;
+    }
+    let copies: Vec<_> = (1..=3).flat_map(|i| [("14-firewall-53.toml", format!("closes-53-{i}")), ("11-healthy-lab.toml", format!("expects-answers-{i}"))]).collect();
+    let (h, _dir) = run_on_one_lab(&copies, "3");
     // What each step met, per scenario: the same for every copy, whatever ran before it.
     let outcomes = |s: &pdns_drill::history::ScenarioRun| -> Vec<(String, bool)> {
         s.records.iter().filter(|r| r.expected.is_some()).map(|r| (format!("{} {}", r.phase.as_str(), r.action), r.mismatch.is_none())).collect()
@@ -157,4 +164,27 @@ fn a_scenario_closing_53_and_one_expecting_answers_alternate_on_one_lab_with_the
     let pooled = h.scenarios.iter().filter(|s| matches!(s.lab.after, Some(LabAfter::Pooled { .. }))).count();
     let unreset = h.scenarios.iter().filter(|s| matches!(&s.lab.after, Some(LabAfter::Removed { why }) if why.contains("no reset for a next one"))).count();
     assert_eq!((pooled, unreset), (5, 1), "{:?}", h.scenarios.iter().map(|s| &s.lab.after).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_lab_whose_vm_a_scenario_ended_serves_on_once_its_vm_is_renewed() {
+    if common::docker_missing() {
+        return;
+    }
+    let copies: Vec<_> = (1..=2).flat_map(|i| [("18-vm-killed.toml", format!("kills-vm-{i}")), ("11-healthy-lab.toml", format!("expects-answers-{i}"))]).collect();
+    let (h, _dir) = run_on_one_lab(&copies, "5");
+    assert!(h.scenarios.iter().all(|s| s.error.is_none()), "{:?}", h.scenarios.iter().map(|s| &s.error).collect::<Vec<_>>());
+    let healthy = h.scenarios.iter().filter(|s| s.scenario.name.starts_with("expects-answers"));
+    assert!(healthy.flat_map(|s| &s.records).filter(|r| r.expected.is_some()).all(|r| r.mismatch.is_none()), "a lab whose VM was renewed answers");
+    let kills: Vec<_> = h.scenarios.iter().filter(|s| s.scenario.name.starts_with("kills-vm")).collect();
+    let met = |s: &pdns_drill::history::ScenarioRun| -> Vec<bool> { s.records.iter().filter(|r| r.expected.is_some()).map(|r| r.mismatch.is_none()).collect() };
+    assert_eq!(met(kills[0]), met(kills[1]), "the VM killed on a renewed lab meets what it met on the first");
+    // One lab for all four: each scenario but the last handed it on, a killed VM renewed first.
+    let chain = h.scenarios.iter().map(|s| s.lab.served_before.len()).max();
+    assert_eq!(chain, Some(3), "{:?}", h.scenarios.iter().map(|s| (&s.scenario.name, &s.lab.served_before)).collect::<Vec<_>>());
+    let renewed = |s: &&pdns_drill::history::ScenarioRun| matches!(&s.lab.after, Some(LabAfter::Pooled { vm_renewed: Some(_), .. }));
+    let handed_on = h.scenarios.iter().filter(|s| s.lab.served_before.len() < 3).collect::<Vec<_>>();
+    assert!(handed_on.iter().all(|s| matches!(s.lab.after, Some(LabAfter::Pooled { .. }))), "{:?}", h.scenarios.iter().map(|s| &s.lab.after).collect::<Vec<_>>());
+    assert!(handed_on.iter().filter(|s| s.scenario.name.starts_with("kills-vm")).all(renewed), "{:?}", h.scenarios.iter().map(|s| &s.lab.after).collect::<Vec<_>>());
+    assert!(handed_on.iter().any(renewed), "some scenario ran on a lab whose VM was renewed");
 }
