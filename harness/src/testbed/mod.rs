@@ -144,6 +144,24 @@ pub struct VmBuild {
     pub recursor_settings: config::RecursorSettings,
 }
 
+impl VmBuild {
+    /// What a lab's VM boots from until a rebuild changes it: the lab's image and option.
+    fn of(spec: &LabSpec) -> VmBuild {
+        VmBuild { image: spec.image.clone(), recursor_settings: spec.config.recursor_settings }
+    }
+}
+
+/// The VM's disk number `n` of run `run_id` (0: the one the lab boots with, which the stand-in
+/// internet keeps mounted; a rebuild from scratch makes the next).
+fn vm_disk_name(run_id: &str, n: u32) -> String {
+    format!("pdns-drill-{run_id}-vm-disk-{n}")
+}
+
+/// Prefix of the containers that keep a rebuild's new disks mounted (`<prefix><disk number>`).
+fn disk_keeper_prefix(vm: &str) -> String {
+    format!("{vm}-disk-keeper-")
+}
+
 /// A fresh run id: sortable by time, unique enough for parallel runs.
 pub fn new_run_id() -> String {
     let now = time::OffsetDateTime::now_utc();
@@ -175,14 +193,14 @@ impl Lab {
             engine.create_network(&public_net, &run, &Plan::public_reserved)
         )?;
         let plan = Plan::new(&la, &listen::AuthEndpoint::of(&spec.config), lab_info.subnet, public_info.subnet, &mapping::external_forwarders(&spec.config))?;
-        let build = VmBuild { image: spec.image.clone(), recursor_settings: spec.config.recursor_settings };
+        let build = VmBuild::of(&spec);
         let lab = Lab {
             engine,
             spec,
             plan,
             lab_net,
             public_net,
-            vm_disk: std::sync::Mutex::new(format!("pdns-drill-{run}-vm-disk-0")),
+            vm_disk: std::sync::Mutex::new(vm_disk_name(&run, 0)),
             rebuilt: std::sync::atomic::AtomicBool::new(false),
             vm_build: std::sync::Mutex::new(build),
         };
@@ -292,14 +310,14 @@ impl Lab {
         }
         if !keep_disk {
             // The old disk stays mounted by the keeper; a new one replaces it.
-            let next = {
+            let (next, n) = {
                 let mut d = self.vm_disk.lock().unwrap();
                 let n: u32 = d.rsplit('-').next().and_then(|s| s.parse().ok()).unwrap_or(0) + 1;
-                *d = format!("pdns-drill-{}-vm-disk-{n}", self.spec.run_id);
-                d.clone()
+                *d = vm_disk_name(&self.spec.run_id, n);
+                (d.clone(), n)
             };
             self.engine.create_volume(&next, &self.spec.run_id, VM_VAR_SIZE).await?;
-            let helper = format!("{name}-disk-keeper-{}", next.rsplit('-').next().unwrap());
+            let helper = format!("{}{n}", disk_keeper_prefix(&name));
             self.engine
                 .create_container(&ContainerSpec {
                     name: helper.clone(),
@@ -329,7 +347,7 @@ impl Lab {
     pub async fn renew_vm(&self) -> Result<()> {
         let name = self.name(Role::PdnsVm);
         self.engine.remove(&name).await?;
-        let keeper = format!("{name}-disk-keeper-");
+        let keeper = disk_keeper_prefix(&name);
         for c in self.engine.containers_of(&self.spec.run_id).await? {
             let c = c.split(' ').next().unwrap_or_default();
             if c.starts_with(&keeper) {
@@ -338,11 +356,11 @@ impl Lab {
         }
         // The first disk is the one the stand-in internet keeps mounted (a disk made by a
         // rebuild from scratch goes with the lab).
-        *self.vm_disk.lock().unwrap() = format!("pdns-drill-{}-vm-disk-0", self.spec.run_id);
+        *self.vm_disk.lock().unwrap() = vm_disk_name(&self.spec.run_id, 0);
         let o = self.sh(Role::Internet, "find /srv/vm-disk -mindepth 1 -delete", Duration::from_secs(30)).await?;
         anyhow::ensure!(o.success(), "emptying the VM's disk: {}", o.summary(300));
         self.rebuilt.store(false, std::sync::atomic::Ordering::SeqCst);
-        *self.vm_build.lock().unwrap() = VmBuild { image: self.spec.image.clone(), recursor_settings: self.spec.config.recursor_settings };
+        *self.vm_build.lock().unwrap() = VmBuild::of(&self.spec);
         self.create_role(Role::PdnsVm, (None, None)).await?;
         self.engine.start(&name).await?;
         self.wait_booted(Role::PdnsVm).await

@@ -135,6 +135,11 @@ fn run_on_one_lab(copies: &[(&str, String)], seed: &str) -> (RunHistory, tempfil
     (h, d)
 }
 
+/// Whether every expectation of the scenarios named `prefix…` held.
+fn all_held(h: &RunHistory, prefix: &str) -> bool {
+    h.scenarios.iter().filter(|s| s.scenario.name.starts_with(prefix)).flat_map(|s| &s.records).filter(|r| r.expected.is_some()).all(|r| r.mismatch.is_none())
+}
+
 #[test]
 fn a_scenario_closing_53_and_one_expecting_answers_alternate_on_one_lab_with_the_same_verdicts() {
     if common::docker_missing() {
@@ -155,8 +160,7 @@ fn a_scenario_closing_53_and_one_expecting_answers_alternate_on_one_lab_with_the
             assert_eq!(outcomes(r), first, "{} met other outcomes than {}", r.scenario.name, runs[0].scenario.name);
         }
     }
-    let healthy = h.scenarios.iter().filter(|s| s.scenario.name.starts_with("expects-answers"));
-    assert!(healthy.flat_map(|s| &s.records).filter(|r| r.expected.is_some()).all(|r| r.mismatch.is_none()), "a healthy lab answers, after any scenario");
+    assert!(all_held(&h, "expects-answers"), "a healthy lab answers, after any scenario");
     // And they did share labs, both ways round: one lab for all six.
     let after = |a: &str, b: &str| h.scenarios.iter().any(|s| s.scenario.name.starts_with(b) && s.lab.served_before.last().is_some_and(|p| p.starts_with(a)));
     assert!(after("closes-53", "expects-answers") && after("expects-answers", "closes-53"), "{:?}", h.scenarios.iter().map(|s| (&s.scenario.name, &s.lab.served_before)).collect::<Vec<_>>());
@@ -174,8 +178,7 @@ fn a_lab_whose_vm_a_scenario_ended_serves_on_once_its_vm_is_renewed() {
     let copies: Vec<_> = (1..=2).flat_map(|i| [("18-vm-killed.toml", format!("kills-vm-{i}")), ("11-healthy-lab.toml", format!("expects-answers-{i}"))]).collect();
     let (h, _dir) = run_on_one_lab(&copies, "5");
     assert!(h.scenarios.iter().all(|s| s.error.is_none()), "{:?}", h.scenarios.iter().map(|s| &s.error).collect::<Vec<_>>());
-    let healthy = h.scenarios.iter().filter(|s| s.scenario.name.starts_with("expects-answers"));
-    assert!(healthy.flat_map(|s| &s.records).filter(|r| r.expected.is_some()).all(|r| r.mismatch.is_none()), "a lab whose VM was renewed answers");
+    assert!(all_held(&h, "expects-answers"), "a lab whose VM was renewed answers");
     let kills: Vec<_> = h.scenarios.iter().filter(|s| s.scenario.name.starts_with("kills-vm")).collect();
     let met = |s: &pdns_drill::history::ScenarioRun| -> Vec<bool> { s.records.iter().filter(|r| r.expected.is_some()).map(|r| r.mismatch.is_none()).collect() };
     assert_eq!(met(kills[0]), met(kills[1]), "the VM killed on a renewed lab meets what it met on the first");
