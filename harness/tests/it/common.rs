@@ -45,6 +45,12 @@ pub async fn image(engine: &Engine) -> String {
     IMAGE.get_or_init(|| tag).clone()
 }
 
+/// [`image`] from a test without a runtime: a test that times a run of the binary builds the
+/// image first, so a fresh machine's image build is not in its figure.
+pub fn image_built() -> String {
+    std::thread::spawn(|| tokio::runtime::Runtime::new().unwrap().block_on(async { image(&engine().await).await })).join().unwrap()
+}
+
 /// The image a scenario rebuilds its VM on for `suite` (`PDNS_DRILL_IMAGE_<SUITE>` or the
 /// recipe's), built on first use like the run's own.
 pub async fn suite_image(engine: &Engine, suite: Suite) -> String {

@@ -107,6 +107,7 @@ fn a_lab_that_does_not_settle_fails_the_preflight_with_the_daemons_reason() {
     let text = std::fs::read_to_string(&fwd).unwrap();
     let broken: String = text.lines().map(|l| if l.starts_with("forward-zones=") { "forward-zones=sub.comptech-lab.com" } else { l }).collect::<Vec<_>>().join("\n");
     std::fs::write(&fwd, broken).unwrap();
+    common::image_built();
     let started = std::time::Instant::now();
     let out = Command::new(env!("CARGO_BIN_EXE_pdns-drill"))
         .current_dir(&root)

@@ -69,6 +69,8 @@ async fn signals_at_several_points_leave_nothing_and_an_incomplete_report() {
     if common::docker_missing() {
         return;
     }
+    // Built first: on a fresh machine the fixed delays below would land in the image build.
+    common::image(&common::engine().await).await;
     // (signal, what to wait for, which occurrence, extra delay, exit code, report expected)
     let cases = [
         ("TERM", "", 0, Duration::from_millis(3000), 143, false),
