@@ -292,7 +292,8 @@ pub struct ScenarioRun {
 /// A scenario's lab: booted for it or reused, and what became of it afterwards.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct LabUse {
-    /// Reused: the scenarios it served before this one, in order (empty: booted for this one).
+    /// Reused: the scenarios it served before this one, in order (empty: booted for this one;
+    /// `preflight` first: the preflight's lab, reset and proven clean like any other).
     #[serde(default)]
     pub served_before: Vec<String>,
     /// Reused: helpers the lab had that this scenario does not use (or of another kind),
@@ -414,6 +415,12 @@ pub struct RunInfo {
     /// The same for the whole selection (all shards together): what a merge is held to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selection_scope: Option<Vec<String>>,
+    /// What became of the preflight's lab: reset, proven clean and pooled for the scenarios
+    /// (the first one to take it lists `preflight` among the labs it served before), discarded
+    /// with the fields that differed, or removed. None: removed as soon as it was steady (reuse
+    /// off, or an older run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preflight_lab: Option<LabAfter>,
 }
 
 /// The version and commit of this pdns-drill, as run info records it.

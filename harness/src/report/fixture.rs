@@ -301,6 +301,7 @@ pub fn sample_report() -> Report {
             selection: vec![],
             scope: None,
             selection_scope: None,
+            preflight_lab: None,
         },
         claims,
         scenarios,

@@ -291,21 +291,49 @@ async fn renew_and_hand_on(
 /// Resets the lab and fingerprints it: equal to the pristine reading, it goes back to the pool;
 /// otherwise it is removed and the history says which fields differed.
 pub async fn hand_on(pool: &crate::testbed::pool::Pool, lab: Lab, pristine: crate::testbed::fingerprint::Fingerprint, mut served: Vec<String>, name: &str) -> crate::history::LabAfter {
+    let (after, clean) = reset_for_next(lab, &pristine).await;
+    match clean {
+        Some(lab) => {
+            served.push(name.to_string());
+            pool.put(crate::testbed::pool::Pooled { lab, pristine, served });
+        }
+        None => pool.gone(),
+    }
+    after
+}
+
+/// The reset and the comparison with `pristine`: the lab back when they agree, else removed.
+async fn reset_for_next(lab: Lab, pristine: &crate::testbed::fingerprint::Fingerprint) -> (crate::history::LabAfter, Option<Lab>) {
     let t = Instant::now();
-    let now = crate::testbed::reset::reset_and_compare(&lab, &pristine).await;
+    let now = crate::testbed::reset::reset_and_compare(&lab, pristine).await;
     let reset_ms = t.elapsed().as_millis() as u64;
     let (differences, settled) = match now {
-        Ok(s) => (s.left.iter().map(|d| d.to_string()).collect(), s.passing.iter().map(|d| d.to_string()).collect()),
+        Ok(s) => (s.left.iter().map(|d| d.to_string()).collect::<Vec<_>>(), s.passing.iter().map(|d| d.to_string()).collect()),
         Err(e) => (vec![format!("the reset failed: {e:#}")], vec![]),
     };
     if differences.is_empty() {
-        let fields = pristine.len();
-        served.push(name.to_string());
-        pool.put(crate::testbed::pool::Pooled { lab, pristine, served });
-        crate::history::LabAfter::Pooled { reset_ms, fields, settled, vm_renewed: None }
+        (crate::history::LabAfter::Pooled { reset_ms, fields: pristine.len(), settled, vm_renewed: None }, Some(lab))
     } else {
         lab.down().await.ok();
-        pool.gone();
-        crate::history::LabAfter::Discarded { reset_ms, differences, vm_renewed: None }
+        (crate::history::LabAfter::Discarded { reset_ms, differences, vm_renewed: None }, None)
     }
+}
+
+/// How the preflight's lab shows among the labs a scenario's lab served before.
+pub const PREFLIGHT: &str = "preflight";
+
+/// The preflight's lab (at steady state, never faulted) made ready for a scenario as one that
+/// served a scenario is, instead of removed while a scenario boots another: its pristine copies
+/// and reading taken, then reset and compared with them. The lab for the pool, if it is clean,
+/// and what became of it.
+pub async fn from_preflight(lab: Lab) -> (Option<crate::testbed::pool::Pooled>, crate::history::LabAfter) {
+    let pristine = match pristine(&lab).await {
+        Ok(p) => p,
+        Err(e) => {
+            lab.down().await.ok();
+            return (None, crate::history::LabAfter::Removed { why: format!("its pristine state could not be read: {e:#}") });
+        }
+    };
+    let (after, clean) = reset_for_next(lab, &pristine).await;
+    (clean.map(|lab| crate::testbed::pool::Pooled { lab, pristine, served: vec![PREFLIGHT.to_string()] }), after)
 }

@@ -147,26 +147,29 @@ impl Session {
 
     /// At most `wanted` labs, fewer where this host cannot hold them: the inotify pool (a lab
     /// past it never finishes booting) and the engine's free address pools (a boot past them
-    /// waits for a subnet that idle pooled labs keep). 0 labs: nothing can boot.
-    pub async fn capacity(&self, wanted: usize) -> Capacity {
+    /// waits for a subnet that idle pooled labs keep). 0 labs: nothing can boot. `held`: labs
+    /// of this run already up (the preflight's, handed on), counted in, not in what is free.
+    pub async fn capacity(&self, wanted: usize, held: usize) -> Capacity {
         let mut c = Capacity { labs: wanted.max(1), notes: Vec::new() };
         if let Some(host) = crate::testbed::host::capacity() {
-            if host.labs == 0 {
+            let labs = host.labs + held;
+            if labs == 0 {
                 return Capacity { labs: 0, notes: vec![format!("no lab can boot: {}", host.advice())] };
             }
-            if host.labs < c.labs {
-                c.notes.push(format!("running {} scenario(s) at a time, not {}: {}", host.labs, c.labs, host.advice()));
-                c.labs = host.labs;
+            if labs < c.labs {
+                c.notes.push(format!("running {labs} scenario(s) at a time, not {}: {}", c.labs, host.advice()));
+                c.labs = labs;
             }
         }
         // Seen: --jobs 24 on the engine's 30 free pools, a boot waiting 600 s.
         match self.engine.free_subnets().await.map(|f| f.len()) {
-            Ok(free) if free / Lab::NETWORKS < c.labs => {
-                let room = (free / Lab::NETWORKS).max(1);
+            Ok(free) if free / Lab::NETWORKS + held < c.labs => {
+                let room = (free / Lab::NETWORKS + held).max(1);
                 c.notes.push(format!(
-                    "running {room} scenario(s) at a time, not {}: each lab takes {} of the engine's address pools and {free} are free (other networks hold the rest)",
+                    "running {room} scenario(s) at a time, not {}: each lab takes {} of the engine's address pools and {free} are free (other networks hold the rest){}",
                     c.labs,
-                    Lab::NETWORKS
+                    Lab::NETWORKS,
+                    if held > 0 { format!("; {held} lab(s) already up counted in") } else { String::new() }
                 ));
                 c.labs = room;
             }
@@ -177,11 +180,11 @@ impl Session {
     }
 
     /// The operators' lab, unfaulted, brought up as `run_id` and held to steady state: Ok(Ok)
-    /// how long it took, Ok(Err) the finding. Stopped by a signal: this session's containers
-    /// are swept and the signal comes back.
-    pub async fn preflight(&self, run_id: &str, say: &(dyn Fn(&str) + Sync)) -> Result<Result<Result<Duration, Preflight>>, Stopped> {
+    /// how long it took and, when `keep`, the lab; Ok(Err) the finding. Stopped by a signal:
+    /// this session's containers are swept and the signal comes back.
+    pub async fn preflight(&self, run_id: &str, keep: bool, say: &(dyn Fn(&str) + Sync)) -> Result<Result<Result<(Duration, Option<Lab>), Preflight>>, Stopped> {
         let spec = LabSpec { image: self.image.clone(), config: self.config.clone(), zone: self.zone.clone(), run_id: run_id.to_string(), roles: vec![] };
-        self.until_stopped(crate::testbed::steady::preflight(&self.engine, spec, say)).await
+        self.until_stopped(crate::testbed::steady::preflight(&self.engine, spec, keep, say)).await
     }
 
     /// A lab of the operators' files brought up as `run_id` with `roles` and held to steady
@@ -241,10 +244,10 @@ impl Session {
     }
 
     /// The scenarios, `order` as queued (see `runner::scheduler`), on labs `how` says: boots
-    /// limited, labs reused when proven clean (unless fresh labs are asked for), the pool
-    /// emptied at the end. `on` takes every event as it comes; the runs come back in the order
+    /// limited, labs reused when proven clean (unless fresh labs are asked for), `ready` (a lab
+    /// already proven clean) pooled first, the pool emptied at the end. `on` takes every event as it comes; the runs come back in the order
     /// they finished, or the signal that stopped them (the labs swept).
-    pub async fn run_scenarios(&self, run_id: &str, order: Vec<Queued>, how: &Scheduling, on: impl FnMut(Event)) -> Result<Result<Vec<ScenarioRun>, tokio::task::JoinError>, Stopped> {
+    pub async fn run_scenarios(&self, run_id: &str, order: Vec<Queued>, how: &Scheduling, ready: Option<crate::testbed::pool::Pooled>, on: impl FnMut(Event)) -> Result<Result<Vec<ScenarioRun>, tokio::task::JoinError>, Stopped> {
         let inputs = crate::runner::Inputs {
             keep_on_failure: how.keep_on_failure,
             pool: (!how.fresh_labs).then(|| {
@@ -253,6 +256,14 @@ impl Session {
             }),
             ..self.runner_inputs(run_id, how.boots)
         };
+        // A lab already up and proven clean (the preflight's) is the first one leased.
+        match (&inputs.pool, ready) {
+            (Some(pool), Some(p)) => pool.adopt(p),
+            (None, Some(p)) => {
+                p.lab.down().await.ok();
+            }
+            _ => {}
+        }
         let pool = inputs.pool.clone();
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
         let work = tokio::spawn(crate::runner::scheduler::run_all(inputs, order, how.jobs, tx));

@@ -156,6 +156,7 @@ impl Plan {
             selection: chosen.wanted.iter().map(|s| s.name.clone()).collect(),
             scope: chosen.scope.clone().map(|s| s.into_iter().collect()),
             selection_scope: chosen.selection_scope.clone().map(|s| s.into_iter().collect()),
+            preflight_lab: None,
         };
         let mut partial = PartialReports {
             out: RunDir { path: dir.clone(), formats: self.request.formats.clone(), secrets: self.secrets.clone() },
@@ -166,22 +167,53 @@ impl Plan {
         let baseline = self.baseline.as_ref();
 
         // The operators' lab must stand on its own before any fault is judged on it.
-        let pre = session.preflight(&format!("{run_id}-00"), &|m: &str| preflight_say(&self.secrets.text(m))).await;
+        // When labs are reused, the preflight's lab serves the scenarios too: one boot fewer.
+        let reuse = !self.request.fresh_labs;
+        let pre = session.preflight(&format!("{run_id}-00"), reuse, &|m: &str| preflight_say(&self.secrets.text(m))).await;
         notice(Notice::PreflightEnded);
-        match pre {
+        let kept = match pre {
             Err(stopped) => {
                 let partial = interrupted(&partial, baseline, &stopped).map(|_| dir);
                 return Ok(Finished::Stopped { stopped, in_preflight: true, partial });
             }
-            Ok(Ok(Ok(t))) => notice(Notice::Line(format!("preflight: the lab reached steady state in {:.1} s", t.as_secs_f64()))),
+            Ok(Ok(Ok((t, kept)))) => {
+                notice(Notice::Line(format!("preflight: the lab reached steady state in {:.1} s", t.as_secs_f64())));
+                kept
+            }
             Ok(Ok(Err(p))) => return preflight_failed(&partial, baseline, p).map(Finished::PreflightFailed),
             Ok(Err(e)) => return Ok(undecided(session, &partial, baseline, &format!("{:#}", e.context("the preflight could not run"))).await),
-        }
+        };
+        let ready = match kept {
+            Some(lab) => {
+                notice(Notice::Line("preflight: resetting its lab for the scenarios and comparing its fingerprint with the pristine one".into()));
+                let (ready, after) = match session.until_stopped(crate::runner::from_preflight(lab)).await {
+                    Ok(r) => r,
+                    Err(stopped) => {
+                        let partial = interrupted(&partial, baseline, &stopped).map(|_| dir);
+                        return Ok(Finished::Stopped { stopped, in_preflight: true, partial });
+                    }
+                };
+                let why = match &after {
+                    crate::history::LabAfter::Discarded { differences, .. } => Some(format!("it differs after a reset: {}", differences.join("; "))),
+                    crate::history::LabAfter::Removed { why } => Some(why.clone()),
+                    _ => None,
+                };
+                if let Some(why) = why {
+                    notice(Notice::Line(self.secrets.text(&format!("preflight: its lab is not reused, a scenario boots another: {why}"))));
+                }
+                partial.run.preflight_lab = Some(after);
+                ready
+            }
+            None => None,
+        };
 
         // The scenarios, scheduled by resource: boots limited, longest waits first.
-        let cap = session.capacity(self.request.jobs).await;
+        let cap = session.capacity(self.request.jobs, usize::from(ready.is_some())).await;
         cap.notes.iter().for_each(|n| notice(Notice::Line(n.clone())));
         if cap.labs == 0 {
+            if let Some(p) = ready {
+                p.lab.down().await.ok();
+            }
             return Ok(undecided(session, &partial, baseline, &cap.notes.join("; ")).await);
         }
         let (jobs, boots) = (cap.labs, self.request.boots.max(1));
@@ -196,7 +228,7 @@ impl Plan {
         let order = scheduler::queue(planned, |name| chosen.number(name), self.request.shuffle, &self.walls);
         let how = Scheduling { jobs, boots, fresh_labs: self.request.fresh_labs, keep_on_failure: self.request.keep_on_failure };
         let followed = session
-            .run_scenarios(&run_id, order, &how, |ev: Event| {
+            .run_scenarios(&run_id, order, &how, ready, |ev: Event| {
                 // Secrets are masked once, here: every reporter and the history get the same.
                 let ev = ev.redacted(&self.secrets);
                 notice(Notice::Event(&ev));

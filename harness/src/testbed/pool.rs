@@ -132,6 +132,12 @@ impl Pool {
         self.state.lock().unwrap().idle.iter().map(|p| p.lab.spec.roles.clone()).collect()
     }
 
+    /// A lab this pool did not lease (the preflight's), counted alive and idle from now on.
+    pub fn adopt(&self, p: Pooled) {
+        self.state.lock().unwrap().alive += 1;
+        self.put(p);
+    }
+
     /// A lab proven clean, for the next scenario.
     pub fn put(&self, p: Pooled) {
         self.state.lock().unwrap().idle.push(p);

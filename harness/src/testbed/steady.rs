@@ -433,8 +433,9 @@ pub struct Preflight {
 }
 
 /// Before any scenario: the operators' lab, unfaulted, must reach steady state. Ok(Err) is that
-/// finding (the failing checks and the daemons' reasons); the lab is removed either way.
-pub async fn preflight(engine: &Engine, spec: LabSpec, progress: &(dyn Fn(&str) + Sync)) -> anyhow::Result<Result<Duration, Preflight>> {
+/// finding (the failing checks and the daemons' reasons). The lab is removed, unless it reached
+/// steady state and `keep` asks for it back (a run that reuses labs hands it to a scenario).
+pub async fn preflight(engine: &Engine, spec: LabSpec, keep: bool, progress: &(dyn Fn(&str) + Sync)) -> anyhow::Result<Result<(Duration, Option<Lab>), Preflight>> {
     let run = spec.run_id.clone();
     let t0 = tokio::time::Instant::now();
     let lab = match Lab::up(engine.clone(), spec, progress).await {
@@ -450,11 +451,18 @@ pub async fn preflight(engine: &Engine, spec: LabSpec, progress: &(dyn Fn(&str) 
         return Err(e.context("preflight"));
     }
     let r = lab.wait_steady(STEADY_DEADLINE).await;
-    lab.down().await.ok();
+    let took = t0.elapsed();
+    let kept = match (&r, keep) {
+        (Ok(_), true) => Some(lab),
+        _ => {
+            lab.down().await.ok();
+            None
+        }
+    };
     Ok(match r {
-        Ok(_) => Ok(t0.elapsed()),
+        Ok(_) => Ok((took, kept)),
         Err(e) => Err(Preflight {
-            waited_ms: t0.elapsed().as_millis() as u64,
+            waited_ms: took.as_millis() as u64,
             failing: e.last.failing().iter().map(|c| format!("✗ {}: {} → {} (expected {})", c.name, c.query, c.observed, c.expected)).collect(),
             daemons: e.daemon_log,
         }),
