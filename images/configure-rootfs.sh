@@ -11,6 +11,9 @@ systemctl mask getty@tty1.service console-getty.service systemd-udevd.service \
 # First-boot work done once here, not in every lab: the catalog, the linker cache, and the
 # markers that tell systemd's update units there is nothing left to do.
 journalctl --update-catalog >/dev/null 2>&1 || true
+# Libraries by their real directory, not through the /lib symlink: on an engine whose storage
+# driver is FUSE each symlink on a path is a round trip, for every library of every exec.
+for d in /usr/lib/*-linux-gnu; do echo "$d"; done >/etc/ld.so.conf.d/00-usr-first.conf
 ldconfig
 touch /etc/.updated /var/.updated
 # systemd-resolved's postinst points resolv.conf at its stub; roles lay their own.

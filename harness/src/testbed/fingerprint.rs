@@ -53,17 +53,18 @@ use crate::testbed::engine::EXEC_DEADLINE as DEADLINE;
 /// tool for are left out (the same on every reading of that container).
 const SCRIPT: &str = r#"
 s() { printf '@@ %s %s\n' "$1" "$2"; }
-# Owner, mode, type and link target of each path; content hashes of the regular files.
+# Owner (numeric: a name is a read of /etc/passwd or /etc/group per path, through the
+# engine's FUSE root), mode, type and link target of each path; content hashes of the files.
 D="/etc/powerdns /etc/systemd/system /run/systemd/system /etc/ufw /etc/default/ufw /etc/resolv.conf /etc/hosts
   /etc/nsswitch.conf /etc/passwd /etc/group /etc/sudoers /etc/sudoers.d /etc/pdns-drill /etc/sysctl.d"
-s fields paths; find $D -printf 'path %p\t%u:%g %m %y %l\n' 2>/dev/null
+s fields paths; find $D -printf 'path %p\t%U:%G %m %y %l\n' 2>/dev/null
 s sums contents; find $D -type f -exec sha256sum {} + 2>/dev/null
 if [ -r /etc/pdns-drill/provision.env ]; then . /etc/pdns-drill/provision.env; fi
 if [ -n "${DB:-}" ] && [ -e "$DB" ] && command -v sqlite3 >/dev/null; then
   # As pdns (a reader as root would leave a root-owned -shm), without PAM: setpriv, not runuser.
   s hash 'zone-db dump'; setpriv --reuid=pdns --regid=pdns --init-groups sqlite3 -init /dev/null -readonly "$DB" \
     .dump ".print '@@ list zone-db journal mode'" 'pragma journal_mode' 2>&1
-  d=$(dirname "$DB"); s fields 'zone-db dir'; stat --printf 'zone-db dir %n\t%U:%G %a %F\n' "$d" "$d"/*
+  d=$(dirname "$DB"); s fields 'zone-db dir'; stat --printf 'zone-db dir %n\t%u:%g %a %F\n' "$d" "$d"/*
 fi
 # One save per family, without what an emptied table and one never loaded differ in (builtin
 # chains with policy ACCEPT, counters): a table a scenario filled and emptied again reads as

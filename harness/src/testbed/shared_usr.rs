@@ -17,17 +17,16 @@ use std::collections::HashMap;
 /// Marks a volume as a copy of one image's directory (value: the image id).
 pub const LABEL: &str = "pdns-drill.usr-of";
 
-/// What is shared: where the exec-heavy files live. Not all of /usr: the harness lays each
-/// lab's own files under /usr/lib/pdns-drill, and a rebuilt VM installs packages into /usr.
-/// (Sharing /usr/lib/systemd, /usr/lib/python3 and /usr/share as well left the suite's FUSE
-/// CPU as it was: 20.4 against 21.6 CPU-s, within the noise; what FUSE still costs is per
-/// container, not per file read from /usr.)
+/// What is shared: where the exec-heavy files live, and the unit files systemd parses at each
+/// boot and reload (it asks `isatty` of every line it reads, a FUSE round trip each: 2,400 of
+/// a lab boot's 10,000 FUSE requests). Not all of /usr: the harness lays each lab's own files
+/// under /usr/lib/pdns-drill, and a rebuilt VM installs packages into /usr.
 fn dirs() -> Vec<String> {
     let triple = match std::env::consts::ARCH {
         "aarch64" => "aarch64-linux-gnu",
         _ => "x86_64-linux-gnu",
     };
-    vec!["/usr/bin".into(), "/usr/sbin".into(), format!("/usr/lib/{triple}")]
+    vec!["/usr/bin".into(), "/usr/sbin".into(), format!("/usr/lib/{triple}"), "/usr/lib/systemd".into()]
 }
 
 /// Off with `PDNS_DRILL_SHARED_USR=0` (each container then reads the image through the
@@ -55,7 +54,12 @@ async fn find_or_make(engine: &Engine, image: &str) -> Result<Vec<(String, Strin
     let id = engine.docker().inspect_image(image).await.with_context(|| format!("inspecting {image}"))?.id.unwrap_or_default();
     let short: String = id.trim_start_matches("sha256:").chars().take(12).collect();
     let name = |dir: &str| format!("pdns-drill-usr-{short}{}", dir.replace('/', "-"));
-    let ready = format!("pdns-drill-usr-{short}-ready");
+    // Per set of directories too: a harness that shares one more finds it unmade.
+    let set: String = {
+        use sha2::Digest;
+        hex::encode(&sha2::Sha256::digest(dirs().join(":").as_bytes())[..4])
+    };
+    let ready = format!("pdns-drill-usr-{short}-ready-{set}");
     let wanted: Vec<(String, String)> = dirs().into_iter().map(|d| (name(&d), d)).collect();
     // Other processes (parallel shards, test binaries) may want the same volumes at the same
     // moment: a container name is the engine's one atomic claim, so the maker holds one while
