@@ -144,6 +144,13 @@ impl Engine {
         while let Some(item) = s.next().await {
             item.context("importing the lab rootfs into Docker")?;
         }
+        // Processes that found the image missing at once (parallel tests, shards on a fresh
+        // machine) each import it; the tag goes to the last, the others' stay untagged (322 MB
+        // each). Those no container uses are removed.
+        let f = HashMap::from([("dangling", vec!["true"]), ("label", vec!["org.opencontainers.image.title=pdns-drill-lab"])]);
+        if let Err(e) = self.docker.prune_images(Some(bollard::query_parameters::PruneImagesOptionsBuilder::new().filters(&f).build())).await {
+            tracing::debug!("removing untagged lab images: {e:#}");
+        }
         Ok(())
     }
 
