@@ -245,8 +245,9 @@ impl Session {
 
     /// The scenarios, `order` as queued (see `runner::scheduler`), on labs `how` says: boots
     /// limited, labs reused when proven clean (unless fresh labs are asked for), `ready` (a lab
-    /// already proven clean) pooled first, the pool emptied at the end. `on` takes every event as it comes; the runs come back in the order
-    /// they finished, or the signal that stopped them (the labs swept).
+    /// already proven clean) pooled first, the pool emptied at the end. `on` takes every event
+    /// as it comes; the runs come back in the order they finished, or the signal that stopped
+    /// them (the labs swept).
     pub async fn run_scenarios(&self, run_id: &str, order: Vec<Queued>, how: &Scheduling, ready: Option<crate::testbed::pool::Pooled>, on: impl FnMut(Event)) -> Result<Result<Vec<ScenarioRun>, tokio::task::JoinError>, Stopped> {
         let inputs = crate::runner::Inputs {
             keep_on_failure: how.keep_on_failure,

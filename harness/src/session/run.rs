@@ -121,6 +121,24 @@ impl Plan {
         self.planned.iter().filter_map(|(s, r)| Some(format!("{} not-simulated on this lab: {}", s.name, why(r)?))).collect()
     }
 
+    /// The preflight's lab reset and proven clean for the scenarios (see
+    /// [`crate::runner::from_preflight`]); what became of it goes into the run info, and is said
+    /// when a scenario must boot another instead.
+    async fn pool_preflight_lab(&self, session: &Session, lab: crate::testbed::Lab, partial: &mut PartialReports, notice: &mut impl FnMut(Notice)) -> Result<Option<crate::testbed::pool::Pooled>, Stopped> {
+        notice(Notice::Line("preflight: resetting its lab for the scenarios and comparing its fingerprint with the pristine one".into()));
+        let (ready, after) = session.until_stopped(crate::runner::from_preflight(lab)).await?;
+        let why = match &after {
+            crate::history::LabAfter::Discarded { differences, .. } => Some(format!("it differs after a reset: {}", differences.join("; "))),
+            crate::history::LabAfter::Removed { why } => Some(why.clone()),
+            _ => None,
+        };
+        if let Some(why) = why {
+            notice(Notice::Line(self.secrets.text(&format!("preflight: its lab is not reused, a scenario boots another: {why}"))));
+        }
+        partial.run.preflight_lab = Some(after);
+        Ok(ready)
+    }
+
     /// Runs the plan on `session`: from here on a failure of the engine or the harness leaves
     /// the gate undecided, and a signal stops it with the labs removed and partial reports.
     pub async fn run(self, session: &Session, preflight_say: &(dyn Fn(&str) + Sync), mut notice: impl FnMut(Notice)) -> Result<Finished> {
@@ -172,10 +190,7 @@ impl Plan {
         let pre = session.preflight(&format!("{run_id}-00"), reuse, &|m: &str| preflight_say(&self.secrets.text(m))).await;
         notice(Notice::PreflightEnded);
         let kept = match pre {
-            Err(stopped) => {
-                let partial = interrupted(&partial, baseline, &stopped).map(|_| dir);
-                return Ok(Finished::Stopped { stopped, in_preflight: true, partial });
-            }
+            Err(stopped) => return Ok(stopped_in_preflight(&partial, baseline, stopped, dir)),
             Ok(Ok(Ok((t, kept)))) => {
                 notice(Notice::Line(format!("preflight: the lab reached steady state in {:.1} s", t.as_secs_f64())));
                 kept
@@ -184,26 +199,10 @@ impl Plan {
             Ok(Err(e)) => return Ok(undecided(session, &partial, baseline, &format!("{:#}", e.context("the preflight could not run"))).await),
         };
         let ready = match kept {
-            Some(lab) => {
-                notice(Notice::Line("preflight: resetting its lab for the scenarios and comparing its fingerprint with the pristine one".into()));
-                let (ready, after) = match session.until_stopped(crate::runner::from_preflight(lab)).await {
-                    Ok(r) => r,
-                    Err(stopped) => {
-                        let partial = interrupted(&partial, baseline, &stopped).map(|_| dir);
-                        return Ok(Finished::Stopped { stopped, in_preflight: true, partial });
-                    }
-                };
-                let why = match &after {
-                    crate::history::LabAfter::Discarded { differences, .. } => Some(format!("it differs after a reset: {}", differences.join("; "))),
-                    crate::history::LabAfter::Removed { why } => Some(why.clone()),
-                    _ => None,
-                };
-                if let Some(why) = why {
-                    notice(Notice::Line(self.secrets.text(&format!("preflight: its lab is not reused, a scenario boots another: {why}"))));
-                }
-                partial.run.preflight_lab = Some(after);
-                ready
-            }
+            Some(lab) => match self.pool_preflight_lab(session, lab, &mut partial, &mut notice).await {
+                Ok(ready) => ready,
+                Err(stopped) => return Ok(stopped_in_preflight(&partial, baseline, stopped, dir)),
+            },
             None => None,
         };
 
@@ -211,9 +210,7 @@ impl Plan {
         let cap = session.capacity(self.request.jobs, usize::from(ready.is_some())).await;
         cap.notes.iter().for_each(|n| notice(Notice::Line(n.clone())));
         if cap.labs == 0 {
-            if let Some(p) = ready {
-                p.lab.down().await.ok();
-            }
+            // `undecided` removes every lab of this process, the preflight's too.
             return Ok(undecided(session, &partial, baseline, &cap.notes.join("; ")).await);
         }
         let (jobs, boots) = (cap.labs, self.request.boots.max(1));
@@ -255,6 +252,13 @@ impl Plan {
         report.gate = Some(crate::judge::gate::decide(&report, &partial.finished, baseline, chosen.scope.as_ref()));
         partial.write_report(&report).map(Finished::Gated)
     }
+}
+
+/// A signal during the preflight (or while its lab was made ready for the scenarios): the
+/// reports say interrupted.
+fn stopped_in_preflight(partial: &PartialReports, baseline: Option<&Baseline>, stopped: Stopped, dir: PathBuf) -> Finished {
+    let partial = interrupted(partial, baseline, &stopped).map(|_| dir);
+    Finished::Stopped { stopped, in_preflight: true, partial }
 }
 
 /// The gate's finding when the lab does not reach steady state on its own: one short report,

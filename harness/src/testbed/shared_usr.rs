@@ -54,13 +54,14 @@ async fn find_or_make(engine: &Engine, image: &str) -> Result<Vec<(String, Strin
     let id = engine.docker().inspect_image(image).await.with_context(|| format!("inspecting {image}"))?.id.unwrap_or_default();
     let short: String = id.trim_start_matches("sha256:").chars().take(12).collect();
     let name = |dir: &str| format!("pdns-drill-usr-{short}{}", dir.replace('/', "-"));
+    let dirs = dirs();
     // Per set of directories too: a harness that shares one more finds it unmade.
     let set: String = {
         use sha2::Digest;
-        hex::encode(&sha2::Sha256::digest(dirs().join(":").as_bytes())[..4])
+        hex::encode(&sha2::Sha256::digest(dirs.join(":").as_bytes())[..4])
     };
     let ready = format!("pdns-drill-usr-{short}-ready-{set}");
-    let wanted: Vec<(String, String)> = dirs().into_iter().map(|d| (name(&d), d)).collect();
+    let wanted: Vec<(String, String)> = dirs.into_iter().map(|d| (name(&d), d)).collect();
     // Other processes (parallel shards, test binaries) may want the same volumes at the same
     // moment: a container name is the engine's one atomic claim, so the maker holds one while
     // it makes them and the rest wait for `ready`.
